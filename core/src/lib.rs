@@ -1,0 +1,15 @@
+//! The protocol core of mdmkit: Apple MDM commands, check-in messages, command results,
+//! the data model and the persistence traits.
+//!
+//! Everything in this crate that parses or builds protocol messages is sans-IO: it never
+//! touches the network or the disk.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod enrollment_id;
+pub mod error;
+pub mod status;
+
+pub use enrollment_id::EnrollmentId;
+pub use error::Error;
+pub use status::CommandStatus;
