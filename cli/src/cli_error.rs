@@ -1,0 +1,64 @@
+//! The one error type of the command-line tool.
+
+use std::fmt;
+
+/// A failure to report to the user: one line of text and an exit code.
+#[derive(Debug)]
+pub struct CliError {
+    message: String,
+    exit_code: u8,
+}
+
+/// The result of a subcommand.
+pub type CliResult<T> = Result<T, CliError>;
+
+impl CliError {
+    /// Bad input from the user (unknown name, missing key, wrong value, unreadable file):
+    /// exit code 2.
+    pub fn input(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            exit_code: 2,
+        }
+    }
+
+    /// Any other failure (a store, a network peer): exit code 1.
+    pub fn failure(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            exit_code: 1,
+        }
+    }
+
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        self.exit_code
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One line, always: a multi-line library message is folded.
+        f.write_str(&self.message.replace('\n', " "))
+    }
+}
+
+impl From<mdmkit_core::Error> for CliError {
+    fn from(error: mdmkit_core::Error) -> Self {
+        CliError::input(format!("{error} [{}]", error.code()))
+    }
+}
+
+/// Reads a file named on the command line (`-` is standard input), with a clear error.
+pub fn read_input(path: &str) -> CliResult<Vec<u8>> {
+    use std::io::Read;
+    if path == "-" {
+        let mut buffer = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buffer)
+            .map_err(|e| CliError::input(format!("cannot read standard input: {e}")))?;
+        Ok(buffer)
+    } else {
+        std::fs::read(path).map_err(|e| CliError::input(format!("cannot read {path}: {e}")))
+    }
+}
