@@ -301,7 +301,8 @@ class Generator:
         lines.append("#[non_exhaustive]")
         lines.append(f"pub struct {name} {{")
         for f in fields:
-            lines.append(f"    /// {key_doc(f['key'], self.lenient or bool(self.forced_optional))}")
+            relaxed = f["key"].get("presence") == "required" and not f["required"]
+            lines.append(f"    /// {key_doc(f['key'], relaxed)}")
             t = f["rtype"] if f["required"] else f"Option<{f['rtype']}>"
             lines.append(f"    pub {f['field']}: {t},")
         lines.append("    /// Keys this version of mdmkit does not model, kept as they were.")
@@ -615,7 +616,7 @@ def gen_commands(schema, out):
         uses = used_imports("\n".join(m.items + info))
         text = HEADER + f"//! The `{rt}` command.\n\n" + uses + "\n\n" + "\n\n".join(m.items) + "\n\n" + "\n".join(info) + "\n"
         write(os.path.join(out, "command", mod_name + ".rs"), text)
-        cmds.append((rt, mod_name, type_name, resp_type, y.get("title", rt)))
+        cmds.append((rt, mod_name, type_name, resp_type, sorted(m.names)))
 
     lines = [HEADER, "//! Typed MDM commands: one module per RequestType of Apple's schema.",
              "//!",
@@ -634,9 +635,8 @@ def gen_commands(schema, out):
     for rt, mod_name, type_name, resp_type, title in cmds:
         lines.append(f"pub mod {mod_name};")
     lines.append("")
-    for rt, mod_name, type_name, resp_type, title in cmds:
-        items = [type_name] + ([resp_type] if resp_type else [])
-        lines.append(f"pub use {mod_name}::{{{', '.join(items)}}};")
+    for rt, mod_name, type_name, resp_type, names in cmds:
+        lines.append(f"pub use {mod_name}::{{{', '.join(names)}}};")
     lines.append("")
     lines.append("/// What Apple's schema says about every command, in RequestType order.")
     lines.append("pub static COMMANDS: &[&MessageInfo] = &[" +
@@ -784,7 +784,7 @@ def gen_checkin(schema, out):
         uses = used_imports("\n".join(m.items + info))
         text = HEADER + f"//! The `{mt}` check-in message.\n\n" + uses + "\n\n" + "\n\n".join(m.items) + "\n\n" + "\n".join(info) + "\n"
         write(os.path.join(out, "checkin", mod_name + ".rs"), text)
-        msgs.append((mt, mod_name, type_name, resp_type))
+        msgs.append((mt, mod_name, type_name, resp_type, sorted(m.names)))
 
     lines = [HEADER, "//! Check-in messages: what a device sends to the check-in URL.",
              "",
@@ -797,22 +797,21 @@ def gen_checkin(schema, out):
              "mod envelope;",
              "pub use envelope::*;",
              ""]
-    for mt, mod_name, _, _ in msgs:
+    for mt, mod_name, _, _, _ in msgs:
         lines.append(f"pub mod {mod_name};")
     lines.append("")
-    for mt, mod_name, type_name, resp_type in msgs:
-        items = [type_name] + ([resp_type] if resp_type else [])
-        lines.append(f"pub use {mod_name}::{{{', '.join(items)}}};")
+    for mt, mod_name, type_name, resp_type, names in msgs:
+        lines.append(f"pub use {mod_name}::{{{', '.join(names)}}};")
     lines.append("")
     lines.append("/// What Apple's schema says about every check-in message, in MessageType order.")
     lines.append("pub static MESSAGES: &[&MessageInfo] = &[" +
-                 ", ".join(f"&{m}::INFO" for _, m, _, _ in sorted(msgs)) + "];")
+                 ", ".join(f"&{m}::INFO" for _, m, _, _, _ in sorted(msgs)) + "];")
     lines.append("")
     lines.append("/// Any check-in message, typed.")
     lines.append("#[derive(Debug, Clone, PartialEq)]")
     lines.append("#[non_exhaustive]")
     lines.append("pub enum CheckinMessage {")
-    for mt, mod_name, type_name, _ in msgs:
+    for mt, mod_name, type_name, _, _ in msgs:
         lines.append(f"    /// `{mt}`.")
         lines.append(f"    {type_name}({type_name}),")
     lines.append("}")
@@ -826,7 +825,7 @@ def gen_checkin(schema, out):
     lines.append("    /// What the schema says about the message.")
     lines.append("    pub fn info(&self) -> &'static MessageInfo {")
     lines.append("        match self {")
-    for mt, mod_name, type_name, _ in msgs:
+    for mt, mod_name, type_name, _, _ in msgs:
         lines.append(f"            CheckinMessage::{type_name}(_) => &{mod_name}::INFO,")
     lines.append("        }")
     lines.append("    }")
@@ -834,7 +833,7 @@ def gen_checkin(schema, out):
     lines.append("    /// The message dictionary: `MessageType` first, then the message's keys.")
     lines.append("    pub fn to_dictionary(&self) -> Dictionary {")
     lines.append("        let keys = match self {")
-    for mt, mod_name, type_name, _ in msgs:
+    for mt, mod_name, type_name, _, _ in msgs:
         lines.append(f"            CheckinMessage::{type_name}(m) => m.to_plist(),")
     lines.append("        };")
     lines.append("        codec::into_tagged_dictionary(\"MessageType\", self.message_type(), keys)")
@@ -846,7 +845,7 @@ def gen_checkin(schema, out):
     lines.append("        let path = KeyPath::named(&message_type);")
     lines.append("        let value = Value::Dictionary(dict);")
     lines.append("        Ok(match message_type.as_str() {")
-    for mt, mod_name, type_name, _ in msgs:
+    for mt, mod_name, type_name, _, _ in msgs:
         lines.append(f"            {rust_str(mt)} => CheckinMessage::{type_name}({type_name}::from_plist(value, &path)?),")
     lines.append("            _ => return Err(Error::UnknownMessageType(message_type)),")
     lines.append("        })")
@@ -854,7 +853,7 @@ def gen_checkin(schema, out):
     lines.append("}")
     write(os.path.join(out, "checkin", "mod.rs"), "\n".join(lines) + "\n")
     return [os.path.join(out, "checkin", "mod.rs")] + \
-        [os.path.join(out, "checkin", m + ".rs") for _, m, _, _ in msgs]
+        [os.path.join(out, "checkin", m + ".rs") for _, m, _, _, _ in msgs]
 
 
 def used_imports(body):

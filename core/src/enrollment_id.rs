@@ -154,7 +154,10 @@ mod tests {
             .as_str(),
             "D:amy@example.com"
         );
-        assert_eq!(id(&[("UDID", "D"), ("UserShortName", "net")]).as_str(), "D:net");
+        assert_eq!(
+            id(&[("UDID", "D"), ("UserShortName", "net")]).as_str(),
+            "D:net"
+        );
         let err = EnrollmentId::from_message(&dict(&[("UserID", "U")])).unwrap_err();
         assert_eq!(err.code(), "missing_enrollment_id");
         let mut wrong = Dictionary::new();

@@ -135,11 +135,19 @@ pub fn value_from_json(json: &Json, info: &KeyInfo, path: &KeyPath<'_>) -> Resul
                 return Err(expected("an object"));
             };
             if let Some(discriminator) = info.discriminator {
-                let tag = object.get(discriminator).and_then(Json::as_str).unwrap_or("");
+                let tag = object
+                    .get(discriminator)
+                    .and_then(Json::as_str)
+                    .unwrap_or("");
                 let alternative = info.alternative(tag).ok_or_else(|| Error::InvalidValue {
                     path: path.key(discriminator).to_string(),
                     value: tag.to_owned(),
-                    allowed: info.keys.iter().map(|k| k.name).collect::<Vec<_>>().join(", "),
+                    allowed: info
+                        .keys
+                        .iter()
+                        .map(|k| k.name)
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 })?;
                 dictionary_from_json(object, alternative.keys, path).map(Value::Dictionary)
             } else if let Some(map_value) = info.map_value {
@@ -188,7 +196,12 @@ pub fn value_from_text(text: &str, info: &KeyInfo, path: &KeyPath<'_>) -> Result
         ValueKind::Boolean => match text.to_ascii_lowercase().as_str() {
             "true" | "yes" | "1" => Json::Bool(true),
             "false" | "no" | "0" => Json::Bool(false),
-            _ => return Err(json_error(path, format!("expected true or false, found {text:?}"))),
+            _ => {
+                return Err(json_error(
+                    path,
+                    format!("expected true or false, found {text:?}"),
+                ))
+            }
         },
         ValueKind::Integer | ValueKind::Real => serde_json::from_str::<Number>(text.trim())
             .map(Json::Number)

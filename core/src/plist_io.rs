@@ -121,7 +121,9 @@ pub fn parse(bytes: &[u8], limits: DecodeLimits) -> Result<Value, Error> {
             },
             None => {
                 if root.is_some() {
-                    return Err(Error::MalformedPlist("more than one top-level value".into()));
+                    return Err(Error::MalformedPlist(
+                        "more than one top-level value".into(),
+                    ));
                 }
                 root = Some(value);
             }
@@ -176,13 +178,53 @@ mod tests {
         assert!(parse(&nested_arrays(65), DecodeLimits::DEFAULT).is_err());
     }
 
+    /// A binary plist of `depth` arrays, each holding the next, written byte by byte so
+    /// that the test never builds (or drops) the deep tree itself.
+    fn nested_binary_arrays(depth: u32) -> Vec<u8> {
+        let mut bytes = b"bplist00".to_vec();
+        let mut offsets = Vec::new();
+        for i in 0..depth {
+            offsets.push(bytes.len() as u32);
+            if i + 1 < depth {
+                bytes.push(0xA1);
+                bytes.extend_from_slice(&(i + 1).to_be_bytes());
+            } else {
+                bytes.push(0xA0);
+            }
+        }
+        let table = bytes.len() as u64;
+        for offset in offsets {
+            bytes.extend_from_slice(&offset.to_be_bytes());
+        }
+        bytes.extend_from_slice(&[0; 6]);
+        bytes.extend_from_slice(&[4, 4]);
+        bytes.extend_from_slice(&u64::from(depth).to_be_bytes());
+        bytes.extend_from_slice(&0u64.to_be_bytes());
+        bytes.extend_from_slice(&table.to_be_bytes());
+        bytes
+    }
+
+    #[test]
+    fn refuses_deep_binary_nesting_too() {
+        let err = parse(&nested_binary_arrays(100_000), DecodeLimits::DEFAULT).unwrap_err();
+        assert_eq!(err.code(), "plist_too_deep");
+        let shallow = parse(&nested_binary_arrays(3), DecodeLimits::DEFAULT).unwrap();
+        assert_eq!(
+            shallow,
+            Value::Array(vec![Value::Array(vec![Value::Array(vec![])])])
+        );
+    }
+
     #[test]
     fn refuses_large_bodies_and_garbage() {
         let limits = DecodeLimits {
             max_body_bytes: 10,
             max_depth: 8,
         };
-        assert_eq!(parse(&[b' '; 11], limits).unwrap_err().code(), "body_too_large");
+        assert_eq!(
+            parse(&[b' '; 11], limits).unwrap_err().code(),
+            "body_too_large"
+        );
         assert_eq!(parse(b"", limits).unwrap_err().code(), "plist_malformed");
         assert_eq!(
             parse(b"<plist><dict><key>a", DecodeLimits::DEFAULT)

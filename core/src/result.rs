@@ -56,7 +56,11 @@ impl PlistCodec for ErrorChainItem {
         let mut dict = Dictionary::new();
         codec::put(&mut dict, "ErrorCode", &self.error_code);
         codec::put(&mut dict, "ErrorDomain", &self.error_domain);
-        codec::put(&mut dict, "LocalizedDescription", &self.localized_description);
+        codec::put(
+            &mut dict,
+            "LocalizedDescription",
+            &self.localized_description,
+        );
         codec::put_optional(
             &mut dict,
             "USEnglishDescription",
@@ -119,7 +123,10 @@ impl CommandResult {
     }
 
     /// Decodes a result dictionary.
-    pub fn from_dictionary(mut dict: Dictionary, request_type: Option<&str>) -> Result<Self, Error> {
+    pub fn from_dictionary(
+        mut dict: Dictionary,
+        request_type: Option<&str>,
+    ) -> Result<Self, Error> {
         let enrollment_id = EnrollmentId::from_message(&dict)?;
         let path = KeyPath::ROOT;
         let status: String = codec::required(&mut dict, "Status", &path)?;

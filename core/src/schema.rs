@@ -326,10 +326,7 @@ impl MessageInfo {
             }
             if let Some(removed) = support.removed {
                 if compare_versions(version, removed) != Ordering::Less {
-                    return Err(refuse(format!(
-                        "removed in {} {removed}",
-                        facts.platform
-                    )));
+                    return Err(refuse(format!("removed in {} {removed}", facts.platform)));
                 }
             }
         }
@@ -374,11 +371,12 @@ pub fn validate_dictionary(
     path: &KeyPath<'_>,
 ) -> Result<(), Error> {
     for (name, value) in dict {
-        let info = keys.iter().find(|k| k.name == name).ok_or_else(|| {
-            Error::UnknownKey {
+        let info = keys
+            .iter()
+            .find(|k| k.name == name)
+            .ok_or_else(|| Error::UnknownKey {
                 path: path.key(name).to_string(),
-            }
-        })?;
+            })?;
         validate_value(value, info, &path.key(name))?;
     }
     if let Some(missing) = keys
@@ -432,7 +430,12 @@ pub fn validate_value(value: &Value, info: &KeyInfo, path: &KeyPath<'_>) -> Resu
                     Error::InvalidValue {
                         path: path.key(discriminator).to_string(),
                         value: chosen.unwrap_or_default().to_owned(),
-                        allowed: info.keys.iter().map(|k| k.name).collect::<Vec<_>>().join(", "),
+                        allowed: info
+                            .keys
+                            .iter()
+                            .map(|k| k.name)
+                            .collect::<Vec<_>>()
+                            .join(", "),
                     }
                 })?;
                 validate_dictionary(dict, alternative.keys, path)?;

@@ -26,7 +26,7 @@ pub struct Authenticate {
     pub model_name: Option<String>,
     /// `Model`: string, required (kept optional here: devices do not always send it). not on iOS; not on tvOS; not on visionOS; not on watchOS.
     pub model: Option<String>,
-    /// `Topic`: string, required (kept optional here: devices do not always send it).
+    /// `Topic`: string, required.
     pub topic: String,
     /// `UDID`: string, optional.
     pub udid: Option<String>,

@@ -20,7 +20,7 @@ use crate::Error;
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CheckOut {
-    /// `Topic`: string, required (kept optional here: devices do not always send it).
+    /// `Topic`: string, required.
     pub topic: String,
     /// `UDID`: string, required (kept optional here: devices do not always send it).
     pub udid: Option<String>,

@@ -20,7 +20,7 @@ use crate::Error;
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeclarativeManagement {
-    /// `Endpoint`: string, required (kept optional here: devices do not always send it).
+    /// `Endpoint`: string, required.
     pub endpoint: String,
     /// `Data`: data, optional.
     pub data: Option<Data>,

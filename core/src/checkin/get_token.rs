@@ -123,7 +123,7 @@ impl PlistCodec for GetTokenTokenParameters {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetToken {
-    /// `TokenServiceType`: string, required (kept optional here: devices do not always send it). allowed: `com.apple.maid`, `com.apple.watch.pairing`.
+    /// `TokenServiceType`: string, required. allowed: `com.apple.maid`, `com.apple.watch.pairing`.
     pub token_service_type: GetTokenTokenServiceType,
     /// `TokenParameters`: dictionary, optional.
     pub token_parameters: Option<GetTokenTokenParameters>,

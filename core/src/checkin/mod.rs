@@ -24,7 +24,9 @@ pub use authenticate::Authenticate;
 pub use check_out::CheckOut;
 pub use declarative_management::DeclarativeManagement;
 pub use get_bootstrap_token::{GetBootstrapToken, GetBootstrapTokenResponse};
-pub use get_token::{GetToken, GetTokenResponse};
+pub use get_token::{
+    GetToken, GetTokenResponse, GetTokenTokenParameters, GetTokenTokenServiceType,
+};
 pub use set_bootstrap_token::SetBootstrapToken;
 pub use token_update::TokenUpdate;
 pub use user_authenticate::UserAuthenticate;

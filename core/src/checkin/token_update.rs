@@ -22,7 +22,7 @@ use crate::Error;
 pub struct TokenUpdate {
     /// `NotOnConsole`: boolean, required (kept optional here: devices do not always send it). not on iOS; macOS 10.11+; not on visionOS; not on watchOS.
     pub not_on_console: Option<bool>,
-    /// `Topic`: string, required (kept optional here: devices do not always send it).
+    /// `Topic`: string, required.
     pub topic: String,
     /// `UDID`: string, required (kept optional here: devices do not always send it).
     pub udid: Option<String>,
@@ -36,9 +36,9 @@ pub struct TokenUpdate {
     pub user_id: Option<String>,
     /// `UserLongName`: string, required (kept optional here: devices do not always send it). not on iOS; not on tvOS; not on visionOS; not on watchOS.
     pub user_long_name: Option<String>,
-    /// `Token`: data, required (kept optional here: devices do not always send it).
+    /// `Token`: data, required.
     pub token: Data,
-    /// `PushMagic`: string, required (kept optional here: devices do not always send it).
+    /// `PushMagic`: string, required.
     pub push_magic: String,
     /// `UnlockToken`: data, optional. not on macOS.
     pub unlock_token: Option<Data>,

@@ -81,79 +81,202 @@ pub mod validate_applications;
 pub mod verify_firmware_password;
 pub mod verify_recovery_lock;
 
-pub use account_configuration::AccountConfiguration;
+pub use account_configuration::{
+    AccountConfiguration, AccountConfigurationAutoSetupAdminAccountsItem,
+};
 pub use activation_lock_bypass_code::{ActivationLockBypassCode, ActivationLockBypassCodeResponse};
-pub use active_ns_extensions::{ActiveNSExtensions, ActiveNSExtensionsResponse};
+pub use active_ns_extensions::{
+    ActiveNSExtensions, ActiveNSExtensionsResponse, ActiveNSExtensionsResponseExtensionsItem,
+    ActiveNSExtensionsResponseExtensionsItemUserElection,
+};
 pub use apply_redemption_code::ApplyRedemptionCode;
-pub use available_os_updates::{AvailableOSUpdates, AvailableOSUpdatesResponse};
-pub use certificate_list::{CertificateList, CertificateListResponse};
+pub use available_os_updates::{
+    AvailableOSUpdates, AvailableOSUpdatesResponse,
+    AvailableOSUpdatesResponseAvailableOSUpdatesItem,
+};
+pub use certificate_list::{
+    CertificateList, CertificateListResponse, CertificateListResponseCertificateListItem,
+};
 pub use clear_activation_lock_bypass_code::ClearActivationLockBypassCode;
 pub use clear_passcode::ClearPasscode;
 pub use clear_restrictions_password::ClearRestrictionsPassword;
 pub use content_caching_information::{
     ContentCachingInformation, ContentCachingInformationResponse,
+    ContentCachingInformationResponseStatusResponse,
+    ContentCachingInformationResponseStatusResponseAlertsForPeerFilterRangesValue,
+    ContentCachingInformationResponseStatusResponseAlertsForPeerFilterRangesValueClassName,
+    ContentCachingInformationResponseStatusResponseAlertsItem,
+    ContentCachingInformationResponseStatusResponseAlertsItemClassName,
+    ContentCachingInformationResponseStatusResponseCacheDetails,
+    ContentCachingInformationResponseStatusResponseCacheStatus,
+    ContentCachingInformationResponseStatusResponseDataMigrationError,
+    ContentCachingInformationResponseStatusResponseParentsItem,
+    ContentCachingInformationResponseStatusResponseParentsItemAlert,
+    ContentCachingInformationResponseStatusResponseParentsItemAlertClassName,
+    ContentCachingInformationResponseStatusResponseParentsItemDetails,
+    ContentCachingInformationResponseStatusResponseParentsItemDetailsCapabilities,
+    ContentCachingInformationResponseStatusResponseParentsItemDetailsLocalNetwork,
+    ContentCachingInformationResponseStatusResponsePeersItem,
+    ContentCachingInformationResponseStatusResponsePeersItemAlert,
+    ContentCachingInformationResponseStatusResponsePeersItemAlertClassName,
+    ContentCachingInformationResponseStatusResponsePeersItemDetails,
+    ContentCachingInformationResponseStatusResponsePeersItemDetailsCapabilities,
+    ContentCachingInformationResponseStatusResponsePeersItemDetailsLocalNetwork,
+    ContentCachingInformationResponseStatusResponseStartupStatus,
 };
 pub use declarative_management::DeclarativeManagement;
 pub use delete_user::DeleteUser;
 pub use device_configured::DeviceConfigured;
-pub use device_information::{DeviceInformation, DeviceInformationResponse};
+pub use device_information::{
+    DeviceInformation, DeviceInformationResponse, DeviceInformationResponseQueryResponses,
+    DeviceInformationResponseQueryResponsesAccessibilitySettings,
+    DeviceInformationResponseQueryResponsesAutoSetupAdminAccountsItem,
+    DeviceInformationResponseQueryResponsesMDMOptions,
+    DeviceInformationResponseQueryResponsesOSUpdateSettings,
+    DeviceInformationResponseQueryResponsesOrganizationInfo,
+    DeviceInformationResponseQueryResponsesServiceSubscriptionsItem,
+    DeviceInformationResponseQueryResponsesSoftwareUpdateSettings,
+};
 pub use device_location::{DeviceLocation, DeviceLocationResponse};
 pub use device_lock::{DeviceLock, DeviceLockResponse};
 pub use disable_lost_mode::DisableLostMode;
 pub use disable_remote_desktop::DisableRemoteDesktop;
 pub use enable_lost_mode::EnableLostMode;
 pub use enable_remote_desktop::EnableRemoteDesktop;
-pub use erase_device::EraseDevice;
-pub use install_application::{InstallApplication, InstallApplicationResponse};
-pub use install_enterprise_application::InstallEnterpriseApplication;
-pub use install_media::{InstallMedia, InstallMediaResponse};
+pub use erase_device::{EraseDevice, EraseDeviceObliterationBehavior, EraseDeviceReturnToService};
+pub use install_application::{
+    InstallApplication, InstallApplicationAttributes, InstallApplicationChangeManagementState,
+    InstallApplicationOptions, InstallApplicationResponse,
+    InstallApplicationResponseRejectionReason, InstallApplicationResponseState,
+};
+pub use install_enterprise_application::{
+    InstallEnterpriseApplication, InstallEnterpriseApplicationChangeManagementState,
+};
+pub use install_media::{
+    InstallMedia, InstallMediaKind, InstallMediaMediaType, InstallMediaResponse,
+    InstallMediaResponseRejectionReason, InstallMediaResponseState,
+};
 pub use install_profile::InstallProfile;
 pub use install_provisioning_profile::InstallProvisioningProfile;
-pub use installed_application_list::{InstalledApplicationList, InstalledApplicationListResponse};
-pub use invite_to_program::{InviteToProgram, InviteToProgramResponse};
+pub use installed_application_list::{
+    InstalledApplicationList, InstalledApplicationListItemsItem, InstalledApplicationListResponse,
+    InstalledApplicationListResponseInstalledApplicationListItem,
+};
+pub use invite_to_program::{
+    InviteToProgram, InviteToProgramProgramID, InviteToProgramResponse,
+    InviteToProgramResponseInvitationResult,
+};
 pub use log_out_user::LogOutUser;
-pub use lom_device_request::{LOMDeviceRequest, LOMDeviceRequestResponse};
+pub use lom_device_request::{
+    LOMDeviceRequest, LOMDeviceRequestRequestListItem,
+    LOMDeviceRequestRequestListItemDeviceRequestType, LOMDeviceRequestResponse,
+    LOMDeviceRequestResponseResponseListItem,
+};
 pub use lom_setup_request::{LOMSetupRequest, LOMSetupRequestResponse};
 pub use managed_application_attributes::{
     ManagedApplicationAttributes, ManagedApplicationAttributesResponse,
+    ManagedApplicationAttributesResponseApplicationAttributesItem,
+    ManagedApplicationAttributesResponseApplicationAttributesItemAttributes,
 };
 pub use managed_application_configuration::{
     ManagedApplicationConfiguration, ManagedApplicationConfigurationResponse,
+    ManagedApplicationConfigurationResponseApplicationConfigurationsItem,
 };
 pub use managed_application_feedback::{
     ManagedApplicationFeedback, ManagedApplicationFeedbackResponse,
+    ManagedApplicationFeedbackResponseManagedApplicationFeedbackItem,
 };
-pub use managed_application_list::{ManagedApplicationList, ManagedApplicationListResponse};
-pub use managed_media_list::{ManagedMediaList, ManagedMediaListResponse};
-pub use ns_extension_mappings::{NSExtensionMappings, NSExtensionMappingsResponse};
-pub use os_update_status::{OSUpdateStatus, OSUpdateStatusResponse};
+pub use managed_application_list::{
+    ManagedApplicationList, ManagedApplicationListResponse,
+    ManagedApplicationListResponseManagedApplicationListValue,
+    ManagedApplicationListResponseManagedApplicationListValueStatus,
+};
+pub use managed_media_list::{
+    ManagedMediaList, ManagedMediaListResponse, ManagedMediaListResponseBooksItem,
+};
+pub use ns_extension_mappings::{
+    NSExtensionMappings, NSExtensionMappingsResponse, NSExtensionMappingsResponseExtensionsItem,
+};
+pub use os_update_status::{
+    OSUpdateStatus, OSUpdateStatusResponse, OSUpdateStatusResponseOSUpdateStatusItem,
+};
 pub use play_lost_mode_sound::PlayLostModeSound;
-pub use profile_list::{ProfileList, ProfileListResponse};
-pub use provisioning_profile_list::{ProvisioningProfileList, ProvisioningProfileListResponse};
+pub use profile_list::{
+    ProfileList, ProfileListResponse, ProfileListResponseProfileListItem,
+    ProfileListResponseProfileListItemPayloadContentItem,
+};
+pub use provisioning_profile_list::{
+    ProvisioningProfileList, ProvisioningProfileListResponse,
+    ProvisioningProfileListResponseProvisioningProfileListItem,
+};
 pub use refresh_cellular_plans::RefreshCellularPlans;
 pub use remove_application::RemoveApplication;
-pub use remove_media::RemoveMedia;
+pub use remove_media::{RemoveMedia, RemoveMediaMediaType};
 pub use remove_profile::RemoveProfile;
 pub use remove_provisioning_profile::RemoveProvisioningProfile;
 pub use request_mirroring::{RequestMirroring, RequestMirroringResponse};
 pub use request_unlock_token::{RequestUnlockToken, RequestUnlockTokenResponse};
 pub use restart_device::RestartDevice;
-pub use restrictions::{Restrictions, RestrictionsResponse};
-pub use rotate_file_vault_key::{RotateFileVaultKey, RotateFileVaultKeyResponse};
-pub use schedule_os_update::{ScheduleOSUpdate, ScheduleOSUpdateResponse};
+pub use restrictions::{
+    Restrictions, RestrictionsResponse, RestrictionsResponseGlobalRestrictions,
+    RestrictionsResponseGlobalRestrictionsIntersectionValue,
+    RestrictionsResponseGlobalRestrictionsRestrictedBoolValue,
+    RestrictionsResponseGlobalRestrictionsRestrictedValueValue,
+    RestrictionsResponseGlobalRestrictionsUnionValue,
+};
+pub use rotate_file_vault_key::{
+    RotateFileVaultKey, RotateFileVaultKeyFileVaultUnlock, RotateFileVaultKeyKeyType,
+    RotateFileVaultKeyResponse, RotateFileVaultKeyResponseRotateResult,
+};
+pub use schedule_os_update::{
+    ScheduleOSUpdate, ScheduleOSUpdateResponse, ScheduleOSUpdateResponseUpdateResultsItem,
+    ScheduleOSUpdateResponseUpdateResultsItemInstallAction,
+    ScheduleOSUpdateResponseUpdateResultsItemStatus, ScheduleOSUpdateUpdatesItem,
+    ScheduleOSUpdateUpdatesItemInstallAction, ScheduleOSUpdateUpdatesItemPriority,
+};
 pub use schedule_os_update_scan::{ScheduleOSUpdateScan, ScheduleOSUpdateScanResponse};
-pub use security_info::{SecurityInfo, SecurityInfoResponse};
+pub use security_info::{
+    SecurityInfo, SecurityInfoResponse, SecurityInfoResponseSecurityInfo,
+    SecurityInfoResponseSecurityInfoBootstrapTokenAllowedForAuthentication,
+    SecurityInfoResponseSecurityInfoFirewallSettings,
+    SecurityInfoResponseSecurityInfoFirewallSettingsApplicationsItem,
+    SecurityInfoResponseSecurityInfoFirewallSettingsLoggingOption,
+    SecurityInfoResponseSecurityInfoFirmwarePasswordStatus,
+    SecurityInfoResponseSecurityInfoManagementStatus, SecurityInfoResponseSecurityInfoSecureBoot,
+    SecurityInfoResponseSecurityInfoSecureBootExternalBootLevel,
+    SecurityInfoResponseSecurityInfoSecureBootSecureBootLevel,
+};
 pub use set_auto_admin_password::SetAutoAdminPassword;
-pub use set_firmware_password::{SetFirmwarePassword, SetFirmwarePasswordResponse};
+pub use set_firmware_password::{
+    SetFirmwarePassword, SetFirmwarePasswordResponse,
+    SetFirmwarePasswordResponseSetFirmwarePassword,
+};
 pub use set_recovery_lock::SetRecoveryLock;
-pub use settings::{Settings, SettingsResponse};
+pub use settings::{
+    Settings, SettingsResponse, SettingsResponseSettings, SettingsSettingsAccessibilitySettings,
+    SettingsSettingsAppAnalytics, SettingsSettingsApplicationAttributes,
+    SettingsSettingsApplicationAttributesAttributes, SettingsSettingsApplicationConfiguration,
+    SettingsSettingsBluetooth, SettingsSettingsDataRoaming, SettingsSettingsDeviceName,
+    SettingsSettingsDiagnosticSubmission, SettingsSettingsHostName, SettingsSettingsItem,
+    SettingsSettingsMDMOptions, SettingsSettingsMDMOptionsMDMOptions,
+    SettingsSettingsMaximumResidentUsers, SettingsSettingsOrganizationInfo,
+    SettingsSettingsOrganizationInfoOrganizationInfo, SettingsSettingsPasscodeLockGracePeriod,
+    SettingsSettingsPersonalHotspot, SettingsSettingsSharedDeviceConfiguration,
+    SettingsSettingsSharedDeviceConfigurationAwaitUserConfiguration,
+    SettingsSettingsSharedDeviceConfigurationPasscodePolicy,
+    SettingsSettingsSoftwareUpdateSettings, SettingsSettingsTimeZone, SettingsSettingsVoiceRoaming,
+    SettingsSettingsWallpaper,
+};
 pub use shut_down_device::ShutDownDevice;
 pub use stop_mirroring::StopMirroring;
 pub use unlock_user_account::UnlockUserAccount;
 pub use user_configured::UserConfigured;
-pub use user_list::{UserList, UserListResponse};
+pub use user_list::{UserList, UserListResponse, UserListResponseUsersItem};
 pub use validate_applications::ValidateApplications;
-pub use verify_firmware_password::{VerifyFirmwarePassword, VerifyFirmwarePasswordResponse};
+pub use verify_firmware_password::{
+    VerifyFirmwarePassword, VerifyFirmwarePasswordResponse,
+    VerifyFirmwarePasswordResponseVerifyFirmwarePassword,
+};
 pub use verify_recovery_lock::{VerifyRecoveryLock, VerifyRecoveryLockResponse};
 
 /// What Apple's schema says about every command, in RequestType order.
