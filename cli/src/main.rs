@@ -5,12 +5,14 @@
 //! line on standard error and exits non-zero (2 for bad input).
 
 mod cli_error;
+mod cmd_command;
+mod cmd_decode;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use cli_error::{CliError, CliResult};
+pub use cli_error::{read_input, CliError, CliResult};
 
 /// mdmkit: Apple Mobile Device Management from the command line.
 #[derive(Debug, Parser)]
@@ -21,10 +23,24 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Commands {}
+enum Commands {
+    /// Typed MDM commands: list them, render one as a plist.
+    #[command(subcommand)]
+    Command(cmd_command::CommandCmd),
+    /// Check-in messages a device sends.
+    #[command(subcommand)]
+    Checkin(cmd_decode::CheckinCmd),
+    /// Command results a device sends.
+    #[command(subcommand)]
+    Result(cmd_decode::ResultCmd),
+}
 
 fn run(cli: Cli) -> CliResult<()> {
-    match cli.command {}
+    match cli.command {
+        Commands::Command(cmd) => cmd_command::run(cmd),
+        Commands::Checkin(cmd) => cmd_decode::run_checkin(cmd),
+        Commands::Result(cmd) => cmd_decode::run_result(cmd),
+    }
 }
 
 fn main() -> ExitCode {
