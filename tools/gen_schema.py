@@ -63,7 +63,8 @@ def pascal(name):
 
 def variant_name(value):
     text = str(value)
-    if re.fullmatch(r"[A-Z0-9_]+", text) and "_" in text or re.fullmatch(r"[A-Z]{3,}", text):
+    if re.fullmatch(r"[A-Z0-9_]+", text) and len(re.findall(r"[A-Z]", text)) >= 2:
+        # An all-capitals value (WPA2, LOWSPACE, MIGRATING_DATA) reads as words.
         text = "_".join(p.capitalize() for p in text.split("_"))
     return pascal(text)
 
@@ -461,14 +462,40 @@ class Generator:
 
 # ---- schema tables ---------------------------------------------------------------------
 
+# Statics for self-referential structures (an array whose items contain the same array),
+# by id of the repeated subkey list: name and body. Reset for every generated file.
+RECURSIVE_STATICS = {}
+
+
+def recursive_static(sub):
+    """The name of a static `[KeyInfo; 1]` describing the item of a self-referential array."""
+    if id(sub) not in RECURSIVE_STATICS:
+        name = f"RECURSIVE_ITEM_{len(RECURSIVE_STATICS) + 1}"
+        RECURSIVE_STATICS[id(sub)] = [name, None]
+        RECURSIVE_STATICS[id(sub)][1] = key_info(sub[0], (id(sub),))
+    return RECURSIVE_STATICS[id(sub)][0]
+
+
+def recursive_statics_text():
+    lines = []
+    for name, body in RECURSIVE_STATICS.values():
+        lines.append("/// The item of an array that contains itself, described once.")
+        lines.append(f"static {name}: [KeyInfo; 1] = [{body}];")
+    RECURSIVE_STATICS.clear()
+    return "\n".join(lines)
+
+
 def key_info(key, seen=()):
     """A `KeyInfo { .. }` expression for a key."""
     t = ktype(key)
     kind = {"string": "String", "integer": "Integer", "real": "Real", "boolean": "Boolean",
             "data": "Data", "date": "Date", "array": "Array", "dictionary": "Dictionary"}.get(t, "Any")
     sub = key.get("subkeys") or []
+    recursive_item = None
     if id(sub) in seen:
-        sub = []  # recursive structure: stop describing
+        if t == "array" and len(sub) == 1:
+            recursive_item = recursive_static(sub)
+        sub = []  # recursive structure: described once, by the static
     seen = seen + (id(sub),)
     allowed = [str(v) for v in key.get("rangelist") or []]
     keys, item, map_value, disc = "&[]", "None", "None", "None"
@@ -478,6 +505,8 @@ def key_info(key, seen=()):
                 map_value = f"Some(&{key_info(sub[0], seen)})"
         else:
             keys = "&[" + ", ".join(key_info(s, seen) for s in sub) + "]"
+    elif recursive_item:
+        item = f"Some(&{recursive_item}[0])"
     elif t == "array" and sub:
         if len(sub) > 1:
             d = None
@@ -950,6 +979,9 @@ def gen_profiles(schema, out):
                 "    /// The payload's PayloadType.",
                 f"    pub const PAYLOAD_TYPE: &'static str = {rust_str(pt)};",
                 "}"]
+        statics = recursive_statics_text()
+        if statics:
+            info += ["", statics]
         uses = used_imports("\n".join(m.items + info))
         text = HEADER + f"//! The `{pt}` payload.\n\n" + uses + "\n\n" + "\n\n".join(m.items) + "\n\n" + "\n".join(info) + "\n"
         path = os.path.join(out, "profile", "payloads", mod_name + ".rs")

@@ -8,7 +8,7 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The body is not a property list (XML, binary or OpenStep), or is truncated.
+    /// The body is not an XML or binary property list, or is truncated.
     #[error("malformed property list: {0}")]
     MalformedPlist(String),
 

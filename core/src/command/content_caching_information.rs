@@ -383,7 +383,7 @@ pub enum ContentCachingInformationResponseStatusResponseCacheStatus {
     /// `LOWSPACE`
     Lowspace,
     /// `OK`
-    OK,
+    Ok,
     /// A value this version of the schema does not list, kept as sent.
     Other(String),
 }
@@ -393,7 +393,7 @@ impl ContentCachingInformationResponseStatusResponseCacheStatus {
     pub fn as_str(&self) -> &str {
         match self {
             ContentCachingInformationResponseStatusResponseCacheStatus::Lowspace => "LOWSPACE",
-            ContentCachingInformationResponseStatusResponseCacheStatus::OK => "OK",
+            ContentCachingInformationResponseStatusResponseCacheStatus::Ok => "OK",
             ContentCachingInformationResponseStatusResponseCacheStatus::Other(value) => value,
         }
     }
@@ -408,7 +408,7 @@ impl PlistCodec for ContentCachingInformationResponseStatusResponseCacheStatus {
         let text = String::from_plist(value, path)?;
         Ok(match text.as_str() {
             "LOWSPACE" => ContentCachingInformationResponseStatusResponseCacheStatus::Lowspace,
-            "OK" => ContentCachingInformationResponseStatusResponseCacheStatus::OK,
+            "OK" => ContentCachingInformationResponseStatusResponseCacheStatus::Ok,
             _ => ContentCachingInformationResponseStatusResponseCacheStatus::Other(text),
         })
     }
@@ -1469,7 +1469,7 @@ pub enum ContentCachingInformationResponseStatusResponseStartupStatus {
     /// `MIGRATING_DATA`
     MigratingData,
     /// `OK`
-    OK,
+    Ok,
     /// `PENDING`
     Pending,
     /// A value this version of the schema does not list, kept as sent.
@@ -1484,7 +1484,7 @@ impl ContentCachingInformationResponseStatusResponseStartupStatus {
             ContentCachingInformationResponseStatusResponseStartupStatus::MigratingData => {
                 "MIGRATING_DATA"
             }
-            ContentCachingInformationResponseStatusResponseStartupStatus::OK => "OK",
+            ContentCachingInformationResponseStatusResponseStartupStatus::Ok => "OK",
             ContentCachingInformationResponseStatusResponseStartupStatus::Pending => "PENDING",
             ContentCachingInformationResponseStatusResponseStartupStatus::Other(value) => value,
         }
@@ -1503,7 +1503,7 @@ impl PlistCodec for ContentCachingInformationResponseStatusResponseStartupStatus
             "MIGRATING_DATA" => {
                 ContentCachingInformationResponseStatusResponseStartupStatus::MigratingData
             }
-            "OK" => ContentCachingInformationResponseStatusResponseStartupStatus::OK,
+            "OK" => ContentCachingInformationResponseStatusResponseStartupStatus::Ok,
             "PENDING" => ContentCachingInformationResponseStatusResponseStartupStatus::Pending,
             _ => ContentCachingInformationResponseStatusResponseStartupStatus::Other(text),
         })

@@ -16,7 +16,7 @@ pub enum VpnManagedVPNType {
     /// `VPN`
     Vpn,
     /// `L2TP`
-    L2TP,
+    L2tp,
     /// `IPSec`
     IPSec,
     /// `IKEv2`
@@ -31,7 +31,7 @@ impl VpnManagedVPNType {
     /// Every value, in the schema's order.
     pub const ALL: &'static [VpnManagedVPNType] = &[
         VpnManagedVPNType::Vpn,
-        VpnManagedVPNType::L2TP,
+        VpnManagedVPNType::L2tp,
         VpnManagedVPNType::IPSec,
         VpnManagedVPNType::IKEv2,
         VpnManagedVPNType::AlwaysOn,
@@ -42,7 +42,7 @@ impl VpnManagedVPNType {
     pub fn as_str(&self) -> &str {
         match self {
             VpnManagedVPNType::Vpn => "VPN",
-            VpnManagedVPNType::L2TP => "L2TP",
+            VpnManagedVPNType::L2tp => "L2TP",
             VpnManagedVPNType::IPSec => "IPSec",
             VpnManagedVPNType::IKEv2 => "IKEv2",
             VpnManagedVPNType::AlwaysOn => "AlwaysOn",
@@ -1566,11 +1566,11 @@ pub enum VpnManagedIKEv2CertificateType {
     /// `RSA`
     Rsa,
     /// `ECDSA256`
-    ECDSA256,
+    Ecdsa256,
     /// `ECDSA384`
-    ECDSA384,
+    Ecdsa384,
     /// `ECDSA521`
-    ECDSA521,
+    Ecdsa521,
     /// `RSA-PSS`
     RSAPSS,
 }
@@ -1579,9 +1579,9 @@ impl VpnManagedIKEv2CertificateType {
     /// Every value, in the schema's order.
     pub const ALL: &'static [VpnManagedIKEv2CertificateType] = &[
         VpnManagedIKEv2CertificateType::Rsa,
-        VpnManagedIKEv2CertificateType::ECDSA256,
-        VpnManagedIKEv2CertificateType::ECDSA384,
-        VpnManagedIKEv2CertificateType::ECDSA521,
+        VpnManagedIKEv2CertificateType::Ecdsa256,
+        VpnManagedIKEv2CertificateType::Ecdsa384,
+        VpnManagedIKEv2CertificateType::Ecdsa521,
         VpnManagedIKEv2CertificateType::RSAPSS,
     ];
 
@@ -1589,9 +1589,9 @@ impl VpnManagedIKEv2CertificateType {
     pub fn as_str(&self) -> &str {
         match self {
             VpnManagedIKEv2CertificateType::Rsa => "RSA",
-            VpnManagedIKEv2CertificateType::ECDSA256 => "ECDSA256",
-            VpnManagedIKEv2CertificateType::ECDSA384 => "ECDSA384",
-            VpnManagedIKEv2CertificateType::ECDSA521 => "ECDSA521",
+            VpnManagedIKEv2CertificateType::Ecdsa256 => "ECDSA256",
+            VpnManagedIKEv2CertificateType::Ecdsa384 => "ECDSA384",
+            VpnManagedIKEv2CertificateType::Ecdsa521 => "ECDSA521",
             VpnManagedIKEv2CertificateType::RSAPSS => "RSA-PSS",
         }
     }
@@ -1774,7 +1774,7 @@ pub enum VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm {
     /// `DES`
     Des,
     /// `3DES`
-    V3DES,
+    V3des,
     /// `AES-128`
     AES128,
     /// `AES-256`
@@ -1792,7 +1792,7 @@ impl VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm {
     pub const ALL: &'static [VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm] =
         &[
             VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm::Des,
-            VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm::V3DES,
+            VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm::V3des,
             VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm::AES128,
             VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm::AES256,
             VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm::AES128GCM,
@@ -1804,7 +1804,7 @@ impl VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm {
     pub fn as_str(&self) -> &str {
         match self {
             VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm::Des => "DES",
-            VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm::V3DES => "3DES",
+            VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm::V3des => "3DES",
             VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm::AES128 => "AES-128",
             VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm::AES256 => "AES-256",
             VpnManagedIKEv2IKESecurityAssociationParametersEncryptionAlgorithm::AES128GCM => "AES-128-GCM",

@@ -58,9 +58,9 @@ pub enum WifiManagedEncryptionType {
     /// `WPA`
     Wpa,
     /// `WPA2`
-    WPA2,
+    Wpa2,
     /// `WPA3`
-    WPA3,
+    Wpa3,
     /// `Any`
     Any,
     /// `None`
@@ -72,8 +72,8 @@ impl WifiManagedEncryptionType {
     pub const ALL: &'static [WifiManagedEncryptionType] = &[
         WifiManagedEncryptionType::Wep,
         WifiManagedEncryptionType::Wpa,
-        WifiManagedEncryptionType::WPA2,
-        WifiManagedEncryptionType::WPA3,
+        WifiManagedEncryptionType::Wpa2,
+        WifiManagedEncryptionType::Wpa3,
         WifiManagedEncryptionType::Any,
         WifiManagedEncryptionType::None,
     ];
@@ -83,8 +83,8 @@ impl WifiManagedEncryptionType {
         match self {
             WifiManagedEncryptionType::Wep => "WEP",
             WifiManagedEncryptionType::Wpa => "WPA",
-            WifiManagedEncryptionType::WPA2 => "WPA2",
-            WifiManagedEncryptionType::WPA3 => "WPA3",
+            WifiManagedEncryptionType::Wpa2 => "WPA2",
+            WifiManagedEncryptionType::Wpa3 => "WPA3",
             WifiManagedEncryptionType::Any => "Any",
             WifiManagedEncryptionType::None => "None",
         }
