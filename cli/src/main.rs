@@ -7,12 +7,13 @@
 mod cli_error;
 mod cmd_command;
 mod cmd_decode;
+mod cmd_profile;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use cli_error::{read_input, CliError, CliResult};
+pub use cli_error::{print_out, read_input, CliError, CliResult};
 
 /// mdmkit: Apple Mobile Device Management from the command line.
 #[derive(Debug, Parser)]
@@ -33,6 +34,9 @@ enum Commands {
     /// Command results a device sends.
     #[command(subcommand)]
     Result(cmd_decode::ResultCmd),
+    /// Configuration profiles: build, sign, verify, inspect.
+    #[command(subcommand)]
+    Profile(cmd_profile::ProfileCmd),
 }
 
 fn run(cli: Cli) -> CliResult<()> {
@@ -40,6 +44,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Commands::Command(cmd) => cmd_command::run(cmd),
         Commands::Checkin(cmd) => cmd_decode::run_checkin(cmd),
         Commands::Result(cmd) => cmd_decode::run_result(cmd),
+        Commands::Profile(cmd) => cmd_profile::run(cmd),
     }
 }
 

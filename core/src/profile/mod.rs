@@ -35,9 +35,10 @@ use crate::Error;
 
 pub mod payloads;
 mod signing;
+mod spec;
 
 pub use payloads::{payload_info, PayloadContent};
-pub use signing::{is_signed, sign, verify, SigningIdentity, VerifiedProfile};
+pub use signing::{is_signed, sign, sign_bytes, verify, SigningIdentity, VerifiedProfile};
 
 /// The PayloadType of a profile's top level.
 pub const PROFILE_PAYLOAD_TYPE: &str = "Configuration";

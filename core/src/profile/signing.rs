@@ -17,10 +17,21 @@ fn certificate_error(what: &str, error: impl std::fmt::Display) -> Error {
     Error::Certificate(format!("{what}: {error}"))
 }
 
+/// The first reason in an OpenSSL error stack, without its codes and source locations.
+fn reason(errors: &openssl::error::ErrorStack) -> String {
+    errors
+        .errors()
+        .iter()
+        .filter_map(|e| e.reason())
+        .next()
+        .unwrap_or("unknown OpenSSL error")
+        .to_owned()
+}
+
 /// Reads every certificate of a PEM bundle, or one DER certificate.
 fn read_certificates(bytes: &[u8], what: &str) -> Result<Vec<X509>, Error> {
     if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
-        let certs = X509::stack_from_pem(bytes).map_err(|e| certificate_error(what, e))?;
+        let certs = X509::stack_from_pem(bytes).map_err(|e| certificate_error(what, reason(&e)))?;
         if certs.is_empty() {
             return Err(Error::Certificate(format!("{what}: no certificate found")));
         }
@@ -28,7 +39,7 @@ fn read_certificates(bytes: &[u8], what: &str) -> Result<Vec<X509>, Error> {
     } else {
         X509::from_der(bytes)
             .map(|c| vec![c])
-            .map_err(|e| certificate_error(what, format!("neither PEM nor DER ({e})")))
+            .map_err(|e| certificate_error(what, format!("neither PEM nor DER ({})", reason(&e))))
     }
 }
 
@@ -62,7 +73,12 @@ impl SigningIdentity {
         } else {
             PKey::private_key_from_der(key)
         }
-        .map_err(|e| Error::Certificate(format!("signer key: not a readable private key ({e})")))?;
+        .map_err(|e| {
+            Error::Certificate(format!(
+                "signer key: not a readable private key ({})",
+                reason(&e)
+            ))
+        })?;
         let public = certificate
             .public_key()
             .map_err(|e| certificate_error("signer certificate", e))?;
@@ -129,7 +145,7 @@ pub fn sign_bytes(content: &[u8], identity: &SigningIdentity) -> Result<Vec<u8>,
         content,
         Pkcs7Flags::BINARY,
     )
-    .map_err(|e| Error::Signature(format!("cannot sign: {e}")))?;
+    .map_err(|e| Error::Signature(format!("cannot sign: {}", reason(&e))))?;
     signed
         .to_der()
         .map_err(|e| Error::Signature(format!("cannot encode: {e}")))
@@ -154,7 +170,7 @@ pub struct VerifiedProfile {
 /// must also chain to one of them; without, the chain is not checked.
 pub fn verify(signed: &[u8], trusted: Option<&[u8]>) -> Result<VerifiedProfile, Error> {
     let pkcs7 = Pkcs7::from_der(signed)
-        .map_err(|e| Error::Signature(format!("not a signed profile (CMS SignedData): {e}")))?;
+        .map_err(|_| Error::Signature("not a signed profile (no CMS SignedData in DER)".into()))?;
     let mut store = X509StoreBuilder::new().map_err(|e| Error::Signature(e.to_string()))?;
     let mut flags = Pkcs7Flags::BINARY;
     match trusted {
@@ -176,10 +192,10 @@ pub fn verify(signed: &[u8], trusted: Option<&[u8]>) -> Result<VerifiedProfile, 
     let mut content = Vec::new();
     pkcs7
         .verify(&none, &store, None, Some(&mut content), flags)
-        .map_err(|e| Error::Signature(format!("the signature does not verify: {e}")))?;
+        .map_err(|e| Error::Signature(format!("the signature does not verify: {}", reason(&e))))?;
     let signers = pkcs7
         .signers(&none, flags)
-        .map_err(|e| Error::Signature(format!("no signer certificate: {e}")))?;
+        .map_err(|e| Error::Signature(format!("no signer certificate: {}", reason(&e))))?;
     let signer = signers
         .iter()
         .next()
