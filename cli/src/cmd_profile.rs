@@ -1,6 +1,6 @@
 //! `mdmkit profile build|sign|verify|inspect`: configuration profiles.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use mdmkit_core::json::dictionary_to_json;
@@ -54,7 +54,7 @@ pub enum ProfileCmd {
     },
 }
 
-fn read_path(path: &PathBuf) -> CliResult<Vec<u8>> {
+fn read_path(path: &Path) -> CliResult<Vec<u8>> {
     read_input(&path.to_string_lossy())
 }
 
@@ -102,7 +102,7 @@ pub fn run(cmd: ProfileCmd) -> CliResult<()> {
             Profile::read(&content)
                 .and_then(|p| p.validate())
                 .map_err(|e| in_file(&input, e))?;
-            let chain = chain.as_ref().map(read_path).transpose()?;
+            let chain = chain.as_ref().map(|p| read_path(p)).transpose()?;
             let identity = SigningIdentity::from_bytes(
                 &read_path(&cert)?,
                 &read_path(&key)?,
@@ -113,7 +113,7 @@ pub fn run(cmd: ProfileCmd) -> CliResult<()> {
         }
         ProfileCmd::Verify { file, ca } => {
             let bytes = read_input(&file)?;
-            let trusted = ca.as_ref().map(read_path).transpose()?;
+            let trusted = ca.as_ref().map(|p| read_path(p)).transpose()?;
             let verified =
                 profile::verify(&bytes, trusted.as_deref()).map_err(|e| in_file(&file, e))?;
             print_out(&format!(
