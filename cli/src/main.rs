@@ -5,6 +5,9 @@
 //! line on standard error and exits non-zero (2 for bad input).
 
 mod cli_error;
+mod cmd_db;
+mod cmd_queue;
+mod store_open;
 
 use std::process::ExitCode;
 
@@ -16,15 +19,27 @@ pub use cli_error::{CliError, CliResult};
 #[derive(Debug, Parser)]
 #[command(name = "mdmkit", version, about)]
 struct Cli {
+    #[command(flatten)]
+    global: store_open::GlobalOpts,
     #[command(subcommand)]
     command: Commands,
 }
 
 #[derive(Debug, Subcommand)]
-enum Commands {}
+enum Commands {
+    /// Manage the store's database.
+    #[command(subcommand)]
+    Db(cmd_db::DbCommand),
+    /// Inspect the command queue.
+    #[command(subcommand)]
+    Queue(cmd_queue::QueueCommand),
+}
 
 fn run(cli: Cli) -> CliResult<()> {
-    match cli.command {}
+    match cli.command {
+        Commands::Db(command) => cmd_db::run(command, &cli.global),
+        Commands::Queue(command) => cmd_queue::run(command, &cli.global),
+    }
 }
 
 fn main() -> ExitCode {
