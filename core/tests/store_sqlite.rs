@@ -189,3 +189,53 @@ async fn bad_locations_are_errors() {
         .unwrap_err();
     assert_eq!(error.code(), "store_backend");
 }
+
+/// Two stores on one file (as two engine processes would be): concurrent dequeues never
+/// hand out the same command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_never_hand_out_a_command_twice() {
+    use mdmkit_core::store::NextCommand;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let location = path.to_str().unwrap();
+    let a = Arc::new(SqliteStore::open(location, key()).await.unwrap());
+    let b = Arc::new(SqliteStore::open(location, key()).await.unwrap());
+    let id = EnrollmentId::device("SHARED");
+    let uuids: Vec<String> = (0..40).map(|i| format!("shared-{i:02}")).collect();
+    for uuid in &uuids {
+        a.enqueue(
+            &QueuedCommand::new(uuid.as_str(), "DeviceInformation", b"<plist/>".to_vec()),
+            std::slice::from_ref(&id),
+        )
+        .await
+        .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for worker in 0..6 {
+        let store = if worker % 2 == 0 {
+            Arc::clone(&a)
+        } else {
+            Arc::clone(&b)
+        };
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut handed = Vec::new();
+            while let Some(command) = store
+                .next_command(&id, &NextCommand::after_idle())
+                .await
+                .unwrap()
+            {
+                handed.push(command.command_uuid);
+            }
+            handed
+        }));
+    }
+    let mut handed = Vec::new();
+    for task in tasks {
+        handed.extend(task.await.unwrap());
+    }
+    handed.sort();
+    assert_eq!(handed, uuids, "each command handed out exactly once");
+}

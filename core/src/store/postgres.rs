@@ -91,6 +91,11 @@ impl PostgresStore {
             .map_err(backend)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            // No ping before each use, which would double the round trips; a broken
+            // connection fails its query and leaves the pool, and lifetimes recycle them.
+            .test_before_acquire(false)
+            .idle_timeout(Duration::from_secs(300))
+            .max_lifetime(Duration::from_secs(1800))
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await

@@ -796,18 +796,31 @@ macro_rules! impl_sql_store {
                 .bind(id.as_str())
                 .bind(request.skip_not_now)
                 .bind(to_micros(redeliver_before));
-                let Some(row) = query.fetch_optional(&self.pool).await.map_err(backend)? else {
+                // One connection for the claim and the read that may follow.
+                let mut connection = self.pool.acquire().await.map_err(backend)?;
+                let Some(row) = query.fetch_optional(&mut *connection).await.map_err(backend)?
+                else {
                     return Ok(None);
                 };
                 if Self::CLAIM_RETURNS_COMMAND {
                     return Self::command_from_row(&row).map(Some);
                 }
                 let uuid: String = row.try_get("command_uuid").map_err(backend)?;
-                let command = self.get_command(&uuid).await?;
-                command.map(Some).ok_or_else(|| Error::NotFound {
-                    kind: "command",
-                    id: uuid,
-                })
+                let row = sqlx::query(
+                    "SELECT command_uuid, request_type, payload, priority, created_at \
+                     FROM mdmkit_commands WHERE command_uuid = $1",
+                )
+                .bind(uuid.as_str())
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(backend)?;
+                match row {
+                    Some(row) => Self::command_from_row(&row).map(Some),
+                    None => Err(Error::NotFound {
+                        kind: "command",
+                        id: uuid,
+                    }),
+                }
             }
 
             async fn record_result(
