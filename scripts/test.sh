@@ -3,5 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
+# A throwaway PostgreSQL for the store tests and benchmark smoke run (exports
+# MDMKIT_TEST_POSTGRES_URL); without it those tests print that they were skipped.
+. scripts/postgres.sh
 cargo test --workspace --all-targets
 cargo test --workspace --doc

@@ -6,8 +6,11 @@
 
 mod cli_error;
 mod cmd_command;
+mod cmd_db;
 mod cmd_decode;
 mod cmd_profile;
+mod cmd_queue;
+mod store_open;
 
 use std::process::ExitCode;
 
@@ -19,6 +22,8 @@ pub use cli_error::{print_out, read_input, CliError, CliResult};
 #[derive(Debug, Parser)]
 #[command(name = "mdmkit", version, about)]
 struct Cli {
+    #[command(flatten)]
+    global: store_open::GlobalOpts,
     #[command(subcommand)]
     command: Commands,
 }
@@ -37,6 +42,12 @@ enum Commands {
     /// Configuration profiles: build, sign, verify, inspect.
     #[command(subcommand)]
     Profile(cmd_profile::ProfileCmd),
+    /// Manage the store's database.
+    #[command(subcommand)]
+    Db(cmd_db::DbCommand),
+    /// Inspect the command queue.
+    #[command(subcommand)]
+    Queue(cmd_queue::QueueCommand),
 }
 
 fn run(cli: Cli) -> CliResult<()> {
@@ -45,6 +56,8 @@ fn run(cli: Cli) -> CliResult<()> {
         Commands::Checkin(cmd) => cmd_decode::run_checkin(cmd),
         Commands::Result(cmd) => cmd_decode::run_result(cmd),
         Commands::Profile(cmd) => cmd_profile::run(cmd),
+        Commands::Db(command) => cmd_db::run(command, &cli.global),
+        Commands::Queue(command) => cmd_queue::run(command, &cli.global),
     }
 }
 

@@ -81,6 +81,42 @@ pub enum Error {
     #[error("unknown command status {0:?}")]
     UnknownStatus(String),
 
+    /// A record the caller named does not exist in the store.
+    #[error("{kind} {id:?} not found")]
+    NotFound {
+        /// What kind of record was looked up ("enrollment", "command", ...).
+        kind: &'static str,
+        /// The identifier that was looked up.
+        id: String,
+    },
+
+    /// The write contradicts what the store already holds (for example the same
+    /// CommandUUID enqueued again with a different payload).
+    #[error("store conflict: {0}")]
+    StoreConflict(String),
+
+    /// A command result names a command that was never queued to that enrollment.
+    #[error("command {command_uuid:?} was not queued to enrollment {enrollment}")]
+    CommandNotQueued {
+        /// The CommandUUID of the result.
+        command_uuid: String,
+        /// The enrollment that sent the result.
+        enrollment: String,
+    },
+
+    /// A value given to the store is not acceptable (an empty target list, an `Idle`
+    /// status recorded as a command result, ...).
+    #[error("invalid store input: {0}")]
+    StoreInput(String),
+
+    /// The database failed, or holds data this version cannot read.
+    #[error("store backend error: {0}")]
+    StoreBackend(String),
+
+    /// Encrypting or decrypting a secret at rest failed: a wrong or missing key, or
+    /// tampered data.
+    #[error("store encryption error: {0}")]
+    StoreCrypto(String),
     /// The device cannot run the command (platform, version, supervision, enrollment type
     /// or channel).
     #[error("{request_type} is not supported here: {reason}")]
@@ -138,6 +174,12 @@ impl Error {
             Error::UnknownMessageType(_) => "unknown_message_type",
             Error::MissingEnrollmentId => "missing_enrollment_id",
             Error::UnknownStatus(_) => "unknown_status",
+            Error::NotFound { .. } => "not_found",
+            Error::StoreConflict(_) => "store_conflict",
+            Error::CommandNotQueued { .. } => "command_not_queued",
+            Error::StoreInput(_) => "store_input",
+            Error::StoreBackend(_) => "store_backend",
+            Error::StoreCrypto(_) => "store_crypto",
             Error::CommandNotSupported { .. } => "command_not_supported",
             Error::Json { .. } => "json_invalid",
             Error::Profile { .. } => "profile_invalid",

@@ -25,7 +25,9 @@ pub mod plist_io;
 pub mod profile;
 pub mod result;
 pub mod schema;
+pub mod secret;
 pub mod status;
+pub mod store;
 
 pub use checkin::{Checkin, CheckinMessage};
 pub use codec::Data;
@@ -34,4 +36,8 @@ pub use enrollment_id::EnrollmentId;
 pub use error::Error;
 pub use plist_io::{DecodeLimits, PlistFormat};
 pub use result::{CommandResult, ErrorChainItem};
+pub use secret::Secret;
 pub use status::CommandStatus;
+
+/// The result type of the core crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
