@@ -10,6 +10,10 @@ pub enum Error {
     /// A `Status` value that is not one of Apple's command statuses.
     #[error("unknown command status {0:?}")]
     UnknownStatus(String),
+
+    /// A [`Notifier`](crate::notify::Notifier) could not deliver a message.
+    #[error("notification not sent: {0}")]
+    Notify(String),
 }
 
 impl Error {
@@ -17,6 +21,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::UnknownStatus(_) => "unknown_status",
+            Error::Notify(_) => "notify_failed",
         }
     }
 }
