@@ -59,6 +59,20 @@ pub fn days_remaining(not_after: OffsetDateTime, now: OffsetDateTime) -> i64 {
         .div_euclid(SECONDS_PER_DAY)
 }
 
+/// A time as RFC 3339 (`2026-03-31T09:30:00Z`), the form of every time mdmkit prints.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
+}
+
+/// Serializes a time as RFC 3339 (`2026-03-31T09:30:00Z`), for serde's `serialize_with`.
+pub fn serialize_rfc3339<S: serde::Serializer>(
+    at: &OffsetDateTime,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&rfc3339(*at))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ pub mod csr;
 pub mod error;
 pub mod expiry;
 pub mod key;
+pub mod monitor;
 pub mod push_cert;
 pub mod smtp;
 #[cfg(any(test, feature = "testing"))]
@@ -21,6 +22,7 @@ pub use csr::{CertificateRequest, CsrSubject};
 pub use error::{Error, Result};
 pub use expiry::{ExpiryStatus, DEFAULT_WARNING_DAYS};
 pub use key::PrivateKey;
+pub use monitor::{Credential, CredentialKind, CredentialReport, ExpiryMonitor};
 pub use push_cert::PushCertificate;
 pub use smtp::SmtpNotifier;
 pub use vendor::{PushCertUpload, VendorFiles, VendorSigner};

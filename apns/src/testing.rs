@@ -173,3 +173,224 @@ fn build(
         .unwrap();
     builder.build()
 }
+
+/// A message received by [`SmtpReceiver`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMail {
+    /// The envelope sender (`MAIL FROM`).
+    pub from: String,
+    /// The envelope recipients (`RCPT TO`).
+    pub to: Vec<String>,
+    /// The message as sent after `DATA` (headers and body, dot-unstuffed).
+    pub data: String,
+    /// Whether the message travelled inside TLS.
+    pub over_tls: bool,
+}
+
+/// How an [`SmtpReceiver`] protects its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain SMTP, no TLS offered.
+    Plain,
+    /// Plain SMTP offering STARTTLS.
+    StartTls,
+    /// TLS from the first byte (SMTPS).
+    Implicit,
+}
+
+/// A small SMTP server on 127.0.0.1 for tests: it accepts every message and records it.
+///
+/// With TLS it presents a certificate for `127.0.0.1` issued by its own CA
+/// ([`ca_pem`](Self::ca_pem)).
+#[derive(Debug)]
+pub struct SmtpReceiver {
+    port: u16,
+    received: std::sync::Arc<std::sync::Mutex<Vec<ReceivedMail>>>,
+    ca_pem: Vec<u8>,
+}
+
+impl SmtpReceiver {
+    /// Starts a server on a free port of 127.0.0.1, serving connections on a thread.
+    pub fn start(security: SmtpSecurity) -> Self {
+        use openssl::ssl::{SslAcceptor, SslMethod};
+        use openssl::x509::extension::SubjectAlternativeName;
+
+        let ca = TestCa::new("Test SMTP CA");
+        let key = PrivateKey::generate_rsa_2048().unwrap();
+        let now = OffsetDateTime::now_utc();
+        let mut builder = X509::builder().unwrap();
+        builder.set_version(2).unwrap();
+        builder
+            .set_subject_name(&name(&[(Nid::COMMONNAME, "127.0.0.1")]))
+            .unwrap();
+        builder
+            .set_issuer_name(ca.certificate.subject_name())
+            .unwrap();
+        builder.set_pubkey(key.pkey()).unwrap();
+        builder
+            .set_not_before(&Asn1Time::from_unix(now.unix_timestamp() - 86_400).unwrap())
+            .unwrap();
+        builder
+            .set_not_after(&Asn1Time::from_unix(now.unix_timestamp() + 86_400).unwrap())
+            .unwrap();
+        let san = SubjectAlternativeName::new()
+            .ip("127.0.0.1")
+            .dns("localhost")
+            .build(&builder.x509v3_context(Some(&ca.certificate), None))
+            .unwrap();
+        builder.append_extension(san).unwrap();
+        builder
+            .sign(ca.key.pkey(), MessageDigest::sha256())
+            .unwrap();
+        let certificate = builder.build();
+        let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).unwrap();
+        acceptor.set_private_key(key.pkey()).unwrap();
+        acceptor.set_certificate(&certificate).unwrap();
+        acceptor
+            .add_extra_chain_cert(ca.certificate.clone())
+            .unwrap();
+        let acceptor = std::sync::Arc::new(acceptor.build());
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let sink = sink.clone();
+                let acceptor = acceptor.clone();
+                std::thread::spawn(move || {
+                    let _ = serve(stream, security, &acceptor, &sink);
+                });
+            }
+        });
+        Self {
+            port,
+            received,
+            ca_pem: ca.certificate_pem(),
+        }
+    }
+
+    /// The port the server listens on (on 127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The PEM certificate of the CA that issued the server's TLS certificate.
+    pub fn ca_pem(&self) -> &[u8] {
+        &self.ca_pem
+    }
+
+    /// The messages received so far.
+    pub fn received(&self) -> Vec<ReceivedMail> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+fn serve(
+    stream: std::net::TcpStream,
+    security: SmtpSecurity,
+    acceptor: &openssl::ssl::SslAcceptor,
+    sink: &std::sync::Mutex<Vec<ReceivedMail>>,
+) -> std::io::Result<()> {
+    let to_io =
+        |e: openssl::ssl::HandshakeError<std::net::TcpStream>| std::io::Error::other(e.to_string());
+    match security {
+        SmtpSecurity::Implicit => {
+            let tls = acceptor.accept(stream).map_err(to_io)?;
+            converse(tls, true, false, true, sink).map(|_| ())
+        }
+        SmtpSecurity::Plain => converse(stream, false, false, true, sink).map(|_| ()),
+        SmtpSecurity::StartTls => {
+            if let Some(stream) = converse(stream, false, true, true, sink)? {
+                let tls = acceptor.accept(stream).map_err(to_io)?;
+                converse(tls, true, false, false, sink)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Speaks SMTP until QUIT (returns `None`) or STARTTLS (returns the stream to wrap).
+fn converse<S: std::io::Read + std::io::Write>(
+    stream: S,
+    over_tls: bool,
+    offer_starttls: bool,
+    greet: bool,
+    sink: &std::sync::Mutex<Vec<ReceivedMail>>,
+) -> std::io::Result<Option<S>> {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::new(stream);
+    // After STARTTLS the client speaks first (EHLO); a new connection gets a greeting.
+    if greet {
+        reader
+            .get_mut()
+            .write_all(b"220 127.0.0.1 ESMTP test\r\n")?;
+    }
+    let mut from = String::new();
+    let mut to = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let command = line.trim_end().to_owned();
+        let upper = command.to_ascii_uppercase();
+        let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+            if offer_starttls {
+                b"250-127.0.0.1\r\n250 STARTTLS\r\n"
+            } else {
+                b"250-127.0.0.1\r\n250 8BITMIME\r\n"
+            }
+        } else if upper == "STARTTLS" && offer_starttls {
+            reader.get_mut().write_all(b"220 go ahead\r\n")?;
+            return Ok(Some(reader.into_inner()));
+        } else if upper.starts_with("MAIL FROM:") {
+            from = address_in(&command);
+            to.clear();
+            b"250 ok\r\n"
+        } else if upper.starts_with("RCPT TO:") {
+            to.push(address_in(&command));
+            b"250 ok\r\n"
+        } else if upper == "DATA" {
+            reader.get_mut().write_all(b"354 end with .\r\n")?;
+            let mut data = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 {
+                    return Ok(None);
+                }
+                if line == ".\r\n" || line == ".\n" {
+                    break;
+                }
+                data.push_str(line.strip_prefix('.').unwrap_or(&line));
+            }
+            sink.lock().unwrap().push(ReceivedMail {
+                from: from.clone(),
+                to: std::mem::take(&mut to),
+                data,
+                over_tls,
+            });
+            b"250 queued\r\n"
+        } else if upper == "QUIT" {
+            reader.get_mut().write_all(b"221 bye\r\n")?;
+            return Ok(None);
+        } else if upper == "RSET" || upper == "NOOP" {
+            b"250 ok\r\n"
+        } else {
+            b"502 not implemented\r\n"
+        };
+        reader.get_mut().write_all(reply)?;
+        reader.get_mut().flush()?;
+    }
+}
+
+fn address_in(command: &str) -> String {
+    let start = command.find('<').map_or(0, |i| i + 1);
+    let end = command[start..]
+        .find('>')
+        .map_or(command.len(), |i| start + i);
+    command[start..end].to_owned()
+}

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 
 use crate::csr::{CertificateRequest, CsrSubject};
 use crate::error::{Error, Result};
+use crate::expiry::rfc3339;
 use crate::key::PrivateKey;
 use crate::push_cert::{read_certificate, read_pem_certificates, CertificateFields};
 
@@ -181,11 +182,6 @@ fn names_equal(a: &X509NameRef, b: &X509NameRef) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     }
-}
-
-pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| at.to_string())
 }
 
 /// The file a customer uploads to Apple's Push Certificates Portal.
