@@ -5,6 +5,7 @@
 //! line on standard error and exits non-zero (2 for bad input).
 
 mod cli_error;
+mod cmd_push_cert;
 
 use std::process::ExitCode;
 
@@ -21,10 +22,16 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Commands {}
+enum Commands {
+    /// Apple Push certificates: CSR, vendor signing, install, renew, status, notices.
+    #[command(subcommand)]
+    PushCert(cmd_push_cert::PushCertCommand),
+}
 
 fn run(cli: Cli) -> CliResult<()> {
-    match cli.command {}
+    match cli.command {
+        Commands::PushCert(command) => cmd_push_cert::run(command),
+    }
 }
 
 fn main() -> ExitCode {

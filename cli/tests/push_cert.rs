@@ -1,0 +1,270 @@
+//! `mdmkit push-cert` end to end: the built binary against files made by a test CA.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use mdmkit_apns::testing::TestCa;
+use mdmkit_apns::{CertificateRequest, CsrSubject, PrivateKey};
+use time::{Duration, OffsetDateTime};
+
+const TOPIC: &str = "com.apple.mgmt.External.11111111-2222-3333-4444-555555555555";
+
+fn mdmkit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mdmkit"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A refusal: exit code 2 and exactly one line on standard error containing `needle`.
+fn assert_refused(output: &Output, needle: &str) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line expected: {err}");
+    assert!(err.contains(needle), "expected {needle:?} in {err}");
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path: PathBuf = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+#[test]
+fn inspect_prints_text_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("Test Apple CA");
+    let key = PrivateKey::generate_rsa_2048().unwrap();
+    let cert = ca.issue_push_cert(Some(TOPIC), &key, now() + Duration::days(30));
+    let pem = write(dir.path(), "push.pem", &ca.pem_of(&cert));
+
+    let output = mdmkit(&["push-cert", "inspect", &pem]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains(&format!("topic:          {TOPIC}")), "{text}");
+    assert!(text.contains("URGENT"), "{text}");
+
+    let output = mdmkit(&["push-cert", "inspect", &pem, "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(value["topic"], TOPIC);
+    assert_eq!(value["status"], "expiring_soon");
+    assert_eq!(value["has_private_key"], false);
+    let days = value["days_remaining"].as_i64().unwrap();
+    assert!((29..=30).contains(&days), "{days}");
+    for field in ["subject", "issuer", "serial", "not_before", "not_after"] {
+        assert!(value[field].is_string(), "{field}");
+    }
+
+    let p12 = write(dir.path(), "push.p12", &TestCa::pkcs12(&cert, &key, "pw"));
+    let password = write(dir.path(), "password", b"pw\n");
+    let output = mdmkit(&[
+        "push-cert",
+        "inspect",
+        &p12,
+        "--json",
+        "--password-file",
+        &password,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(value["has_private_key"], true);
+}
+
+#[test]
+fn inspect_refuses_bad_files_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("Test Apple CA");
+    let key = PrivateKey::generate_rsa_2048().unwrap();
+
+    let garbage = write(dir.path(), "garbage", b"\x00\x01 this is not a certificate");
+    assert_refused(
+        &mdmkit(&["push-cert", "inspect", &garbage]),
+        "[cert_unreadable]",
+    );
+
+    let empty = write(dir.path(), "empty", b"");
+    assert_refused(&mdmkit(&["push-cert", "inspect", &empty]), "[empty_input]");
+
+    let missing = dir.path().join("missing").to_string_lossy().into_owned();
+    assert_refused(&mdmkit(&["push-cert", "inspect", &missing]), "cannot read");
+
+    let cert = ca.issue_push_cert(Some(TOPIC), &key, now() + Duration::days(300));
+    let p12 = write(
+        dir.path(),
+        "push.p12",
+        &TestCa::pkcs12(&cert, &key, "right"),
+    );
+    let wrong = write(dir.path(), "wrong", b"wrong\n");
+    assert_refused(
+        &mdmkit(&["push-cert", "inspect", &p12, "--password-file", &wrong]),
+        "[p12_bad_password]",
+    );
+
+    let no_uid = ca.issue_push_cert(None, &key, now() + Duration::days(300));
+    let no_uid = write(dir.path(), "no-uid.der", &no_uid);
+    assert_refused(&mdmkit(&["push-cert", "inspect", &no_uid]), "[no_topic]");
+
+    let wrong_prefix =
+        ca.issue_push_cert(Some("com.example.push"), &key, now() + Duration::days(300));
+    let wrong_prefix = write(dir.path(), "wrong-prefix.pem", &ca.pem_of(&wrong_prefix));
+    assert_refused(
+        &mdmkit(&["push-cert", "inspect", &wrong_prefix]),
+        "[not_mdm_topic]",
+    );
+}
+
+struct VendorFilesOnDisk {
+    cert: String,
+    key: String,
+    wwdr: String,
+    root: String,
+}
+
+fn vendor_on_disk(dir: &Path) -> VendorFilesOnDisk {
+    let root = TestCa::new("Test Apple Root CA");
+    let wwdr = root.issue_intermediate("Test Apple WWDR CA");
+    let key = PrivateKey::generate_rsa_2048().unwrap();
+    let cert = wwdr.issue_leaf("MDM Vendor: Example", &key, now() + Duration::days(200));
+    VendorFilesOnDisk {
+        cert: write(dir, "vendor.der", &cert),
+        key: write(dir, "vendor.key", &key.to_pem().unwrap()),
+        wwdr: write(dir, "wwdr.pem", &wwdr.certificate_pem()),
+        root: write(dir, "root.der", &root.certificate_der()),
+    }
+}
+
+/// Checks an upload file with the `openssl` command, not with mdmkit's own code: the
+/// signature of the CSR's DER verifies with the public key of the chain's first certificate.
+fn verify_with_openssl(dir: &Path, upload_path: &str, expected_csr_der: &[u8]) {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let encoded = std::fs::read_to_string(upload_path).unwrap();
+    let xml = engine.decode(encoded.trim()).unwrap();
+    let plist: plist::Dictionary = plist::from_bytes(&xml).unwrap();
+    let csr = engine
+        .decode(plist["PushCertRequestCSR"].as_string().unwrap())
+        .unwrap();
+    assert_eq!(csr, expected_csr_der);
+    let signature = engine
+        .decode(plist["PushCertSignature"].as_string().unwrap())
+        .unwrap();
+    let chain = plist["PushCertCertificateChain"].as_string().unwrap();
+    assert_eq!(chain.matches("-----BEGIN CERTIFICATE-----").count(), 3);
+    let csr_path = write(dir, "check.csr.der", &csr);
+    let sig_path = write(dir, "check.sig", &signature);
+    let chain_path = write(dir, "check.chain.pem", chain.as_bytes());
+    let pubkey = Command::new("openssl")
+        .args(["x509", "-in", &chain_path, "-noout", "-pubkey"])
+        .output()
+        .expect("openssl is installed");
+    assert!(pubkey.status.success());
+    let pub_path = write(dir, "check.pub.pem", &pubkey.stdout);
+    let verified = Command::new("openssl")
+        .args([
+            "dgst",
+            "-sha256",
+            "-verify",
+            &pub_path,
+            "-signature",
+            &sig_path,
+            &csr_path,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&verified.stdout).trim(),
+        "Verified OK"
+    );
+}
+
+#[test]
+fn vendor_sign_produces_an_upload_that_openssl_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let vendor = vendor_on_disk(dir.path());
+    let (_key, request) =
+        CertificateRequest::generate(&CsrSubject::new("admin@example.com")).unwrap();
+    let csr = write(
+        dir.path(),
+        "customer.csr",
+        request.to_pem().unwrap().as_bytes(),
+    );
+    let out = dir.path().join("upload.b64").to_string_lossy().into_owned();
+    let output = mdmkit(&[
+        "push-cert",
+        "vendor-sign",
+        "--csr",
+        &csr,
+        "--vendor-cert",
+        &vendor.cert,
+        "--vendor-key",
+        &vendor.key,
+        "--wwdr",
+        &vendor.wwdr,
+        "--apple-root",
+        &vendor.root,
+        "-o",
+        &out,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    verify_with_openssl(dir.path(), &out, request.der());
+}
+
+#[test]
+fn vendor_sign_refuses_mistakes_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let vendor = vendor_on_disk(dir.path());
+    let (_key, request) =
+        CertificateRequest::generate(&CsrSubject::new("admin@example.com")).unwrap();
+    let csr = write(dir.path(), "customer.csr", request.der());
+    let out = dir.path().join("upload.b64").to_string_lossy().into_owned();
+    let sign = |csr: &str, key: &str, wwdr: &str, root: &str| {
+        mdmkit(&[
+            "push-cert",
+            "vendor-sign",
+            "--csr",
+            csr,
+            "--vendor-cert",
+            &vendor.cert,
+            "--vendor-key",
+            key,
+            "--wwdr",
+            wwdr,
+            "--apple-root",
+            root,
+            "-o",
+            &out,
+        ])
+    };
+    let garbage = write(dir.path(), "garbage", b"garbage");
+    assert_refused(
+        &sign(&garbage, &vendor.key, &vendor.wwdr, &vendor.root),
+        "[csr_unreadable]",
+    );
+    let other_key = write(
+        dir.path(),
+        "other.key",
+        &PrivateKey::generate_rsa_2048().unwrap().to_pem().unwrap(),
+    );
+    assert_refused(
+        &sign(&csr, &other_key, &vendor.wwdr, &vendor.root),
+        "[vendor_key_mismatch]",
+    );
+    assert_refused(
+        &sign(&csr, &vendor.key, &vendor.root, &vendor.wwdr),
+        "[chain_mismatch]",
+    );
+    assert!(!Path::new(&out).exists());
+}
