@@ -239,7 +239,10 @@ impl ExpiryMonitor {
         if let Some(company) = &self.company {
             body.push_str(&format!("Company: {company}\n"));
         }
-        body.push_str(&format!("Time: {}\n\n", rfc3339(now)));
+        body.push_str(&format!(
+            "Time: {}\n\n",
+            rfc3339(now.replace_nanosecond(0).unwrap_or(now))
+        ));
         body.push_str(&sentence);
         body.push('\n');
         if !expired {

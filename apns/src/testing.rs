@@ -32,7 +32,7 @@ impl TestCa {
         let certificate = build(
             &name,
             &name,
-            &key,
+            key.pkey(),
             &key,
             now - time::Duration::days(1),
             now + time::Duration::days(3650),
@@ -48,7 +48,7 @@ impl TestCa {
         let certificate = build(
             &name(&[(Nid::COMMONNAME, common_name)]),
             self.certificate.subject_name(),
-            &key,
+            key.pkey(),
             &self.key,
             now - time::Duration::days(1),
             now + time::Duration::days(3650),
@@ -75,6 +75,37 @@ impl TestCa {
         self.issue(&name(&entries), key, not_after)
     }
 
+    /// A push-like certificate for the public key of a CSR (as Apple's portal issues one),
+    /// valid until `not_after`. Returns DER.
+    pub fn issue_push_cert_for_request(
+        &self,
+        topic: &str,
+        request: &crate::CertificateRequest,
+        not_after: OffsetDateTime,
+    ) -> Vec<u8> {
+        let public = openssl::x509::X509Req::from_der(request.der())
+            .unwrap()
+            .public_key()
+            .unwrap();
+        let subject = name(&[
+            (Nid::COUNTRYNAME, "US"),
+            (Nid::COMMONNAME, "APSP:11111111-2222-3333-4444-555555555555"),
+            (Nid::USERID, topic),
+        ]);
+        let not_before = not_after - time::Duration::days(365);
+        build(
+            &subject,
+            self.certificate.subject_name(),
+            &public,
+            &self.key,
+            not_before,
+            not_after,
+            false,
+        )
+        .to_der()
+        .unwrap()
+    }
+
     /// A leaf certificate (for example an MDM vendor certificate) with the given common name
     /// for `key`, valid until `not_after`. Returns DER.
     pub fn issue_leaf(
@@ -91,7 +122,7 @@ impl TestCa {
         build(
             subject,
             self.certificate.subject_name(),
-            key,
+            key.pkey(),
             &self.key,
             not_before,
             not_after,
@@ -138,10 +169,10 @@ fn name(entries: &[(Nid, &str)]) -> X509Name {
     builder.build()
 }
 
-fn build(
+fn build<T: openssl::pkey::HasPublic>(
     subject: &openssl::x509::X509NameRef,
     issuer: &openssl::x509::X509NameRef,
-    key: &PrivateKey,
+    key: &openssl::pkey::PKeyRef<T>,
     issuer_key: &PrivateKey,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
@@ -156,7 +187,7 @@ fn build(
         .unwrap();
     builder.set_subject_name(subject).unwrap();
     builder.set_issuer_name(issuer).unwrap();
-    builder.set_pubkey(key.pkey()).unwrap();
+    builder.set_pubkey(key).unwrap();
     builder
         .set_not_before(&Asn1Time::from_unix(not_before.unix_timestamp()).unwrap())
         .unwrap();
@@ -185,6 +216,41 @@ pub struct ReceivedMail {
     pub data: String,
     /// Whether the message travelled inside TLS.
     pub over_tls: bool,
+}
+
+impl ReceivedMail {
+    /// The message as text with any quoted-printable transfer encoding undone (soft line
+    /// breaks joined, `=XX` escapes decoded).
+    pub fn decoded(&self) -> String {
+        if !self
+            .data
+            .to_ascii_lowercase()
+            .contains("content-transfer-encoding: quoted-printable")
+        {
+            return self.data.clone();
+        }
+        let joined = self.data.replace("=\r\n", "").replace("=\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match (bytes[i], hex) {
+                (b'=', Some(byte)) => {
+                    out.push(byte);
+                    i += 3;
+                }
+                (byte, _) => {
+                    out.push(byte);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
 }
 
 /// How an [`SmtpReceiver`] protects its connections.
