@@ -5,7 +5,10 @@
 //! line on standard error and exits non-zero (2 for bad input).
 
 mod cli_error;
+mod cmd_db;
 mod cmd_push_cert;
+mod cmd_queue;
+mod store_open;
 
 use std::process::ExitCode;
 
@@ -17,6 +20,8 @@ pub use cli_error::{CliError, CliResult};
 #[derive(Debug, Parser)]
 #[command(name = "mdmkit", version, about)]
 struct Cli {
+    #[command(flatten)]
+    global: store_open::GlobalOpts,
     #[command(subcommand)]
     command: Commands,
 }
@@ -26,11 +31,19 @@ enum Commands {
     /// Apple Push certificates: CSR, vendor signing, install, renew, status, notices.
     #[command(subcommand)]
     PushCert(cmd_push_cert::PushCertCommand),
+    /// Manage the store's database.
+    #[command(subcommand)]
+    Db(cmd_db::DbCommand),
+    /// Inspect the command queue.
+    #[command(subcommand)]
+    Queue(cmd_queue::QueueCommand),
 }
 
 fn run(cli: Cli) -> CliResult<()> {
     match cli.command {
-        Commands::PushCert(command) => cmd_push_cert::run(command),
+        Commands::PushCert(command) => cmd_push_cert::run(command, &cli.global),
+        Commands::Db(command) => cmd_db::run(command, &cli.global),
+        Commands::Queue(command) => cmd_queue::run(command, &cli.global),
     }
 }
 

@@ -268,3 +268,234 @@ fn vendor_sign_refuses_mistakes_with_one_line() {
     );
     assert!(!Path::new(&out).exists());
 }
+
+/// `mdmkit --db <dir>/mdmkit.db --key-file <dir>/mdmkit.key push-cert ...`
+fn with_store(dir: &Path, args: &[&str]) -> Output {
+    let db = dir.join("mdmkit.db").to_string_lossy().into_owned();
+    let key = dir.join("mdmkit.key").to_string_lossy().into_owned();
+    let mut all = vec!["--db", db.as_str(), "--key-file", key.as_str(), "push-cert"];
+    all.extend_from_slice(args);
+    mdmkit(&all)
+}
+
+/// `push-cert csr`, then Apple's certificate for that CSR, written to a PEM file.
+fn request_and_issue(dir: &Path, apple: &TestCa, topic: &str, days: i64, name: &str) -> String {
+    let csr_path = dir
+        .join(format!("{name}.csr"))
+        .to_string_lossy()
+        .into_owned();
+    let output = with_store(
+        dir,
+        &[
+            "csr",
+            "--email",
+            "admin@example.com",
+            "--org",
+            "Example Inc.",
+            "-o",
+            &csr_path,
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let request = CertificateRequest::parse(&std::fs::read(&csr_path).unwrap()).unwrap();
+    assert!(request.subject().unwrap().contains("O=Example Inc."));
+    let der = apple.issue_push_cert_for_request(topic, &request, now() + Duration::days(days));
+    write(dir, &format!("{name}.pem"), &apple.pem_of(&der))
+}
+
+fn json_of(output: &Output) -> serde_json::Value {
+    assert!(output.status.success(), "{}", stderr(output));
+    serde_json::from_str(&stdout(output)).unwrap()
+}
+
+const T2: &str = "com.apple.mgmt.External.99999999-2222-3333-4444-555555555555";
+
+#[test]
+fn csr_install_renew_edit_delete_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let apple = TestCa::new("Test Apple CA");
+
+    let first = request_and_issue(d, &apple, TOPIC, 365, "first");
+    let installed = json_of(&with_store(
+        d,
+        &[
+            "install",
+            &first,
+            "--apple-id",
+            "mdm@example.com",
+            "--note",
+            "obtained 2026",
+            "--json",
+        ],
+    ));
+    assert_eq!(installed["action"], "installed");
+    assert_eq!(installed["topic"], TOPIC);
+    assert_eq!(installed["synchronise_devices"], false);
+
+    let status = json_of(&with_store(d, &["status", "--json"]));
+    let certificates = status["certificates"].as_array().unwrap();
+    assert_eq!(certificates.len(), 1);
+    assert_eq!(certificates[0]["topic"], TOPIC);
+    assert_eq!(certificates[0]["apple_id"], "mdm@example.com");
+    assert_eq!(certificates[0]["note"], "obtained 2026");
+    assert_eq!(certificates[0]["status"], "valid");
+    assert!(certificates[0]["days_remaining"].as_i64().unwrap() >= 364);
+    assert_eq!(status["stale_pending_keys"].as_array().unwrap().len(), 0);
+
+    // Another topic is refused while TOPIC is registered.
+    let other = request_and_issue(d, &apple, T2, 365, "other");
+    let refused = with_store(d, &["install", &other, "--apple-id", "mdm@example.com"]);
+    assert_refused(&refused, "[topic_mismatch]");
+    assert!(stderr(&refused).contains("reinstall its enrollment profile"));
+
+    // A certificate whose key was never requested here, and an expired one.
+    let stranger = PrivateKey::generate_rsa_2048().unwrap();
+    let foreign = apple.issue_push_cert(Some(TOPIC), &stranger, now() + Duration::days(300));
+    let foreign = write(d, "foreign.der", &foreign);
+    assert_refused(
+        &with_store(d, &["install", &foreign, "--apple-id", "a@b.example"]),
+        "[key_mismatch]",
+    );
+    let wrong_key = write(
+        d,
+        "wrong.key",
+        &PrivateKey::generate_rsa_2048().unwrap().to_pem().unwrap(),
+    );
+    assert_refused(
+        &with_store(
+            d,
+            &[
+                "install",
+                &foreign,
+                "--apple-id",
+                "a@b.example",
+                "--key",
+                &wrong_key,
+            ],
+        ),
+        "[key_mismatch]",
+    );
+    let expired = request_and_issue(d, &apple, TOPIC, -1, "expired");
+    assert_refused(
+        &with_store(d, &["install", &expired, "--apple-id", "a@b.example"]),
+        "[cert_expired]",
+    );
+    // The right key supplied with a foreign certificate installs it: a renewal.
+    let right_key = write(d, "right.key", &stranger.to_pem().unwrap());
+    let renewed = json_of(&with_store(
+        d,
+        &[
+            "install",
+            &foreign,
+            "--apple-id",
+            "a@b.example",
+            "--key",
+            &right_key,
+            "--json",
+        ],
+    ));
+    assert_eq!(renewed["action"], "renewed");
+
+    let edited = with_store(
+        d,
+        &["edit", "--topic", TOPIC, "--note", "renew in November"],
+    );
+    assert!(edited.status.success(), "{}", stderr(&edited));
+    let deleted = with_store(d, &["delete", "--topic", TOPIC]);
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+    assert!(stdout(&deleted).contains("the note is kept: renew in November"));
+    let status = json_of(&with_store(d, &["status", "--json"]));
+    assert!(status["certificates"].as_array().unwrap().is_empty());
+
+    let history = json_of(&with_store(d, &["history", "--topic", TOPIC, "--json"]));
+    let actions: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, vec!["installed", "renewed", "edited", "deleted"]);
+    assert_eq!(history[3]["note"], "renew in November");
+    assert_eq!(history[0]["note"], "obtained 2026");
+
+    assert_refused(
+        &with_store(d, &["delete", "--topic", TOPIC]),
+        "[topic_not_found]",
+    );
+    assert_refused(
+        &with_store(d, &["edit", "--topic", TOPIC, "--note", "x"]),
+        "[topic_not_found]",
+    );
+}
+
+#[test]
+fn status_highlights_and_notify_sends_once() {
+    use mdmkit_apns::testing::{SmtpReceiver, SmtpSecurity};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let apple = TestCa::new("Test Apple CA");
+    let cert = request_and_issue(d, &apple, TOPIC, 45, "soon");
+    let output = with_store(d, &["install", &cert, "--apple-id", "mdm@example.com"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let text = stdout(&with_store(d, &["status"]));
+    assert!(text.contains(&format!("topic:          {TOPIC}")), "{text}");
+    assert!(text.contains("URGENT"), "{text}");
+    assert!(text.contains("Apple ID:       mdm@example.com"), "{text}");
+
+    let server = SmtpReceiver::start(SmtpSecurity::Plain);
+    let url = format!("smtp://127.0.0.1:{}", server.port());
+    let notify = || {
+        with_store(
+            d,
+            &[
+                "notify",
+                "--smtp",
+                &url,
+                "--from",
+                "mdm@example.com",
+                "--to",
+                "admin@example.com",
+                "--company",
+                "Example Inc.",
+                "--admin-url",
+                "https://mdm.example.com",
+            ],
+        )
+    };
+    let first = notify();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stdout(&first).starts_with("sent 1 notice(s)"),
+        "{}",
+        stdout(&first)
+    );
+    let second = notify();
+    assert!(
+        stdout(&second).starts_with("sent 0 notice(s)"),
+        "{}",
+        stdout(&second)
+    );
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    let mail = received[0].decoded();
+    assert!(
+        mail.contains("renew it with the Apple ID mdm@example.com"),
+        "{mail}"
+    );
+
+    let bad = with_store(
+        d,
+        &[
+            "notify",
+            "--smtp",
+            "http://x",
+            "--from",
+            "a@b.example",
+            "--to",
+            "c@d.example",
+        ],
+    );
+    assert_refused(&bad, "[smtp_url]");
+}

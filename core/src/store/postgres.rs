@@ -81,6 +81,14 @@ impl PostgresStore {
     }
 
     async fn connect_with(options: PgConnectOptions, key: AtRestKey) -> Result<Self> {
+        // One direct connection first: an unreachable server fails now, not after the
+        // pool's acquire timeout.
+        sqlx::PgConnection::connect_with(&options)
+            .await
+            .map_err(backend)?
+            .close()
+            .await
+            .map_err(backend)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
