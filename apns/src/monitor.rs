@@ -63,6 +63,19 @@ impl Credential {
         }
     }
 
+    /// The MDM vendor certificate (DER or PEM) as a credential named by its subject.
+    pub fn vendor_certificate(certificate: &[u8]) -> Result<Self> {
+        let der = crate::push_cert::read_certificate(certificate, "vendor certificate")?
+            .to_der()
+            .map_err(crate::Error::crypto)?;
+        let fields = crate::push_cert::CertificateFields::read(&der, "vendor certificate")?;
+        Ok(Self::new(
+            CredentialKind::VendorCertificate,
+            fields.subject,
+            fields.not_after,
+        ))
+    }
+
     /// Sets the Apple ID to renew it with.
     pub fn with_apple_id(mut self, apple_id: impl Into<String>) -> Self {
         self.apple_id = Some(apple_id.into());
@@ -343,6 +356,21 @@ mod tests {
                 ),
                 (CredentialKind::PushCertificate, ExpiryStatus::Valid, 100),
             ]
+        );
+    }
+
+    #[test]
+    fn vendor_certificate_credential() {
+        let ca = crate::testing::TestCa::new("WWDR");
+        let key = crate::PrivateKey::generate_rsa_2048().unwrap();
+        let der = ca.issue_leaf("MDM Vendor: Example", &key, NOW + Duration::days(20));
+        let credential = Credential::vendor_certificate(&ca.pem_of(&der)).unwrap();
+        assert_eq!(credential.kind, CredentialKind::VendorCertificate);
+        assert_eq!(credential.name, "CN=MDM Vendor: Example");
+        assert_eq!(credential.not_after, NOW + Duration::days(20));
+        assert_eq!(
+            Credential::vendor_certificate(b"junk").unwrap_err().code(),
+            "cert_unreadable"
         );
     }
 

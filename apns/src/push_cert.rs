@@ -24,7 +24,7 @@ const WHAT: &str = "push certificate file";
 ///
 /// The topic is the subject's `UID` attribute (not its CN) and always starts with
 /// `com.apple.mgmt`; parsing refuses any other certificate with a clear error.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PushCertificate {
     der: Vec<u8>,
     chain: Vec<Vec<u8>>,
@@ -221,6 +221,18 @@ impl PushCertificate {
         let certificate = X509::from_der(&self.der).map_err(Error::crypto)?;
         let public = certificate.public_key().map_err(Error::crypto)?;
         Ok(public.public_eq(key.pkey()))
+    }
+}
+
+impl std::fmt::Debug for PushCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushCertificate")
+            .field("topic", &self.topic)
+            .field("serial", &self.serial)
+            .field("not_after", &self.not_after)
+            .field("chain", &self.chain.len())
+            .field("private_key", &self.private_key)
+            .finish_non_exhaustive()
     }
 }
 

@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use mdmkit_apns::lifecycle::{PushCertLifecycle, DEFAULT_PENDING_KEY_MAX_AGE};
-use mdmkit_apns::monitor::ExpiryMonitor;
+use mdmkit_apns::monitor::{Credential, CredentialKind, ExpiryMonitor};
 use mdmkit_apns::{
     CertificateRequest, CsrSubject, ExpiryStatus, FollowUp, InstallAction, InstallRequest,
     PrivateKey, PushCertificate, SmtpNotifier, VendorFiles, VendorSigner,
@@ -25,7 +25,7 @@ pub enum PushCertCommand {
     /// Install Apple's certificate (first install, or renewal of the same topic).
     Install(InstallArgs),
     /// Show the registered certificates: topic, valid until, days remaining, Apple ID, note.
-    Status(JsonArgs),
+    Status(StatusArgs),
     /// Show a push certificate file: topic, subject, issuer, serial, validity, status.
     Inspect(InspectArgs),
     /// Change the Apple ID and/or note of a registered certificate.
@@ -113,6 +113,50 @@ pub struct HistoryArgs {
     json: bool,
 }
 
+/// Other expiring credentials for `status` and `notify`.
+#[derive(Debug, Args)]
+pub struct OtherCredentials {
+    /// The MDM vendor certificate (PEM or DER), to watch its expiry too.
+    #[arg(long)]
+    vendor_cert: Option<String>,
+    /// An ADE/DEP server token's expiry, as NAME=2027-01-31T00:00:00Z (repeatable).
+    #[arg(long, value_name = "NAME=TIME")]
+    dep_token: Vec<String>,
+}
+
+impl OtherCredentials {
+    fn read(&self) -> CliResult<Vec<Credential>> {
+        let mut credentials = Vec::new();
+        if let Some(path) = &self.vendor_cert {
+            credentials
+                .push(Credential::vendor_certificate(&read_input(path)?).map_err(apns_error)?);
+        }
+        for token in &self.dep_token {
+            let (name, at) = token.split_once('=').ok_or_else(|| {
+                CliError::input(format!("--dep-token {token:?}: expected NAME=TIME"))
+            })?;
+            let at = OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| {
+                    CliError::input(format!(
+                        "--dep-token {token:?}: the time must be RFC 3339 ({e})"
+                    ))
+                })?;
+            credentials.push(Credential::new(CredentialKind::DepServerToken, name, at));
+        }
+        Ok(credentials)
+    }
+}
+
+/// Arguments of `push-cert status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    others: OtherCredentials,
+}
+
 /// Only `--json`.
 #[derive(Debug, Args)]
 pub struct JsonArgs {
@@ -146,6 +190,8 @@ pub struct NotifyArgs {
     /// A CA certificate (PEM) to trust for the SMTP server's TLS certificate.
     #[arg(long)]
     smtp_ca: Option<String>,
+    #[command(flatten)]
+    others: OtherCredentials,
 }
 
 /// Arguments of `push-cert inspect`.
@@ -288,7 +334,8 @@ async fn install(args: InstallArgs, opts: &GlobalOpts) -> CliResult<()> {
     Ok(())
 }
 
-async fn status(args: JsonArgs, opts: &GlobalOpts) -> CliResult<()> {
+async fn status(args: StatusArgs, opts: &GlobalOpts) -> CliResult<()> {
+    let others = args.others.read()?;
     let lifecycle = lifecycle(opts).await?;
     let now = OffsetDateTime::now_utc();
     let certificates = lifecycle.status(now).await.map_err(apns_error)?;
@@ -296,8 +343,15 @@ async fn status(args: JsonArgs, opts: &GlobalOpts) -> CliResult<()> {
         .stale_pending_keys(DEFAULT_PENDING_KEY_MAX_AGE, now)
         .await
         .map_err(apns_error)?;
+    let mut credentials = lifecycle.credentials().await.map_err(apns_error)?;
+    credentials.extend(others.iter().cloned());
+    let report = ExpiryMonitor::new().report(&credentials, now);
     if args.json {
-        let value = json!({ "certificates": certificates, "stale_pending_keys": stale });
+        let value = json!({
+            "certificates": certificates,
+            "stale_pending_keys": stale,
+            "credentials": report,
+        });
         println!("{value}");
         return Ok(());
     }
@@ -321,6 +375,19 @@ async fn status(args: JsonArgs, opts: &GlobalOpts) -> CliResult<()> {
             certificate.note.as_deref().unwrap_or("-")
         );
         println!();
+    }
+    let others = report
+        .iter()
+        .filter(|r| r.kind != CredentialKind::PushCertificate);
+    for credential in others {
+        println!(
+            "{} {}: valid until {}, {} days remaining{}",
+            credential.kind.as_str(),
+            credential.name,
+            human_time(credential.not_after),
+            credential.days_remaining,
+            highlight(credential.status)
+        );
     }
     for key in &stale {
         println!(
@@ -429,6 +496,7 @@ async fn mismatched(args: JsonArgs, opts: &GlobalOpts) -> CliResult<()> {
 }
 
 async fn notify(args: NotifyArgs, opts: &GlobalOpts) -> CliResult<()> {
+    let others = args.others.read()?;
     let notifier = match &args.smtp_ca {
         Some(path) => {
             SmtpNotifier::with_root_certificate(&args.smtp, &args.from, &read_input(path)?)
@@ -449,7 +517,7 @@ async fn notify(args: NotifyArgs, opts: &GlobalOpts) -> CliResult<()> {
     }
     let lifecycle = lifecycle(opts).await?;
     let sent = lifecycle
-        .send_due_notices(&monitor, &notifier, &[], OffsetDateTime::now_utc())
+        .send_due_notices(&monitor, &notifier, &others, OffsetDateTime::now_utc())
         .await
         .map_err(apns_error)?;
     println!("sent {} notice(s)", sent.len());

@@ -444,6 +444,52 @@ fn status_highlights_and_notify_sends_once() {
     assert!(text.contains("URGENT"), "{text}");
     assert!(text.contains("Apple ID:       mdm@example.com"), "{text}");
 
+    // The vendor certificate and a DEP token are watched too.
+    let vendor_key = PrivateKey::generate_rsa_2048().unwrap();
+    let vendor = apple.issue_leaf(
+        "MDM Vendor: Example",
+        &vendor_key,
+        now() + Duration::days(10),
+    );
+    let vendor = write(d, "vendor.der", &vendor);
+    let dep = format!(
+        "Main ABM token={}",
+        mdmkit_apns::expiry::rfc3339(now() + Duration::days(100))
+    );
+    let status = json_of(&with_store(
+        d,
+        &[
+            "status",
+            "--json",
+            "--vendor-cert",
+            &vendor,
+            "--dep-token",
+            &dep,
+        ],
+    ));
+    let kinds: Vec<(&str, &str)> = status["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["kind"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("vendor_certificate", "expiring_soon"),
+            ("push_certificate", "expiring_soon"),
+            ("dep_server_token", "valid"),
+        ]
+    );
+    assert_refused(
+        &with_store(d, &["status", "--dep-token", "no-equals-sign"]),
+        "expected NAME=TIME",
+    );
+    assert_refused(
+        &with_store(d, &["status", "--dep-token", "x=tomorrow"]),
+        "RFC 3339",
+    );
+
     let server = SmtpReceiver::start(SmtpSecurity::Plain);
     let url = format!("smtp://127.0.0.1:{}", server.port());
     let notify = || {
