@@ -159,8 +159,15 @@ impl CertificateRequest {
 
     /// The requested subject, as `CN=..., O=..., emailAddress=...`.
     pub fn subject(&self) -> Result<String> {
-        let request = X509Req::from_der(&self.der).map_err(Error::crypto)?;
-        Ok(crate::push_cert::name_string(request.subject_name()))
+        use x509_parser::prelude::FromDer;
+        let (_, request) =
+            x509_parser::certification_request::X509CertificationRequest::from_der(&self.der)
+                .map_err(|e| Error::UnreadableCsr {
+                    detail: e.to_string(),
+                })?;
+        Ok(crate::push_cert::name_string(
+            &request.certification_request_info.subject,
+        ))
     }
 }
 

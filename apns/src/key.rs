@@ -38,7 +38,8 @@ impl PrivateKey {
                 detail: "no PEM \"PRIVATE KEY\" block found".to_owned(),
             });
         }
-        let encrypted = contains(pem, b"ENCRYPTED") || contains(pem, b"Proc-Type: 4,ENCRYPTED");
+        // "ENCRYPTED PRIVATE KEY" (PKCS#8) and "Proc-Type: 4,ENCRYPTED" (legacy PEM).
+        let encrypted = contains(pem, b"ENCRYPTED");
         match password {
             Some(password) => {
                 if password.contains('\0') {

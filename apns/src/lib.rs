@@ -2,8 +2,11 @@
 //!
 //! This crate owns the push-certificate lifecycle: parsing push certificates
 //! ([`PushCertificate`]), the customer's key and CSR ([`CertificateRequest`]), MDM-vendor
-//! signing for Apple's Push Certificates Portal ([`VendorSigner`]), expiry status
-//! ([`ExpiryStatus`]) and notification by e-mail ([`SmtpNotifier`]).
+//! signing for Apple's Push Certificates Portal ([`VendorSigner`]), install / renew / edit /
+//! delete over core's store ([`PushCertLifecycle`]), expiry status ([`ExpiryStatus`]) and
+//! monitoring ([`ExpiryMonitor`]), and notification by e-mail ([`SmtpNotifier`]).
+//!
+//! The flows and the command line are described in `docs/push-certificates.md`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -395,27 +395,30 @@ impl PushCertLifecycle {
     }
 
     /// The private key for `certificate`: the one supplied (or found in its file), else the
-    /// pending key with the same public key. Returns the pending key's id when one was used.
+    /// pending key with the same public key. Also returns the id a pending key for this
+    /// certificate has (whether or not it was used), to delete it once installed.
     async fn matching_key(
         &self,
         certificate: &PushCertificate,
         supplied: Option<PrivateKey>,
     ) -> Result<(PrivateKey, Option<String>)> {
-        let supplied = supplied.or_else(|| certificate.private_key().cloned());
-        if let Some(key) = supplied {
-            if certificate.matches_key(&key)? {
-                return Ok((key, None));
-            }
-            return Err(Error::KeyMismatch {
-                detail: ", nor the private key supplied with it".into(),
-            });
-        }
         let public = openssl::x509::X509::from_der(certificate.der())
             .and_then(|c| c.public_key())
             .and_then(|k| k.public_key_to_der())
             .map_err(Error::crypto)?;
         let id = key_id(&public);
-        let Some(pending) = self.store.get_pending_csr_key(&id).await? else {
+        let pending = self.store.get_pending_csr_key(&id).await?;
+        let pending_id = pending.as_ref().map(|p| p.id.clone());
+        let supplied = supplied.or_else(|| certificate.private_key().cloned());
+        if let Some(key) = supplied {
+            if certificate.matches_key(&key)? {
+                return Ok((key, pending_id));
+            }
+            return Err(Error::KeyMismatch {
+                detail: ", nor the private key supplied with it".into(),
+            });
+        }
+        let Some(pending) = pending else {
             return Err(Error::KeyMismatch {
                 detail: String::new(),
             });
@@ -426,7 +429,7 @@ impl PushCertLifecycle {
                 detail: String::new(),
             });
         }
-        Ok((key, Some(id)))
+        Ok((key, pending_id))
     }
 
     /// Changes the Apple ID and/or the note of a registered certificate.

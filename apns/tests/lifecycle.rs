@@ -108,6 +108,22 @@ async fn install_with_a_supplied_key() {
 }
 
 #[tokio::test]
+async fn a_supplied_key_also_clears_its_pending_copy() {
+    let s = setup();
+    let request = s.lifecycle.create_request(&subject()).await.unwrap();
+    let pending = s.store.list_pending_csr_keys().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    let key = PrivateKey::from_pem(pending[0].private_key.expose(), None, "key").unwrap();
+    let der = s
+        .apple
+        .issue_push_cert_for_request(T1, &request, now() + Duration::days(300));
+    let certificate = PushCertificate::parse(&der, None).unwrap();
+    let request = InstallRequest::new(certificate, "a@b.example").key(key);
+    s.lifecycle.install(request, now()).await.unwrap();
+    assert!(s.store.list_pending_csr_keys().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn refuses_key_mismatch() {
     let s = setup();
     // No pending key and no key: the certificate was requested elsewhere.
