@@ -545,3 +545,41 @@ fn status_highlights_and_notify_sends_once() {
     );
     assert_refused(&bad, "[smtp_url]");
 }
+
+#[test]
+fn mismatched_devices_lists_other_and_unknown_topics() {
+    use mdmkit_core::store::{AtRestKey, EnrollmentRecord};
+    use mdmkit_core::EnrollmentId;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let apple = TestCa::new("Test Apple CA");
+    let cert = request_and_issue(d, &apple, TOPIC, 300, "push");
+    let output = with_store(d, &["install", &cert, "--apple-id", "mdm@example.com"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let key = AtRestKey::load_or_create(&d.join("mdmkit.key")).unwrap();
+        let db = d.join("mdmkit.db").to_string_lossy().into_owned();
+        let store = mdmkit_core::store::open(&db, key).await.unwrap();
+        for (id, topic) in [("DEV-A", Some(TOPIC)), ("DEV-B", Some(T2)), ("DEV-C", None)] {
+            let mut record = EnrollmentRecord::new(EnrollmentId::device(id));
+            record.enrolled_topic = topic.map(str::to_owned);
+            store.put_enrollment(&record).await.unwrap();
+        }
+    });
+
+    let listed = json_of(&with_store(d, &["mismatched-devices", "--json"]));
+    assert_eq!(
+        listed,
+        serde_json::json!([
+            {"enrollment": "DEV-B", "enrolled_topic": T2},
+            {"enrollment": "DEV-C", "enrolled_topic": null},
+        ])
+    );
+    let text = stdout(&with_store(d, &["mismatched-devices"]));
+    assert!(text.contains("DEV-C  enrolled topic unknown"), "{text}");
+}
