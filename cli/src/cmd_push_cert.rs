@@ -394,7 +394,7 @@ async fn status(args: StatusArgs, opts: &GlobalOpts) -> CliResult<()> {
             "warning: a certificate request made {} days ago is still waiting for its \
              certificate (pending key {}); upload Apple's certificate promptly",
             key.age_days,
-            &key.id[..12.min(key.id.len())]
+            key.id.chars().take(12).collect::<String>()
         );
     }
     Ok(())
