@@ -5,7 +5,9 @@
 //! line on standard error and exits non-zero (2 for bad input).
 
 mod cli_error;
+mod cmd_command;
 mod cmd_db;
+mod cmd_decode;
 mod cmd_push_cert;
 mod cmd_queue;
 mod store_open;
@@ -14,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use cli_error::{CliError, CliResult};
+pub use cli_error::{read_input, CliError, CliResult};
 
 /// mdmkit: Apple Mobile Device Management from the command line.
 #[derive(Debug, Parser)]
@@ -28,6 +30,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Commands {
+    /// Typed MDM commands: list them, render one as a plist.
+    #[command(subcommand)]
+    Command(cmd_command::CommandCmd),
+    /// Check-in messages a device sends.
+    #[command(subcommand)]
+    Checkin(cmd_decode::CheckinCmd),
+    /// Command results a device sends.
+    #[command(subcommand)]
+    Result(cmd_decode::ResultCmd),
     /// Apple Push certificates: CSR, vendor signing, install, renew, status, notices.
     #[command(subcommand)]
     PushCert(cmd_push_cert::PushCertCommand),
@@ -41,6 +52,9 @@ enum Commands {
 
 fn run(cli: Cli) -> CliResult<()> {
     match cli.command {
+        Commands::Command(cmd) => cmd_command::run(cmd),
+        Commands::Checkin(cmd) => cmd_decode::run_checkin(cmd),
+        Commands::Result(cmd) => cmd_decode::run_result(cmd),
         Commands::PushCert(command) => cmd_push_cert::run(command, &cli.global),
         Commands::Db(command) => cmd_db::run(command, &cli.global),
         Commands::Queue(command) => cmd_queue::run(command, &cli.global),

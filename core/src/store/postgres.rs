@@ -100,6 +100,9 @@ impl PostgresStore {
         Ok(store)
     }
 
+    /// The claim and the command's row come back in one round trip.
+    const CLAIM_RETURNS_COMMAND: bool = true;
+
     /// The identifier list parameter: a `text[]` read with `unnest`.
     fn id_list_param(ids: &[&str]) -> Result<Vec<String>> {
         Ok(ids.iter().map(|id| (*id).to_owned()).collect())
@@ -123,5 +126,8 @@ impl_sql_store!(
     PostgresStore,
     Postgres,
     id_list = "SELECT unnest($1::text[]) AS value",
-    skip_locked = " FOR UPDATE SKIP LOCKED"
+    skip_locked = " FOR UPDATE SKIP LOCKED",
+    claim_prefix = "WITH claimed AS (",
+    claim_suffix = ") SELECT c.command_uuid, c.request_type, c.payload, c.priority, \
+        c.created_at FROM mdmkit_commands c JOIN claimed USING (command_uuid)"
 );
