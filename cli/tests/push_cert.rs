@@ -583,3 +583,40 @@ fn mismatched_devices_lists_other_and_unknown_topics() {
     let text = stdout(&with_store(d, &["mismatched-devices"]));
     assert!(text.contains("DEV-C  enrolled topic unknown"), "{text}");
 }
+
+#[test]
+fn notify_over_starttls_with_a_company_ca() {
+    use mdmkit_apns::testing::{SmtpReceiver, SmtpSecurity};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let apple = TestCa::new("Test Apple CA");
+    let cert = request_and_issue(d, &apple, TOPIC, 20, "soon");
+    let output = with_store(d, &["install", &cert, "--apple-id", "mdm@example.com"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let server = SmtpReceiver::start(SmtpSecurity::StartTls);
+    let ca = write(d, "smtp-ca.pem", server.ca_pem());
+    let url = format!("smtp://127.0.0.1:{}?tls=required", server.port());
+    let args = [
+        "notify",
+        "--smtp",
+        &url,
+        "--from",
+        "mdm@example.com",
+        "--to",
+        "admin@example.com",
+    ];
+    // Without the company CA the server's certificate is not trusted: nothing is sent, and
+    // the failure is not the user's input (exit 1).
+    let untrusted = with_store(d, &args);
+    assert_eq!(untrusted.status.code(), Some(1), "{}", stderr(&untrusted));
+    assert_eq!(stderr(&untrusted).lines().count(), 1);
+    assert!(server.received().is_empty());
+
+    let mut trusted = args.to_vec();
+    trusted.extend_from_slice(&["--smtp-ca", &ca]);
+    let output = with_store(d, &trusted);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(server.received().len(), 1);
+    assert!(server.received()[0].over_tls);
+}
