@@ -2,6 +2,7 @@
 # shellcheck shell=bash
 need_apt=()
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+# Profile and push-certificate tests check signatures with the openssl command.
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 [ -f /usr/include/openssl/ssl.h ] || need_apt+=(libssl-dev)

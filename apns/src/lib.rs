@@ -1,8 +1,33 @@
 //! Apple Push Notification service support for mdmkit.
 //!
-//! This crate will own the push-certificate lifecycle (parsing, CSR generation, vendor
-//! signing, install/renew/delete, expiry monitoring) and the HTTP/2 APNs client that
-//! implements core's `Pusher`. It exposes no API yet: nothing here pretends to work before
-//! it does.
+//! This crate owns the push-certificate lifecycle: parsing push certificates
+//! ([`PushCertificate`]), the customer's key and CSR ([`CertificateRequest`]), MDM-vendor
+//! signing for Apple's Push Certificates Portal ([`VendorSigner`]), install / renew / edit /
+//! delete over core's store ([`PushCertLifecycle`]), expiry status ([`ExpiryStatus`]) and
+//! monitoring ([`ExpiryMonitor`]), and notification by e-mail ([`SmtpNotifier`]).
+//!
+//! The flows and the command line are described in `docs/push-certificates.md`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod csr;
+pub mod error;
+pub mod expiry;
+pub mod key;
+pub mod lifecycle;
+pub mod monitor;
+pub mod push_cert;
+pub mod smtp;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod vendor;
+
+pub use csr::{CertificateRequest, CsrSubject};
+pub use error::{Error, Result};
+pub use expiry::{ExpiryStatus, DEFAULT_WARNING_DAYS};
+pub use key::PrivateKey;
+pub use lifecycle::{FollowUp, InstallAction, InstallOutcome, InstallRequest, PushCertLifecycle};
+pub use monitor::{Credential, CredentialKind, CredentialReport, ExpiryMonitor};
+pub use push_cert::PushCertificate;
+pub use smtp::SmtpNotifier;
+pub use vendor::{PushCertUpload, VendorFiles, VendorSigner};

@@ -9,6 +9,7 @@ mod cmd_command;
 mod cmd_db;
 mod cmd_decode;
 mod cmd_profile;
+mod cmd_push_cert;
 mod cmd_queue;
 mod store_open;
 
@@ -42,6 +43,9 @@ enum Commands {
     /// Configuration profiles: build, sign, verify, inspect.
     #[command(subcommand)]
     Profile(cmd_profile::ProfileCmd),
+    /// Apple Push certificates: CSR, vendor signing, install, renew, status, notices.
+    #[command(subcommand)]
+    PushCert(cmd_push_cert::PushCertCommand),
     /// Manage the store's database.
     #[command(subcommand)]
     Db(cmd_db::DbCommand),
@@ -56,6 +60,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Commands::Checkin(cmd) => cmd_decode::run_checkin(cmd),
         Commands::Result(cmd) => cmd_decode::run_result(cmd),
         Commands::Profile(cmd) => cmd_profile::run(cmd),
+        Commands::PushCert(command) => cmd_push_cert::run(command, &cli.global),
         Commands::Db(command) => cmd_db::run(command, &cli.global),
         Commands::Queue(command) => cmd_queue::run(command, &cli.global),
     }

@@ -81,6 +81,9 @@ pub enum Error {
     #[error("unknown command status {0:?}")]
     UnknownStatus(String),
 
+    /// A [`Notifier`](crate::notify::Notifier) could not deliver a message.
+    #[error("notification not sent: {0}")]
+    Notify(String),
     /// A record the caller named does not exist in the store.
     #[error("{kind} {id:?} not found")]
     NotFound {
@@ -174,6 +177,7 @@ impl Error {
             Error::UnknownMessageType(_) => "unknown_message_type",
             Error::MissingEnrollmentId => "missing_enrollment_id",
             Error::UnknownStatus(_) => "unknown_status",
+            Error::Notify(_) => "notify_failed",
             Error::NotFound { .. } => "not_found",
             Error::StoreConflict(_) => "store_conflict",
             Error::CommandNotQueued { .. } => "command_not_queued",

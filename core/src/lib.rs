@@ -21,6 +21,7 @@ pub mod command;
 pub mod enrollment_id;
 pub mod error;
 pub mod json;
+pub mod notify;
 pub mod plist_io;
 pub mod profile;
 pub mod result;

@@ -1,0 +1,642 @@
+//! `mdmkit push-cert`: the Apple Push certificate lifecycle (see docs/push-certificates.md).
+
+use clap::{Args, Subcommand};
+use mdmkit_apns::lifecycle::{PushCertLifecycle, DEFAULT_PENDING_KEY_MAX_AGE};
+use mdmkit_apns::monitor::{Credential, CredentialKind, ExpiryMonitor};
+use mdmkit_apns::{
+    CertificateRequest, CsrSubject, ExpiryStatus, FollowUp, InstallAction, InstallRequest,
+    PrivateKey, PushCertificate, SmtpNotifier, VendorFiles, VendorSigner,
+};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::cli_error::{read_input, CliError, CliResult};
+use crate::store_open::{block_on, open_store, GlobalOpts};
+
+/// The push certificate subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PushCertCommand {
+    /// Generate the key and certificate request (CSR); the key stays in the store (pending)
+    /// until Apple's certificate is installed.
+    Csr(CsrArgs),
+    /// Sign a customer's CSR with the MDM vendor certificate, producing the file to upload to
+    /// Apple's Push Certificates Portal.
+    VendorSign(VendorSignArgs),
+    /// Install Apple's certificate (first install, or renewal of the same topic).
+    Install(InstallArgs),
+    /// Show the registered certificates: topic, valid until, days remaining, Apple ID, note.
+    Status(StatusArgs),
+    /// Show a push certificate file: topic, subject, issuer, serial, validity, status.
+    Inspect(InspectArgs),
+    /// Change the Apple ID and/or note of a registered certificate.
+    Edit(EditArgs),
+    /// Delete a registered certificate (management stops until a new one is installed; the
+    /// note is kept).
+    Delete(TopicArgs),
+    /// Show a topic's history: installs, renewals, edits, deletions.
+    History(HistoryArgs),
+    /// List enrollments whose enrolled topic is not a registered one, or is unknown.
+    MismatchedDevices(JsonArgs),
+    /// Send the expiry notices that are due (from 60 days before expiry, once per interval).
+    Notify(NotifyArgs),
+}
+
+/// Arguments of `push-cert csr`.
+#[derive(Debug, Args)]
+pub struct CsrArgs {
+    /// The administrator's e-mail address (emailAddress of the request).
+    #[arg(long)]
+    email: String,
+    /// The organisation (O).
+    #[arg(long)]
+    org: Option<String>,
+    /// The common name (CN).
+    #[arg(long)]
+    cn: Option<String>,
+    /// Where to write the CSR (PEM).
+    #[arg(short = 'o', long = "output")]
+    output: String,
+}
+
+/// Arguments of `push-cert install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Apple's certificate: PEM, DER, PKCS#12 or a PEM chain file.
+    file: String,
+    /// The Apple ID used at Apple's Push Certificates Portal.
+    #[arg(long)]
+    apple_id: String,
+    /// A free-text note (the date obtained is recommended).
+    #[arg(long)]
+    note: Option<String>,
+    /// The certificate's private key (PEM), when the request was not made here.
+    #[arg(long)]
+    key: Option<String>,
+    /// A file holding the PKCS#12 or key password (its first line).
+    #[arg(long)]
+    password_file: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `push-cert edit`.
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// The topic of the registered certificate.
+    #[arg(long)]
+    topic: String,
+    /// The new Apple ID.
+    #[arg(long)]
+    apple_id: Option<String>,
+    /// The new note.
+    #[arg(long)]
+    note: Option<String>,
+}
+
+/// A topic argument.
+#[derive(Debug, Args)]
+pub struct TopicArgs {
+    /// The topic of the registered certificate.
+    #[arg(long)]
+    topic: String,
+}
+
+/// Arguments of `push-cert history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The topic.
+    #[arg(long)]
+    topic: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Other expiring credentials for `status` and `notify`.
+#[derive(Debug, Args)]
+pub struct OtherCredentials {
+    /// The MDM vendor certificate (PEM or DER), to watch its expiry too.
+    #[arg(long)]
+    vendor_cert: Option<String>,
+    /// An ADE/DEP server token's expiry, as NAME=2027-01-31T00:00:00Z (repeatable).
+    #[arg(long, value_name = "NAME=TIME")]
+    dep_token: Vec<String>,
+}
+
+impl OtherCredentials {
+    fn read(&self) -> CliResult<Vec<Credential>> {
+        let mut credentials = Vec::new();
+        if let Some(path) = &self.vendor_cert {
+            credentials
+                .push(Credential::vendor_certificate(&read_input(path)?).map_err(apns_error)?);
+        }
+        for token in &self.dep_token {
+            let (name, at) = token.split_once('=').ok_or_else(|| {
+                CliError::input(format!("--dep-token {token:?}: expected NAME=TIME"))
+            })?;
+            let at = OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| {
+                    CliError::input(format!(
+                        "--dep-token {token:?}: the time must be RFC 3339 ({e})"
+                    ))
+                })?;
+            credentials.push(Credential::new(CredentialKind::DepServerToken, name, at));
+        }
+        Ok(credentials)
+    }
+}
+
+/// Arguments of `push-cert status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    others: OtherCredentials,
+}
+
+/// Only `--json`.
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `push-cert notify`.
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// The SMTP server: smtp://host:port, smtp://host:port?tls=required (STARTTLS) or
+    /// smtps://host:port, with user:password@ to log in.
+    #[arg(long)]
+    smtp: String,
+    /// The sender address.
+    #[arg(long)]
+    from: String,
+    /// A recipient (repeat for several).
+    #[arg(long, required = true)]
+    to: Vec<String>,
+    /// The company name written in the notice.
+    #[arg(long)]
+    company: Option<String>,
+    /// The link to the administration site written in the notice.
+    #[arg(long)]
+    admin_url: Option<String>,
+    /// Days between two notices for the same certificate.
+    #[arg(long, default_value_t = 7)]
+    interval_days: u32,
+    /// A CA certificate (PEM) to trust for the SMTP server's TLS certificate.
+    #[arg(long)]
+    smtp_ca: Option<String>,
+    #[command(flatten)]
+    others: OtherCredentials,
+}
+
+/// Arguments of `push-cert inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The certificate: PEM, DER, PKCS#12 or a PEM chain file (`-` for standard input).
+    file: String,
+    /// A file holding the PKCS#12 or key password (its first line).
+    #[arg(long)]
+    password_file: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `push-cert vendor-sign`.
+#[derive(Debug, Args)]
+pub struct VendorSignArgs {
+    /// The customer's CSR (PEM or DER).
+    #[arg(long)]
+    csr: String,
+    /// The MDM vendor certificate (PEM or DER).
+    #[arg(long)]
+    vendor_cert: String,
+    /// The MDM vendor certificate's private key (PEM).
+    #[arg(long)]
+    vendor_key: String,
+    /// A file holding the vendor key's password (its first line).
+    #[arg(long)]
+    vendor_key_password_file: Option<String>,
+    /// Apple's WWDR intermediate certificate that issued the vendor certificate.
+    #[arg(long)]
+    wwdr: String,
+    /// Apple's root certificate (Apple Root CA).
+    #[arg(long)]
+    apple_root: String,
+    /// Where to write the upload file (base64 of the signed plist).
+    #[arg(short = 'o', long = "output")]
+    output: String,
+}
+
+/// Runs a push certificate subcommand.
+pub fn run(command: PushCertCommand, opts: &GlobalOpts) -> CliResult<()> {
+    match command {
+        PushCertCommand::Inspect(args) => inspect(args),
+        PushCertCommand::VendorSign(args) => vendor_sign(args),
+        PushCertCommand::Csr(args) => block_on(csr(args, opts))?,
+        PushCertCommand::Install(args) => block_on(install(args, opts))?,
+        PushCertCommand::Status(args) => block_on(status(args, opts))?,
+        PushCertCommand::Edit(args) => block_on(edit(args, opts))?,
+        PushCertCommand::Delete(args) => block_on(delete(args, opts))?,
+        PushCertCommand::History(args) => block_on(history(args, opts))?,
+        PushCertCommand::MismatchedDevices(args) => block_on(mismatched(args, opts))?,
+        PushCertCommand::Notify(args) => block_on(notify(args, opts))?,
+    }
+}
+
+async fn lifecycle(opts: &GlobalOpts) -> CliResult<PushCertLifecycle> {
+    Ok(PushCertLifecycle::new(open_store(opts).await?))
+}
+
+async fn csr(args: CsrArgs, opts: &GlobalOpts) -> CliResult<()> {
+    let mut subject = CsrSubject::new(args.email);
+    if let Some(org) = args.org {
+        subject = subject.organization(org);
+    }
+    if let Some(cn) = args.cn {
+        subject = subject.common_name(cn);
+    }
+    let lifecycle = lifecycle(opts).await?;
+    let request = lifecycle
+        .create_request(&subject)
+        .await
+        .map_err(apns_error)?;
+    write_output(
+        &args.output,
+        request.to_pem().map_err(apns_error)?.as_bytes(),
+    )?;
+    eprintln!(
+        "wrote {}: have it signed by the MDM vendor (push-cert vendor-sign), upload it at \
+         Apple's Push Certificates Portal, then install the certificate promptly; its key is \
+         kept in the store until then",
+        args.output
+    );
+    Ok(())
+}
+
+async fn install(args: InstallArgs, opts: &GlobalOpts) -> CliResult<()> {
+    let bytes = read_input(&args.file)?;
+    let password = read_password(args.password_file.as_deref())?;
+    let certificate = PushCertificate::parse(&bytes, password.as_deref()).map_err(apns_error)?;
+    let mut request = InstallRequest::new(certificate, args.apple_id);
+    if let Some(note) = args.note {
+        request = request.note(note);
+    }
+    if let Some(path) = &args.key {
+        let key = PrivateKey::from_pem(&read_input(path)?, password.as_deref(), "key file")
+            .map_err(apns_error)?;
+        request = request.key(key);
+    }
+    let lifecycle = lifecycle(opts).await?;
+    let now = OffsetDateTime::now_utc();
+    let outcome = lifecycle.install(request, now).await.map_err(apns_error)?;
+    let action = match outcome.action {
+        InstallAction::Installed => "installed",
+        _ => "renewed",
+    };
+    let synchronise: Vec<String> = match &outcome.follow_up {
+        Some(FollowUp::SynchroniseDevices { targets, .. }) => targets
+            .iter()
+            .map(|t| t.enrollment_id.to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    if args.json {
+        let value = json!({
+            "topic": outcome.topic,
+            "action": action,
+            "serial": outcome.certificate.serial(),
+            "not_after": rfc3339(outcome.certificate.not_after()),
+            "days_remaining": outcome.certificate.days_remaining(now),
+            "synchronise_devices": outcome.follow_up.is_some(),
+            "devices_to_push": synchronise,
+        });
+        println!("{value}");
+    } else {
+        println!(
+            "{action} the push certificate for {} (valid until {})",
+            outcome.topic,
+            human_time(outcome.certificate.not_after())
+        );
+        if outcome.follow_up.is_some() {
+            println!(
+                "the previous certificate had expired: synchronise the devices (push to each \
+                 of the {} enrollments on this topic)",
+                synchronise.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn status(args: StatusArgs, opts: &GlobalOpts) -> CliResult<()> {
+    let others = args.others.read()?;
+    let lifecycle = lifecycle(opts).await?;
+    let now = OffsetDateTime::now_utc();
+    let certificates = lifecycle.status(now).await.map_err(apns_error)?;
+    let stale = lifecycle
+        .stale_pending_keys(DEFAULT_PENDING_KEY_MAX_AGE, now)
+        .await
+        .map_err(apns_error)?;
+    let mut credentials = lifecycle.credentials().await.map_err(apns_error)?;
+    credentials.extend(others.iter().cloned());
+    let report = ExpiryMonitor::new().report(&credentials, now);
+    if args.json {
+        let value = json!({
+            "certificates": certificates,
+            "stale_pending_keys": stale,
+            "credentials": report,
+        });
+        println!("{value}");
+        return Ok(());
+    }
+    if certificates.is_empty() {
+        println!("no push certificate is installed: devices cannot be managed");
+    }
+    for certificate in &certificates {
+        println!("topic:          {}", certificate.topic);
+        println!("valid until:    {}", human_time(certificate.not_after));
+        println!(
+            "days remaining: {}{}",
+            certificate.days_remaining,
+            highlight(certificate.status)
+        );
+        println!(
+            "Apple ID:       {}",
+            certificate.apple_id.as_deref().unwrap_or("-")
+        );
+        println!(
+            "note:           {}",
+            certificate.note.as_deref().unwrap_or("-")
+        );
+        println!();
+    }
+    let others = report
+        .iter()
+        .filter(|r| r.kind != CredentialKind::PushCertificate);
+    for credential in others {
+        println!(
+            "{} {}: valid until {}, {} days remaining{}",
+            credential.kind.as_str(),
+            credential.name,
+            human_time(credential.not_after),
+            credential.days_remaining,
+            highlight(credential.status)
+        );
+    }
+    for key in &stale {
+        println!(
+            "warning: a certificate request made {} days ago is still waiting for its \
+             certificate (pending key {}); upload Apple's certificate promptly",
+            key.age_days,
+            key.id.chars().take(12).collect::<String>()
+        );
+    }
+    Ok(())
+}
+
+async fn edit(args: EditArgs, opts: &GlobalOpts) -> CliResult<()> {
+    if args.apple_id.is_none() && args.note.is_none() {
+        return Err(CliError::input("give --apple-id and/or --note to change"));
+    }
+    let lifecycle = lifecycle(opts).await?;
+    let status = lifecycle
+        .edit(&args.topic, args.apple_id, args.note)
+        .await
+        .map_err(apns_error)?;
+    println!(
+        "{}: Apple ID {}, note {}",
+        status.topic,
+        status.apple_id.as_deref().unwrap_or("-"),
+        status.note.as_deref().unwrap_or("-")
+    );
+    Ok(())
+}
+
+async fn delete(args: TopicArgs, opts: &GlobalOpts) -> CliResult<()> {
+    let lifecycle = lifecycle(opts).await?;
+    let note = lifecycle.delete(&args.topic).await.map_err(apns_error)?;
+    println!(
+        "deleted the push certificate for {}: devices cannot be managed until a certificate is \
+         installed again",
+        args.topic
+    );
+    if let Some(note) = note {
+        println!("the note is kept: {note}");
+    }
+    Ok(())
+}
+
+async fn history(args: HistoryArgs, opts: &GlobalOpts) -> CliResult<()> {
+    let lifecycle = lifecycle(opts).await?;
+    let events = lifecycle.history(&args.topic).await.map_err(apns_error)?;
+    if args.json {
+        let entries: Vec<serde_json::Value> = events
+            .iter()
+            .map(|event| {
+                json!({
+                    "at": rfc3339(event.at),
+                    "action": event.action.as_str(),
+                    "serial": event.serial,
+                    "not_after": event.not_after.map(rfc3339),
+                    "apple_id": event.apple_id,
+                    "note": event.note,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(entries));
+        return Ok(());
+    }
+    if events.is_empty() {
+        println!("no history for {}", args.topic);
+    }
+    for event in &events {
+        println!(
+            "{}  {:<9}  serial {}  valid until {}  Apple ID {}  note {}",
+            human_time(event.at),
+            event.action.as_str(),
+            event.serial.as_deref().unwrap_or("-"),
+            event
+                .not_after
+                .map(human_time)
+                .unwrap_or_else(|| "-".into()),
+            event.apple_id.as_deref().unwrap_or("-"),
+            event.note.as_deref().unwrap_or("-"),
+        );
+    }
+    Ok(())
+}
+
+async fn mismatched(args: JsonArgs, opts: &GlobalOpts) -> CliResult<()> {
+    let lifecycle = lifecycle(opts).await?;
+    let entries = lifecycle
+        .mismatched_enrollments()
+        .await
+        .map_err(apns_error)?;
+    if args.json {
+        println!("{}", json!(entries));
+        return Ok(());
+    }
+    if entries.is_empty() {
+        println!("every enrollment is on a registered topic");
+    }
+    for entry in &entries {
+        println!(
+            "{}  enrolled topic {}: reinstall its enrollment profile",
+            entry.enrollment,
+            entry.enrolled_topic.as_deref().unwrap_or("unknown")
+        );
+    }
+    Ok(())
+}
+
+async fn notify(args: NotifyArgs, opts: &GlobalOpts) -> CliResult<()> {
+    let others = args.others.read()?;
+    let notifier = match &args.smtp_ca {
+        Some(path) => {
+            SmtpNotifier::with_root_certificate(&args.smtp, &args.from, &read_input(path)?)
+        }
+        None => SmtpNotifier::new(&args.smtp, &args.from),
+    }
+    .map_err(apns_error)?;
+    let mut monitor =
+        ExpiryMonitor::new().notify_interval(time::Duration::days(i64::from(args.interval_days)));
+    for to in args.to {
+        monitor = monitor.recipient(to);
+    }
+    if let Some(company) = args.company {
+        monitor = monitor.company(company);
+    }
+    if let Some(url) = args.admin_url {
+        monitor = monitor.admin_url(url);
+    }
+    let lifecycle = lifecycle(opts).await?;
+    let sent = lifecycle
+        .send_due_notices(&monitor, &notifier, &others, OffsetDateTime::now_utc())
+        .await
+        .map_err(apns_error)?;
+    println!("sent {} notice(s)", sent.len());
+    for notice in &sent {
+        println!("  {}: {}", notice.key, notice.message.subject);
+    }
+    Ok(())
+}
+
+fn inspect(args: InspectArgs) -> CliResult<()> {
+    let bytes = read_input(&args.file)?;
+    let password = read_password(args.password_file.as_deref())?;
+    let certificate = PushCertificate::parse(&bytes, password.as_deref()).map_err(apns_error)?;
+    let now = OffsetDateTime::now_utc();
+    let status = certificate.status(now);
+    if args.json {
+        let value = json!({
+            "topic": certificate.topic(),
+            "subject": certificate.subject(),
+            "issuer": certificate.issuer(),
+            "serial": certificate.serial(),
+            "not_before": rfc3339(certificate.not_before()),
+            "not_after": rfc3339(certificate.not_after()),
+            "days_remaining": certificate.days_remaining(now),
+            "status": status.as_str(),
+            "has_private_key": certificate.private_key().is_some(),
+        });
+        println!("{value}");
+    } else {
+        println!("topic:          {}", certificate.topic());
+        println!("subject:        {}", certificate.subject());
+        println!("issuer:         {}", certificate.issuer());
+        println!("serial:         {}", certificate.serial());
+        println!("valid from:     {}", human_time(certificate.not_before()));
+        println!("valid until:    {}", human_time(certificate.not_after()));
+        println!(
+            "days remaining: {}{}",
+            certificate.days_remaining(now),
+            highlight(status)
+        );
+        println!("status:         {}", status.as_str());
+        if certificate.private_key().is_some() {
+            println!("private key:    present");
+        }
+    }
+    Ok(())
+}
+
+fn vendor_sign(args: VendorSignArgs) -> CliResult<()> {
+    let request = CertificateRequest::parse(&read_input(&args.csr)?).map_err(apns_error)?;
+    let files = VendorFiles {
+        vendor_certificate: read_input(&args.vendor_cert)?,
+        vendor_key: read_input(&args.vendor_key)?,
+        vendor_key_password: read_password(args.vendor_key_password_file.as_deref())?,
+        wwdr_certificate: read_input(&args.wwdr)?,
+        apple_root_certificate: read_input(&args.apple_root)?,
+    };
+    let signer = VendorSigner::from_files(&files).map_err(apns_error)?;
+    let upload = signer.sign(&request).map_err(apns_error)?;
+    let encoded = upload.to_base64().map_err(apns_error)?;
+    write_output(&args.output, encoded.as_bytes())?;
+    eprintln!(
+        "wrote {}: upload it at Apple's Push Certificates Portal",
+        args.output
+    );
+    Ok(())
+}
+
+/// Reads the first line of a password file (without its line ending).
+fn read_password(path: Option<&str>) -> CliResult<Option<String>> {
+    let Some(path) = path else { return Ok(None) };
+    let bytes = read_input(path)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| CliError::input(format!("the password file {path} is not UTF-8")))?;
+    Ok(Some(
+        text.lines()
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('\r')
+            .to_owned(),
+    ))
+}
+
+fn write_output(path: &str, bytes: &[u8]) -> CliResult<()> {
+    if path == "-" {
+        use std::io::Write;
+        std::io::stdout()
+            .write_all(bytes)
+            .map_err(|e| CliError::failure(format!("cannot write standard output: {e}")))
+    } else {
+        std::fs::write(path, bytes)
+            .map_err(|e| CliError::input(format!("cannot write {path}: {e}")))
+    }
+}
+
+/// Maps an apns error to one line with its code; bad input exits 2, the rest 1.
+fn apns_error(error: mdmkit_apns::Error) -> CliError {
+    let line = format!("{error} [{}]", error.code());
+    match error.code() {
+        // Not the user's input: a mail server, the database, OpenSSL.
+        "smtp" | "crypto" | "notify_failed" | "store_backend" => CliError::failure(line),
+        _ => CliError::input(line),
+    }
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    mdmkit_apns::expiry::rfc3339(at)
+}
+
+fn human_time(at: OffsetDateTime) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    at.format(&format).unwrap_or_else(|_| rfc3339(at))
+}
+
+fn highlight(status: ExpiryStatus) -> &'static str {
+    match status {
+        ExpiryStatus::Valid => "",
+        ExpiryStatus::ExpiringSoon => "  <-- URGENT: renew now",
+        _ => "  <-- EXPIRED",
+    }
+}
