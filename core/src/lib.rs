@@ -8,6 +8,7 @@
 
 pub mod enrollment_id;
 pub mod error;
+pub mod push;
 pub mod status;
 
 pub use enrollment_id::EnrollmentId;
