@@ -1,8 +1,14 @@
 //! Apple Push Notification service support for mdmkit.
 //!
-//! This crate will own the push-certificate lifecycle (parsing, CSR generation, vendor
-//! signing, install/renew/delete, expiry monitoring) and the HTTP/2 APNs client that
-//! implements core's `Pusher`. It exposes no API yet: nothing here pretends to work before
-//! it does.
+//! [`client`] is the HTTP/2 APNs client that implements core's
+//! [`Pusher`](mdmkit_core::push::Pusher); `mock` (feature `mock`) is a loopback APNs
+//! server for tests, benchmarks and integrators.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod client;
+pub mod error;
+#[cfg(feature = "mock")]
+pub mod mock;
+
+pub use error::Error;
