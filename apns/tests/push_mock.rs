@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use mdmkit_apns::client::{
     ApnsClient, ApnsConfig, ClientIdentity, Endpoint, InvalidTokenHandler, Reason, RetryPolicy,
 };
-use mdmkit_apns::mock::{Answer, ClientCertMode, ConnectionPlan, MockConfig, MockServer, Script, TestPki};
+use mdmkit_apns::mock::{
+    Answer, ClientCertMode, ConnectionPlan, MockConfig, MockServer, Script, TestPki,
+};
 use mdmkit_core::push::{ProgressCallback, PushOutcome, PushProgress, PushTarget, Pusher};
 
 const TOPIC: &str = "com.apple.mgmt.External.5c1b7d4e-test";
@@ -121,7 +123,10 @@ impl InvalidTokenHandler for Invalidated {
 async fn unregistered_410_is_final_and_reported() {
     let mut script = Script::default();
     script
-        .push_answers(&target(1).token_hex(), [Answer::unregistered(1_700_000_000_123)])
+        .push_answers(
+            &target(1).token_hex(),
+            [Answer::unregistered(1_700_000_000_123)],
+        )
         .unwrap();
     script
         .push_answers(&target(2).token_hex(), [Answer::error(410, "ExpiredToken")])
@@ -177,7 +182,10 @@ async fn client_errors_are_rejections_with_their_reason() {
         assert_eq!(Some(reason), answer.reason.as_deref());
         assert!(!invalid);
     }
-    assert_eq!(Reason::parse("ABrandNewReason"), Reason::Other("ABrandNewReason".into()));
+    assert_eq!(
+        Reason::parse("ABrandNewReason"),
+        Reason::Other("ABrandNewReason".into())
+    );
     assert_eq!(setup.server.received().len(), cases.len(), "no retries");
 }
 
@@ -239,7 +247,10 @@ async fn goaway_moves_pushes_to_a_new_connection() {
     let targets: Vec<_> = (0..40).map(target).collect();
     let results = setup.client().push_many(targets, None).await;
     assert_eq!(results.len(), 40);
-    assert!(results.iter().all(|r| r.outcome.is_delivered()), "{results:?}");
+    assert!(
+        results.iter().all(|r| r.outcome.is_delivered()),
+        "{results:?}"
+    );
     assert!(setup.server.stats().connections >= 2);
 }
 
@@ -251,7 +262,10 @@ async fn dropped_connection_in_flight_pushes_are_retried() {
     let setup = setup(script).await;
     let targets: Vec<_> = (0..30).map(target).collect();
     let results = setup.client().push_many(targets, None).await;
-    assert!(results.iter().all(|r| r.outcome.is_delivered()), "{results:?}");
+    assert!(
+        results.iter().all(|r| r.outcome.is_delivered()),
+        "{results:?}"
+    );
     let stats = setup.server.stats();
     assert!(stats.connections >= 2);
     // Some streams of the dropped connection were never answered and were sent again.
@@ -270,7 +284,9 @@ async fn stream_limit_of_each_connection_is_followed() {
     assert!(results.iter().all(|r| r.outcome.is_delivered()));
     assert_eq!(setup.server.stats().max_in_flight, 3);
     // The next connection allows 1000: the client raises its concurrency with it.
-    let results = client.push_many((100..160).map(target).collect(), None).await;
+    let results = client
+        .push_many((100..160).map(target).collect(), None)
+        .await;
     assert!(results.iter().all(|r| r.outcome.is_delivered()));
     let stats = setup.server.stats();
     assert_eq!(stats.connections, 2);
@@ -286,7 +302,11 @@ async fn slow_answers_time_out_and_fail_after_retries() {
         setup
             .config()
             .request_timeout(Duration::from_millis(50))
-            .retry(RetryPolicy::new(2, Duration::from_millis(1), Duration::from_millis(1))),
+            .retry(RetryPolicy::new(
+                2,
+                Duration::from_millis(1),
+                Duration::from_millis(1),
+            )),
     )
     .unwrap();
     match client.push(&target(1)).await {
@@ -307,9 +327,16 @@ async fn untrusted_client_or_server_certificates_fail() {
         ClientIdentity::from_pem(&stranger.client_cert_pem, &stranger.client_key_pem).unwrap();
     let config = ApnsConfig::new(Endpoint::from_url(&setup.server.url()).unwrap(), identity)
         .server_ca_pem(setup.pki.ca_pem.clone())
-        .retry(RetryPolicy::new(2, Duration::from_millis(1), Duration::from_millis(1)));
+        .retry(RetryPolicy::new(
+            2,
+            Duration::from_millis(1),
+            Duration::from_millis(1),
+        ));
     let outcome = ApnsClient::new(config).unwrap().push(&target(1)).await;
-    assert!(matches!(outcome, PushOutcome::Failed { attempts: 2, .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, PushOutcome::Failed { attempts: 2, .. }),
+        "{outcome:?}"
+    );
     // A server certificate from a CA the client does not trust.
     let config = setup.config().server_ca_pem(stranger.ca_pem.clone());
     let outcome = ApnsClient::new(config).unwrap().push(&target(1)).await;
@@ -324,8 +351,12 @@ async fn untrusted_client_or_server_certificates_fail() {
 async fn optional_client_certificate_mode_accepts_anyone() {
     let pki = TestPki::generate(TOPIC).unwrap();
     let server = MockServer::start(
-        MockConfig::new(pki.server_cert_pem.clone(), pki.server_key_pem.clone(), pki.ca_pem.clone())
-            .client_cert(ClientCertMode::Optional),
+        MockConfig::new(
+            pki.server_cert_pem.clone(),
+            pki.server_key_pem.clone(),
+            pki.ca_pem.clone(),
+        )
+        .client_cert(ClientCertMode::Optional),
     )
     .await
     .unwrap();
@@ -335,12 +366,24 @@ async fn optional_client_certificate_mode_accepts_anyone() {
     // A certificate the server cannot verify is still refused; a trusted one is accepted.
     let bad = ApnsConfig::new(Endpoint::from_url(&server.url()).unwrap(), identity)
         .server_ca_pem(pki.ca_pem.clone())
-        .retry(RetryPolicy::new(1, Duration::from_millis(1), Duration::from_millis(1)));
-    assert!(!ApnsClient::new(bad).unwrap().push(&target(1)).await.is_delivered());
+        .retry(RetryPolicy::new(
+            1,
+            Duration::from_millis(1),
+            Duration::from_millis(1),
+        ));
+    assert!(!ApnsClient::new(bad)
+        .unwrap()
+        .push(&target(1))
+        .await
+        .is_delivered());
     let identity = ClientIdentity::from_pem(&pki.client_cert_pem, &pki.client_key_pem).unwrap();
     let good = ApnsConfig::new(Endpoint::from_url(&server.url()).unwrap(), identity)
         .server_ca_pem(pki.ca_pem.clone());
-    assert!(ApnsClient::new(good).unwrap().push(&target(1)).await.is_delivered());
+    assert!(ApnsClient::new(good)
+        .unwrap()
+        .push(&target(1))
+        .await
+        .is_delivered());
 }
 
 #[tokio::test]
@@ -352,7 +395,10 @@ async fn refused_locally_without_sending() {
     assert_eq!(rejected(&client.push(&other_topic).await).0, 0);
     let mut no_token = target(2);
     no_token.token.clear();
-    assert_eq!(rejected(&client.push(&no_token).await).1, "MissingDeviceToken");
+    assert_eq!(
+        rejected(&client.push(&no_token).await).1,
+        "MissingDeviceToken"
+    );
     assert!(setup.server.received().is_empty());
 }
 
@@ -372,7 +418,10 @@ fn bad_configuration_is_an_error() {
         assert_eq!(ApnsClient::new(bad).unwrap_err().code(), "invalid_config");
     }
     let bad_ca = config.clone().server_ca_pem(b"not a certificate".to_vec());
-    assert_eq!(ApnsClient::new(bad_ca).unwrap_err().code(), "invalid_identity");
+    assert_eq!(
+        ApnsClient::new(bad_ca).unwrap_err().code(),
+        "invalid_identity"
+    );
     // A key that is not the certificate's.
     let other = TestPki::generate(TOPIC).unwrap();
     let err = ClientIdentity::from_pem(&pki.client_cert_pem, &other.client_key_pem).unwrap_err();
@@ -400,14 +449,19 @@ async fn ten_thousand_pushes_with_random_faults_are_all_accounted_for() {
     for n in 0..N {
         let (answers, class) = match rng.u32(0..100) {
             0..=69 => (vec![], "delivered"),
-            70..=74 => (vec![Answer::unregistered(1_700_000_000_000 + n as i64)], "410"),
+            70..=74 => (
+                vec![Answer::unregistered(1_700_000_000_000 + n as i64)],
+                "410",
+            ),
             75..=79 => (vec![Answer::error(400, "BadDeviceToken")], "400"),
             80..=84 => (vec![Answer::status(429), Answer::ok()], "delivered"),
             85..=89 => (vec![Answer::status(500), Answer::ok()], "delivered"),
             90..=94 => (vec![Answer::error(503, "ServiceUnavailable"); 8], "failed"),
             _ => (vec![Answer::error(403, "BadCertificateEnvironment")], "403"),
         };
-        script.push_answers(&target(n).token_hex(), answers).unwrap();
+        script
+            .push_answers(&target(n).token_hex(), answers)
+            .unwrap();
         expected.insert(format!("DEVICE-{n}"), class);
     }
     script.push_connection(ConnectionPlan::goaway_after(1_500));

@@ -5,6 +5,7 @@
 //! line on standard error and exits non-zero (2 for bad input).
 
 mod cli_error;
+mod cmd_push;
 
 use std::process::ExitCode;
 
@@ -21,10 +22,16 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Commands {}
+enum Commands {
+    /// APNs pushes and the mock APNs server.
+    #[command(subcommand)]
+    Push(cmd_push::PushCommand),
+}
 
 fn run(cli: Cli) -> CliResult<()> {
-    match cli.command {}
+    match cli.command {
+        Commands::Push(command) => cmd_push::run(command),
+    }
 }
 
 fn main() -> ExitCode {

@@ -84,7 +84,9 @@ impl Connector {
             .await
             .map_err(|e| Error::Tls(e.to_string()))?;
         if stream.ssl().selected_alpn_protocol() != Some(b"h2") {
-            return Err(Error::Http2("the server did not negotiate h2 (ALPN)".into()));
+            return Err(Error::Http2(
+                "the server did not negotiate h2 (ALPN)".into(),
+            ));
         }
         let (sender, mut connection) = h2::client::Builder::new()
             .initial_window_size(1 << 20)
@@ -109,7 +111,9 @@ impl Connector {
         // PING: wait for that answer, so the first pushes already respect the limit.
         if let Err(error) = ping_pong.ping(h2::Ping::opaque()).await {
             driver.abort();
-            return Err(Error::Http2(format!("no answer to the first PING: {error}")));
+            return Err(Error::Http2(format!(
+                "no answer to the first PING: {error}"
+            )));
         }
         if let Some(interval) = self.ping_interval {
             let closed = closed.clone();

@@ -97,7 +97,10 @@ impl Endpoint {
             return Err(invalid("a path or query is not allowed"));
         }
         let authority = uri.authority().ok_or_else(|| invalid("no host"))?;
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
         if host.is_empty() {
             return Err(invalid("no host"));
         }
@@ -153,8 +156,16 @@ mod tests {
                 port: 8443
             }
         );
-        assert_eq!(Endpoint::from_url("https://proxy.example/").unwrap().port(), 443);
-        for bad in ["http://x:1", "https://x:1/3/device", "not a url", "https://"] {
+        assert_eq!(
+            Endpoint::from_url("https://proxy.example/").unwrap().port(),
+            443
+        );
+        for bad in [
+            "http://x:1",
+            "https://x:1/3/device",
+            "not a url",
+            "https://",
+        ] {
             let err = Endpoint::from_url(bad).unwrap_err();
             assert_eq!(err.code(), "invalid_endpoint", "{bad}");
         }

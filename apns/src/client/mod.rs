@@ -240,13 +240,19 @@ impl ApnsClient {
         invalid_token_handler: Option<Arc<dyn InvalidTokenHandler>>,
     ) -> Result<Self, Error> {
         if config.connections == 0 {
-            return Err(Error::InvalidConfig("at least one connection is needed".into()));
+            return Err(Error::InvalidConfig(
+                "at least one connection is needed".into(),
+            ));
         }
         if config.retry.max_attempts == 0 {
-            return Err(Error::InvalidConfig("at least one attempt is needed".into()));
+            return Err(Error::InvalidConfig(
+                "at least one attempt is needed".into(),
+            ));
         }
         if config.max_in_flight == 0 {
-            return Err(Error::InvalidConfig("max_in_flight must be at least 1".into()));
+            return Err(Error::InvalidConfig(
+                "max_in_flight must be at least 1".into(),
+            ));
         }
         let topic = match config.topic {
             Some(topic) if !topic.is_empty() => topic,
@@ -305,11 +311,7 @@ impl Inner {
             };
         }
         let body = Bytes::from(serde_json::json!({ "mdm": target.push_magic }).to_string());
-        let uri = format!(
-            "https://{}/3/device/{}",
-            self.authority,
-            target.token_hex()
-        );
+        let uri = format!("https://{}/3/device/{}", self.authority, target.token_hex());
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -531,7 +533,10 @@ mod tests {
             interpret(429, String::new(), br#"{"reason":"TooManyRequests"}"#),
             Attempt::Retry(_)
         ));
-        assert!(matches!(interpret(503, String::new(), b"garbage"), Attempt::Retry(_)));
+        assert!(matches!(
+            interpret(503, String::new(), b"garbage"),
+            Attempt::Retry(_)
+        ));
         match interpret(
             410,
             String::new(),
@@ -543,7 +548,10 @@ mod tests {
                 token_invalid,
                 invalid_since_ms,
             }) => {
-                assert_eq!((status, reason.as_str(), token_invalid), (410, "Unregistered", true));
+                assert_eq!(
+                    (status, reason.as_str(), token_invalid),
+                    (410, "Unregistered", true)
+                );
                 assert_eq!(invalid_since_ms, Some(1_700_000_000_000));
             }
             _ => panic!("410 must be a final rejection"),

@@ -41,9 +41,7 @@ fn key() -> Result<PKey<Private>, openssl::error::ErrorStack> {
     PKey::from_ec_key(EcKey::generate(&group)?)
 }
 
-fn name(
-    entries: &[(Nid, &str)],
-) -> Result<openssl::x509::X509Name, openssl::error::ErrorStack> {
+fn name(entries: &[(Nid, &str)]) -> Result<openssl::x509::X509Name, openssl::error::ErrorStack> {
     let mut builder = X509Name::builder()?;
     for (nid, value) in entries {
         builder.append_entry_by_nid(*nid, value)?;
@@ -107,31 +105,16 @@ impl TestPki {
     fn generate_inner(topic: &str) -> Result<Self, openssl::error::ErrorStack> {
         let ca_key = key()?;
         let ca_name = name(&[(Nid::COMMONNAME, "mdmkit mock APNs CA")])?;
-        let ca = issue(
-            &ca_name,
-            &ca_key,
-            None,
-            false,
-        )?;
+        let ca = issue(&ca_name, &ca_key, None, false)?;
         let server_key = key()?;
         let server_name = name(&[(Nid::COMMONNAME, "localhost")])?;
-        let server = issue(
-            &server_name,
-            &server_key,
-            Some((&ca, &ca_key)),
-            true,
-        )?;
+        let server = issue(&server_name, &server_key, Some((&ca, &ca_key)), true)?;
         let client_key = key()?;
         let client_name = name(&[
             (Nid::USERID, topic),
             (Nid::COMMONNAME, &format!("APSP:{topic}")),
         ])?;
-        let client = issue(
-            &client_name,
-            &client_key,
-            Some((&ca, &ca_key)),
-            false,
-        )?;
+        let client = issue(&client_name, &client_key, Some((&ca, &ca_key)), false)?;
         Ok(Self {
             ca_pem: ca.to_pem()?,
             server_cert_pem: server.to_pem()?,
