@@ -4,14 +4,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use mdmkit_apns::client::{
-    ApnsClient, ApnsConfig, ClientIdentity, Endpoint, InvalidTokenHandler, Reason, RetryPolicy,
-};
+use mdmkit_apns::client::{ApnsClient, ApnsConfig, ClientIdentity, Endpoint, Reason, RetryPolicy};
 use mdmkit_apns::mock::{
     Answer, ClientCertMode, ConnectionPlan, MockConfig, MockServer, Script, TestPki,
 };
-use mdmkit_core::push::{ProgressCallback, PushOutcome, PushProgress, PushTarget, Pusher};
+use mdmkit_core::push::{
+    push_and_mark_invalid, ProgressCallback, PushInfo, PushOutcome, PushProgress, PushTarget,
+    Pusher,
+};
+use mdmkit_core::store::{EnrollmentRecord, EnrollmentStore, MemoryStore};
 
 const TOPIC: &str = "com.apple.mgmt.External.5c1b7d4e-test";
 
@@ -59,9 +60,7 @@ fn token(n: u32) -> Vec<u8> {
 fn target(n: u32) -> PushTarget {
     PushTarget::new(
         format!("DEVICE-{n}").into(),
-        token(n),
-        format!("magic-{n}"),
-        TOPIC,
+        PushInfo::new(token(n), format!("magic-{n}"), TOPIC),
     )
 }
 
@@ -91,7 +90,10 @@ async fn delivered_push_has_apples_headers_and_body() {
     let push = &received[0];
     assert_eq!(push.apns_id, apns_id);
     assert_eq!(push.method, "POST");
-    assert_eq!(push.path, format!("/3/device/{}", target(1).token_hex()));
+    assert_eq!(
+        push.path,
+        format!("/3/device/{}", target(1).push.token_hex())
+    );
     assert_eq!(push.body, br#"{"mdm":"magic-1"}"#);
     assert!(push.client_certificate);
     assert_eq!(push.header("apns-push-type"), Some("mdm"));
@@ -105,56 +107,73 @@ async fn delivered_push_has_apples_headers_and_body() {
     assert_eq!(setup.server.received()[1].header("apns-expiration"), None);
 }
 
-#[derive(Default)]
-struct Invalidated(Mutex<Vec<(String, String, Option<i64>)>>);
-
-#[async_trait]
-impl InvalidTokenHandler for Invalidated {
-    async fn token_invalid(&self, target: &PushTarget, reason: &Reason, since_ms: Option<i64>) {
-        self.0.lock().unwrap().push((
-            target.enrollment_id.to_string(),
-            reason.to_string(),
-            since_ms,
-        ));
-    }
-}
-
 #[tokio::test]
-async fn unregistered_410_is_final_and_reported() {
+async fn unregistered_410_is_final_and_marks_the_token_invalid_in_the_store() {
     let mut script = Script::default();
     script
         .push_answers(
-            &target(1).token_hex(),
+            &target(1).push.token_hex(),
             [Answer::unregistered(1_700_000_000_123)],
         )
         .unwrap();
     script
-        .push_answers(&target(2).token_hex(), [Answer::error(410, "ExpiredToken")])
+        .push_answers(
+            &target(2).push.token_hex(),
+            [Answer::error(410, "ExpiredToken")],
+        )
         .unwrap();
     let setup = setup(script).await;
-    let handler = Arc::new(Invalidated::default());
-    let client = ApnsClient::with_invalid_token_handler(setup.config(), handler.clone()).unwrap();
-    let first = client.push(&target(1)).await;
+    let store = MemoryStore::new();
+    for n in 1..=3 {
+        let target = target(n);
+        store
+            .put_enrollment(&EnrollmentRecord::new(target.enrollment_id.clone()))
+            .await
+            .unwrap();
+        store
+            .set_push_info(&target.enrollment_id, &target.push)
+            .await
+            .unwrap();
+    }
+    let client = setup.client();
+    let targets = store.push_targets_for_topic(TOPIC).await.unwrap();
+    let results = push_and_mark_invalid(&store, &client, targets, None)
+        .await
+        .unwrap();
     assert_eq!(
-        rejected(&first),
+        rejected(&results[0].outcome),
         (410, "Unregistered", true, Some(1_700_000_000_123))
     );
-    let second = client.push(&target(2)).await;
-    assert_eq!(rejected(&second), (410, "ExpiredToken", true, None));
-    // Not retried: one request each.
-    assert_eq!(setup.server.received().len(), 2);
-    let calls = handler.0.lock().unwrap().clone();
     assert_eq!(
-        calls,
-        vec![
-            (
-                "DEVICE-1".to_owned(),
-                "Unregistered".to_owned(),
-                Some(1_700_000_000_123)
-            ),
-            ("DEVICE-2".to_owned(), "ExpiredToken".to_owned(), None),
-        ]
+        rejected(&results[1].outcome),
+        (410, "ExpiredToken", true, None)
     );
+    assert!(results[2].outcome.is_delivered());
+    // Not retried: one request each.
+    assert_eq!(setup.server.received().len(), 3);
+    let info = store
+        .get_push_info(&"DEVICE-1".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        info.invalid_since
+            .map(|t| t.unix_timestamp_nanos() / 1_000_000),
+        Some(1_700_000_000_123)
+    );
+    assert!(!store
+        .get_push_info(&"DEVICE-2".into())
+        .await
+        .unwrap()
+        .unwrap()
+        .is_valid());
+    // The next push to the topic reaches only the device whose token is still valid; a
+    // target marked invalid is refused without being sent.
+    let targets = store.push_targets_for_topic(TOPIC).await.unwrap();
+    assert_eq!(targets.len(), 1);
+    let marked = PushTarget::new("DEVICE-1".into(), info);
+    assert_eq!(rejected(&client.push(&marked).await).0, 0);
+    assert_eq!(setup.server.received().len(), 3);
 }
 
 #[tokio::test]
@@ -170,7 +189,7 @@ async fn client_errors_are_rejections_with_their_reason() {
     let mut script = Script::default();
     for (n, answer) in cases.iter().enumerate() {
         script
-            .push_answers(&target(n as u32).token_hex(), [answer.clone()])
+            .push_answers(&target(n as u32).push.token_hex(), [answer.clone()])
             .unwrap();
     }
     let setup = setup(script).await;
@@ -194,7 +213,7 @@ async fn server_checks_requests_like_apns() {
     // An oversized PushMagic makes a payload over 4 KiB: the server answers 413.
     let setup = setup(Script::default()).await;
     let mut big = target(1);
-    big.push_magic = "m".repeat(5000);
+    big.push.push_magic = "m".repeat(5000);
     let outcome = setup.client().push(&big).await;
     assert_eq!(rejected(&outcome).0, 413);
     assert_eq!(rejected(&outcome).1, "PayloadTooLarge");
@@ -204,17 +223,20 @@ async fn server_checks_requests_like_apns() {
 async fn throttling_and_server_errors_are_retried() {
     let mut script = Script::default();
     script
-        .push_answers(&target(1).token_hex(), [Answer::status(429), Answer::ok()])
+        .push_answers(
+            &target(1).push.token_hex(),
+            [Answer::status(429), Answer::ok()],
+        )
         .unwrap();
     script
         .push_answers(
-            &target(2).token_hex(),
+            &target(2).push.token_hex(),
             [Answer::status(500), Answer::status(503), Answer::ok()],
         )
         .unwrap();
     script
         .push_answers(
-            &target(3).token_hex(),
+            &target(3).push.token_hex(),
             vec![Answer::error(503, "Shutdown"); 10],
         )
         .unwrap();
@@ -233,7 +255,7 @@ async fn throttling_and_server_errors_are_retried() {
     let count = |n: u32| {
         received
             .iter()
-            .filter(|r| r.token_hex() == Some(&target(n).token_hex()))
+            .filter(|r| r.token_hex() == Some(&target(n).push.token_hex()))
             .count()
     };
     assert_eq!((count(1), count(2), count(3)), (2, 3, 4));
@@ -391,10 +413,10 @@ async fn refused_locally_without_sending() {
     let setup = setup(Script::default()).await;
     let client = setup.client();
     let mut other_topic = target(1);
-    other_topic.topic = "com.apple.mgmt.External.other".into();
+    other_topic.push.topic = "com.apple.mgmt.External.other".into();
     assert_eq!(rejected(&client.push(&other_topic).await).0, 0);
     let mut no_token = target(2);
-    no_token.token.clear();
+    no_token.push.token.clear();
     assert_eq!(
         rejected(&client.push(&no_token).await).1,
         "MissingDeviceToken"
@@ -460,7 +482,7 @@ async fn ten_thousand_pushes_with_random_faults_are_all_accounted_for() {
             _ => (vec![Answer::error(403, "BadCertificateEnvironment")], "403"),
         };
         script
-            .push_answers(&target(n).token_hex(), answers)
+            .push_answers(&target(n).push.token_hex(), answers)
             .unwrap();
         expected.insert(format!("DEVICE-{n}"), class);
     }
@@ -469,10 +491,7 @@ async fn ten_thousand_pushes_with_random_faults_are_all_accounted_for() {
     script.push_connection(ConnectionPlan::max_concurrent_streams(50));
     script.push_connection(ConnectionPlan::goaway_after(3_000));
     let setup = setup(script).await;
-    let handler = Arc::new(Invalidated::default());
-    let client =
-        ApnsClient::with_invalid_token_handler(setup.config().connections(2), handler.clone())
-            .unwrap();
+    let client = ApnsClient::new(setup.config().connections(2)).unwrap();
     let last = Arc::new(Mutex::new(PushProgress::start(0)));
     let calls = Arc::new(Mutex::new(0usize));
     let progress: ProgressCallback = {
@@ -505,7 +524,7 @@ async fn ten_thousand_pushes_with_random_faults_are_all_accounted_for() {
     }
     let mut by_class: HashMap<&str, usize> = HashMap::new();
     for (n, result) in results.iter().enumerate() {
-        let seen = &answers[&target(n as u32).token_hex()];
+        let seen = &answers[&target(n as u32).push.token_hex()];
         let class = match &result.outcome {
             PushOutcome::Delivered { apns_id } => {
                 assert!(seen.contains(&(200, apns_id.clone())), "{n}: {seen:?}");
@@ -537,8 +556,6 @@ async fn ten_thousand_pushes_with_random_faults_are_all_accounted_for() {
             );
         }
     }
-    let invalidated = handler.0.lock().unwrap().len();
-    assert_eq!(invalidated, by_class.get("410").copied().unwrap_or(0));
     assert!(by_class["delivered"] > 7_000, "{by_class:?}");
     assert!(setup.server.stats().connections >= 5);
 }

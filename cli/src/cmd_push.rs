@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use mdmkit_apns::client::{ApnsClient, ApnsConfig, ClientIdentity, Endpoint};
 use mdmkit_apns::mock::{ClientCertMode, MockConfig, MockServer, Script, TestPki};
-use mdmkit_core::push::{PushOutcome, PushTarget, Pusher};
+use mdmkit_core::push::{PushInfo, PushOutcome, PushTarget, Pusher};
 
 use crate::cli_error::read_input;
 use crate::{CliError, CliResult};
@@ -187,7 +187,8 @@ pub fn describe_failure(outcome: &PushOutcome) -> String {
 async fn send(args: SendArgs) -> CliResult<()> {
     let token = parse_token(&args.token)?;
     let client = client(&args.connection)?;
-    let target = PushTarget::new("cli".into(), token, args.magic, client.topic());
+    let info = PushInfo::new(token, args.magic, client.topic());
+    let target = PushTarget::new("cli".into(), info);
     match client.push(&target).await {
         PushOutcome::Delivered { apns_id } => {
             println!("{apns_id}");

@@ -9,8 +9,14 @@
 pub mod enrollment_id;
 pub mod error;
 pub mod push;
+pub mod secret;
 pub mod status;
+pub mod store;
 
 pub use enrollment_id::EnrollmentId;
 pub use error::Error;
+pub use secret::Secret;
 pub use status::CommandStatus;
+
+/// The result type of the core crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -3,45 +3,22 @@
 //! A push wakes a device up: it tells the device to contact the MDM server. The core knows
 //! nothing of how a push travels (the `mdmkit-apns` crate implements [`Pusher`] over
 //! Apple's HTTP/2 API); it only names who is pushed ([`PushTarget`]) and how each push
-//! ended ([`PushOutcome`]). Every target handed to a pusher ends with exactly one outcome:
+//! ended ([`PushOutcome`]). The target is the store's [`PushTarget`]: an enrollment with
+//! the push info of its last `TokenUpdate`. Every target handed to a pusher ends with exactly one outcome:
 //! no push is dropped silently.
 
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
+use time::OffsetDateTime;
+
+use crate::store::EnrollmentStore;
 use crate::EnrollmentId;
 
-/// One enrollment to push to: the push information the device sent in its `TokenUpdate`.
-#[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PushTarget {
-    /// The enrollment being woken up.
-    pub enrollment_id: EnrollmentId,
-    /// The APNs device token (raw bytes, `Token` of the `TokenUpdate`).
-    pub token: Vec<u8>,
-    /// The `PushMagic` string the device expects in the push payload.
-    pub push_magic: String,
-    /// The push topic the device enrolled with (the push certificate's UID).
-    pub topic: String,
-}
+pub use crate::store::{PushInfo, PushTarget};
 
-impl PushTarget {
-    /// A target from its enrollment and push information.
-    pub fn new(
-        enrollment_id: EnrollmentId,
-        token: Vec<u8>,
-        push_magic: impl Into<String>,
-        topic: impl Into<String>,
-    ) -> Self {
-        Self {
-            enrollment_id,
-            token,
-            push_magic: push_magic.into(),
-            topic: topic.into(),
-        }
-    }
-
+impl PushInfo {
     /// The device token in lowercase hexadecimal, as APNs paths spell it.
     pub fn token_hex(&self) -> String {
         use std::fmt::Write;
@@ -51,19 +28,6 @@ impl PushTarget {
                 let _ = write!(s, "{b:02x}");
                 s
             })
-    }
-}
-
-impl std::fmt::Debug for PushTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The PushMagic lets anyone holding the certificate wake the device: keep it out of
-        // logs.
-        f.debug_struct("PushTarget")
-            .field("enrollment_id", &self.enrollment_id)
-            .field("token", &self.token_hex())
-            .field("push_magic", &"<redacted>")
-            .field("topic", &self.topic)
-            .finish()
     }
 }
 
@@ -124,6 +88,66 @@ impl PushResult {
             enrollment_id,
             outcome,
         }
+    }
+}
+
+/// The totals of a bulk push: delivered, rejected by reason, failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PushSummary {
+    /// Targets delivered.
+    pub delivered: usize,
+    /// Targets rejected, by reason.
+    pub rejected: std::collections::BTreeMap<String, usize>,
+    /// Targets failed after retries.
+    pub failed: usize,
+}
+
+impl PushSummary {
+    /// Counts the outcomes of a bulk push.
+    pub fn from_results(results: &[PushResult]) -> Self {
+        let mut summary = Self::default();
+        for result in results {
+            match &result.outcome {
+                PushOutcome::Delivered { .. } => summary.delivered += 1,
+                PushOutcome::Rejected { reason, .. } => {
+                    *summary.rejected.entry(reason.clone()).or_default() += 1
+                }
+                PushOutcome::Failed { .. } => summary.failed += 1,
+            }
+        }
+        summary
+    }
+
+    /// Targets rejected, all reasons together.
+    pub fn rejected_total(&self) -> usize {
+        self.rejected.values().sum()
+    }
+
+    /// Every target counted.
+    pub fn total(&self) -> usize {
+        self.delivered + self.rejected_total() + self.failed
+    }
+}
+
+impl std::fmt::Display for PushSummary {
+    /// `delivered 5, rejected 2 (BadDeviceToken 1, Unregistered 1), failed 0`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "delivered {}, rejected {}",
+            self.delivered,
+            self.rejected_total()
+        )?;
+        if !self.rejected.is_empty() {
+            let reasons: Vec<String> = self
+                .rejected
+                .iter()
+                .map(|(reason, count)| format!("{reason} {count}"))
+                .collect();
+            write!(f, " ({})", reasons.join(", "))?;
+        }
+        write!(f, ", failed {}", self.failed)
     }
 }
 
@@ -200,6 +224,40 @@ pub trait Pusher: Send + Sync {
     }
 }
 
+/// Pushes `targets` through `pusher` and marks in `store` every device token the push
+/// service declared invalid (APNs 410), so those enrollments are not pushed again until
+/// their next `TokenUpdate`. Returns one result per target, in order.
+///
+/// A store failure while marking is returned as the error; the pushes have been sent by
+/// then.
+pub async fn push_and_mark_invalid(
+    store: &dyn EnrollmentStore,
+    pusher: &dyn Pusher,
+    targets: Vec<PushTarget>,
+    progress: Option<ProgressCallback>,
+) -> crate::Result<Vec<PushResult>> {
+    let tokens: Vec<Vec<u8>> = targets.iter().map(|t| t.push.token.clone()).collect();
+    let results = pusher.push_many(targets, progress).await;
+    for (result, token) in results.iter().zip(tokens) {
+        if let PushOutcome::Rejected {
+            token_invalid: true,
+            invalid_since_ms,
+            ..
+        } = &result.outcome
+        {
+            let at = invalid_since_ms
+                .and_then(|ms| {
+                    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+                })
+                .unwrap_or_else(OffsetDateTime::now_utc);
+            store
+                .mark_push_token_invalid(&result.enrollment_id, &token, at)
+                .await?;
+        }
+    }
+    Ok(results)
+}
+
 /// A pusher that sends nothing: it records every target and answers with outcomes set in
 /// advance (delivered by default). For tests of code that pushes.
 #[derive(Debug, Default)]
@@ -256,16 +314,67 @@ mod tests {
     use super::*;
 
     fn target(id: &str) -> PushTarget {
-        PushTarget::new(id.into(), vec![0xab, 0x01], "magic", "com.apple.mgmt.X")
+        PushTarget::new(
+            id.into(),
+            PushInfo::new(vec![0xab, 0x01], "magic", "com.apple.mgmt.X"),
+        )
+    }
+
+    #[tokio::test]
+    async fn invalid_tokens_are_marked_in_the_store() {
+        use crate::store::{EnrollmentRecord, MemoryStore};
+        let store = MemoryStore::new();
+        for id in ["D1", "D2"] {
+            store
+                .put_enrollment(&EnrollmentRecord::new(id.into()))
+                .await
+                .unwrap();
+            store
+                .set_push_info(&id.into(), &target(id).push)
+                .await
+                .unwrap();
+        }
+        let pusher = RecordingPusher::new();
+        pusher.set_outcome(
+            "D2".into(),
+            PushOutcome::Rejected {
+                status: 410,
+                reason: "Unregistered".into(),
+                token_invalid: true,
+                invalid_since_ms: Some(1_700_000_000_000),
+            },
+        );
+        let targets = store
+            .push_targets_for_topic("com.apple.mgmt.X")
+            .await
+            .unwrap();
+        assert_eq!(targets.len(), 2);
+        let results = push_and_mark_invalid(&store, &pusher, targets, None)
+            .await
+            .unwrap();
+        assert_eq!(PushSummary::from_results(&results).delivered, 1);
+        let info = store.get_push_info(&"D2".into()).await.unwrap().unwrap();
+        assert_eq!(
+            info.invalid_since.map(|t| t.unix_timestamp()),
+            Some(1_700_000_000)
+        );
+        assert!(store
+            .get_push_info(&"D1".into())
+            .await
+            .unwrap()
+            .unwrap()
+            .is_valid());
+        // The next bulk push no longer reaches D2.
+        let targets = store
+            .push_targets_for_topic("com.apple.mgmt.X")
+            .await
+            .unwrap();
+        assert_eq!(targets.len(), 1);
     }
 
     #[test]
-    fn token_hex_and_redacted_debug() {
-        let t = target("D1");
-        assert_eq!(t.token_hex(), "ab01");
-        let debug = format!("{t:?}");
-        assert!(!debug.contains("magic\""), "{debug}");
-        assert!(debug.contains("<redacted>"));
+    fn token_hex() {
+        assert_eq!(target("D1").push.token_hex(), "ab01");
     }
 
     #[tokio::test]
@@ -290,5 +399,11 @@ mod tests {
         assert_eq!(pusher.pushed().len(), 2);
         let last = *seen.lock().unwrap().last().unwrap();
         assert_eq!((last.done, last.delivered, last.rejected), (2, 1, 1));
+        let summary = PushSummary::from_results(&results);
+        assert_eq!(summary.total(), 2);
+        assert_eq!(
+            summary.to_string(),
+            "delivered 1, rejected 1 (Unregistered 1), failed 0"
+        );
     }
 }

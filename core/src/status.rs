@@ -77,7 +77,7 @@ mod tests {
             assert_eq!(status.as_str().parse::<CommandStatus>().unwrap(), status);
         }
         assert!("Done".parse::<CommandStatus>().is_err());
-        assert!(CommandStatus::NotNow.is_final() == false);
+        assert!(!CommandStatus::NotNow.is_final());
         assert!(CommandStatus::Error.is_final());
     }
 }

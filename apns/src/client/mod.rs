@@ -3,11 +3,12 @@
 //! ```no_run
 //! # async fn demo(cert: &[u8], key: &[u8]) -> Result<(), mdmkit_apns::Error> {
 //! use mdmkit_apns::client::{ApnsClient, ApnsConfig, ClientIdentity, Endpoint};
-//! use mdmkit_core::push::{PushTarget, Pusher};
+//! use mdmkit_core::push::{PushInfo, PushTarget, Pusher};
 //!
 //! let identity = ClientIdentity::from_pem(cert, key)?;
 //! let client = ApnsClient::new(ApnsConfig::new(Endpoint::Production, identity).connections(4))?;
-//! let target = PushTarget::new("UDID-1".into(), vec![0xab; 32], "PushMagic", client.topic());
+//! let info = PushInfo::new(vec![0xab; 32], "PushMagic", client.topic());
+//! let target = PushTarget::new("UDID-1".into(), info);
 //! let outcome = client.push(&target).await;
 //! println!("{outcome:?}");
 //! # Ok(()) }
@@ -180,14 +181,6 @@ impl ApnsConfig {
     }
 }
 
-/// Something to do about an invalid device token (APNs 410): typically marking it invalid
-/// in the store so the enrollment is not pushed again until its next `TokenUpdate`.
-#[async_trait]
-pub trait InvalidTokenHandler: Send + Sync {
-    /// Called once for each push answered 410, before its outcome is returned.
-    async fn token_invalid(&self, target: &PushTarget, reason: &Reason, since_ms: Option<i64>);
-}
-
 /// The APNs HTTP/2 client: sends MDM pushes for one push certificate (one topic) over a
 /// pool of connections. Cheap to clone; clones share the connections.
 #[derive(Clone)]
@@ -203,7 +196,6 @@ struct Inner {
     retry: RetryPolicy,
     expiration: Option<Duration>,
     max_in_flight: usize,
-    invalid_token_handler: Option<Arc<dyn InvalidTokenHandler>>,
 }
 
 impl std::fmt::Debug for ApnsClient {
@@ -224,21 +216,6 @@ enum Attempt {
 impl ApnsClient {
     /// A client for the configuration. Connections open on the first push.
     pub fn new(config: ApnsConfig) -> Result<Self, Error> {
-        Self::build(config, None)
-    }
-
-    /// A client that reports each invalid device token (410) to `handler`.
-    pub fn with_invalid_token_handler(
-        config: ApnsConfig,
-        handler: Arc<dyn InvalidTokenHandler>,
-    ) -> Result<Self, Error> {
-        Self::build(config, Some(handler))
-    }
-
-    fn build(
-        config: ApnsConfig,
-        invalid_token_handler: Option<Arc<dyn InvalidTokenHandler>>,
-    ) -> Result<Self, Error> {
         if config.connections == 0 {
             return Err(Error::InvalidConfig(
                 "at least one connection is needed".into(),
@@ -274,7 +251,6 @@ impl ApnsClient {
                 retry: config.retry,
                 expiration: config.expiration,
                 max_in_flight: config.max_in_flight,
-                invalid_token_handler,
             }),
         })
     }
@@ -292,17 +268,27 @@ impl ApnsClient {
 
 impl Inner {
     async fn send(&self, target: &PushTarget) -> PushOutcome {
-        if !target.topic.is_empty() && target.topic != self.topic {
+        let push = &target.push;
+        if !push.topic.is_empty() && push.topic != self.topic {
             // APNs would refuse it (DeviceTokenNotForTopic); the device enrolled with another
             // certificate and must re-enroll.
             return PushOutcome::Rejected {
                 status: 0,
-                reason: format!("TopicMismatch: the device enrolled with {}", target.topic),
+                reason: format!("TopicMismatch: the device enrolled with {}", push.topic),
                 token_invalid: false,
                 invalid_since_ms: None,
             };
         }
-        if target.token.is_empty() {
+        if let Some(since) = push.invalid_since {
+            // APNs already said 410 for this token: pushing it again only risks throttling.
+            return PushOutcome::Rejected {
+                status: 0,
+                reason: Reason::Unregistered.as_str().to_owned(),
+                token_invalid: true,
+                invalid_since_ms: i64::try_from(since.unix_timestamp_nanos() / 1_000_000).ok(),
+            };
+        }
+        if push.token.is_empty() {
             return PushOutcome::Rejected {
                 status: 0,
                 reason: Reason::MissingDeviceToken.as_str().to_owned(),
@@ -310,8 +296,8 @@ impl Inner {
                 invalid_since_ms: None,
             };
         }
-        let body = Bytes::from(serde_json::json!({ "mdm": target.push_magic }).to_string());
-        let uri = format!("https://{}/3/device/{}", self.authority, target.token_hex());
+        let body = Bytes::from(serde_json::json!({ "mdm": push.push_magic }).to_string());
+        let uri = format!("https://{}/3/device/{}", self.authority, push.token_hex());
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -320,23 +306,7 @@ impl Inner {
                     .await
                     .unwrap_or_else(|_| Attempt::Retry("timed out waiting for the answer".into()));
             match result {
-                Attempt::Final(outcome) => {
-                    if let (
-                        PushOutcome::Rejected {
-                            token_invalid: true,
-                            reason,
-                            invalid_since_ms,
-                            ..
-                        },
-                        Some(handler),
-                    ) = (&outcome, &self.invalid_token_handler)
-                    {
-                        handler
-                            .token_invalid(target, &Reason::parse(reason), *invalid_since_ms)
-                            .await;
-                    }
-                    return outcome;
-                }
+                Attempt::Final(outcome) => return outcome,
                 Attempt::Retry(error) => {
                     if attempt >= self.retry.max_attempts {
                         return PushOutcome::Failed {

@@ -1,0 +1,1107 @@
+//! The conformance suite every backend must pass (feature `testing`).
+//!
+//! A third-party backend runs it from its own tests:
+//!
+//! ```
+//! # use mdmkit_core::store::{conformance, MemoryStore};
+//! // In a `#[tokio::test] async fn`, with your backend in place of MemoryStore:
+//! # async fn my_backend_conforms() {
+//! let store = MemoryStore::new();
+//! conformance::run_all(&store).await;
+//! # }
+//! ```
+//!
+//! Every check uses identifiers unique to the run, so one store (even a shared database)
+//! can run the suite several times. A failed check panics with a message naming it.
+
+use time::OffsetDateTime;
+
+use super::model::*;
+use super::Store;
+use crate::{CommandStatus, EnrollmentId, Error, Secret};
+
+/// Runs every check of the suite against `store`.
+pub async fn run_all(store: &dyn Store) {
+    enrollments(store).await;
+    push_info(store).await;
+    devices(store).await;
+    queue_priority_then_fifo(store).await;
+    queue_not_now_and_idle(store).await;
+    queue_rejects_bad_results(store).await;
+    queue_enqueue_idempotent_and_conflict(store).await;
+    queue_bulk_enqueue_and_status(store).await;
+    queue_concurrent_dequeue(store).await;
+    queue_redelivery(store).await;
+    queue_purge_finished(store).await;
+    push_certificates(store).await;
+    user_certificates(store).await;
+    configurations(store).await;
+    portal_users_and_tokens(store).await;
+    privacy_and_audit(store).await;
+}
+
+/// A prefix unique to this check and run.
+fn unique(name: &str) -> String {
+    format!("{name}-{}", uuid::Uuid::new_v4().simple())
+}
+
+fn at(seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds).expect("valid test timestamp")
+}
+
+fn command(uuid: &str, priority: i32) -> QueuedCommand {
+    let payload =
+        format!("<plist><dict><key>CommandUUID</key><string>{uuid}</string></dict></plist>");
+    QueuedCommand::new(uuid, "DeviceInformation", payload.into_bytes()).with_priority(priority)
+}
+
+async fn drain(store: &dyn Store, id: &EnrollmentId, request: &NextCommand) -> Vec<String> {
+    let mut uuids = Vec::new();
+    while let Some(command) = store.next_command(id, request).await.expect("next_command") {
+        uuids.push(command.command_uuid);
+    }
+    uuids
+}
+
+async fn ack(store: &dyn Store, id: &EnrollmentId, uuid: &str, status: CommandStatus) {
+    store
+        .record_result(
+            id,
+            &CommandResultRecord::new(uuid, status, b"<plist/>".to_vec()),
+        )
+        .await
+        .expect("record_result");
+}
+
+/// Enrollment records round-trip with every field, queries filter, setters change one
+/// field and refuse unknown enrollments.
+pub async fn enrollments(store: &dyn Store) {
+    let device = unique("enr-device");
+    let owner = unique("owner");
+    let device_id = EnrollmentId::device(&device);
+    let user_id = EnrollmentId::user(&device, "USER-1");
+
+    let mut record = EnrollmentRecord::new(device_id.clone());
+    record.enrollment_type = Some("Device".into());
+    record.enrolled_topic = Some("com.apple.mgmt.External.test".into());
+    record.push = Some(PushInfo::new(
+        vec![1, 2, 3],
+        "magic",
+        "com.apple.mgmt.External.test",
+    ));
+    record.unlock_token = Some(Secret::new(b"unlock-secret".to_vec()));
+    record.bootstrap_token = Some(Secret::new(b"bootstrap-secret".to_vec()));
+    record.identity_cert_sha256 = Some("ab".repeat(32));
+    record.owner = Some(owner.clone());
+    record.enabled = true;
+    record.authenticate_message = Some(b"<plist>auth</plist>".to_vec());
+    record.token_update_message = Some(b"<plist>tu</plist>".to_vec());
+    record.last_seen = Some(at(5));
+    store.put_enrollment(&record).await.expect("put_enrollment");
+    let loaded = store
+        .get_enrollment(&device_id)
+        .await
+        .expect("get_enrollment");
+    assert_eq!(loaded.as_ref(), Some(&record), "enrollment round trip");
+
+    let user = EnrollmentRecord::new(user_id.clone());
+    store.put_enrollment(&user).await.expect("put_enrollment");
+    assert_eq!(
+        store.get_enrollment(&user_id).await.expect("get").as_ref(),
+        Some(&user),
+        "enrollment with no optional field round trip"
+    );
+    assert!(store
+        .get_enrollment(&EnrollmentId::device(&unique("none")))
+        .await
+        .expect("get unknown")
+        .is_none());
+
+    let mut by_device = EnrollmentQuery::all();
+    by_device.device_id = Some(device.clone());
+    let listed = store.list_enrollments(&by_device).await.expect("list");
+    assert_eq!(
+        listed.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        vec![device_id.clone(), user_id.clone()],
+        "list by device, ordered by id"
+    );
+    let mut by_owner = EnrollmentQuery::all();
+    by_owner.owner = Some(owner.clone());
+    assert_eq!(
+        store.list_enrollments(&by_owner).await.expect("list").len(),
+        1
+    );
+    let mut disabled = by_device.clone();
+    disabled.enabled = Some(false);
+    assert_eq!(
+        store.list_enrollments(&disabled).await.expect("list")[0].id,
+        user_id
+    );
+    let mut paged = by_device.clone();
+    paged.limit = Some(1);
+    assert_eq!(store.list_enrollments(&paged).await.expect("list").len(), 1);
+    paged.after = Some(device_id.clone());
+    assert_eq!(
+        store.list_enrollments(&paged).await.expect("list")[0].id,
+        user_id,
+        "paging with after"
+    );
+
+    store
+        .set_enabled(&user_id, true)
+        .await
+        .expect("set_enabled");
+    let token = Secret::from("new-unlock");
+    store
+        .set_unlock_token(&user_id, Some(&token))
+        .await
+        .expect("set_unlock_token");
+    store
+        .set_bootstrap_token(&user_id, Some(&token))
+        .await
+        .expect("set_bootstrap_token");
+    store
+        .set_owner(&user_id, Some(&owner))
+        .await
+        .expect("set_owner");
+    store
+        .touch_enrollment(&user_id, at(9))
+        .await
+        .expect("touch");
+    let changed = store
+        .get_enrollment(&user_id)
+        .await
+        .expect("get")
+        .expect("present");
+    assert!(changed.enabled);
+    assert_eq!(changed.unlock_token.as_ref(), Some(&token));
+    assert_eq!(changed.bootstrap_token.as_ref(), Some(&token));
+    assert_eq!(changed.owner.as_deref(), Some(owner.as_str()));
+    assert_eq!(changed.last_seen, Some(at(9)));
+    store
+        .set_unlock_token(&user_id, None)
+        .await
+        .expect("clear unlock token");
+    assert!(store
+        .get_enrollment(&user_id)
+        .await
+        .expect("get")
+        .expect("present")
+        .unlock_token
+        .is_none());
+
+    let missing = EnrollmentId::device(&unique("missing"));
+    let error = store
+        .set_enabled(&missing, true)
+        .await
+        .expect_err("unknown enrollment");
+    assert!(
+        matches!(error, Error::NotFound { .. }),
+        "set_enabled on unknown: {error:?}"
+    );
+    assert_eq!(error.code(), "not_found");
+    assert!(store.set_owner(&missing, None).await.is_err());
+    assert!(store.touch_enrollment(&missing, at(1)).await.is_err());
+
+    assert!(store.delete_enrollment(&user_id).await.expect("delete"));
+    assert!(!store
+        .delete_enrollment(&user_id)
+        .await
+        .expect("delete again"));
+    assert!(store.get_enrollment(&user_id).await.expect("get").is_none());
+}
+
+/// Push info: TokenUpdate enables, 410 marks the token invalid, targets per topic skip
+/// invalid and disabled enrollments, a new TokenUpdate clears the mark.
+pub async fn push_info(store: &dyn Store) {
+    let topic = unique("com.apple.mgmt.External");
+    let a = EnrollmentId::device(&unique("push-a"));
+    let b = EnrollmentId::device(&unique("push-b"));
+    let c = EnrollmentId::device(&unique("push-c"));
+    for id in [&a, &b, &c] {
+        store
+            .put_enrollment(&EnrollmentRecord::new(id.clone()))
+            .await
+            .expect("put");
+    }
+    assert!(store.get_push_info(&a).await.expect("get").is_none());
+    let push_a = PushInfo::new(vec![0xaa; 32], "magic-a", &topic);
+    store
+        .set_push_info(&a, &push_a)
+        .await
+        .expect("set_push_info");
+    store
+        .set_push_info(&b, &PushInfo::new(vec![0xbb; 32], "magic-b", &topic))
+        .await
+        .expect("set_push_info");
+    store
+        .set_push_info(&c, &PushInfo::new(vec![0xcc; 32], "magic-c", &topic))
+        .await
+        .expect("set_push_info");
+    store.set_enabled(&c, false).await.expect("disable");
+    assert_eq!(
+        store.get_push_info(&a).await.expect("get"),
+        Some(push_a.clone())
+    );
+    assert!(
+        store
+            .get_enrollment(&a)
+            .await
+            .expect("get")
+            .expect("present")
+            .enabled
+    );
+
+    let targets = store.push_targets_for_topic(&topic).await.expect("targets");
+    let mut expected = vec![a.clone(), b.clone()];
+    expected.sort();
+    assert_eq!(
+        targets
+            .iter()
+            .map(|t| t.enrollment_id.clone())
+            .collect::<Vec<_>>(),
+        expected,
+        "enabled enrollments of the topic"
+    );
+
+    assert!(
+        !store
+            .mark_push_token_invalid(&a, &[0x11; 32], at(1))
+            .await
+            .expect("mark"),
+        "a stale token is not marked"
+    );
+    assert!(store
+        .mark_push_token_invalid(&a, &[0xaa; 32], at(2))
+        .await
+        .expect("mark"));
+    let invalid = store
+        .get_push_info(&a)
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(invalid.invalid_since, Some(at(2)));
+    assert!(!invalid.is_valid());
+    let targets = store.push_targets_for_topic(&topic).await.expect("targets");
+    assert_eq!(targets.len(), 1, "the invalid token is not a target");
+    assert_eq!(targets[0].enrollment_id, b);
+    assert_eq!(targets[0].push.push_magic, "magic-b");
+
+    store
+        .set_push_info(&a, &push_a)
+        .await
+        .expect("new TokenUpdate");
+    assert!(store
+        .get_push_info(&a)
+        .await
+        .expect("get")
+        .expect("present")
+        .is_valid());
+    assert_eq!(
+        store
+            .push_targets_for_topic(&topic)
+            .await
+            .expect("targets")
+            .len(),
+        2
+    );
+    assert!(store
+        .set_push_info(&EnrollmentId::device(&unique("none")), &push_a)
+        .await
+        .is_err());
+}
+
+/// Device records round-trip.
+pub async fn devices(store: &dyn Store) {
+    let id = unique("device");
+    let mut record = DeviceRecord::new(&id);
+    record.serial_number = Some("C02XYZ".into());
+    record.model = Some("iPhone15,2".into());
+    record.product_name = Some("iPhone".into());
+    record.os_version = Some("17.4".into());
+    record.build_version = Some("21E219".into());
+    record.device_information = Some(b"<plist/>".to_vec());
+    store.put_device(&record).await.expect("put_device");
+    assert_eq!(
+        store.get_device(&id).await.expect("get"),
+        Some(record.clone())
+    );
+    record.os_version = Some("17.5".into());
+    store.put_device(&record).await.expect("replace");
+    assert_eq!(store.get_device(&id).await.expect("get"), Some(record));
+    assert!(store
+        .get_device(&unique("none"))
+        .await
+        .expect("get")
+        .is_none());
+}
+
+/// Higher priority first, then first in first out; final statuses remove commands.
+pub async fn queue_priority_then_fifo(store: &dyn Store) {
+    let id = EnrollmentId::device(&unique("fifo"));
+    let names: Vec<String> = (0..5).map(|i| unique(&format!("cmd{i}"))).collect();
+    let priorities = [0, 5, 0, 5, -1];
+    for (name, priority) in names.iter().zip(priorities) {
+        store
+            .enqueue(&command(name, priority), std::slice::from_ref(&id))
+            .await
+            .expect("enqueue");
+    }
+    let expected = vec![
+        names[1].clone(),
+        names[3].clone(),
+        names[0].clone(),
+        names[2].clone(),
+        names[4].clone(),
+    ];
+    let pending = store.pending_commands(&id).await.expect("pending");
+    assert_eq!(
+        pending
+            .iter()
+            .map(|p| p.command.command_uuid.clone())
+            .collect::<Vec<_>>(),
+        expected,
+        "pending order"
+    );
+    assert_eq!(
+        pending[0].command,
+        command(&names[1], 5).with_created(pending[0].command.created_at)
+    );
+
+    let mut handed = Vec::new();
+    for _ in 0..5 {
+        let next = store
+            .next_command(&id, &NextCommand::after_idle())
+            .await
+            .expect("next")
+            .expect("a command");
+        ack(store, &id, &next.command_uuid, CommandStatus::Acknowledged).await;
+        handed.push(next.command_uuid);
+    }
+    assert_eq!(handed, expected, "dequeue order");
+    assert!(store
+        .next_command(&id, &NextCommand::after_idle())
+        .await
+        .expect("next")
+        .is_none());
+    assert!(store
+        .pending_commands(&id)
+        .await
+        .expect("pending")
+        .is_empty());
+}
+
+/// NotNow keeps a command queued, skipped on the same connection, handed out again after
+/// Idle; Error and CommandFormatError are final.
+pub async fn queue_not_now_and_idle(store: &dyn Store) {
+    let id = EnrollmentId::device(&unique("notnow"));
+    let first = unique("first");
+    let second = unique("second");
+    let third = unique("third");
+    for name in [&first, &second, &third] {
+        store
+            .enqueue(&command(name, 0), std::slice::from_ref(&id))
+            .await
+            .expect("enqueue");
+    }
+    let next = store
+        .next_command(&id, &NextCommand::after_idle())
+        .await
+        .expect("next")
+        .expect("first");
+    assert_eq!(next.command_uuid, first);
+    ack(store, &id, &first, CommandStatus::NotNow).await;
+    let next = store
+        .next_command(&id, &NextCommand::after_result(CommandStatus::NotNow))
+        .await
+        .expect("next")
+        .expect("second");
+    assert_eq!(
+        next.command_uuid, second,
+        "NotNow command skipped on this connection"
+    );
+    ack(store, &id, &second, CommandStatus::Error).await;
+    let next = store
+        .next_command(&id, &NextCommand::after_result(CommandStatus::Error))
+        .await
+        .expect("next")
+        .expect("third");
+    assert_eq!(next.command_uuid, third);
+    ack(store, &id, &third, CommandStatus::CommandFormatError).await;
+    assert!(
+        store
+            .next_command(
+                &id,
+                &NextCommand::after_result(CommandStatus::CommandFormatError)
+            )
+            .await
+            .expect("next")
+            .is_none(),
+        "only the NotNow command is left, and it is skipped"
+    );
+    let pending = store.pending_commands(&id).await.expect("pending");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].command.command_uuid, first);
+    assert_eq!(pending[0].status, Some(CommandStatus::NotNow));
+
+    let again = store
+        .next_command(&id, &NextCommand::after_idle())
+        .await
+        .expect("next")
+        .expect("NotNow command after Idle");
+    assert_eq!(again.command_uuid, first);
+    ack(store, &id, &first, CommandStatus::Acknowledged).await;
+    assert!(store
+        .pending_commands(&id)
+        .await
+        .expect("pending")
+        .is_empty());
+
+    let statuses = store.command_status(&second).await.expect("status");
+    assert_eq!(statuses.len(), 1);
+    assert_eq!(statuses[0].status, Some(CommandStatus::Error));
+    assert!(statuses[0].is_finished());
+}
+
+/// Results for commands not queued to the enrollment, and Idle results, are rejected.
+pub async fn queue_rejects_bad_results(store: &dyn Store) {
+    let id = EnrollmentId::device(&unique("reject"));
+    let other = EnrollmentId::device(&unique("reject-other"));
+    let name = unique("cmd");
+    store
+        .enqueue(&command(&name, 0), std::slice::from_ref(&id))
+        .await
+        .expect("enqueue");
+    let result = CommandResultRecord::new(&name, CommandStatus::Acknowledged, Vec::new());
+    let error = store
+        .record_result(&other, &result)
+        .await
+        .expect_err("not queued to other");
+    assert!(matches!(error, Error::CommandNotQueued { .. }), "{error:?}");
+    assert_eq!(error.code(), "command_not_queued");
+    let unknown = CommandResultRecord::new(unique("unknown"), CommandStatus::Error, Vec::new());
+    assert!(matches!(
+        store.record_result(&id, &unknown).await,
+        Err(Error::CommandNotQueued { .. })
+    ));
+    let idle = CommandResultRecord::new(&name, CommandStatus::Idle, Vec::new());
+    assert!(matches!(
+        store.record_result(&id, &idle).await,
+        Err(Error::StoreInput(_))
+    ));
+    assert_eq!(
+        store.pending_commands(&id).await.expect("pending").len(),
+        1,
+        "rejected results change nothing"
+    );
+
+    // A late NotNow after a final status does not reopen the command.
+    ack(store, &id, &name, CommandStatus::Acknowledged).await;
+    ack(store, &id, &name, CommandStatus::NotNow).await;
+    assert!(store
+        .pending_commands(&id)
+        .await
+        .expect("pending")
+        .is_empty());
+    let status = store.command_status(&name).await.expect("status");
+    assert_eq!(status[0].status, Some(CommandStatus::Acknowledged));
+}
+
+/// The same CommandUUID and payload again is idempotent; a different payload conflicts and
+/// changes nothing; an empty target list is refused.
+pub async fn queue_enqueue_idempotent_and_conflict(store: &dyn Store) {
+    let a = EnrollmentId::device(&unique("idem-a"));
+    let b = EnrollmentId::device(&unique("idem-b"));
+    let c = EnrollmentId::device(&unique("idem-c"));
+    let name = unique("cmd");
+    let original = command(&name, 0);
+    store
+        .enqueue(&original, std::slice::from_ref(&a))
+        .await
+        .expect("enqueue");
+    store
+        .enqueue(&original, &[a.clone(), b.clone()])
+        .await
+        .expect("same payload again");
+    assert_eq!(store.pending_commands(&a).await.expect("pending").len(), 1);
+    assert_eq!(store.pending_commands(&b).await.expect("pending").len(), 1);
+
+    let mut changed = original.clone();
+    changed.payload = b"<plist>other</plist>".to_vec();
+    let error = store
+        .enqueue(&changed, std::slice::from_ref(&c))
+        .await
+        .expect_err("different payload");
+    assert!(matches!(error, Error::StoreConflict(_)), "{error:?}");
+    assert_eq!(error.code(), "store_conflict");
+    assert!(
+        store
+            .pending_commands(&c)
+            .await
+            .expect("pending")
+            .is_empty(),
+        "a conflict queues nothing"
+    );
+    let mut other_type = original.clone();
+    other_type.request_type = "DeviceLock".into();
+    assert!(matches!(
+        store.enqueue(&other_type, std::slice::from_ref(&a)).await,
+        Err(Error::StoreConflict(_))
+    ));
+    assert_eq!(
+        store
+            .get_command(&name)
+            .await
+            .expect("get")
+            .map(|c| c.payload),
+        Some(original.payload.clone())
+    );
+    assert!(matches!(
+        store.enqueue(&command(&unique("empty"), 0), &[]).await,
+        Err(Error::StoreInput(_))
+    ));
+}
+
+/// Bulk enqueue stores the command once and reports a status per target.
+pub async fn queue_bulk_enqueue_and_status(store: &dyn Store) {
+    let prefix = unique("bulk");
+    let targets: Vec<EnrollmentId> = (0..50)
+        .map(|i| EnrollmentId::device(&format!("{prefix}-{i:03}")))
+        .collect();
+    let name = unique("cmd");
+    let queued = command(&name, 3);
+    store
+        .enqueue(&queued, &targets)
+        .await
+        .expect("bulk enqueue");
+    let stored = store
+        .get_command(&name)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(stored.request_type, queued.request_type);
+    assert_eq!(stored.payload, queued.payload);
+    assert_eq!(stored.priority, 3);
+    assert_eq!(stored.created_at, queued.created_at);
+    assert!(store
+        .get_command(&unique("none"))
+        .await
+        .expect("get")
+        .is_none());
+
+    let first = store
+        .next_command(&targets[0], &NextCommand::after_idle())
+        .await
+        .expect("next")
+        .expect("command");
+    assert_eq!(first.command_uuid, name);
+    store
+        .record_result(
+            &targets[0],
+            &CommandResultRecord::new(
+                &name,
+                CommandStatus::Acknowledged,
+                b"<plist>ok</plist>".to_vec(),
+            ),
+        )
+        .await
+        .expect("result");
+    store
+        .next_command(&targets[1], &NextCommand::after_idle())
+        .await
+        .expect("next");
+
+    let statuses = store.command_status(&name).await.expect("status");
+    assert_eq!(statuses.len(), 50);
+    assert_eq!(
+        statuses
+            .iter()
+            .map(|s| s.enrollment_id.clone())
+            .collect::<Vec<_>>(),
+        targets,
+        "ordered by enrollment"
+    );
+    assert_eq!(statuses[0].status, Some(CommandStatus::Acknowledged));
+    let result = statuses[0].result.as_ref().expect("result stored");
+    assert_eq!(result.payload, b"<plist>ok</plist>".to_vec());
+    assert_eq!(result.status, CommandStatus::Acknowledged);
+    assert!(statuses[1].status.is_none());
+    assert!(
+        statuses[1].delivered_at.is_some(),
+        "handed out, awaiting an answer"
+    );
+    assert!(statuses[2].delivered_at.is_none());
+    assert!(statuses[2..].iter().all(|s| !s.is_finished()));
+}
+
+/// Concurrent dequeues for one enrollment never hand out the same command twice.
+pub async fn queue_concurrent_dequeue(store: &dyn Store) {
+    let id = EnrollmentId::device(&unique("concurrent"));
+    let mut names: Vec<String> = (0..24).map(|i| unique(&format!("c{i:02}"))).collect();
+    for name in &names {
+        store
+            .enqueue(&command(name, 0), std::slice::from_ref(&id))
+            .await
+            .expect("enqueue");
+    }
+    let request = NextCommand::after_idle();
+    let (w, x, y, z) = tokio::join!(
+        drain(store, &id, &request),
+        drain(store, &id, &request),
+        drain(store, &id, &request),
+        drain(store, &id, &request)
+    );
+    let mut handed: Vec<String> = w.into_iter().chain(x).chain(y).chain(z).collect();
+    handed.sort();
+    names.sort();
+    assert_eq!(handed, names, "every command handed out exactly once");
+}
+
+/// A command handed out and never answered is handed out again only after
+/// `redeliver_after`.
+pub async fn queue_redelivery(store: &dyn Store) {
+    let id = EnrollmentId::device(&unique("redeliver"));
+    let name = unique("cmd");
+    store
+        .enqueue(&command(&name, 0), std::slice::from_ref(&id))
+        .await
+        .expect("enqueue");
+    let start = NextCommand::after_idle().at(at(0));
+    assert!(store
+        .next_command(&id, &start)
+        .await
+        .expect("next")
+        .is_some());
+    let soon = NextCommand::after_idle().at(at(60));
+    assert!(
+        store
+            .next_command(&id, &soon)
+            .await
+            .expect("next")
+            .is_none(),
+        "still in flight"
+    );
+    let later = NextCommand::after_idle().at(at(0) + NextCommand::DEFAULT_REDELIVER_AFTER);
+    let again = store.next_command(&id, &later).await.expect("next");
+    assert_eq!(again.map(|c| c.command_uuid), Some(name));
+}
+
+/// Finished targets older than the cutoff are purged, with commands left with no target;
+/// pending ones stay.
+pub async fn queue_purge_finished(store: &dyn Store) {
+    let id = EnrollmentId::device(&unique("purge"));
+    let old = unique("old");
+    let recent = unique("recent");
+    let pending = unique("pending");
+    for name in [&old, &recent, &pending] {
+        store
+            .enqueue(&command(name, 0), std::slice::from_ref(&id))
+            .await
+            .expect("enqueue");
+    }
+    let mut result = CommandResultRecord::new(&old, CommandStatus::Acknowledged, Vec::new());
+    result.received_at = at(-10_000);
+    store.record_result(&id, &result).await.expect("result");
+    let mut result = CommandResultRecord::new(&recent, CommandStatus::Error, Vec::new());
+    result.received_at = at(10_000);
+    store.record_result(&id, &result).await.expect("result");
+
+    let removed = store.purge_finished(at(0)).await.expect("purge");
+    assert!(removed >= 1, "the old finished target is removed");
+    assert!(store.command_status(&old).await.expect("status").is_empty());
+    assert!(
+        store.get_command(&old).await.expect("get").is_none(),
+        "orphan command removed"
+    );
+    assert_eq!(
+        store.command_status(&recent).await.expect("status").len(),
+        1
+    );
+    assert!(store.get_command(&pending).await.expect("get").is_some());
+    assert_eq!(store.pending_commands(&id).await.expect("pending").len(), 1);
+}
+
+/// Push certificates per topic, their history and pending CSR keys.
+pub async fn push_certificates(store: &dyn Store) {
+    let topic = unique("com.apple.mgmt.External");
+    let mut record = PushCertificateRecord::new(
+        &topic,
+        b"certificate-der".to_vec(),
+        Secret::from("-----BEGIN PRIVATE KEY----- push"),
+        at(86_400 * 365),
+    );
+    record.apple_id = Some("admin@example.com".into());
+    record.note = Some("obtained today".into());
+    store.put_push_certificate(&record).await.expect("put");
+    assert_eq!(
+        store.get_push_certificate(&topic).await.expect("get"),
+        Some(record.clone())
+    );
+    assert!(store
+        .list_push_certificates()
+        .await
+        .expect("list")
+        .iter()
+        .any(|r| r.topic == topic));
+    record.note = Some("renewed".into());
+    record.not_after = at(86_400 * 730);
+    store.put_push_certificate(&record).await.expect("renew");
+    assert_eq!(
+        store.get_push_certificate(&topic).await.expect("get"),
+        Some(record.clone())
+    );
+
+    let mut installed = PushCertificateEvent::new(&topic, PushCertificateAction::Installed);
+    installed.serial = Some("01ab".into());
+    installed.not_after = Some(at(86_400 * 365));
+    installed.apple_id = record.apple_id.clone();
+    installed.note = Some("obtained today".into());
+    installed.at = at(0);
+    let mut deleted = PushCertificateEvent::new(&topic, PushCertificateAction::Deleted);
+    deleted.note = Some("renewed".into());
+    deleted.at = at(10);
+    store
+        .append_push_certificate_event(&installed)
+        .await
+        .expect("append");
+    store
+        .append_push_certificate_event(&deleted)
+        .await
+        .expect("append");
+    assert_eq!(
+        store
+            .push_certificate_history(&topic)
+            .await
+            .expect("history"),
+        vec![installed, deleted]
+    );
+    assert!(store.delete_push_certificate(&topic).await.expect("delete"));
+    assert!(!store
+        .delete_push_certificate(&topic)
+        .await
+        .expect("delete again"));
+    assert!(store
+        .get_push_certificate(&topic)
+        .await
+        .expect("get")
+        .is_none());
+    assert_eq!(
+        store
+            .push_certificate_history(&topic)
+            .await
+            .expect("history")
+            .len(),
+        2,
+        "history survives deletion"
+    );
+
+    let key_id = unique("csr");
+    let mut key = PendingCsrKey::new(&key_id, Secret::from("csr private key"));
+    key.created_at = at(3);
+    store.put_pending_csr_key(&key).await.expect("put key");
+    assert_eq!(
+        store.get_pending_csr_key(&key_id).await.expect("get"),
+        Some(key.clone())
+    );
+    assert!(store
+        .list_pending_csr_keys()
+        .await
+        .expect("list")
+        .contains(&key));
+    assert!(store.delete_pending_csr_key(&key_id).await.expect("delete"));
+    assert!(store
+        .get_pending_csr_key(&key_id)
+        .await
+        .expect("get")
+        .is_none());
+}
+
+/// Certificate kinds and user certificates.
+pub async fn user_certificates(store: &dyn Store) {
+    let kind_id = unique("kind");
+    let mut kind = CertificateKind::new(
+        &kind_id,
+        "S/MIME encryption",
+        CertificatePurpose::Encryption,
+    );
+    kind.description = Some("for e-mail".into());
+    store.put_certificate_kind(&kind).await.expect("put kind");
+    assert_eq!(
+        store.get_certificate_kind(&kind_id).await.expect("get"),
+        Some(kind.clone())
+    );
+    assert!(store
+        .list_certificate_kinds()
+        .await
+        .expect("list")
+        .contains(&kind));
+
+    let owner = unique("owner");
+    let mut first =
+        UserCertificateRecord::new(unique("cert"), &owner, &kind_id, "Alice", b"der".to_vec());
+    first.pkcs12 = Some(Secret::new(b"p12-blob".to_vec()));
+    first.pkcs12_password = Some(Secret::from("p12-password"));
+    first.has_private_key = true;
+    first.subject = Some("CN=Alice".into());
+    first.issuer = Some("CN=CA".into());
+    first.serial = Some("0a".into());
+    first.not_after = Some(at(1000));
+    first.uploaded_at = at(1);
+    let mut second = UserCertificateRecord::new(
+        unique("cert"),
+        &owner,
+        &kind_id,
+        "Alice 2",
+        b"der2".to_vec(),
+    );
+    second.uploaded_at = at(2);
+    store.put_user_certificate(&second).await.expect("put");
+    store.put_user_certificate(&first).await.expect("put");
+    assert_eq!(
+        store.get_user_certificate(&first.id).await.expect("get"),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.list_user_certificates(&owner).await.expect("list"),
+        vec![first.clone(), second.clone()]
+    );
+
+    first.pkcs12 = None;
+    first.pkcs12_password = None;
+    first.has_private_key = false;
+    store.put_user_certificate(&first).await.expect("clear key");
+    assert_eq!(
+        store.get_user_certificate(&first.id).await.expect("get"),
+        Some(first.clone())
+    );
+    assert!(store
+        .delete_user_certificate(&second.id)
+        .await
+        .expect("delete"));
+    assert_eq!(
+        store
+            .list_user_certificates(&owner)
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    assert!(store
+        .delete_certificate_kind(&kind_id)
+        .await
+        .expect("delete kind"));
+    assert!(store
+        .get_certificate_kind(&kind_id)
+        .await
+        .expect("get")
+        .is_none());
+}
+
+/// Configurations, the kinds they use, and assignments.
+pub async fn configurations(store: &dyn Store) {
+    let kind = unique("kind");
+    let id = unique("config");
+    let mut config = ConfigurationRecord::new(&id, "Mail", b"<plist>profile</plist>".to_vec());
+    config.certificate_kinds = vec![kind.clone(), "other".into()];
+    store.put_configuration(&config).await.expect("put");
+    assert_eq!(
+        store.get_configuration(&id).await.expect("get"),
+        Some(config.clone())
+    );
+    assert!(store
+        .list_configurations()
+        .await
+        .expect("list")
+        .contains(&config));
+    assert_eq!(
+        store.configurations_using_kind(&kind).await.expect("using"),
+        vec![config.clone()]
+    );
+
+    let user = AssignmentTarget::User(unique("user"));
+    let device = AssignmentTarget::Enrollment(EnrollmentId::device(&unique("dev")));
+    let mut first = Assignment::new(&id, user.clone());
+    first.assigned_at = at(1);
+    store.assign_configuration(&first).await.expect("assign");
+    let mut again = first.clone();
+    again.assigned_at = at(2);
+    store
+        .assign_configuration(&again)
+        .await
+        .expect("assign again");
+    store
+        .assign_configuration(&Assignment::new(&id, device.clone()))
+        .await
+        .expect("assign device");
+    let assignments = store.assignments_of_configuration(&id).await.expect("list");
+    assert_eq!(assignments.len(), 2);
+    assert_eq!(
+        assignments[0].target, device,
+        "enrollment sorts before user"
+    );
+    assert_eq!(
+        assignments[1], first,
+        "assigning again keeps the first time"
+    );
+    assert_eq!(
+        store.assignments_of_target(&user).await.expect("of target"),
+        vec![first]
+    );
+    let missing = Assignment::new(unique("missing"), user.clone());
+    assert!(matches!(
+        store.assign_configuration(&missing).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(store
+        .unassign_configuration(&id, &user)
+        .await
+        .expect("unassign"));
+    assert!(!store
+        .unassign_configuration(&id, &user)
+        .await
+        .expect("unassign again"));
+    assert!(store.delete_configuration(&id).await.expect("delete"));
+    assert!(store.get_configuration(&id).await.expect("get").is_none());
+    assert!(store
+        .assignments_of_target(&device)
+        .await
+        .expect("of target")
+        .is_empty());
+}
+
+/// Portal users (unique e-mail), single-use tokens.
+pub async fn portal_users_and_tokens(store: &dyn Store) {
+    let id = unique("user");
+    let email = format!("{}@Example.com", unique("alice"));
+    let mut user = PortalUser::new(&id, &email);
+    user.name = Some("Alice".into());
+    user.password_hash = Some(Secret::from("$argon2id$v=19$hash"));
+    store.put_portal_user(&user).await.expect("put");
+    assert_eq!(
+        store.get_portal_user(&id).await.expect("get"),
+        Some(user.clone())
+    );
+    assert_eq!(
+        store
+            .find_portal_user_by_email(&email.to_uppercase())
+            .await
+            .expect("find"),
+        Some(user.clone())
+    );
+    user.name = Some("Alice B".into());
+    store.put_portal_user(&user).await.expect("update");
+    let clash = PortalUser::new(unique("user"), email.to_lowercase());
+    assert!(matches!(
+        store.put_portal_user(&clash).await,
+        Err(Error::StoreConflict(_))
+    ));
+    assert!(store
+        .list_portal_users()
+        .await
+        .expect("list")
+        .contains(&user));
+
+    let hash = unique("tokenhash");
+    let mut token = TokenRecord::new(&hash, TokenKind::Invitation, &id);
+    token.email = Some(email.clone());
+    token.created_at = at(0);
+    token.expires_at = Some(at(100));
+    store.put_token(&token).await.expect("put token");
+    assert!(matches!(
+        store.put_token(&token).await,
+        Err(Error::StoreConflict(_))
+    ));
+    assert_eq!(
+        store.get_token(&hash).await.expect("get"),
+        Some(token.clone())
+    );
+    assert!(
+        store
+            .use_token(&hash, at(100))
+            .await
+            .expect("use")
+            .is_none(),
+        "expired"
+    );
+    let used = store
+        .use_token(&hash, at(50))
+        .await
+        .expect("use")
+        .expect("first use");
+    assert_eq!(used.used_at, Some(at(50)));
+    assert!(
+        store.use_token(&hash, at(51)).await.expect("use").is_none(),
+        "single use"
+    );
+    assert!(store
+        .use_token(&unique("none"), at(1))
+        .await
+        .expect("use")
+        .is_none());
+
+    let other = unique("tokenhash");
+    let mut second = TokenRecord::new(&other, TokenKind::Enrollment, &id);
+    second.created_at = at(1);
+    store.put_token(&second).await.expect("put");
+    let tokens = store.list_tokens(&id).await.expect("list");
+    assert_eq!(
+        tokens
+            .iter()
+            .map(|t| t.token_hash.clone())
+            .collect::<Vec<_>>(),
+        vec![hash.clone(), other.clone()]
+    );
+    assert!(store.delete_token(&other).await.expect("delete"));
+    assert!(store.delete_portal_user(&id).await.expect("delete user"));
+    assert!(
+        store.get_token(&hash).await.expect("get").is_none(),
+        "tokens go with the user"
+    );
+    assert!(store.get_portal_user(&id).await.expect("get").is_none());
+}
+
+/// Privacy settings and the audit log.
+pub async fn privacy_and_audit(store: &dyn Store) {
+    let settings = PrivacySettings {
+        allow_location: true,
+        allow_app_inventory: false,
+    };
+    store.put_privacy_settings(&settings).await.expect("put");
+    assert_eq!(store.get_privacy_settings().await.expect("get"), settings);
+
+    let actor = unique("admin");
+    let mut ids = Vec::new();
+    for (i, action) in ["device.lock", "device.wipe", "device.lock"]
+        .iter()
+        .enumerate()
+    {
+        let mut event = AuditEvent::new(&actor, *action);
+        event.target = Some(format!("target-{}", i % 2));
+        event.detail = Some("{\"k\":1}".into());
+        event.at = at(i as i64);
+        ids.push(store.append_audit_event(&event).await.expect("append"));
+    }
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "ids increase");
+    let mut query = AuditQuery {
+        actor: Some(actor.clone()),
+        ..AuditQuery::default()
+    };
+    let events = store.list_audit_events(&query).await.expect("list");
+    assert_eq!(
+        events.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![ids[2], ids[1], ids[0]]
+    );
+    assert_eq!(events[0].action, "device.lock");
+    assert_eq!(events[0].at, at(2));
+    assert_eq!(events[0].detail.as_deref(), Some("{\"k\":1}"));
+    query.target = Some("target-0".into());
+    assert_eq!(
+        store.list_audit_events(&query).await.expect("list").len(),
+        2
+    );
+    query.target = None;
+    query.limit = Some(1);
+    query.before_id = Some(ids[2]);
+    let page = store.list_audit_events(&query).await.expect("list");
+    assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[1]]);
+}

@@ -1,0 +1,317 @@
+//! Persistence: one async trait per concern, and the backends that implement them all.
+//!
+//! * [`EnrollmentStore`]: enrollments (device and user channels), devices, push info.
+//! * [`CommandQueue`]: queued commands and their results, with Apple's queue semantics.
+//! * [`PushCertificateStore`]: APNs push certificates per topic, their history, pending
+//!   CSR keys.
+//! * [`UserCertificateStore`]: user-provided PKCS#12 certificates and the administrator's
+//!   certificate kinds.
+//! * [`ConfigurationStore`]: named configurations and their assignments.
+//! * [`PortalStore`]: portal users, invitations and tokens, privacy settings, audit log.
+//!
+//! [`Store`] is all of them at once; every backend implements it: [`MemoryStore`],
+//! `SqliteStore` (feature `sqlite`) and `PostgresStore` (feature `postgres`).
+//!
+//! Conventions shared by every method: `put_*` inserts or replaces the whole record
+//! under its key; `get_*` returns `Ok(None)` for an unknown key; `delete_*` returns
+//! whether something was deleted; methods that change one field of a record return
+//! [`Error::NotFound`](crate::Error::NotFound) when the record does not exist.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::{EnrollmentId, Result, Secret};
+
+#[cfg(feature = "testing")]
+pub mod conformance;
+mod memory;
+pub mod model;
+
+pub use memory::MemoryStore;
+pub use model::*;
+
+/// Enrollments (device and user channels), devices and push info.
+#[async_trait]
+pub trait EnrollmentStore: Send + Sync {
+    /// Inserts or replaces an enrollment (the whole record).
+    async fn put_enrollment(&self, record: &EnrollmentRecord) -> Result<()>;
+
+    /// The enrollment with this identifier.
+    async fn get_enrollment(&self, id: &EnrollmentId) -> Result<Option<EnrollmentRecord>>;
+
+    /// Enrollments matching the query, ordered by identifier.
+    async fn list_enrollments(&self, query: &EnrollmentQuery) -> Result<Vec<EnrollmentRecord>>;
+
+    /// Deletes an enrollment (not its queued commands: purge those with the queue).
+    async fn delete_enrollment(&self, id: &EnrollmentId) -> Result<bool>;
+
+    /// Stores the push info of a TokenUpdate (clearing any invalid mark) and enables the
+    /// enrollment.
+    async fn set_push_info(&self, id: &EnrollmentId, push: &PushInfo) -> Result<()>;
+
+    /// The enrollment's push info, if it sent a TokenUpdate.
+    async fn get_push_info(&self, id: &EnrollmentId) -> Result<Option<PushInfo>>;
+
+    /// Marks the push token invalid after APNs answered 410 Unregistered at `at`, so it is
+    /// not pushed again until a new TokenUpdate. Only if the stored token is still `token`
+    /// (a TokenUpdate may have replaced it meanwhile); returns whether it was marked.
+    async fn mark_push_token_invalid(
+        &self,
+        id: &EnrollmentId,
+        token: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<bool>;
+
+    /// The push info of every enabled enrollment on `topic` whose token is not marked
+    /// invalid, ordered by enrollment identifier.
+    async fn push_targets_for_topic(&self, topic: &str) -> Result<Vec<PushTarget>>;
+
+    /// The push info of those of `ids` that are enabled and have a token not marked
+    /// invalid (the ones a bulk push can reach), ordered by enrollment identifier.
+    async fn push_targets_for(&self, ids: &[EnrollmentId]) -> Result<Vec<PushTarget>>;
+
+    /// Enables or disables an enrollment (TokenUpdate, CheckOut).
+    async fn set_enabled(&self, id: &EnrollmentId, enabled: bool) -> Result<()>;
+
+    /// Stores or clears the UnlockToken.
+    async fn set_unlock_token(&self, id: &EnrollmentId, token: Option<&Secret>) -> Result<()>;
+
+    /// Stores or clears the bootstrap token.
+    async fn set_bootstrap_token(&self, id: &EnrollmentId, token: Option<&Secret>) -> Result<()>;
+
+    /// Sets or clears the owner (portal user).
+    async fn set_owner(&self, id: &EnrollmentId, owner: Option<&str>) -> Result<()>;
+
+    /// Records that the device contacted the server at `at`.
+    async fn touch_enrollment(&self, id: &EnrollmentId, at: OffsetDateTime) -> Result<()>;
+
+    /// Inserts or replaces a device record.
+    async fn put_device(&self, record: &DeviceRecord) -> Result<()>;
+
+    /// The device with this identifier (UDID or User Enrollment EnrollmentID).
+    async fn get_device(&self, device_id: &str) -> Result<Option<DeviceRecord>>;
+}
+
+/// The command queue and command results, with Apple's semantics.
+///
+/// Per enrollment, commands are handed out by priority (higher first), then first in
+/// first out. A command stays pending until the enrollment reports a final status
+/// (Acknowledged, Error, CommandFormatError).
+#[async_trait]
+pub trait CommandQueue: Send + Sync {
+    /// Queues `command` to every enrollment in `targets`, in one transaction: the command
+    /// is stored once and referenced per target.
+    ///
+    /// Enqueueing the same CommandUUID with the same RequestType and payload again is
+    /// idempotent (targets already queued stay as they are, new ones are added); with a
+    /// different RequestType, payload or priority it is an
+    /// [`Error::StoreConflict`](crate::Error::StoreConflict) and nothing changes. An empty
+    /// target list is an [`Error::StoreInput`](crate::Error::StoreInput).
+    async fn enqueue(&self, command: &QueuedCommand, targets: &[EnrollmentId]) -> Result<()>;
+
+    /// Hands out the next command for an enrollment and marks it delivered, or `None` when
+    /// nothing is eligible (see [`NextCommand`]). Concurrent calls never return the same
+    /// command while it is delivered and unanswered.
+    async fn next_command(
+        &self,
+        id: &EnrollmentId,
+        request: &NextCommand,
+    ) -> Result<Option<QueuedCommand>>;
+
+    /// Records a device's result for a command queued to `id`.
+    ///
+    /// A final status finishes the command for that enrollment; NotNow keeps it queued
+    /// (and skipped for the rest of the connection). A result for a command that was not
+    /// queued to `id` is [`Error::CommandNotQueued`](crate::Error::CommandNotQueued); an
+    /// `Idle` status is [`Error::StoreInput`](crate::Error::StoreInput). A result for a
+    /// command already finished replaces the stored result only if it is final too.
+    async fn record_result(&self, id: &EnrollmentId, result: &CommandResultRecord) -> Result<()>;
+
+    /// The commands still pending for an enrollment, in the order they will be handed out.
+    async fn pending_commands(&self, id: &EnrollmentId) -> Result<Vec<PendingCommand>>;
+
+    /// The stored command with this CommandUUID.
+    async fn get_command(&self, command_uuid: &str) -> Result<Option<QueuedCommand>>;
+
+    /// Where a command stands for each of its targets, ordered by enrollment identifier.
+    async fn command_status(&self, command_uuid: &str) -> Result<Vec<CommandTargetStatus>>;
+
+    /// Removes every target that finished (final status) before `finished_before`, and
+    /// commands left with no target. Returns how many targets were removed.
+    async fn purge_finished(&self, finished_before: OffsetDateTime) -> Result<u64>;
+}
+
+/// APNs push certificates per topic, their history and pending CSR keys.
+#[async_trait]
+pub trait PushCertificateStore: Send + Sync {
+    /// Inserts or replaces the certificate of `record.topic`.
+    async fn put_push_certificate(&self, record: &PushCertificateRecord) -> Result<()>;
+
+    /// The certificate of a topic.
+    async fn get_push_certificate(&self, topic: &str) -> Result<Option<PushCertificateRecord>>;
+
+    /// Every installed certificate, ordered by topic.
+    async fn list_push_certificates(&self) -> Result<Vec<PushCertificateRecord>>;
+
+    /// Deletes a topic's certificate and key (its history stays).
+    async fn delete_push_certificate(&self, topic: &str) -> Result<bool>;
+
+    /// Appends to a topic's history.
+    async fn append_push_certificate_event(&self, event: &PushCertificateEvent) -> Result<()>;
+
+    /// A topic's history, oldest first.
+    async fn push_certificate_history(&self, topic: &str) -> Result<Vec<PushCertificateEvent>>;
+
+    /// Stores a pending CSR key (replacing one with the same id).
+    async fn put_pending_csr_key(&self, key: &PendingCsrKey) -> Result<()>;
+
+    /// The pending CSR key with this id.
+    async fn get_pending_csr_key(&self, id: &str) -> Result<Option<PendingCsrKey>>;
+
+    /// Every pending CSR key, oldest first.
+    async fn list_pending_csr_keys(&self) -> Result<Vec<PendingCsrKey>>;
+
+    /// Deletes a pending CSR key (once its certificate is installed, or when abandoned).
+    async fn delete_pending_csr_key(&self, id: &str) -> Result<bool>;
+}
+
+/// User-provided certificates and the administrator's certificate kinds.
+#[async_trait]
+pub trait UserCertificateStore: Send + Sync {
+    /// Inserts or replaces a certificate kind.
+    async fn put_certificate_kind(&self, kind: &CertificateKind) -> Result<()>;
+
+    /// The certificate kind with this id.
+    async fn get_certificate_kind(&self, id: &str) -> Result<Option<CertificateKind>>;
+
+    /// Every certificate kind, ordered by id.
+    async fn list_certificate_kinds(&self) -> Result<Vec<CertificateKind>>;
+
+    /// Deletes a certificate kind.
+    async fn delete_certificate_kind(&self, id: &str) -> Result<bool>;
+
+    /// Inserts or replaces a user certificate.
+    async fn put_user_certificate(&self, record: &UserCertificateRecord) -> Result<()>;
+
+    /// The user certificate with this id.
+    async fn get_user_certificate(&self, id: &str) -> Result<Option<UserCertificateRecord>>;
+
+    /// A user's certificates, oldest upload first.
+    async fn list_user_certificates(&self, owner: &str) -> Result<Vec<UserCertificateRecord>>;
+
+    /// Deletes a user certificate.
+    async fn delete_user_certificate(&self, id: &str) -> Result<bool>;
+}
+
+/// Named configurations and their assignments to users and enrollments.
+#[async_trait]
+pub trait ConfigurationStore: Send + Sync {
+    /// Inserts or replaces a configuration.
+    async fn put_configuration(&self, record: &ConfigurationRecord) -> Result<()>;
+
+    /// The configuration with this id.
+    async fn get_configuration(&self, id: &str) -> Result<Option<ConfigurationRecord>>;
+
+    /// Every configuration, ordered by id.
+    async fn list_configurations(&self) -> Result<Vec<ConfigurationRecord>>;
+
+    /// The configurations that use a user certificate kind, ordered by id.
+    async fn configurations_using_kind(&self, kind_id: &str) -> Result<Vec<ConfigurationRecord>>;
+
+    /// Deletes a configuration and its assignments.
+    async fn delete_configuration(&self, id: &str) -> Result<bool>;
+
+    /// Assigns a configuration (idempotent: assigning again keeps the first time). The
+    /// configuration must exist ([`Error::NotFound`](crate::Error::NotFound)).
+    async fn assign_configuration(&self, assignment: &Assignment) -> Result<()>;
+
+    /// Removes an assignment.
+    async fn unassign_configuration(
+        &self,
+        configuration_id: &str,
+        target: &AssignmentTarget,
+    ) -> Result<bool>;
+
+    /// A configuration's assignments, ordered by target.
+    async fn assignments_of_configuration(&self, configuration_id: &str)
+        -> Result<Vec<Assignment>>;
+
+    /// The assignments of a target, ordered by configuration id.
+    async fn assignments_of_target(&self, target: &AssignmentTarget) -> Result<Vec<Assignment>>;
+}
+
+/// Portal users, invitations and tokens, privacy settings and the audit log.
+#[async_trait]
+pub trait PortalStore: Send + Sync {
+    /// Inserts or replaces a portal user. Another user with the same e-mail address is an
+    /// [`Error::StoreConflict`](crate::Error::StoreConflict).
+    async fn put_portal_user(&self, user: &PortalUser) -> Result<()>;
+
+    /// The portal user with this id.
+    async fn get_portal_user(&self, id: &str) -> Result<Option<PortalUser>>;
+
+    /// The portal user with this e-mail address (compared case-insensitively).
+    async fn find_portal_user_by_email(&self, email: &str) -> Result<Option<PortalUser>>;
+
+    /// Every portal user, ordered by id.
+    async fn list_portal_users(&self) -> Result<Vec<PortalUser>>;
+
+    /// Deletes a portal user and their tokens.
+    async fn delete_portal_user(&self, id: &str) -> Result<bool>;
+
+    /// Stores a token. One with the same hash already stored is an
+    /// [`Error::StoreConflict`](crate::Error::StoreConflict).
+    async fn put_token(&self, token: &TokenRecord) -> Result<()>;
+
+    /// The token with this hash.
+    async fn get_token(&self, token_hash: &str) -> Result<Option<TokenRecord>>;
+
+    /// Uses a single-use token: marks it used at `at` only if it is unused and not expired
+    /// at `at`. Returns the token when this call used it, `None` otherwise (unknown, used,
+    /// expired): of two concurrent calls, only one gets it.
+    async fn use_token(&self, token_hash: &str, at: OffsetDateTime) -> Result<Option<TokenRecord>>;
+
+    /// A user's tokens, oldest first.
+    async fn list_tokens(&self, user_id: &str) -> Result<Vec<TokenRecord>>;
+
+    /// Deletes a token.
+    async fn delete_token(&self, token_hash: &str) -> Result<bool>;
+
+    /// The privacy settings (defaults until first stored).
+    async fn get_privacy_settings(&self) -> Result<PrivacySettings>;
+
+    /// Stores the privacy settings.
+    async fn put_privacy_settings(&self, settings: &PrivacySettings) -> Result<()>;
+
+    /// Appends an event to the audit log and returns its id (increasing).
+    async fn append_audit_event(&self, event: &AuditEvent) -> Result<i64>;
+
+    /// Audit events matching the query, newest first.
+    async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+}
+
+/// Every store trait at once: what a backend implements and what the engine holds.
+pub trait Store:
+    EnrollmentStore
+    + CommandQueue
+    + PushCertificateStore
+    + UserCertificateStore
+    + ConfigurationStore
+    + PortalStore
+{
+}
+
+impl<T> Store for T where
+    T: EnrollmentStore
+        + CommandQueue
+        + PushCertificateStore
+        + UserCertificateStore
+        + ConfigurationStore
+        + PortalStore
+{
+}
+
+/// A shared handle on any backend.
+pub type SharedStore = Arc<dyn Store>;
