@@ -10,7 +10,8 @@
 //! * [`PortalStore`]: portal users, invitations and tokens, privacy settings, audit log.
 //!
 //! [`Store`] is all of them at once; every backend implements it: [`MemoryStore`],
-//! `SqliteStore` (feature `sqlite`) and `PostgresStore` (feature `postgres`).
+//! `SqliteStore` (feature `sqlite`, default) and `PostgresStore` (feature `postgres`,
+//! default). [`open`] picks one from a location string.
 //!
 //! Conventions shared by every method: `put_*` inserts or replaces the whole record
 //! under its key; `get_*` returns `Ok(None)` for an unknown key; `delete_*` returns
@@ -26,11 +27,25 @@ use crate::{EnrollmentId, Result, Secret};
 
 #[cfg(feature = "testing")]
 pub mod conformance;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod crypto;
 mod memory;
 pub mod model;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use crypto::AtRestKey;
 pub use memory::MemoryStore;
 pub use model::*;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 /// Enrollments (device and user channels), devices and push info.
 #[async_trait]
@@ -315,3 +330,59 @@ impl<T> Store for T where
 
 /// A shared handle on any backend.
 pub type SharedStore = Arc<dyn Store>;
+
+/// Opens the store at `location` and applies pending migrations:
+///
+/// * `postgres://...` or `postgresql://...`: [`PostgresStore`] (feature `postgres`);
+/// * `memory:`: a new, empty [`MemoryStore`] (the key is not used);
+/// * anything else (`sqlite:...` or a file path): [`SqliteStore`] (feature `sqlite`).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub async fn open(location: &str, key: AtRestKey) -> Result<SharedStore> {
+    if location == "memory:" {
+        return Ok(Arc::new(MemoryStore::new()));
+    }
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        return Ok(Arc::new(PostgresStore::connect(location, key).await?));
+        #[cfg(not(feature = "postgres"))]
+        return Err(crate::Error::StoreInput(
+            "this build has no PostgreSQL support (feature `postgres`)".to_owned(),
+        ));
+    }
+    #[cfg(feature = "sqlite")]
+    return Ok(Arc::new(SqliteStore::open(location, key).await?));
+    #[cfg(not(feature = "sqlite"))]
+    return Err(crate::Error::StoreInput(
+        "this build has no SQLite support (feature `sqlite`)".to_owned(),
+    ));
+}
+
+/// Opens the SQL store at `location` (see [`open`]), applies pending migrations and
+/// returns the schema version the database is now at.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub async fn migrate(location: &str, key: AtRestKey) -> Result<i64> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        {
+            let store = PostgresStore::connect(location, key).await?;
+            let version = store.schema_version().await;
+            store.close().await;
+            return version;
+        }
+        #[cfg(not(feature = "postgres"))]
+        return Err(crate::Error::StoreInput(
+            "this build has no PostgreSQL support (feature `postgres`)".to_owned(),
+        ));
+    }
+    #[cfg(feature = "sqlite")]
+    {
+        let store = SqliteStore::open(location, key).await?;
+        let version = store.schema_version().await;
+        store.close().await;
+        version
+    }
+    #[cfg(not(feature = "sqlite"))]
+    Err(crate::Error::StoreInput(
+        "this build has no SQLite support (feature `sqlite`)".to_owned(),
+    ))
+}

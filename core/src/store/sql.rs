@@ -1,0 +1,1599 @@
+//! The SQL backends' shared implementation.
+//!
+//! SQLite and PostgreSQL run the same statements: `$N` parameters, `ON CONFLICT`,
+//! `RETURNING`, booleans, 64-bit integers (times are Unix microseconds) and byte strings.
+//! Where the dialects differ (a list of identifiers bound as one parameter, row locks,
+//! write transactions), each backend supplies its piece to [`impl_sql_store!`].
+
+use time::OffsetDateTime;
+
+use super::crypto::AtRestKey;
+use crate::{CommandStatus, Error, Result, Secret};
+
+/// The schema migrations of one backend: (version, SQL), in order.
+pub(crate) type Migrations = &'static [(i64, &'static str)];
+
+pub(crate) fn backend(error: sqlx::Error) -> Error {
+    Error::StoreBackend(error.to_string())
+}
+
+/// Maps a unique-constraint violation to a conflict, anything else to a backend error.
+pub(crate) fn conflict_or_backend(error: sqlx::Error, what: &str) -> Error {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            Error::StoreConflict(what.to_owned())
+        }
+        _ => backend(error),
+    }
+}
+
+pub(crate) fn to_micros(at: OffsetDateTime) -> i64 {
+    let micros = at.unix_timestamp_nanos() / 1_000;
+    i64::try_from(micros).unwrap_or(if micros < 0 { i64::MIN } else { i64::MAX })
+}
+
+pub(crate) fn from_micros(micros: i64) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+        .map_err(|e| Error::StoreBackend(format!("stored time {micros} out of range: {e}")))
+}
+
+pub(crate) fn opt_from_micros(micros: Option<i64>) -> Result<Option<OffsetDateTime>> {
+    micros.map(from_micros).transpose()
+}
+
+pub(crate) fn parse_status(name: &str) -> Result<CommandStatus> {
+    name.parse()
+        .map_err(|_| Error::StoreBackend(format!("stored command status {name:?} is unknown")))
+}
+
+pub(crate) fn to_i32(value: i64, column: &str) -> Result<i32> {
+    i32::try_from(value)
+        .map_err(|_| Error::StoreBackend(format!("stored {column} {value} out of range")))
+}
+
+/// The associated data binding a sealed value to its table, column and row.
+fn context(table: &str, column: &str, row: &str) -> String {
+    format!("{table}.{column}\0{row}")
+}
+
+pub(crate) fn seal(
+    key: &AtRestKey,
+    secret: Option<&Secret>,
+    table: &str,
+    column: &str,
+    row: &str,
+) -> Result<Option<Vec<u8>>> {
+    secret
+        .map(|secret| key.seal(secret.expose(), &context(table, column, row)))
+        .transpose()
+}
+
+pub(crate) fn unseal(
+    key: &AtRestKey,
+    sealed: Option<Vec<u8>>,
+    table: &str,
+    column: &str,
+    row: &str,
+) -> Result<Option<Secret>> {
+    sealed
+        .map(|sealed| key.open(&sealed, &context(table, column, row)))
+        .transpose()
+}
+
+/// Implements every store trait for `$store` (a struct with `pool: sqlx::Pool<$db>` and
+/// `key: AtRestKey`), given the dialect's pieces:
+///
+/// * `id_list`: a subquery selecting a column `value` from the identifier list bound as
+///   parameter `$1` (built by `Self::id_list_param`);
+/// * `skip_locked`: the row-locking clause for the dequeue subquery;
+/// * `Self::begin_write()`: a transaction that takes the write lock up front.
+macro_rules! impl_sql_store {
+    ($store:ident, $db:ty, id_list = $id_list:literal, skip_locked = $skip_locked:literal) => {
+        const ENROLLMENT_COLUMNS: &str = "id, enrollment_type, enrolled_topic, push_token, \
+            push_magic, push_topic, push_invalid_since, unlock_token, bootstrap_token, \
+            identity_cert_sha256, owner, enabled, authenticate_message, token_update_message, \
+            last_seen, created_at, updated_at";
+        const USER_CERT_COLUMNS: &str = "id, owner, kind_id, name, certificate_der, pkcs12, \
+            pkcs12_password, has_private_key, subject, issuer, serial, not_after, uploaded_at, \
+            updated_at";
+        const TOKEN_COLUMNS: &str =
+            "token_hash, kind, user_id, email, created_at, expires_at, used_at";
+        const PORTAL_USER_COLUMNS: &str =
+            "id, email, name, password_hash, enabled, created_at, updated_at";
+
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        impl $store {
+            /// Applies the schema migrations this version knows and the database lacks,
+            /// in one transaction. Returns the schema version.
+            async fn apply_migrations(&self, migrations: $crate::store::sql::Migrations) -> Result<i64> {
+                let mut tx = self.begin_write().await?;
+                Self::lock_migrations(&mut tx).await?;
+                sqlx::raw_sql(
+                    "CREATE TABLE IF NOT EXISTS mdmkit_schema_migrations \
+                     (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                )
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                let current: Option<i64> =
+                    sqlx::query_scalar("SELECT MAX(version) FROM mdmkit_schema_migrations")
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                let current = current.unwrap_or(0);
+                let latest = migrations.last().map_or(0, |(version, _)| *version);
+                if current > latest {
+                    return Err(Error::StoreBackend(format!(
+                        "the database schema is version {current}, newer than this mdmkit \
+                         (version {latest})"
+                    )));
+                }
+                for (version, sql) in migrations.iter().filter(|(version, _)| *version > current) {
+                    sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(backend)?;
+                    sqlx::query(
+                        "INSERT INTO mdmkit_schema_migrations (version, applied_at) VALUES ($1, $2)",
+                    )
+                    .bind(*version)
+                    .bind(to_micros(now_micros()))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                }
+                tx.commit().await.map_err(backend)?;
+                Ok(latest)
+            }
+
+            /// The schema version of the database (the last migration applied).
+            pub async fn schema_version(&self) -> Result<i64> {
+                let version: Option<i64> =
+                    sqlx::query_scalar("SELECT MAX(version) FROM mdmkit_schema_migrations")
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(backend)?;
+                Ok(version.unwrap_or(0))
+            }
+
+            /// Closes every connection of the pool.
+            pub async fn close(&self) {
+                self.pool.close().await;
+            }
+
+            fn enrollment_from_row(&self, row: &DbRow) -> Result<EnrollmentRecord> {
+                let id: String = row.try_get("id").map_err(backend)?;
+                let push_token: Option<Vec<u8>> = row.try_get("push_token").map_err(backend)?;
+                let push = match push_token {
+                    Some(token) => {
+                        let mut push = PushInfo::new(
+                            token,
+                            row.try_get::<Option<String>, _>("push_magic")
+                                .map_err(backend)?
+                                .unwrap_or_default(),
+                            row.try_get::<Option<String>, _>("push_topic")
+                                .map_err(backend)?
+                                .unwrap_or_default(),
+                        );
+                        push.invalid_since =
+                            opt_from_micros(row.try_get("push_invalid_since").map_err(backend)?)?;
+                        Some(push)
+                    }
+                    None => None,
+                };
+                let mut record = EnrollmentRecord::new(EnrollmentId::new(id.clone()));
+                record.enrollment_type = row.try_get("enrollment_type").map_err(backend)?;
+                record.enrolled_topic = row.try_get("enrolled_topic").map_err(backend)?;
+                record.push = push;
+                record.unlock_token = unseal(
+                    &self.key,
+                    row.try_get("unlock_token").map_err(backend)?,
+                    "mdmkit_enrollments",
+                    "unlock_token",
+                    &id,
+                )?;
+                record.bootstrap_token = unseal(
+                    &self.key,
+                    row.try_get("bootstrap_token").map_err(backend)?,
+                    "mdmkit_enrollments",
+                    "bootstrap_token",
+                    &id,
+                )?;
+                record.identity_cert_sha256 =
+                    row.try_get("identity_cert_sha256").map_err(backend)?;
+                record.owner = row.try_get("owner").map_err(backend)?;
+                record.enabled = row.try_get("enabled").map_err(backend)?;
+                record.authenticate_message =
+                    row.try_get("authenticate_message").map_err(backend)?;
+                record.token_update_message =
+                    row.try_get("token_update_message").map_err(backend)?;
+                record.last_seen = opt_from_micros(row.try_get("last_seen").map_err(backend)?)?;
+                record.created_at = from_micros(row.try_get("created_at").map_err(backend)?)?;
+                record.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
+                Ok(record)
+            }
+
+            fn push_target_from_row(row: &DbRow) -> Result<PushTarget> {
+                let id: String = row.try_get("id").map_err(backend)?;
+                let mut push = PushInfo::new(
+                    row.try_get("push_token").map_err(backend)?,
+                    row.try_get::<String, _>("push_magic").map_err(backend)?,
+                    row.try_get::<String, _>("push_topic").map_err(backend)?,
+                );
+                push.invalid_since =
+                    opt_from_micros(row.try_get("push_invalid_since").map_err(backend)?)?;
+                Ok(PushTarget::new(EnrollmentId::new(id), push))
+            }
+
+            fn command_from_row(row: &DbRow) -> Result<QueuedCommand> {
+                let mut command = QueuedCommand::new(
+                    row.try_get::<String, _>("command_uuid").map_err(backend)?,
+                    row.try_get::<String, _>("request_type").map_err(backend)?,
+                    row.try_get("payload").map_err(backend)?,
+                );
+                command.priority = to_i32(row.try_get("priority").map_err(backend)?, "priority")?;
+                command.created_at = from_micros(row.try_get("created_at").map_err(backend)?)?;
+                Ok(command)
+            }
+
+            fn push_certificate_from_row(&self, row: &DbRow) -> Result<PushCertificateRecord> {
+                let topic: String = row.try_get("topic").map_err(backend)?;
+                let private_key = unseal(
+                    &self.key,
+                    Some(row.try_get("private_key").map_err(backend)?),
+                    "mdmkit_push_certificates",
+                    "private_key",
+                    &topic,
+                )?
+                .unwrap_or_else(|| Secret::new(Vec::new()));
+                let mut record = PushCertificateRecord::new(
+                    topic,
+                    row.try_get("certificate_der").map_err(backend)?,
+                    private_key,
+                    from_micros(row.try_get("not_after").map_err(backend)?)?,
+                );
+                record.apple_id = row.try_get("apple_id").map_err(backend)?;
+                record.note = row.try_get("note").map_err(backend)?;
+                record.created_at = from_micros(row.try_get("created_at").map_err(backend)?)?;
+                record.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
+                Ok(record)
+            }
+
+            fn csr_key_from_row(&self, row: &DbRow) -> Result<PendingCsrKey> {
+                let id: String = row.try_get("id").map_err(backend)?;
+                let private_key = unseal(
+                    &self.key,
+                    Some(row.try_get("private_key").map_err(backend)?),
+                    "mdmkit_csr_keys",
+                    "private_key",
+                    &id,
+                )?
+                .unwrap_or_else(|| Secret::new(Vec::new()));
+                let mut key = PendingCsrKey::new(id, private_key);
+                key.created_at = from_micros(row.try_get("created_at").map_err(backend)?)?;
+                Ok(key)
+            }
+
+            fn kind_from_row(row: &DbRow) -> Result<CertificateKind> {
+                let purpose: String = row.try_get("purpose").map_err(backend)?;
+                let mut kind = CertificateKind::new(
+                    row.try_get::<String, _>("id").map_err(backend)?,
+                    row.try_get::<String, _>("name").map_err(backend)?,
+                    CertificatePurpose::parse(&purpose).ok_or_else(|| {
+                        Error::StoreBackend(format!("stored purpose {purpose:?} is unknown"))
+                    })?,
+                );
+                kind.description = row.try_get("description").map_err(backend)?;
+                Ok(kind)
+            }
+
+            fn user_certificate_from_row(&self, row: &DbRow) -> Result<UserCertificateRecord> {
+                let id: String = row.try_get("id").map_err(backend)?;
+                let mut record = UserCertificateRecord::new(
+                    id.clone(),
+                    row.try_get::<String, _>("owner").map_err(backend)?,
+                    row.try_get::<String, _>("kind_id").map_err(backend)?,
+                    row.try_get::<String, _>("name").map_err(backend)?,
+                    row.try_get("certificate_der").map_err(backend)?,
+                );
+                record.pkcs12 = unseal(
+                    &self.key,
+                    row.try_get("pkcs12").map_err(backend)?,
+                    "mdmkit_user_certificates",
+                    "pkcs12",
+                    &id,
+                )?;
+                record.pkcs12_password = unseal(
+                    &self.key,
+                    row.try_get("pkcs12_password").map_err(backend)?,
+                    "mdmkit_user_certificates",
+                    "pkcs12_password",
+                    &id,
+                )?;
+                record.has_private_key = row.try_get("has_private_key").map_err(backend)?;
+                record.subject = row.try_get("subject").map_err(backend)?;
+                record.issuer = row.try_get("issuer").map_err(backend)?;
+                record.serial = row.try_get("serial").map_err(backend)?;
+                record.not_after = opt_from_micros(row.try_get("not_after").map_err(backend)?)?;
+                record.uploaded_at = from_micros(row.try_get("uploaded_at").map_err(backend)?)?;
+                record.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
+                Ok(record)
+            }
+
+            fn configuration_from_row(row: &DbRow) -> Result<ConfigurationRecord> {
+                let mut record = ConfigurationRecord::new(
+                    row.try_get::<String, _>("id").map_err(backend)?,
+                    row.try_get::<String, _>("name").map_err(backend)?,
+                    row.try_get("payload").map_err(backend)?,
+                );
+                let kinds: String = row.try_get("certificate_kinds").map_err(backend)?;
+                record.certificate_kinds = serde_json::from_str(&kinds).map_err(|e| {
+                    Error::StoreBackend(format!("stored certificate kinds unreadable: {e}"))
+                })?;
+                record.created_at = from_micros(row.try_get("created_at").map_err(backend)?)?;
+                record.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
+                Ok(record)
+            }
+
+            fn assignment_from_row(row: &DbRow) -> Result<Assignment> {
+                let kind: String = row.try_get("target_kind").map_err(backend)?;
+                let id: String = row.try_get("target_id").map_err(backend)?;
+                let target = AssignmentTarget::from_parts(&kind, &id).ok_or_else(|| {
+                    Error::StoreBackend(format!("stored assignment target kind {kind:?} is unknown"))
+                })?;
+                let mut assignment = Assignment::new(
+                    row.try_get::<String, _>("configuration_id").map_err(backend)?,
+                    target,
+                );
+                assignment.assigned_at = from_micros(row.try_get("assigned_at").map_err(backend)?)?;
+                Ok(assignment)
+            }
+
+            fn portal_user_from_row(&self, row: &DbRow) -> Result<PortalUser> {
+                let id: String = row.try_get("id").map_err(backend)?;
+                let mut user = PortalUser::new(
+                    id.clone(),
+                    row.try_get::<String, _>("email").map_err(backend)?,
+                );
+                user.name = row.try_get("name").map_err(backend)?;
+                user.password_hash = unseal(
+                    &self.key,
+                    row.try_get("password_hash").map_err(backend)?,
+                    "mdmkit_portal_users",
+                    "password_hash",
+                    &id,
+                )?;
+                user.enabled = row.try_get("enabled").map_err(backend)?;
+                user.created_at = from_micros(row.try_get("created_at").map_err(backend)?)?;
+                user.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
+                Ok(user)
+            }
+
+            fn token_from_row(row: &DbRow) -> Result<TokenRecord> {
+                let kind: String = row.try_get("kind").map_err(backend)?;
+                let mut token = TokenRecord::new(
+                    row.try_get::<String, _>("token_hash").map_err(backend)?,
+                    TokenKind::parse(&kind).ok_or_else(|| {
+                        Error::StoreBackend(format!("stored token kind {kind:?} is unknown"))
+                    })?,
+                    row.try_get::<String, _>("user_id").map_err(backend)?,
+                );
+                token.email = row.try_get("email").map_err(backend)?;
+                token.created_at = from_micros(row.try_get("created_at").map_err(backend)?)?;
+                token.expires_at = opt_from_micros(row.try_get("expires_at").map_err(backend)?)?;
+                token.used_at = opt_from_micros(row.try_get("used_at").map_err(backend)?)?;
+                Ok(token)
+            }
+
+            fn audit_from_row(row: &DbRow) -> Result<AuditEvent> {
+                let mut event = AuditEvent::new(
+                    row.try_get::<String, _>("actor").map_err(backend)?,
+                    row.try_get::<String, _>("action").map_err(backend)?,
+                );
+                event.id = row.try_get("id").map_err(backend)?;
+                event.at = from_micros(row.try_get("at").map_err(backend)?)?;
+                event.target = row.try_get("target").map_err(backend)?;
+                event.detail = row.try_get("detail").map_err(backend)?;
+                Ok(event)
+            }
+
+            async fn update_enrollment<'q>(
+                &self,
+                id: &EnrollmentId,
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>,
+            ) -> Result<()> {
+                let done = query.execute(&self.pool).await.map_err(backend)?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::NotFound {
+                        kind: "enrollment",
+                        id: id.to_string(),
+                    });
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl EnrollmentStore for $store {
+            async fn put_enrollment(&self, record: &EnrollmentRecord) -> Result<()> {
+                let id = record.id.as_str();
+                let push = record.push.as_ref();
+                sqlx::query(
+                    "INSERT INTO mdmkit_enrollments (id, device_id, enrollment_type, \
+                     enrolled_topic, push_token, push_magic, push_topic, push_invalid_since, \
+                     unlock_token, bootstrap_token, identity_cert_sha256, owner, enabled, \
+                     authenticate_message, token_update_message, last_seen, created_at, \
+                     updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+                     $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO UPDATE SET \
+                     device_id = excluded.device_id, enrollment_type = excluded.enrollment_type, \
+                     enrolled_topic = excluded.enrolled_topic, push_token = excluded.push_token, \
+                     push_magic = excluded.push_magic, push_topic = excluded.push_topic, \
+                     push_invalid_since = excluded.push_invalid_since, \
+                     unlock_token = excluded.unlock_token, \
+                     bootstrap_token = excluded.bootstrap_token, \
+                     identity_cert_sha256 = excluded.identity_cert_sha256, \
+                     owner = excluded.owner, enabled = excluded.enabled, \
+                     authenticate_message = excluded.authenticate_message, \
+                     token_update_message = excluded.token_update_message, \
+                     last_seen = excluded.last_seen, created_at = excluded.created_at, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(id)
+                .bind(record.id.device_part())
+                .bind(record.enrollment_type.as_deref())
+                .bind(record.enrolled_topic.as_deref())
+                .bind(push.map(|p| p.token.as_slice()))
+                .bind(push.map(|p| p.push_magic.as_str()))
+                .bind(push.map(|p| p.topic.as_str()))
+                .bind(push.and_then(|p| p.invalid_since).map(to_micros))
+                .bind(seal(&self.key, record.unlock_token.as_ref(), "mdmkit_enrollments", "unlock_token", id)?)
+                .bind(seal(&self.key, record.bootstrap_token.as_ref(), "mdmkit_enrollments", "bootstrap_token", id)?)
+                .bind(record.identity_cert_sha256.as_deref())
+                .bind(record.owner.as_deref())
+                .bind(record.enabled)
+                .bind(record.authenticate_message.as_deref())
+                .bind(record.token_update_message.as_deref())
+                .bind(record.last_seen.map(to_micros))
+                .bind(to_micros(record.created_at))
+                .bind(to_micros(record.updated_at))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn get_enrollment(&self, id: &EnrollmentId) -> Result<Option<EnrollmentRecord>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {ENROLLMENT_COLUMNS} FROM mdmkit_enrollments WHERE id = $1"
+                ))
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                row.map(|row| self.enrollment_from_row(&row)).transpose()
+            }
+
+            async fn list_enrollments(
+                &self,
+                query: &EnrollmentQuery,
+            ) -> Result<Vec<EnrollmentRecord>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {ENROLLMENT_COLUMNS} FROM mdmkit_enrollments \
+                     WHERE ($1 IS NULL OR owner = $1) AND ($2 IS NULL OR device_id = $2) \
+                     AND ($3 IS NULL OR enabled = $3) AND ($4 IS NULL OR id > $4) \
+                     ORDER BY id LIMIT $5"
+                ))
+                .bind(query.owner.as_deref())
+                .bind(query.device_id.as_deref())
+                .bind(query.enabled)
+                .bind(query.after.as_ref().map(EnrollmentId::as_str))
+                .bind(query.limit.map_or(i64::MAX, i64::from))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(|row| self.enrollment_from_row(row)).collect()
+            }
+
+            async fn delete_enrollment(&self, id: &EnrollmentId) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM mdmkit_enrollments WHERE id = $1")
+                    .bind(id.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn set_push_info(&self, id: &EnrollmentId, push: &PushInfo) -> Result<()> {
+                self.update_enrollment(
+                    id,
+                    sqlx::query(
+                        "UPDATE mdmkit_enrollments SET push_token = $2, push_magic = $3, \
+                         push_topic = $4, push_invalid_since = NULL, enabled = TRUE, \
+                         updated_at = $5 WHERE id = $1",
+                    )
+                    .bind(id.as_str())
+                    .bind(push.token.as_slice())
+                    .bind(push.push_magic.as_str())
+                    .bind(push.topic.as_str())
+                    .bind(to_micros(now_micros())),
+                )
+                .await
+            }
+
+            async fn get_push_info(&self, id: &EnrollmentId) -> Result<Option<PushInfo>> {
+                let row = sqlx::query(
+                    "SELECT id, push_token, push_magic, push_topic, push_invalid_since \
+                     FROM mdmkit_enrollments WHERE id = $1 AND push_token IS NOT NULL",
+                )
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                row.map(|row| Self::push_target_from_row(&row).map(|target| target.push))
+                    .transpose()
+            }
+
+            async fn mark_push_token_invalid(
+                &self,
+                id: &EnrollmentId,
+                token: &[u8],
+                at: OffsetDateTime,
+            ) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE mdmkit_enrollments SET push_invalid_since = $3 \
+                     WHERE id = $1 AND push_token = $2",
+                )
+                .bind(id.as_str())
+                .bind(token)
+                .bind(to_micros(at))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn push_targets_for_topic(&self, topic: &str) -> Result<Vec<PushTarget>> {
+                let rows = sqlx::query(
+                    "SELECT id, push_token, push_magic, push_topic, push_invalid_since \
+                     FROM mdmkit_enrollments WHERE push_topic = $1 AND enabled = TRUE \
+                     AND push_token IS NOT NULL AND push_invalid_since IS NULL ORDER BY id",
+                )
+                .bind(topic)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(Self::push_target_from_row).collect()
+            }
+
+            async fn push_targets_for(&self, ids: &[EnrollmentId]) -> Result<Vec<PushTarget>> {
+                let ids: Vec<&str> = ids.iter().map(EnrollmentId::as_str).collect();
+                let rows = sqlx::query(concat!(
+                    "SELECT id, push_token, push_magic, push_topic, push_invalid_since \
+                     FROM mdmkit_enrollments WHERE id IN (",
+                    $id_list,
+                    ") AND enabled = TRUE AND push_token IS NOT NULL \
+                     AND push_invalid_since IS NULL ORDER BY id"
+                ))
+                .bind(Self::id_list_param(&ids)?)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(Self::push_target_from_row).collect()
+            }
+
+            async fn set_enabled(&self, id: &EnrollmentId, enabled: bool) -> Result<()> {
+                self.update_enrollment(
+                    id,
+                    sqlx::query(
+                        "UPDATE mdmkit_enrollments SET enabled = $2, updated_at = $3 WHERE id = $1",
+                    )
+                    .bind(id.as_str())
+                    .bind(enabled)
+                    .bind(to_micros(now_micros())),
+                )
+                .await
+            }
+
+            async fn set_unlock_token(
+                &self,
+                id: &EnrollmentId,
+                token: Option<&Secret>,
+            ) -> Result<()> {
+                let sealed = seal(&self.key, token, "mdmkit_enrollments", "unlock_token", id.as_str())?;
+                self.update_enrollment(
+                    id,
+                    sqlx::query(
+                        "UPDATE mdmkit_enrollments SET unlock_token = $2, updated_at = $3 \
+                         WHERE id = $1",
+                    )
+                    .bind(id.as_str())
+                    .bind(sealed)
+                    .bind(to_micros(now_micros())),
+                )
+                .await
+            }
+
+            async fn set_bootstrap_token(
+                &self,
+                id: &EnrollmentId,
+                token: Option<&Secret>,
+            ) -> Result<()> {
+                let sealed =
+                    seal(&self.key, token, "mdmkit_enrollments", "bootstrap_token", id.as_str())?;
+                self.update_enrollment(
+                    id,
+                    sqlx::query(
+                        "UPDATE mdmkit_enrollments SET bootstrap_token = $2, updated_at = $3 \
+                         WHERE id = $1",
+                    )
+                    .bind(id.as_str())
+                    .bind(sealed)
+                    .bind(to_micros(now_micros())),
+                )
+                .await
+            }
+
+            async fn set_owner(&self, id: &EnrollmentId, owner: Option<&str>) -> Result<()> {
+                self.update_enrollment(
+                    id,
+                    sqlx::query(
+                        "UPDATE mdmkit_enrollments SET owner = $2, updated_at = $3 WHERE id = $1",
+                    )
+                    .bind(id.as_str())
+                    .bind(owner)
+                    .bind(to_micros(now_micros())),
+                )
+                .await
+            }
+
+            async fn touch_enrollment(&self, id: &EnrollmentId, at: OffsetDateTime) -> Result<()> {
+                self.update_enrollment(
+                    id,
+                    sqlx::query("UPDATE mdmkit_enrollments SET last_seen = $2 WHERE id = $1")
+                        .bind(id.as_str())
+                        .bind(to_micros(at)),
+                )
+                .await
+            }
+
+            async fn put_device(&self, record: &DeviceRecord) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO mdmkit_devices (device_id, serial_number, model, product_name, \
+                     os_version, build_version, device_information, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (device_id) DO UPDATE \
+                     SET serial_number = excluded.serial_number, model = excluded.model, \
+                     product_name = excluded.product_name, os_version = excluded.os_version, \
+                     build_version = excluded.build_version, \
+                     device_information = excluded.device_information, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(record.device_id.as_str())
+                .bind(record.serial_number.as_deref())
+                .bind(record.model.as_deref())
+                .bind(record.product_name.as_deref())
+                .bind(record.os_version.as_deref())
+                .bind(record.build_version.as_deref())
+                .bind(record.device_information.as_deref())
+                .bind(to_micros(record.updated_at))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn get_device(&self, device_id: &str) -> Result<Option<DeviceRecord>> {
+                let row = sqlx::query(
+                    "SELECT device_id, serial_number, model, product_name, os_version, \
+                     build_version, device_information, updated_at FROM mdmkit_devices \
+                     WHERE device_id = $1",
+                )
+                .bind(device_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                let Some(row) = row else { return Ok(None) };
+                let mut record = DeviceRecord::new(device_id);
+                record.serial_number = row.try_get("serial_number").map_err(backend)?;
+                record.model = row.try_get("model").map_err(backend)?;
+                record.product_name = row.try_get("product_name").map_err(backend)?;
+                record.os_version = row.try_get("os_version").map_err(backend)?;
+                record.build_version = row.try_get("build_version").map_err(backend)?;
+                record.device_information = row.try_get("device_information").map_err(backend)?;
+                record.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
+                Ok(Some(record))
+            }
+        }
+
+        #[async_trait]
+        impl CommandQueue for $store {
+            async fn enqueue(&self, command: &QueuedCommand, targets: &[EnrollmentId]) -> Result<()> {
+                if targets.is_empty() {
+                    return Err(Error::StoreInput(format!(
+                        "command {:?} has no target",
+                        command.command_uuid
+                    )));
+                }
+                let ids: Vec<&str> = targets.iter().map(EnrollmentId::as_str).collect();
+                let id_list = Self::id_list_param(&ids)?;
+                let mut tx = self.begin_write().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO mdmkit_commands (command_uuid, request_type, payload, priority, \
+                     created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (command_uuid) DO NOTHING",
+                )
+                .bind(command.command_uuid.as_str())
+                .bind(command.request_type.as_str())
+                .bind(command.payload.as_slice())
+                .bind(i64::from(command.priority))
+                .bind(to_micros(command.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                if inserted.rows_affected() == 0 {
+                    let row = sqlx::query(
+                        "SELECT request_type, payload, priority FROM mdmkit_commands \
+                         WHERE command_uuid = $1",
+                    )
+                    .bind(command.command_uuid.as_str())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                    let request_type: String = row.try_get("request_type").map_err(backend)?;
+                    let payload: Vec<u8> = row.try_get("payload").map_err(backend)?;
+                    let priority: i64 = row.try_get("priority").map_err(backend)?;
+                    if request_type != command.request_type
+                        || payload != command.payload
+                        || priority != i64::from(command.priority)
+                    {
+                        return Err(Error::StoreConflict(format!(
+                            "command {:?} is already queued with a different payload",
+                            command.command_uuid
+                        )));
+                    }
+                }
+                sqlx::query(concat!(
+                    "INSERT INTO mdmkit_command_targets (enrollment_id, command_uuid, priority) \
+                     SELECT value, $2, $3 FROM (",
+                    $id_list,
+                    ") AS ids WHERE TRUE ON CONFLICT (enrollment_id, command_uuid) DO NOTHING"
+                ))
+                .bind(id_list)
+                .bind(command.command_uuid.as_str())
+                .bind(i64::from(command.priority))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                tx.commit().await.map_err(backend)?;
+                Ok(())
+            }
+
+            async fn next_command(
+                &self,
+                id: &EnrollmentId,
+                request: &NextCommand,
+            ) -> Result<Option<QueuedCommand>> {
+                let redeliver_before = request.at - request.redeliver_after;
+                let claimed: Option<String> = sqlx::query_scalar(concat!(
+                    "UPDATE mdmkit_command_targets SET delivered_at = $1 WHERE seq = (\
+                     SELECT seq FROM mdmkit_command_targets WHERE enrollment_id = $2 \
+                     AND finished = FALSE \
+                     AND ($3 = FALSE OR status IS NULL OR status <> 'NotNow') \
+                     AND (delivered_at IS NULL OR delivered_at <= $4) \
+                     ORDER BY priority DESC, seq LIMIT 1",
+                    $skip_locked,
+                    ") RETURNING command_uuid"
+                ))
+                .bind(to_micros(request.at))
+                .bind(id.as_str())
+                .bind(request.skip_not_now)
+                .bind(to_micros(redeliver_before))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                let Some(uuid) = claimed else { return Ok(None) };
+                let command = self.get_command(&uuid).await?;
+                command.map(Some).ok_or_else(|| Error::NotFound {
+                    kind: "command",
+                    id: uuid,
+                })
+            }
+
+            async fn record_result(
+                &self,
+                id: &EnrollmentId,
+                result: &CommandResultRecord,
+            ) -> Result<()> {
+                if result.status == CommandStatus::Idle {
+                    return Err(Error::StoreInput(
+                        "an Idle status carries no command result".to_owned(),
+                    ));
+                }
+                let is_final = result.status.is_final();
+                let done = sqlx::query(
+                    "UPDATE mdmkit_command_targets SET status = $3, finished = $4, \
+                     delivered_at = NULL, result_payload = $5, result_at = $6 \
+                     WHERE enrollment_id = $1 AND command_uuid = $2 \
+                     AND (finished = FALSE OR $4 = TRUE)",
+                )
+                .bind(id.as_str())
+                .bind(result.command_uuid.as_str())
+                .bind(result.status.as_str())
+                .bind(is_final)
+                .bind(result.payload.as_slice())
+                .bind(to_micros(result.received_at))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                if done.rows_affected() > 0 {
+                    return Ok(());
+                }
+                let queued: Option<i64> = sqlx::query_scalar(
+                    "SELECT seq FROM mdmkit_command_targets \
+                     WHERE enrollment_id = $1 AND command_uuid = $2",
+                )
+                .bind(id.as_str())
+                .bind(result.command_uuid.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                match queued {
+                    // Finished already, and this late result is not final: kept as it was.
+                    Some(_) => Ok(()),
+                    None => Err(Error::CommandNotQueued {
+                        command_uuid: result.command_uuid.clone(),
+                        enrollment: id.to_string(),
+                    }),
+                }
+            }
+
+            async fn pending_commands(&self, id: &EnrollmentId) -> Result<Vec<PendingCommand>> {
+                let rows = sqlx::query(
+                    "SELECT c.command_uuid, c.request_type, c.payload, c.priority, c.created_at, \
+                     t.status, t.delivered_at FROM mdmkit_command_targets t \
+                     JOIN mdmkit_commands c ON c.command_uuid = t.command_uuid \
+                     WHERE t.enrollment_id = $1 AND t.finished = FALSE \
+                     ORDER BY t.priority DESC, t.seq",
+                )
+                .bind(id.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter()
+                    .map(|row| {
+                        let status: Option<String> = row.try_get("status").map_err(backend)?;
+                        Ok(PendingCommand {
+                            command: Self::command_from_row(row)?,
+                            status: status.as_deref().map(parse_status).transpose()?,
+                            delivered_at: opt_from_micros(
+                                row.try_get("delivered_at").map_err(backend)?,
+                            )?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn get_command(&self, command_uuid: &str) -> Result<Option<QueuedCommand>> {
+                let row = sqlx::query(
+                    "SELECT command_uuid, request_type, payload, priority, created_at \
+                     FROM mdmkit_commands WHERE command_uuid = $1",
+                )
+                .bind(command_uuid)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                row.map(|row| Self::command_from_row(&row)).transpose()
+            }
+
+            async fn command_status(&self, command_uuid: &str) -> Result<Vec<CommandTargetStatus>> {
+                let rows = sqlx::query(
+                    "SELECT enrollment_id, status, delivered_at, result_payload, result_at \
+                     FROM mdmkit_command_targets WHERE command_uuid = $1 ORDER BY enrollment_id",
+                )
+                .bind(command_uuid)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter()
+                    .map(|row| {
+                        let status: Option<String> = row.try_get("status").map_err(backend)?;
+                        let status = status.as_deref().map(parse_status).transpose()?;
+                        let result_at = opt_from_micros(row.try_get("result_at").map_err(backend)?)?;
+                        let payload: Option<Vec<u8>> =
+                            row.try_get("result_payload").map_err(backend)?;
+                        let result = match (status, result_at) {
+                            (Some(status), Some(received_at)) => Some(CommandResultRecord {
+                                command_uuid: command_uuid.to_owned(),
+                                status,
+                                payload: payload.unwrap_or_default(),
+                                received_at,
+                            }),
+                            _ => None,
+                        };
+                        Ok(CommandTargetStatus {
+                            enrollment_id: EnrollmentId::new(
+                                row.try_get::<String, _>("enrollment_id").map_err(backend)?,
+                            ),
+                            command_uuid: command_uuid.to_owned(),
+                            status,
+                            delivered_at: opt_from_micros(
+                                row.try_get("delivered_at").map_err(backend)?,
+                            )?,
+                            result,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn purge_finished(&self, finished_before: OffsetDateTime) -> Result<u64> {
+                let cutoff = to_micros(finished_before);
+                let mut tx = self.begin_write().await?;
+                let removed = sqlx::query(
+                    "DELETE FROM mdmkit_command_targets WHERE finished = TRUE AND result_at < $1",
+                )
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+                // Only commands created before the cutoff: a command enqueued again right
+                // now may not have its targets yet.
+                sqlx::query(
+                    "DELETE FROM mdmkit_commands WHERE created_at < $1 AND NOT EXISTS \
+                     (SELECT 1 FROM mdmkit_command_targets t \
+                     WHERE t.command_uuid = mdmkit_commands.command_uuid)",
+                )
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                tx.commit().await.map_err(backend)?;
+                Ok(removed)
+            }
+        }
+
+        #[async_trait]
+        impl PushCertificateStore for $store {
+            async fn put_push_certificate(&self, record: &PushCertificateRecord) -> Result<()> {
+                let topic = record.topic.as_str();
+                sqlx::query(
+                    "INSERT INTO mdmkit_push_certificates (topic, certificate_der, private_key, \
+                     apple_id, note, not_after, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (topic) DO UPDATE SET \
+                     certificate_der = excluded.certificate_der, \
+                     private_key = excluded.private_key, apple_id = excluded.apple_id, \
+                     note = excluded.note, not_after = excluded.not_after, \
+                     created_at = excluded.created_at, updated_at = excluded.updated_at",
+                )
+                .bind(topic)
+                .bind(record.certificate_der.as_slice())
+                .bind(seal(&self.key, Some(&record.private_key), "mdmkit_push_certificates", "private_key", topic)?)
+                .bind(record.apple_id.as_deref())
+                .bind(record.note.as_deref())
+                .bind(to_micros(record.not_after))
+                .bind(to_micros(record.created_at))
+                .bind(to_micros(record.updated_at))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn get_push_certificate(
+                &self,
+                topic: &str,
+            ) -> Result<Option<PushCertificateRecord>> {
+                let row = sqlx::query("SELECT * FROM mdmkit_push_certificates WHERE topic = $1")
+                    .bind(topic)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                row.map(|row| self.push_certificate_from_row(&row)).transpose()
+            }
+
+            async fn list_push_certificates(&self) -> Result<Vec<PushCertificateRecord>> {
+                let rows = sqlx::query("SELECT * FROM mdmkit_push_certificates ORDER BY topic")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                rows.iter().map(|row| self.push_certificate_from_row(row)).collect()
+            }
+
+            async fn delete_push_certificate(&self, topic: &str) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM mdmkit_push_certificates WHERE topic = $1")
+                    .bind(topic)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn append_push_certificate_event(
+                &self,
+                event: &PushCertificateEvent,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO mdmkit_push_certificate_events (topic, action, serial, \
+                     not_after, apple_id, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(event.topic.as_str())
+                .bind(event.action.as_str())
+                .bind(event.serial.as_deref())
+                .bind(event.not_after.map(to_micros))
+                .bind(event.apple_id.as_deref())
+                .bind(event.note.as_deref())
+                .bind(to_micros(event.at))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn push_certificate_history(
+                &self,
+                topic: &str,
+            ) -> Result<Vec<PushCertificateEvent>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM mdmkit_push_certificate_events WHERE topic = $1 ORDER BY id",
+                )
+                .bind(topic)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter()
+                    .map(|row| {
+                        let action: String = row.try_get("action").map_err(backend)?;
+                        let mut event = PushCertificateEvent::new(
+                            topic,
+                            PushCertificateAction::parse(&action).ok_or_else(|| {
+                                Error::StoreBackend(format!("stored action {action:?} is unknown"))
+                            })?,
+                        );
+                        event.serial = row.try_get("serial").map_err(backend)?;
+                        event.not_after =
+                            opt_from_micros(row.try_get("not_after").map_err(backend)?)?;
+                        event.apple_id = row.try_get("apple_id").map_err(backend)?;
+                        event.note = row.try_get("note").map_err(backend)?;
+                        event.at = from_micros(row.try_get("at").map_err(backend)?)?;
+                        Ok(event)
+                    })
+                    .collect()
+            }
+
+            async fn put_pending_csr_key(&self, key: &PendingCsrKey) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO mdmkit_csr_keys (id, private_key, created_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (id) DO UPDATE SET private_key = excluded.private_key, \
+                     created_at = excluded.created_at",
+                )
+                .bind(key.id.as_str())
+                .bind(seal(&self.key, Some(&key.private_key), "mdmkit_csr_keys", "private_key", &key.id)?)
+                .bind(to_micros(key.created_at))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn get_pending_csr_key(&self, id: &str) -> Result<Option<PendingCsrKey>> {
+                let row = sqlx::query("SELECT * FROM mdmkit_csr_keys WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                row.map(|row| self.csr_key_from_row(&row)).transpose()
+            }
+
+            async fn list_pending_csr_keys(&self) -> Result<Vec<PendingCsrKey>> {
+                let rows = sqlx::query("SELECT * FROM mdmkit_csr_keys ORDER BY created_at, id")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                rows.iter().map(|row| self.csr_key_from_row(row)).collect()
+            }
+
+            async fn delete_pending_csr_key(&self, id: &str) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM mdmkit_csr_keys WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Ok(done.rows_affected() > 0)
+            }
+        }
+
+        #[async_trait]
+        impl UserCertificateStore for $store {
+            async fn put_certificate_kind(&self, kind: &CertificateKind) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO mdmkit_certificate_kinds (id, name, purpose, description) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+                     purpose = excluded.purpose, description = excluded.description",
+                )
+                .bind(kind.id.as_str())
+                .bind(kind.name.as_str())
+                .bind(kind.purpose.as_str())
+                .bind(kind.description.as_deref())
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn get_certificate_kind(&self, id: &str) -> Result<Option<CertificateKind>> {
+                let row = sqlx::query("SELECT * FROM mdmkit_certificate_kinds WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                row.map(|row| Self::kind_from_row(&row)).transpose()
+            }
+
+            async fn list_certificate_kinds(&self) -> Result<Vec<CertificateKind>> {
+                let rows = sqlx::query("SELECT * FROM mdmkit_certificate_kinds ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                rows.iter().map(Self::kind_from_row).collect()
+            }
+
+            async fn delete_certificate_kind(&self, id: &str) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM mdmkit_certificate_kinds WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn put_user_certificate(&self, record: &UserCertificateRecord) -> Result<()> {
+                let id = record.id.as_str();
+                sqlx::query(&format!(
+                    "INSERT INTO mdmkit_user_certificates ({USER_CERT_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                     ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, \
+                     kind_id = excluded.kind_id, name = excluded.name, \
+                     certificate_der = excluded.certificate_der, pkcs12 = excluded.pkcs12, \
+                     pkcs12_password = excluded.pkcs12_password, \
+                     has_private_key = excluded.has_private_key, subject = excluded.subject, \
+                     issuer = excluded.issuer, serial = excluded.serial, \
+                     not_after = excluded.not_after, uploaded_at = excluded.uploaded_at, \
+                     updated_at = excluded.updated_at"
+                ))
+                .bind(id)
+                .bind(record.owner.as_str())
+                .bind(record.kind_id.as_str())
+                .bind(record.name.as_str())
+                .bind(record.certificate_der.as_slice())
+                .bind(seal(&self.key, record.pkcs12.as_ref(), "mdmkit_user_certificates", "pkcs12", id)?)
+                .bind(seal(&self.key, record.pkcs12_password.as_ref(), "mdmkit_user_certificates", "pkcs12_password", id)?)
+                .bind(record.has_private_key)
+                .bind(record.subject.as_deref())
+                .bind(record.issuer.as_deref())
+                .bind(record.serial.as_deref())
+                .bind(record.not_after.map(to_micros))
+                .bind(to_micros(record.uploaded_at))
+                .bind(to_micros(record.updated_at))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn get_user_certificate(&self, id: &str) -> Result<Option<UserCertificateRecord>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {USER_CERT_COLUMNS} FROM mdmkit_user_certificates WHERE id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                row.map(|row| self.user_certificate_from_row(&row)).transpose()
+            }
+
+            async fn list_user_certificates(
+                &self,
+                owner: &str,
+            ) -> Result<Vec<UserCertificateRecord>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {USER_CERT_COLUMNS} FROM mdmkit_user_certificates WHERE owner = $1 \
+                     ORDER BY uploaded_at, id"
+                ))
+                .bind(owner)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(|row| self.user_certificate_from_row(row)).collect()
+            }
+
+            async fn delete_user_certificate(&self, id: &str) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM mdmkit_user_certificates WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Ok(done.rows_affected() > 0)
+            }
+        }
+
+        #[async_trait]
+        impl ConfigurationStore for $store {
+            async fn put_configuration(&self, record: &ConfigurationRecord) -> Result<()> {
+                let kinds = serde_json::to_string(&record.certificate_kinds)
+                    .map_err(|e| Error::StoreInput(format!("certificate kinds: {e}")))?;
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO mdmkit_configurations (id, name, payload, certificate_kinds, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+                     payload = excluded.payload, certificate_kinds = excluded.certificate_kinds, \
+                     created_at = excluded.created_at, updated_at = excluded.updated_at",
+                )
+                .bind(record.id.as_str())
+                .bind(record.name.as_str())
+                .bind(record.payload.as_slice())
+                .bind(kinds)
+                .bind(to_micros(record.created_at))
+                .bind(to_micros(record.updated_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                sqlx::query("DELETE FROM mdmkit_configuration_kinds WHERE configuration_id = $1")
+                    .bind(record.id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                for kind in &record.certificate_kinds {
+                    sqlx::query(
+                        "INSERT INTO mdmkit_configuration_kinds (configuration_id, kind_id) \
+                         VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(record.id.as_str())
+                    .bind(kind.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                }
+                tx.commit().await.map_err(backend)?;
+                Ok(())
+            }
+
+            async fn get_configuration(&self, id: &str) -> Result<Option<ConfigurationRecord>> {
+                let row = sqlx::query("SELECT * FROM mdmkit_configurations WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                row.map(|row| Self::configuration_from_row(&row)).transpose()
+            }
+
+            async fn list_configurations(&self) -> Result<Vec<ConfigurationRecord>> {
+                let rows = sqlx::query("SELECT * FROM mdmkit_configurations ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                rows.iter().map(Self::configuration_from_row).collect()
+            }
+
+            async fn configurations_using_kind(
+                &self,
+                kind_id: &str,
+            ) -> Result<Vec<ConfigurationRecord>> {
+                let rows = sqlx::query(
+                    "SELECT c.* FROM mdmkit_configurations c \
+                     JOIN mdmkit_configuration_kinds k ON k.configuration_id = c.id \
+                     WHERE k.kind_id = $1 ORDER BY c.id",
+                )
+                .bind(kind_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(Self::configuration_from_row).collect()
+            }
+
+            async fn delete_configuration(&self, id: &str) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                for sql in [
+                    "DELETE FROM mdmkit_assignments WHERE configuration_id = $1",
+                    "DELETE FROM mdmkit_configuration_kinds WHERE configuration_id = $1",
+                ] {
+                    sqlx::query(sql)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
+                let done = sqlx::query("DELETE FROM mdmkit_configurations WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                tx.commit().await.map_err(backend)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn assign_configuration(&self, assignment: &Assignment) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let exists: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM mdmkit_configurations WHERE id = $1")
+                        .bind(assignment.configuration_id.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                if exists.is_none() {
+                    return Err(Error::NotFound {
+                        kind: "configuration",
+                        id: assignment.configuration_id.clone(),
+                    });
+                }
+                sqlx::query(
+                    "INSERT INTO mdmkit_assignments (configuration_id, target_kind, target_id, \
+                     assigned_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(assignment.configuration_id.as_str())
+                .bind(assignment.target.kind())
+                .bind(assignment.target.id())
+                .bind(to_micros(assignment.assigned_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                tx.commit().await.map_err(backend)?;
+                Ok(())
+            }
+
+            async fn unassign_configuration(
+                &self,
+                configuration_id: &str,
+                target: &AssignmentTarget,
+            ) -> Result<bool> {
+                let done = sqlx::query(
+                    "DELETE FROM mdmkit_assignments WHERE configuration_id = $1 \
+                     AND target_kind = $2 AND target_id = $3",
+                )
+                .bind(configuration_id)
+                .bind(target.kind())
+                .bind(target.id())
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn assignments_of_configuration(
+                &self,
+                configuration_id: &str,
+            ) -> Result<Vec<Assignment>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM mdmkit_assignments WHERE configuration_id = $1 \
+                     ORDER BY target_kind, target_id",
+                )
+                .bind(configuration_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(Self::assignment_from_row).collect()
+            }
+
+            async fn assignments_of_target(
+                &self,
+                target: &AssignmentTarget,
+            ) -> Result<Vec<Assignment>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM mdmkit_assignments WHERE target_kind = $1 AND target_id = $2 \
+                     ORDER BY configuration_id",
+                )
+                .bind(target.kind())
+                .bind(target.id())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(Self::assignment_from_row).collect()
+            }
+        }
+
+        #[async_trait]
+        impl PortalStore for $store {
+            async fn put_portal_user(&self, user: &PortalUser) -> Result<()> {
+                let id = user.id.as_str();
+                sqlx::query(
+                    "INSERT INTO mdmkit_portal_users (id, email, email_lower, name, \
+                     password_hash, enabled, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET \
+                     email = excluded.email, email_lower = excluded.email_lower, \
+                     name = excluded.name, password_hash = excluded.password_hash, \
+                     enabled = excluded.enabled, created_at = excluded.created_at, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(id)
+                .bind(user.email.as_str())
+                .bind(user.email.to_lowercase())
+                .bind(user.name.as_deref())
+                .bind(seal(&self.key, user.password_hash.as_ref(), "mdmkit_portal_users", "password_hash", id)?)
+                .bind(user.enabled)
+                .bind(to_micros(user.created_at))
+                .bind(to_micros(user.updated_at))
+                .execute(&self.pool)
+                .await
+                .map_err(|e| {
+                    conflict_or_backend(
+                        e,
+                        &format!("another portal user has the e-mail address {:?}", user.email),
+                    )
+                })?;
+                Ok(())
+            }
+
+            async fn get_portal_user(&self, id: &str) -> Result<Option<PortalUser>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {PORTAL_USER_COLUMNS} FROM mdmkit_portal_users WHERE id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                row.map(|row| self.portal_user_from_row(&row)).transpose()
+            }
+
+            async fn find_portal_user_by_email(&self, email: &str) -> Result<Option<PortalUser>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {PORTAL_USER_COLUMNS} FROM mdmkit_portal_users WHERE email_lower = $1"
+                ))
+                .bind(email.to_lowercase())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                row.map(|row| self.portal_user_from_row(&row)).transpose()
+            }
+
+            async fn list_portal_users(&self) -> Result<Vec<PortalUser>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {PORTAL_USER_COLUMNS} FROM mdmkit_portal_users ORDER BY id"
+                ))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(|row| self.portal_user_from_row(row)).collect()
+            }
+
+            async fn delete_portal_user(&self, id: &str) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM mdmkit_tokens WHERE user_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                let done = sqlx::query("DELETE FROM mdmkit_portal_users WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                tx.commit().await.map_err(backend)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn put_token(&self, token: &TokenRecord) -> Result<()> {
+                sqlx::query(&format!(
+                    "INSERT INTO mdmkit_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                ))
+                .bind(token.token_hash.as_str())
+                .bind(token.kind.as_str())
+                .bind(token.user_id.as_str())
+                .bind(token.email.as_deref())
+                .bind(to_micros(token.created_at))
+                .bind(token.expires_at.map(to_micros))
+                .bind(token.used_at.map(to_micros))
+                .execute(&self.pool)
+                .await
+                .map_err(|e| conflict_or_backend(e, "a token with this hash is already stored"))?;
+                Ok(())
+            }
+
+            async fn get_token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {TOKEN_COLUMNS} FROM mdmkit_tokens WHERE token_hash = $1"
+                ))
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                row.map(|row| Self::token_from_row(&row)).transpose()
+            }
+
+            async fn use_token(
+                &self,
+                token_hash: &str,
+                at: OffsetDateTime,
+            ) -> Result<Option<TokenRecord>> {
+                let row = sqlx::query(&format!(
+                    "UPDATE mdmkit_tokens SET used_at = $2 WHERE token_hash = $1 \
+                     AND used_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
+                     RETURNING {TOKEN_COLUMNS}"
+                ))
+                .bind(token_hash)
+                .bind(to_micros(at))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                row.map(|row| Self::token_from_row(&row)).transpose()
+            }
+
+            async fn list_tokens(&self, user_id: &str) -> Result<Vec<TokenRecord>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {TOKEN_COLUMNS} FROM mdmkit_tokens WHERE user_id = $1 \
+                     ORDER BY created_at, token_hash"
+                ))
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(Self::token_from_row).collect()
+            }
+
+            async fn delete_token(&self, token_hash: &str) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM mdmkit_tokens WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn get_privacy_settings(&self) -> Result<PrivacySettings> {
+                let value: Option<String> =
+                    sqlx::query_scalar("SELECT value FROM mdmkit_settings WHERE name = 'privacy'")
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(backend)?;
+                match value {
+                    Some(value) => serde_json::from_str(&value).map_err(|e| {
+                        Error::StoreBackend(format!("stored privacy settings unreadable: {e}"))
+                    }),
+                    None => Ok(PrivacySettings::default()),
+                }
+            }
+
+            async fn put_privacy_settings(&self, settings: &PrivacySettings) -> Result<()> {
+                let value = serde_json::to_string(settings)
+                    .map_err(|e| Error::StoreInput(format!("privacy settings: {e}")))?;
+                sqlx::query(
+                    "INSERT INTO mdmkit_settings (name, value) VALUES ('privacy', $1) \
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                )
+                .bind(value)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn append_audit_event(&self, event: &AuditEvent) -> Result<i64> {
+                sqlx::query_scalar(
+                    "INSERT INTO mdmkit_audit_events (at, actor, action, target, detail) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(to_micros(event.at))
+                .bind(event.actor.as_str())
+                .bind(event.action.as_str())
+                .bind(event.target.as_deref())
+                .bind(event.detail.as_deref())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend)
+            }
+
+            async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM mdmkit_audit_events WHERE ($1 IS NULL OR actor = $1) \
+                     AND ($2 IS NULL OR target = $2) AND ($3 IS NULL OR id < $3) \
+                     ORDER BY id DESC LIMIT $4",
+                )
+                .bind(query.actor.as_deref())
+                .bind(query.target.as_deref())
+                .bind(query.before_id)
+                .bind(i64::from(query.limit.unwrap_or(100)))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(Self::audit_from_row).collect()
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sql_store;

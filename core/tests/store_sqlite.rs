@@ -1,0 +1,191 @@
+//! The store conformance suite and at-rest encryption checks against SQLite.
+
+use mdmkit_core::store::{
+    conformance, AtRestKey, CommandQueue, EnrollmentRecord, EnrollmentStore, PendingCsrKey,
+    PortalStore, PortalUser, PushCertificateRecord, PushCertificateStore, QueuedCommand,
+    SqliteStore, UserCertificateRecord, UserCertificateStore,
+};
+use mdmkit_core::{EnrollmentId, Secret};
+
+fn key() -> AtRestKey {
+    AtRestKey::from_bytes(&[7; 32]).unwrap()
+}
+
+#[tokio::test]
+async fn sqlite_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("conformance.db");
+    let store = SqliteStore::open(path.to_str().unwrap(), key())
+        .await
+        .unwrap();
+    conformance::run_all(&store).await;
+    // The suite uses unique identifiers: a second run on the same file passes too.
+    conformance::run_all(&store).await;
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_and_url_locations_work() {
+    let store = SqliteStore::open("sqlite::memory:", key()).await.unwrap();
+    conformance::enrollments(&store).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("url.db").display());
+    let store = SqliteStore::open(&url, key()).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), 1);
+}
+
+/// Every secret the store holds, as distinctive plaintext.
+const SECRETS: [&[u8]; 7] = [
+    b"UNLOCK-TOKEN-PLAINTEXT",
+    b"BOOTSTRAP-TOKEN-PLAINTEXT",
+    b"PUSH-PRIVATE-KEY-PLAINTEXT",
+    b"CSR-PRIVATE-KEY-PLAINTEXT",
+    b"PKCS12-BLOB-PLAINTEXT",
+    b"PKCS12-PASSWORD-PLAINTEXT",
+    b"PASSWORD-HASH-PLAINTEXT",
+];
+
+#[tokio::test]
+async fn secrets_are_encrypted_at_rest_and_need_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets.db");
+    let location = path.to_str().unwrap().to_owned();
+    let store = SqliteStore::open(&location, key()).await.unwrap();
+
+    let id = EnrollmentId::device("SECRET-DEVICE");
+    let mut enrollment = EnrollmentRecord::new(id.clone());
+    enrollment.unlock_token = Some(Secret::new(SECRETS[0]));
+    enrollment.bootstrap_token = Some(Secret::new(SECRETS[1]));
+    store.put_enrollment(&enrollment).await.unwrap();
+    let certificate = PushCertificateRecord::new(
+        "com.apple.mgmt.External.secret",
+        b"public certificate".to_vec(),
+        Secret::new(SECRETS[2]),
+        time::OffsetDateTime::UNIX_EPOCH,
+    );
+    store.put_push_certificate(&certificate).await.unwrap();
+    store
+        .put_pending_csr_key(&PendingCsrKey::new("csr", Secret::new(SECRETS[3])))
+        .await
+        .unwrap();
+    let mut user_certificate =
+        UserCertificateRecord::new("uc", "user", "kind", "name", b"der".to_vec());
+    user_certificate.pkcs12 = Some(Secret::new(SECRETS[4]));
+    user_certificate.pkcs12_password = Some(Secret::new(SECRETS[5]));
+    store.put_user_certificate(&user_certificate).await.unwrap();
+    let mut user = PortalUser::new("user", "user@example.com");
+    user.password_hash = Some(Secret::new(SECRETS[6]));
+    store.put_portal_user(&user).await.unwrap();
+    store
+        .enqueue(
+            &QueuedCommand::new("C1", "DeviceLock", b"<plist/>".to_vec()),
+            std::slice::from_ref(&id),
+        )
+        .await
+        .unwrap();
+    store.close().await;
+
+    // The raw database: main file and write-ahead log.
+    let mut raw = std::fs::read(&path).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        if let Ok(bytes) = std::fs::read(format!("{location}{suffix}")) {
+            raw.extend(bytes);
+        }
+    }
+    assert!(
+        raw.windows(b"public certificate".len())
+            .any(|w| w == b"public certificate"),
+        "the raw read sees stored data"
+    );
+    for secret in SECRETS {
+        assert!(
+            !raw.windows(secret.len()).any(|w| w == secret),
+            "{} found in plaintext",
+            String::from_utf8_lossy(secret)
+        );
+    }
+
+    // The same key reads everything back.
+    let store = SqliteStore::open(&location, key()).await.unwrap();
+    let loaded = store.get_enrollment(&id).await.unwrap().unwrap();
+    assert_eq!(loaded.unlock_token.unwrap().expose(), SECRETS[0]);
+    assert_eq!(
+        store
+            .get_push_certificate(&certificate.topic)
+            .await
+            .unwrap()
+            .unwrap()
+            .private_key
+            .expose(),
+        SECRETS[2]
+    );
+    store.close().await;
+
+    // Another key cannot.
+    let other = AtRestKey::from_bytes(&[8; 32]).unwrap();
+    let store = SqliteStore::open(&location, other).await.unwrap();
+    let error = store.get_enrollment(&id).await.unwrap_err();
+    assert_eq!(error.code(), "store_crypto");
+    assert_eq!(
+        store.get_user_certificate("uc").await.unwrap_err().code(),
+        "store_crypto"
+    );
+}
+
+#[tokio::test]
+async fn data_survives_reopening_and_migrations_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reopen.db");
+    let location = path.to_str().unwrap();
+    let id = EnrollmentId::device("REOPEN");
+    {
+        let store = SqliteStore::open(location, key()).await.unwrap();
+        store
+            .enqueue(
+                &QueuedCommand::new("R1", "DeviceInformation", b"<plist/>".to_vec()),
+                std::slice::from_ref(&id),
+            )
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    assert_eq!(
+        mdmkit_core::store::migrate(location, key()).await.unwrap(),
+        1
+    );
+    let store = mdmkit_core::store::open(location, key()).await.unwrap();
+    let pending = store.pending_commands(&id).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].command.command_uuid, "R1");
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("newer.db");
+    let location = path.to_str().unwrap();
+    let store = SqliteStore::open(location, key()).await.unwrap();
+    store.close().await;
+    {
+        use sqlx::ConnectOptions;
+        let mut connection = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(location)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO mdmkit_schema_migrations (version, applied_at) VALUES (99, 0)")
+            .execute(&mut connection)
+            .await
+            .unwrap();
+    }
+    let error = SqliteStore::open(location, key()).await.unwrap_err();
+    assert_eq!(error.code(), "store_backend");
+    assert!(error.to_string().contains("newer"), "{error}");
+}
+
+#[tokio::test]
+async fn bad_locations_are_errors() {
+    let error = SqliteStore::open("/nonexistent-dir/sub/x.db", key())
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "store_backend");
+}
