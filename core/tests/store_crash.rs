@@ -27,7 +27,11 @@ fn targets() -> Vec<EnrollmentId> {
 }
 
 fn bulk_command(n: usize) -> QueuedCommand {
-    QueuedCommand::new(format!("bulk-{n}"), "DeviceInformation", b"<plist/>".to_vec())
+    QueuedCommand::new(
+        format!("bulk-{n}"),
+        "DeviceInformation",
+        b"<plist/>".to_vec(),
+    )
 }
 
 /// The child: bulk-enqueues forever, announcing each enqueue before it starts.
@@ -126,7 +130,10 @@ fn killed_bulk_enqueue_is_all_or_nothing() {
         assert!(fully_queued >= completed, "completed enqueues survive");
         let before = store.command_status("before").await.unwrap();
         assert_eq!(before.len(), 1);
-        let result = before[0].result.as_ref().expect("the earlier result survives");
+        let result = before[0]
+            .result
+            .as_ref()
+            .expect("the earlier result survives");
         assert_eq!(result.status, CommandStatus::Acknowledged);
         assert_eq!(result.payload, b"<plist>result</plist>".to_vec());
     });

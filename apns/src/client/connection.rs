@@ -156,15 +156,37 @@ pub(crate) struct Connection {
 /// A fixed number of connection slots, each reconnected on demand.
 pub(crate) struct Pool {
     connector: Connector,
-    slots: Vec<Mutex<Option<Connection>>>,
+    slots: Vec<Slot>,
     next: AtomicUsize,
+}
+
+struct Slot {
+    /// The live connection; a plain mutex held only to clone or replace it.
+    current: std::sync::Mutex<Option<Connection>>,
+    /// Held while connecting, so that one task connects and the others wait for it.
+    connecting: Mutex<()>,
+}
+
+impl Slot {
+    fn live(&self) -> Option<Connection> {
+        let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        current
+            .as_ref()
+            .filter(|c| !c.closed.load(Ordering::Acquire))
+            .cloned()
+    }
 }
 
 impl Pool {
     pub(crate) fn new(connector: Connector, size: usize) -> Self {
         Self {
             connector,
-            slots: (0..size).map(|_| Mutex::new(None)).collect(),
+            slots: (0..size)
+                .map(|_| Slot {
+                    current: std::sync::Mutex::new(None),
+                    connecting: Mutex::new(()),
+                })
+                .collect(),
             next: AtomicUsize::new(0),
         }
     }
@@ -173,24 +195,29 @@ impl Pool {
     /// report a broken connection.
     pub(crate) async fn get(&self) -> Result<(usize, Connection), Error> {
         let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-        let mut slot = self.slots[index].lock().await;
-        if let Some(connection) = slot.as_ref() {
-            if !connection.closed.load(Ordering::Acquire) {
-                return Ok((index, connection.clone()));
-            }
+        let slot = &self.slots[index];
+        if let Some(connection) = slot.live() {
+            return Ok((index, connection));
         }
-        *slot = None;
+        let _connecting = slot.connecting.lock().await;
+        // Another task may have connected while this one waited.
+        if let Some(connection) = slot.live() {
+            return Ok((index, connection));
+        }
         let connection = self.connector.connect().await?;
-        *slot = Some(connection.clone());
+        *slot.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(connection.clone());
         Ok((index, connection))
     }
 
     /// Forgets a connection that failed (GOAWAY, reset, dropped), unless the slot already
     /// holds a newer one.
-    pub(crate) async fn discard(&self, index: usize, generation: u64) {
-        let mut slot = self.slots[index].lock().await;
-        if slot.as_ref().map(|c| c.generation) == Some(generation) {
-            if let Some(connection) = slot.take() {
+    pub(crate) fn discard(&self, index: usize, generation: u64) {
+        let mut current = self.slots[index]
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if current.as_ref().map(|c| c.generation) == Some(generation) {
+            if let Some(connection) = current.take() {
                 connection.closed.store(true, Ordering::Release);
             }
         }

@@ -191,6 +191,7 @@ pub struct ApnsClient {
 struct Inner {
     pool: Pool,
     topic: String,
+    topic_header: http::HeaderValue,
     authority: String,
     request_timeout: Duration,
     retry: RetryPolicy,
@@ -242,10 +243,13 @@ impl ApnsClient {
             config.connect_timeout,
             config.ping_interval,
         )?;
+        let topic_header = http::HeaderValue::from_str(&topic)
+            .map_err(|_| Error::InvalidConfig(format!("topic {topic:?} is not a header value")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 pool: Pool::new(connector, config.connections),
                 topic,
+                topic_header,
                 authority: config.endpoint.authority(),
                 request_timeout: config.request_timeout,
                 retry: config.retry,
@@ -296,7 +300,9 @@ impl Inner {
                 invalid_since_ms: None,
             };
         }
-        let body = Bytes::from(serde_json::json!({ "mdm": push.push_magic }).to_string());
+        // Exactly {"mdm":"<PushMagic>"}, the PushMagic escaped as a JSON string.
+        let magic = serde_json::Value::from(push.push_magic.as_str());
+        let body = Bytes::from(format!("{{\"mdm\":{magic}}}"));
         let uri = format!("https://{}/3/device/{}", self.authority, push.token_hex());
         let mut attempt = 0;
         loop {
@@ -331,7 +337,7 @@ impl Inner {
             Err(error) => {
                 // GOAWAY, a reset connection or a dropped one: open a new connection and
                 // send the push again there.
-                self.pool.discard(slot, generation).await;
+                self.pool.discard(slot, generation);
                 Attempt::Retry(format!("HTTP/2: {error}"))
             }
         }
@@ -344,10 +350,13 @@ impl Inner {
         body: Bytes,
     ) -> Result<Attempt, h2::Error> {
         let mut builder = http::Request::post(uri)
-            .header("apns-push-type", "mdm")
-            .header("apns-topic", self.topic.as_str())
-            .header("apns-priority", "10")
-            .header("content-type", "application/json");
+            .header("apns-push-type", http::HeaderValue::from_static("mdm"))
+            .header("apns-topic", self.topic_header.clone())
+            .header("apns-priority", http::HeaderValue::from_static("10"))
+            .header(
+                "content-type",
+                http::HeaderValue::from_static("application/json"),
+            );
         if let Some(delay) = self.expiration {
             let at = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -432,44 +441,32 @@ impl Pusher for ApnsClient {
         targets: Vec<PushTarget>,
         progress: Option<ProgressCallback>,
     ) -> Vec<PushResult> {
+        use futures_util::StreamExt;
         let total = targets.len();
-        let semaphore = Arc::new(tokio::sync::Semaphore::new(self.inner.max_in_flight));
-        let mut tasks = tokio::task::JoinSet::new();
-        let mut ids = Vec::with_capacity(total);
-        for (index, target) in targets.into_iter().enumerate() {
-            ids.push(target.enrollment_id.clone());
-            let inner = self.inner.clone();
-            let semaphore = semaphore.clone();
-            tasks.spawn(async move {
-                let _permit = semaphore.acquire_owned().await;
-                (index, inner.send(&target).await)
-            });
-        }
+        let inner = &self.inner;
+        let ids: Vec<_> = targets.iter().map(|t| t.enrollment_id.clone()).collect();
+        // One task drives every push of the batch (no task per push): the work per push
+        // stays small and the connections' own tasks do the I/O.
+        let mut finished = futures_util::stream::iter(targets.into_iter().enumerate())
+            .map(|(index, target)| async move { (index, inner.send(&target).await) })
+            .buffer_unordered(inner.max_in_flight);
         let mut outcomes: Vec<Option<PushOutcome>> = vec![None; total];
         let mut counts = PushProgress::start(total);
-        while let Some(joined) = tasks.join_next().await {
-            if let Ok((index, outcome)) = joined {
-                counts.record(&outcome);
-                if let Some(progress) = &progress {
-                    progress(counts);
-                }
-                outcomes[index] = Some(outcome);
+        while let Some((index, outcome)) = finished.next().await {
+            counts.record(&outcome);
+            if let Some(progress) = &progress {
+                progress(counts);
             }
+            outcomes[index] = Some(outcome);
         }
         ids.into_iter()
             .zip(outcomes)
             .map(|(id, outcome)| {
-                let outcome = outcome.unwrap_or_else(|| {
-                    // Only a panicking task gets here; it is still accounted for.
-                    let outcome = PushOutcome::Failed {
-                        attempts: 0,
-                        error: "the push task ended without an outcome".into(),
-                    };
-                    counts.record(&outcome);
-                    if let Some(progress) = &progress {
-                        progress(counts);
-                    }
-                    outcome
+                // The stream yields each index once, so every slot is filled; a missing
+                // one would still be reported, never dropped.
+                let outcome = outcome.unwrap_or_else(|| PushOutcome::Failed {
+                    attempts: 0,
+                    error: "the push ended without an outcome".into(),
                 });
                 PushResult::new(id, outcome)
             })
