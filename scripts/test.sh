@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
+. scripts/h2load.sh
 cargo test --workspace --all-targets
 cargo test --workspace --doc
