@@ -45,7 +45,12 @@ impl fmt::Display for CliError {
 
 impl From<mdmkit_core::Error> for CliError {
     fn from(error: mdmkit_core::Error) -> Self {
-        CliError::input(format!("{error} [{}]", error.code()))
+        let message = format!("{error} [{}]", error.code());
+        match error.code() {
+            // The database failed: not the user's input.
+            "store_backend" => CliError::failure(message),
+            _ => CliError::input(message),
+        }
     }
 }
 

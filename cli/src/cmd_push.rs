@@ -6,18 +6,29 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use mdmkit_apns::client::{ApnsClient, ApnsConfig, ClientIdentity, Endpoint};
+use mdmkit_apns::client::{ApnsClient, ApnsConfig, ClientIdentity, Endpoint, RetryPolicy};
 use mdmkit_apns::mock::{ClientCertMode, MockConfig, MockServer, Script, TestPki};
-use mdmkit_core::push::{PushInfo, PushOutcome, PushTarget, Pusher};
+use std::sync::Arc;
 
-use crate::cli_error::read_input;
-use crate::{CliError, CliResult};
+use mdmkit_core::push::{
+    push_and_mark_invalid, ProgressCallback, PushInfo, PushOutcome, PushProgress, PushSummary,
+    PushTarget, Pusher,
+};
+use mdmkit_core::EnrollmentId;
+
+use crate::store_open::{block_on, open_store, GlobalOpts};
+use crate::{read_input, CliError, CliResult};
 
 /// Push subcommands.
 #[derive(Debug, Subcommand)]
 pub enum PushCommand {
     /// Sends one MDM push; prints the apns-id, or the reason and exits non-zero.
     Send(SendArgs),
+    /// Pushes one enrollment, with the push info the store has for it.
+    Device(DeviceArgs),
+    /// Pushes every enabled enrollment of the topic whose token is valid, with a progress
+    /// bar and a summary; exits non-zero when a push failed after its retries.
+    All(AllArgs),
     /// Runs a mock APNs server (HTTP/2 over TLS) until interrupted.
     MockServer(MockServerArgs),
     /// Writes throwaway certificates for the mock server and a client (CA, server, client).
@@ -51,6 +62,10 @@ pub struct ConnectionArgs {
     /// Seconds to wait for an answer to one attempt.
     #[arg(long, default_value_t = 10)]
     timeout: u64,
+    /// Attempts per push (429, 5xx, timeouts and lost connections are retried with
+    /// exponential backoff).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    attempts: u32,
 }
 
 /// Arguments of `push send`.
@@ -64,6 +79,25 @@ pub struct SendArgs {
     magic: String,
     #[command(flatten)]
     connection: ConnectionArgs,
+}
+
+/// Arguments of `push device`.
+#[derive(Debug, Args)]
+pub struct DeviceArgs {
+    /// The enrollment identifier (a UDID, or UDID:UserID for a user channel).
+    enrollment: String,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+}
+
+/// Arguments of `push all`.
+#[derive(Debug, Args)]
+pub struct AllArgs {
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    /// Connections to open to APNs.
+    #[arg(long, default_value_t = 1)]
+    connections: usize,
 }
 
 /// Arguments of `push mock-server`.
@@ -101,19 +135,14 @@ pub struct MockPkiArgs {
 }
 
 /// Runs a push subcommand.
-pub fn run(command: PushCommand) -> CliResult<()> {
+pub fn run(command: PushCommand, global: &GlobalOpts) -> CliResult<()> {
     match command {
-        PushCommand::Send(args) => runtime()?.block_on(send(args)),
-        PushCommand::MockServer(args) => runtime()?.block_on(mock_server(args)),
+        PushCommand::Send(args) => block_on(send(args))?,
+        PushCommand::Device(args) => block_on(device(args, global))?,
+        PushCommand::All(args) => block_on(all(args, global))?,
+        PushCommand::MockServer(args) => block_on(mock_server(args))?,
         PushCommand::MockPki(args) => mock_pki(args),
     }
-}
-
-fn runtime() -> CliResult<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))
 }
 
 fn apns_error(error: mdmkit_apns::Error) -> CliError {
@@ -121,7 +150,7 @@ fn apns_error(error: mdmkit_apns::Error) -> CliError {
 }
 
 /// Builds a client from the connection options.
-pub fn client(args: &ConnectionArgs) -> CliResult<ApnsClient> {
+fn client(args: &ConnectionArgs, connections: usize) -> CliResult<ApnsClient> {
     let identity = ClientIdentity::from_pem(&read_input(&args.cert)?, &read_input(&args.key)?)
         .map_err(apns_error)?;
     let endpoint = match (&args.endpoint, args.sandbox, args.port_2197) {
@@ -131,8 +160,15 @@ pub fn client(args: &ConnectionArgs) -> CliResult<ApnsClient> {
         (None, false, false) => Endpoint::Production,
         (None, false, true) => Endpoint::ProductionAlternatePort,
     };
-    let mut config =
-        ApnsConfig::new(endpoint, identity).request_timeout(Duration::from_secs(args.timeout));
+    let mut config = ApnsConfig::new(endpoint, identity)
+        .request_timeout(Duration::from_secs(args.timeout))
+        .connections(connections);
+    let default_retry = RetryPolicy::default();
+    config = config.retry(RetryPolicy::new(
+        args.attempts,
+        default_retry.initial_backoff,
+        default_retry.max_backoff,
+    ));
     if let Some(ca) = &args.server_ca {
         config = config.server_ca_pem(read_input(ca)?);
     }
@@ -159,7 +195,7 @@ fn parse_token(hex: &str) -> CliResult<Vec<u8>> {
 }
 
 /// One line describing an outcome that is not a delivery.
-pub fn describe_failure(outcome: &PushOutcome) -> String {
+fn describe_failure(outcome: &PushOutcome) -> String {
     match outcome {
         PushOutcome::Delivered { apns_id } => format!("delivered {apns_id}"),
         PushOutcome::Rejected {
@@ -186,7 +222,7 @@ pub fn describe_failure(outcome: &PushOutcome) -> String {
 
 async fn send(args: SendArgs) -> CliResult<()> {
     let token = parse_token(&args.token)?;
-    let client = client(&args.connection)?;
+    let client = client(&args.connection, 1)?;
     let info = PushInfo::new(token, args.magic, client.topic());
     let target = PushTarget::new("cli".into(), info);
     match client.push(&target).await {
@@ -196,6 +232,65 @@ async fn send(args: SendArgs) -> CliResult<()> {
         }
         other => Err(CliError::failure(describe_failure(&other))),
     }
+}
+
+async fn device(args: DeviceArgs, global: &GlobalOpts) -> CliResult<()> {
+    let client = client(&args.connection, 1)?;
+    let store = open_store(global).await?;
+    let id = EnrollmentId::new(args.enrollment);
+    let targets = store.push_targets_for(std::slice::from_ref(&id)).await?;
+    if targets.is_empty() {
+        // Say why the store has nothing to push to.
+        let reason = match store.get_push_info(&id).await? {
+            None => "has no push token (no TokenUpdate yet) or does not exist",
+            Some(info) if !info.is_valid() => "has a push token APNs declared invalid (410)",
+            Some(_) => "is disabled (checked out, or not yet enabled by a TokenUpdate)",
+        };
+        return Err(CliError::input(format!("enrollment {id} {reason}")));
+    }
+    let results = push_and_mark_invalid(store.as_ref(), &client, targets, None).await?;
+    match results.into_iter().next().map(|r| r.outcome) {
+        Some(PushOutcome::Delivered { apns_id }) => {
+            println!("{apns_id}");
+            Ok(())
+        }
+        Some(other) => Err(CliError::failure(describe_failure(&other))),
+        None => Err(CliError::failure("the push had no outcome")),
+    }
+}
+
+async fn all(args: AllArgs, global: &GlobalOpts) -> CliResult<()> {
+    let client = client(&args.connection, args.connections)?;
+    let store = open_store(global).await?;
+    let targets = store.push_targets_for_topic(client.topic()).await?;
+    let bar = indicatif::ProgressBar::new(targets.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} pushes, {msg} ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress: ProgressCallback = {
+        let bar = bar.clone();
+        Arc::new(move |p: PushProgress| {
+            bar.set_position(p.done as u64);
+            bar.set_message(format!(
+                "{} delivered, {} rejected, {} failed",
+                p.delivered, p.rejected, p.failed
+            ));
+        })
+    };
+    let results = push_and_mark_invalid(store.as_ref(), &client, targets, Some(progress)).await?;
+    bar.finish_and_clear();
+    let summary = PushSummary::from_results(&results);
+    println!("topic {}: {summary}", client.topic());
+    if summary.failed > 0 {
+        return Err(CliError::failure(format!(
+            "{} pushes failed after their retries",
+            summary.failed
+        )));
+    }
+    Ok(())
 }
 
 async fn mock_server(args: MockServerArgs) -> CliResult<()> {

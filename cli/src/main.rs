@@ -5,24 +5,46 @@
 //! line on standard error and exits non-zero (2 for bad input).
 
 mod cli_error;
+mod cmd_command;
+mod cmd_db;
+mod cmd_decode;
 mod cmd_push;
+mod cmd_queue;
+mod store_open;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use cli_error::{CliError, CliResult};
+pub use cli_error::{read_input, CliError, CliResult};
 
 /// mdmkit: Apple Mobile Device Management from the command line.
 #[derive(Debug, Parser)]
 #[command(name = "mdmkit", version, about)]
 struct Cli {
+    #[command(flatten)]
+    global: store_open::GlobalOpts,
     #[command(subcommand)]
     command: Commands,
 }
 
 #[derive(Debug, Subcommand)]
 enum Commands {
+    /// Typed MDM commands: list them, render one as a plist.
+    #[command(subcommand)]
+    Command(cmd_command::CommandCmd),
+    /// Check-in messages a device sends.
+    #[command(subcommand)]
+    Checkin(cmd_decode::CheckinCmd),
+    /// Command results a device sends.
+    #[command(subcommand)]
+    Result(cmd_decode::ResultCmd),
+    /// Manage the store's database.
+    #[command(subcommand)]
+    Db(cmd_db::DbCommand),
+    /// Inspect the command queue.
+    #[command(subcommand)]
+    Queue(cmd_queue::QueueCommand),
     /// APNs pushes and the mock APNs server.
     #[command(subcommand)]
     Push(cmd_push::PushCommand),
@@ -30,7 +52,12 @@ enum Commands {
 
 fn run(cli: Cli) -> CliResult<()> {
     match cli.command {
-        Commands::Push(command) => cmd_push::run(command),
+        Commands::Command(cmd) => cmd_command::run(cmd),
+        Commands::Checkin(cmd) => cmd_decode::run_checkin(cmd),
+        Commands::Result(cmd) => cmd_decode::run_result(cmd),
+        Commands::Db(command) => cmd_db::run(command, &cli.global),
+        Commands::Queue(command) => cmd_queue::run(command, &cli.global),
+        Commands::Push(command) => cmd_push::run(command, &cli.global),
     }
 }
 

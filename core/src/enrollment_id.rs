@@ -2,6 +2,15 @@
 
 use std::fmt;
 
+use plist::{Dictionary, Value};
+
+use crate::codec::kind_name;
+use crate::Error;
+
+/// The `UserID` a Shared iPad sends for its user channel: the user is then named by
+/// `UserShortName` (the Managed Apple ID).
+const SHARED_IPAD_USER_ID: &str = "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF";
+
 /// The canonical identifier of one enrollment: one device channel or one user channel.
 ///
 /// Apple identifies the sender of a message with several keys (`UDID`, `EnrollmentID`,
@@ -30,6 +39,43 @@ impl EnrollmentId {
     /// The identifier of a user channel on the given device.
     pub fn user(device_id: &str, user_id: &str) -> Self {
         Self(format!("{device_id}:{user_id}"))
+    }
+
+    /// Resolves the enrollment a device message (check-in message or command result) comes
+    /// from, from its identity keys.
+    ///
+    /// The device part is `UDID`, or `EnrollmentID` for a User Enrollment. The user part,
+    /// when there is one, is `UserID`, or `EnrollmentUserID` for a User Enrollment; a Shared
+    /// iPad user (whose `UserID` is all `F`s) and a user with only a `UserShortName` are
+    /// named by `UserShortName`.
+    pub fn from_message(dict: &Dictionary) -> Result<Self, Error> {
+        let text = |key: &str| -> Result<Option<&str>, Error> {
+            match dict.get(key) {
+                None => Ok(None),
+                Some(Value::String(s)) if s.is_empty() => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.as_str())),
+                Some(other) => Err(Error::WrongType {
+                    path: key.to_owned(),
+                    expected: "string",
+                    found: kind_name(other),
+                }),
+            }
+        };
+        let device = match text("UDID")? {
+            Some(udid) => udid,
+            None => text("EnrollmentID")?.ok_or(Error::MissingEnrollmentId)?,
+        };
+        let short_name = text("UserShortName")?;
+        let user = match (text("UserID")?, text("EnrollmentUserID")?) {
+            (Some(SHARED_IPAD_USER_ID), _) => short_name.or(Some(SHARED_IPAD_USER_ID)),
+            (Some(user_id), _) => Some(user_id),
+            (None, Some(enrollment_user_id)) => Some(enrollment_user_id),
+            (None, None) => short_name,
+        };
+        Ok(match user {
+            Some(user) => Self::user(device, user),
+            None => Self::device(device),
+        })
     }
 
     /// The identifier as a string.
@@ -80,5 +126,45 @@ mod tests {
         assert_eq!(user.as_str(), "UDID-1:USER-9");
         assert!(user.is_user_channel());
         assert_eq!(user.device_part(), "UDID-1");
+    }
+
+    fn dict(pairs: &[(&str, &str)]) -> Dictionary {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn resolves_every_kind_of_channel() {
+        let id = |pairs: &[(&str, &str)]| EnrollmentId::from_message(&dict(pairs)).unwrap();
+        assert_eq!(id(&[("UDID", "D")]).as_str(), "D");
+        assert_eq!(id(&[("EnrollmentID", "E")]).as_str(), "E");
+        assert_eq!(id(&[("UDID", "D"), ("UserID", "U")]).as_str(), "D:U");
+        assert_eq!(
+            id(&[("EnrollmentID", "E"), ("EnrollmentUserID", "EU")]).as_str(),
+            "E:EU"
+        );
+        assert_eq!(
+            id(&[
+                ("UDID", "D"),
+                ("UserID", SHARED_IPAD_USER_ID),
+                ("UserShortName", "amy@example.com")
+            ])
+            .as_str(),
+            "D:amy@example.com"
+        );
+        assert_eq!(
+            id(&[("UDID", "D"), ("UserShortName", "net")]).as_str(),
+            "D:net"
+        );
+        let err = EnrollmentId::from_message(&dict(&[("UserID", "U")])).unwrap_err();
+        assert_eq!(err.code(), "missing_enrollment_id");
+        let mut wrong = Dictionary::new();
+        wrong.insert("UDID".into(), Value::Integer(1.into()));
+        assert_eq!(
+            EnrollmentId::from_message(&wrong).unwrap_err().code(),
+            "wrong_type"
+        );
     }
 }

@@ -3,10 +3,80 @@
 /// Everything that can go wrong in mdmkit's core.
 ///
 /// Every variant has a stable, machine-readable [`code`](Error::code) that bindings map to
-/// exception classes and that applications may match on.
+/// exception classes and that applications may match on. Messages name the key path of the
+/// offending value (`DeviceLock.Options.PurchaseMethod`) where there is one.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The body is not a property list (XML, binary or OpenStep), or is truncated.
+    #[error("malformed property list: {0}")]
+    MalformedPlist(String),
+
+    /// The body is larger than the configured limit.
+    #[error("body of {size} bytes exceeds the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// The size of the body.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+
+    /// Arrays and dictionaries are nested deeper than the configured limit.
+    #[error("property list nested deeper than {limit} levels")]
+    TooDeep {
+        /// The configured limit.
+        limit: usize,
+    },
+
+    /// A required key is absent.
+    #[error("missing required key {path}")]
+    MissingKey {
+        /// The key path, dot-separated.
+        path: String,
+    },
+
+    /// A value has the wrong plist type.
+    #[error("{path}: expected {expected}, found {found}")]
+    WrongType {
+        /// The key path, dot-separated (empty for the top level).
+        path: String,
+        /// The type the schema requires.
+        expected: &'static str,
+        /// The type that was found.
+        found: &'static str,
+    },
+
+    /// A value is of the right type but not one the schema allows.
+    #[error("{path}: {value:?} is not allowed (allowed: {allowed})")]
+    InvalidValue {
+        /// The key path, dot-separated.
+        path: String,
+        /// The value that was found, as text.
+        value: String,
+        /// The allowed values, comma-separated.
+        allowed: String,
+    },
+
+    /// A key the schema does not define (reported by strict validation only; decoding keeps
+    /// unknown keys).
+    #[error("unknown key {path}")]
+    UnknownKey {
+        /// The key path, dot-separated.
+        path: String,
+    },
+
+    /// A `RequestType` that is not in Apple's schema.
+    #[error("unknown RequestType {0:?}")]
+    UnknownRequestType(String),
+
+    /// A check-in `MessageType` that is not in Apple's schema.
+    #[error("unknown check-in MessageType {0:?}")]
+    UnknownMessageType(String),
+
+    /// A message carries none of the keys that identify its enrollment (UDID, EnrollmentID).
+    #[error("message identifies no enrollment (no UDID or EnrollmentID)")]
+    MissingEnrollmentId,
+
     /// A `Status` value that is not one of Apple's command statuses.
     #[error("unknown command status {0:?}")]
     UnknownStatus(String),
@@ -47,12 +117,44 @@ pub enum Error {
     /// tampered data.
     #[error("store encryption error: {0}")]
     StoreCrypto(String),
+    /// The device cannot run the command (platform, version, supervision, enrollment type
+    /// or channel).
+    #[error("{request_type} is not supported here: {reason}")]
+    CommandNotSupported {
+        /// The command's RequestType.
+        request_type: String,
+        /// Why the device cannot run it.
+        reason: String,
+    },
+
+    /// A value could not be converted from or to JSON.
+    #[error("{path}: {message}")]
+    Json {
+        /// The key path, dot-separated.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A property list could not be written.
+    #[error("cannot encode property list: {0}")]
+    Encode(String),
 }
 
 impl Error {
     /// The stable machine-readable code of this error.
     pub fn code(&self) -> &'static str {
         match self {
+            Error::MalformedPlist(_) => "plist_malformed",
+            Error::BodyTooLarge { .. } => "body_too_large",
+            Error::TooDeep { .. } => "plist_too_deep",
+            Error::MissingKey { .. } => "missing_key",
+            Error::WrongType { .. } => "wrong_type",
+            Error::InvalidValue { .. } => "invalid_value",
+            Error::UnknownKey { .. } => "unknown_key",
+            Error::UnknownRequestType(_) => "unknown_request_type",
+            Error::UnknownMessageType(_) => "unknown_message_type",
+            Error::MissingEnrollmentId => "missing_enrollment_id",
             Error::UnknownStatus(_) => "unknown_status",
             Error::NotFound { .. } => "not_found",
             Error::StoreConflict(_) => "store_conflict",
@@ -60,6 +162,9 @@ impl Error {
             Error::StoreInput(_) => "store_input",
             Error::StoreBackend(_) => "store_backend",
             Error::StoreCrypto(_) => "store_crypto",
+            Error::CommandNotSupported { .. } => "command_not_supported",
+            Error::Json { .. } => "json_invalid",
+            Error::Encode(_) => "plist_encode",
         }
     }
 }

@@ -3,18 +3,39 @@
 //!
 //! Everything in this crate that parses or builds protocol messages is sans-IO: it never
 //! touches the network or the disk.
+//!
+//! ```
+//! use mdmkit_core::command::{CommandEnvelope, DeviceLock};
+//!
+//! let lock = DeviceLock::new().with_message("Call IT on 555-0100");
+//! let envelope = CommandEnvelope::with_uuid("0001", lock);
+//! let xml = envelope.to_xml().unwrap();
+//! assert_eq!(CommandEnvelope::decode(&xml).unwrap(), envelope);
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod checkin;
+pub mod codec;
+pub mod command;
 pub mod enrollment_id;
 pub mod error;
+pub mod json;
+pub mod plist_io;
 pub mod push;
+pub mod result;
+pub mod schema;
 pub mod secret;
 pub mod status;
 pub mod store;
 
+pub use checkin::{Checkin, CheckinMessage};
+pub use codec::Data;
+pub use command::{Command, CommandEnvelope, CommandResponse};
 pub use enrollment_id::EnrollmentId;
 pub use error::Error;
+pub use plist_io::{DecodeLimits, PlistFormat};
+pub use result::{CommandResult, ErrorChainItem};
 pub use secret::Secret;
 pub use status::CommandStatus;
 

@@ -1,1 +1,3 @@
-fn main() {}
+//! Cross-crate end-to-end tests of mdmkit.
+
+mod protocol;

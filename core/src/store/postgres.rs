@@ -81,6 +81,14 @@ impl PostgresStore {
     }
 
     async fn connect_with(options: PgConnectOptions, key: AtRestKey) -> Result<Self> {
+        // One direct connection first: an unreachable server fails now, not after the
+        // pool's acquire timeout.
+        sqlx::PgConnection::connect_with(&options)
+            .await
+            .map_err(backend)?
+            .close()
+            .await
+            .map_err(backend)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
@@ -91,6 +99,9 @@ impl PostgresStore {
         store.apply_migrations(MIGRATIONS).await?;
         Ok(store)
     }
+
+    /// The claim and the command's row come back in one round trip.
+    const CLAIM_RETURNS_COMMAND: bool = true;
 
     /// The identifier list parameter: a `text[]` read with `unnest`.
     fn id_list_param(ids: &[&str]) -> Result<Vec<String>> {
@@ -115,5 +126,8 @@ impl_sql_store!(
     PostgresStore,
     Postgres,
     id_list = "SELECT unnest($1::text[]) AS value",
-    skip_locked = " FOR UPDATE SKIP LOCKED"
+    skip_locked = " FOR UPDATE SKIP LOCKED",
+    claim_prefix = "WITH claimed AS (",
+    claim_suffix = ") SELECT c.command_uuid, c.request_type, c.payload, c.priority, \
+        c.created_at FROM mdmkit_commands c JOIN claimed USING (command_uuid)"
 );

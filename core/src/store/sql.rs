@@ -86,9 +86,19 @@ pub(crate) fn unseal(
 /// * `id_list`: a subquery selecting a column `value` from the identifier list bound as
 ///   parameter `$1` (built by `Self::id_list_param`);
 /// * `skip_locked`: the row-locking clause for the dequeue subquery;
+/// * `claim_prefix`, `claim_suffix`: wrapped around the dequeue's `UPDATE ... RETURNING
+///   command_uuid`; when `Self::CLAIM_RETURNS_COMMAND`, they make it return the whole
+///   command row in the same round trip;
 /// * `Self::begin_write()`: a transaction that takes the write lock up front.
 macro_rules! impl_sql_store {
-    ($store:ident, $db:ty, id_list = $id_list:literal, skip_locked = $skip_locked:literal) => {
+    (
+        $store:ident,
+        $db:ty,
+        id_list = $id_list:literal,
+        skip_locked = $skip_locked:literal,
+        claim_prefix = $claim_prefix:literal,
+        claim_suffix = $claim_suffix:literal
+    ) => {
         const ENROLLMENT_COLUMNS: &str = "id, enrollment_type, enrolled_topic, push_token, \
             push_magic, push_topic, push_invalid_since, unlock_token, bootstrap_token, \
             identity_cert_sha256, owner, enabled, authenticate_message, token_update_message, \
@@ -770,7 +780,8 @@ macro_rules! impl_sql_store {
                 request: &NextCommand,
             ) -> Result<Option<QueuedCommand>> {
                 let redeliver_before = request.at - request.redeliver_after;
-                let claimed: Option<String> = sqlx::query_scalar(concat!(
+                let query = sqlx::query(concat!(
+                    $claim_prefix,
                     "UPDATE mdmkit_command_targets SET delivered_at = $1 WHERE seq = (\
                      SELECT seq FROM mdmkit_command_targets WHERE enrollment_id = $2 \
                      AND finished = FALSE \
@@ -778,16 +789,20 @@ macro_rules! impl_sql_store {
                      AND (delivered_at IS NULL OR delivered_at <= $4) \
                      ORDER BY priority DESC, seq LIMIT 1",
                     $skip_locked,
-                    ") RETURNING command_uuid"
+                    ") RETURNING command_uuid",
+                    $claim_suffix
                 ))
                 .bind(to_micros(request.at))
                 .bind(id.as_str())
                 .bind(request.skip_not_now)
-                .bind(to_micros(redeliver_before))
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
-                let Some(uuid) = claimed else { return Ok(None) };
+                .bind(to_micros(redeliver_before));
+                let Some(row) = query.fetch_optional(&self.pool).await.map_err(backend)? else {
+                    return Ok(None);
+                };
+                if Self::CLAIM_RETURNS_COMMAND {
+                    return Self::command_from_row(&row).map(Some);
+                }
+                let uuid: String = row.try_get("command_uuid").map_err(backend)?;
                 let command = self.get_command(&uuid).await?;
                 command.map(Some).ok_or_else(|| Error::NotFound {
                     kind: "command",

@@ -68,6 +68,9 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// SQLite has no `UPDATE` inside `WITH`: the command is read in a second statement.
+    const CLAIM_RETURNS_COMMAND: bool = false;
+
     /// The identifier list parameter: a JSON array read with `json_each`.
     fn id_list_param(ids: &[&str]) -> Result<String> {
         serde_json::to_string(ids).map_err(|e| Error::StoreInput(format!("identifiers: {e}")))
@@ -92,5 +95,7 @@ impl_sql_store!(
     SqliteStore,
     Sqlite,
     id_list = "SELECT value FROM json_each($1)",
-    skip_locked = ""
+    skip_locked = "",
+    claim_prefix = "",
+    claim_suffix = ""
 );
