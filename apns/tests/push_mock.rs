@@ -559,3 +559,17 @@ async fn ten_thousand_pushes_with_random_faults_are_all_accounted_for() {
     assert!(by_class["delivered"] > 7_000, "{by_class:?}");
     assert!(setup.server.stats().connections >= 5);
 }
+
+#[tokio::test]
+async fn keep_alive_pings_keep_one_connection() {
+    let setup = setup(Script::default()).await;
+    let config = setup
+        .config()
+        .ping_interval(Some(Duration::from_millis(10)));
+    let client = ApnsClient::new(config).unwrap();
+    assert!(client.push(&target(1)).await.is_delivered());
+    // Several PING rounds while idle: answered, so the connection stays.
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert!(client.push(&target(2)).await.is_delivered());
+    assert_eq!(setup.server.stats().connections, 1);
+}
