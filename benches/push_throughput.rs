@@ -48,34 +48,50 @@ fn main() -> BenchResult<()> {
         mock.url
     );
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread, like h2load -t 1: the two clients compete on the same footing.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mut client_rates = Vec::new();
+    let h2load = h2load_path();
+    let body = dir.join("body.json");
+    std::fs::write(&body, br#"{"mdm":"bench-magic"}"#)?;
+    if h2load.is_none() {
+        println!(
+            "  h2load: not installed (Debian package nghttp2-client; scripts/h2load.sh \
+             installs it): the ceiling is not measured"
+        );
+    }
+    // The machine is shared: client and h2load runs alternate, and the best of the rounds
+    // is compared, so that a burst of load elsewhere does not decide the ratio.
+    let rounds = if full { 3 } else { 1 };
     for connections in [1usize, 4] {
-        let (rate, cpu_us) = runtime.block_on(run_client(&pki, &mock.url, connections, pushes))?;
+        let mut best_client = (0.0f64, f64::MAX);
+        let mut best_h2load = 0.0f64;
+        for round in 1..=rounds {
+            let (rate, cpu_us) =
+                runtime.block_on(run_client(&pki, &mock.url, connections, pushes))?;
+            print!("  round {round}, {connections} connection(s): mdmkit {rate:.0} pushes/s, {cpu_us:.2} CPU µs/push");
+            if rate > best_client.0 {
+                best_client = (rate, cpu_us);
+            }
+            if let Some(h2load) = &h2load {
+                let ceiling = run_h2load(h2load, &mock.url, &body, connections, pushes)?;
+                print!("; h2load {ceiling:.0} requests/s");
+                best_h2load = best_h2load.max(ceiling);
+            }
+            println!();
+        }
+        let (rate, cpu_us) = best_client;
         println!(
             "  mdmkit client, {connections} connection(s): {rate:>9.0} pushes/s, \
-             {cpu_us:.2} CPU µs/push (user+system, client process)"
+             {cpu_us:.2} CPU µs/push (user+system of the client process; best of {rounds})"
         );
-        client_rates.push((connections, rate));
-    }
-    match h2load_path() {
-        None => println!(
-            "  h2load: not installed (Debian package nghttp2-client; scripts/h2load.sh \
-             installs it): ceiling not measured"
-        ),
-        Some(h2load) => {
-            let body = dir.join("body.json");
-            std::fs::write(&body, br#"{"mdm":"bench-magic"}"#)?;
-            for (connections, rate) in client_rates {
-                let ceiling = run_h2load(&h2load, &mock.url, &body, connections, pushes)?;
-                println!(
-                    "  h2load,        {connections} connection(s): {ceiling:>9.0} requests/s \
-                     (-m {STREAMS}); mdmkit reaches {:.0}% of it",
-                    100.0 * rate / ceiling
-                );
-            }
+        if h2load.is_some() {
+            println!(
+                "  h2load,        {connections} connection(s): {best_h2load:>9.0} requests/s \
+                 (-m {STREAMS}, best of {rounds}); mdmkit reaches {:.0}% of it",
+                100.0 * rate / best_h2load
+            );
         }
     }
     drop(mock);
