@@ -21,13 +21,13 @@ pub use crate::store::{PushInfo, PushTarget};
 impl PushInfo {
     /// The device token in lowercase hexadecimal, as APNs paths spell it.
     pub fn token_hex(&self) -> String {
-        use std::fmt::Write;
-        self.token
-            .iter()
-            .fold(String::with_capacity(self.token.len() * 2), |mut s, b| {
-                let _ = write!(s, "{b:02x}");
-                s
-            })
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(self.token.len() * 2);
+        for byte in &self.token {
+            hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
+            hex.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+        }
+        hex
     }
 }
 
