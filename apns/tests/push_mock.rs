@@ -359,12 +359,23 @@ async fn untrusted_client_or_server_certificates_fail() {
         matches!(outcome, PushOutcome::Failed { attempts: 2, .. }),
         "{outcome:?}"
     );
-    // A server certificate from a CA the client does not trust.
+    // A server certificate from a CA the client does not trust: every push of a bulk
+    // push fails with the TLS error (pushes waiting for the same connection attempt share
+    // its error).
     let config = setup.config().server_ca_pem(stranger.ca_pem.clone());
-    let outcome = ApnsClient::new(config).unwrap().push(&target(1)).await;
-    match outcome {
-        PushOutcome::Failed { error, .. } => assert!(error.contains("TLS"), "{error}"),
-        other => panic!("expected failure, got {other:?}"),
+    let results = ApnsClient::new(config)
+        .unwrap()
+        .push_many((0..200).map(target).collect(), None)
+        .await;
+    assert_eq!(results.len(), 200);
+    for result in results {
+        match result.outcome {
+            PushOutcome::Failed { error, attempts } => {
+                assert!(error.contains("TLS"), "{error}");
+                assert_eq!(attempts, 4);
+            }
+            other => panic!("expected failure, got {other:?}"),
+        }
     }
     assert!(setup.server.received().is_empty());
 }

@@ -163,8 +163,11 @@ pub(crate) struct Pool {
 struct Slot {
     /// The live connection; a plain mutex held only to clone or replace it.
     current: std::sync::Mutex<Option<Connection>>,
-    /// Held while connecting, so that one task connects and the others wait for it.
-    connecting: Mutex<()>,
+    /// Held while connecting, so that one task connects and the others wait for it; holds
+    /// the last attempt's error.
+    connecting: Mutex<Option<String>>,
+    /// Connection attempts started so far.
+    attempts: AtomicU64,
 }
 
 impl Slot {
@@ -184,7 +187,8 @@ impl Pool {
             slots: (0..size)
                 .map(|_| Slot {
                     current: std::sync::Mutex::new(None),
-                    connecting: Mutex::new(()),
+                    connecting: Mutex::new(None),
+                    attempts: AtomicU64::new(0),
                 })
                 .collect(),
             next: AtomicUsize::new(0),
@@ -199,14 +203,31 @@ impl Pool {
         if let Some(connection) = slot.live() {
             return Ok((index, connection));
         }
-        let _connecting = slot.connecting.lock().await;
-        // Another task may have connected while this one waited.
+        let attempts_seen = slot.attempts.load(Ordering::Acquire);
+        let mut last_error = slot.connecting.lock().await;
+        // Another task may have connected while this one waited; or failed to, and then
+        // this task shares its error instead of trying again at once: a bulk push against
+        // an unreachable server makes one attempt per retry round, not one per push.
         if let Some(connection) = slot.live() {
             return Ok((index, connection));
         }
-        let connection = self.connector.connect().await?;
-        *slot.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(connection.clone());
-        Ok((index, connection))
+        if slot.attempts.load(Ordering::Acquire) > attempts_seen {
+            if let Some(error) = last_error.as_ref() {
+                return Err(Error::Connection(error.clone()));
+            }
+        }
+        slot.attempts.fetch_add(1, Ordering::AcqRel);
+        match self.connector.connect().await {
+            Ok(connection) => {
+                *last_error = None;
+                *slot.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(connection.clone());
+                Ok((index, connection))
+            }
+            Err(error) => {
+                *last_error = Some(error.to_string());
+                Err(error)
+            }
+        }
     }
 
     /// Forgets a connection that failed (GOAWAY, reset, dropped), unless the slot already
