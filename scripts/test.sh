@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 # A throwaway PostgreSQL for the store tests and benchmark smoke run (exports
 # MDMKIT_TEST_POSTGRES_URL); without it those tests print that they were skipped.
 . scripts/postgres.sh
+. scripts/h2load.sh
 cargo test --workspace --all-targets
 cargo test --workspace --doc

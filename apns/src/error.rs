@@ -166,6 +166,42 @@ pub enum Error {
     #[error("sending the e-mail failed: {0}")]
     Smtp(String),
 
+    // The APNs HTTP/2 client and the mock server.
+    /// An endpoint URL that is not `https://host[:port]`.
+    #[error("invalid APNs endpoint {url:?}: {detail}")]
+    InvalidEndpoint {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A certificate or private key that cannot be read, or a key that does not match its
+    /// certificate.
+    #[error("invalid certificate or key: {0}")]
+    InvalidIdentity(String),
+    /// A push certificate whose subject has no UID attribute, so no topic.
+    #[error("the certificate has no topic (UID attribute in its subject)")]
+    MissingTopic,
+    /// The TLS layer could not be set up or the handshake failed.
+    #[error("TLS failure: {0}")]
+    Tls(String),
+    /// A network connection could not be made or was lost.
+    #[error("connection failure: {0}")]
+    Connection(String),
+    /// The peer broke the HTTP/2 protocol or did not negotiate it.
+    #[error("HTTP/2 failure: {0}")]
+    Http2(String),
+    /// An invalid configuration value (zero connections, zero attempts...).
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// A mock server script that cannot be parsed.
+    #[error("invalid mock script: {0}")]
+    InvalidScript(String),
+    /// A device token that is not hexadecimal.
+    #[error("invalid device token {0:?}: expected hexadecimal")]
+    InvalidToken(String),
+
+
     /// An error from mdmkit's core (a store, a notifier).
     #[error(transparent)]
     Core(#[from] mdmkit_core::Error),
@@ -197,6 +233,15 @@ impl Error {
             Error::SmtpUrl(_) => "smtp_url",
             Error::EmailAddress { .. } => "email_address",
             Error::Smtp(_) => "smtp",
+            Error::InvalidEndpoint { .. } => "invalid_endpoint",
+            Error::InvalidIdentity(_) => "invalid_identity",
+            Error::MissingTopic => "missing_topic",
+            Error::Tls(_) => "tls_failure",
+            Error::Connection(_) => "connection_failure",
+            Error::Http2(_) => "http2_failure",
+            Error::InvalidConfig(_) => "invalid_config",
+            Error::InvalidScript(_) => "invalid_script",
+            Error::InvalidToken(_) => "invalid_token",
             Error::Core(error) => error.code(),
         }
     }

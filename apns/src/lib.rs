@@ -6,15 +6,22 @@
 //! delete over core's store ([`PushCertLifecycle`]), expiry status ([`ExpiryStatus`]) and
 //! monitoring ([`ExpiryMonitor`]), and notification by e-mail ([`SmtpNotifier`]).
 //!
+//! [`client`] is the HTTP/2 APNs client that implements core's
+//! [`Pusher`](mdmkit_core::push::Pusher); `mock` (feature `mock`) is a loopback APNs
+//! server for tests, benchmarks and integrators (`docs/apns.md`).
+//!
 //! The flows and the command line are described in `docs/push-certificates.md`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod csr;
 pub mod error;
 pub mod expiry;
 pub mod key;
 pub mod lifecycle;
+#[cfg(feature = "mock")]
+pub mod mock;
 pub mod monitor;
 pub mod push_cert;
 pub mod smtp;

@@ -10,6 +10,7 @@ mod cmd_db;
 mod cmd_decode;
 mod cmd_profile;
 mod cmd_push_cert;
+mod cmd_push;
 mod cmd_queue;
 mod store_open;
 
@@ -52,6 +53,9 @@ enum Commands {
     /// Inspect the command queue.
     #[command(subcommand)]
     Queue(cmd_queue::QueueCommand),
+    /// APNs pushes and the mock APNs server.
+    #[command(subcommand)]
+    Push(cmd_push::PushCommand),
 }
 
 fn run(cli: Cli) -> CliResult<()> {
@@ -63,6 +67,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Commands::PushCert(command) => cmd_push_cert::run(command, &cli.global),
         Commands::Db(command) => cmd_db::run(command, &cli.global),
         Commands::Queue(command) => cmd_queue::run(command, &cli.global),
+        Commands::Push(command) => cmd_push::run(command, &cli.global),
     }
 }
 

@@ -24,6 +24,7 @@ pub mod json;
 pub mod notify;
 pub mod plist_io;
 pub mod profile;
+pub mod push;
 pub mod result;
 pub mod schema;
 pub mod secret;

@@ -1,0 +1,531 @@
+//! The APNs HTTP/2 client for MDM pushes.
+//!
+//! ```no_run
+//! # async fn demo(cert: &[u8], key: &[u8]) -> Result<(), mdmkit_apns::Error> {
+//! use mdmkit_apns::client::{ApnsClient, ApnsConfig, ClientIdentity, Endpoint};
+//! use mdmkit_core::push::{PushInfo, PushTarget, Pusher};
+//!
+//! let identity = ClientIdentity::from_pem(cert, key)?;
+//! let client = ApnsClient::new(ApnsConfig::new(Endpoint::Production, identity).connections(4))?;
+//! let info = PushInfo::new(vec![0xab; 32], "PushMagic", client.topic());
+//! let target = PushTarget::new("UDID-1".into(), info);
+//! let outcome = client.push(&target).await;
+//! println!("{outcome:?}");
+//! # Ok(()) }
+//! ```
+
+mod connection;
+mod identity;
+mod reason;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use mdmkit_core::push::{
+    ProgressCallback, PushOutcome, PushProgress, PushResult, PushTarget, Pusher,
+};
+
+pub use identity::{ClientIdentity, Endpoint};
+pub use reason::Reason;
+
+use crate::Error;
+use connection::{Connector, Pool};
+
+/// How failed attempts are retried: bounded exponential backoff with jitter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Attempts per push, the first included (at least 1).
+    pub max_attempts: u32,
+    /// The wait before the first retry; it doubles with each retry.
+    pub initial_backoff: Duration,
+    /// The longest wait between two attempts.
+    pub max_backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// A policy from its three values.
+    pub fn new(max_attempts: u32, initial_backoff: Duration, max_backoff: Duration) -> Self {
+        Self {
+            max_attempts,
+            initial_backoff,
+            max_backoff,
+        }
+    }
+
+    /// The wait before attempt `attempt + 1` (after `attempt` failures): the exponential
+    /// value, capped, then a random point in its upper half so that many pushes failing at
+    /// once do not come back at once.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(30);
+        let full = self
+            .initial_backoff
+            .saturating_mul(1u32 << exponent)
+            .min(self.max_backoff);
+        let half = full / 2;
+        half + half.mul_f64(fastrand::f64())
+    }
+}
+
+impl Default for RetryPolicy {
+    /// 5 attempts, waits from 200 ms up to 30 s.
+    fn default() -> Self {
+        Self::new(5, Duration::from_millis(200), Duration::from_secs(30))
+    }
+}
+
+/// The configuration of an [`ApnsClient`]; build it with [`ApnsConfig::new`] and the
+/// setters.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ApnsConfig {
+    /// Where to connect.
+    pub endpoint: Endpoint,
+    /// The push certificate and key.
+    pub identity: ClientIdentity,
+    /// PEM certificates of a private CA to trust for the server (a test server); the
+    /// system's roots are trusted in any case.
+    pub server_ca_pem: Option<Vec<u8>>,
+    /// The topic pushes are sent to; by default the certificate's UID.
+    pub topic: Option<String>,
+    /// Connections kept open to the endpoint (default 1). Each carries as many concurrent
+    /// pushes as the server allows (`SETTINGS_MAX_CONCURRENT_STREAMS`).
+    pub connections: usize,
+    /// The longest wait for one attempt's answer (default 10 s).
+    pub request_timeout: Duration,
+    /// The longest wait for a connection to open (default 10 s).
+    pub connect_timeout: Duration,
+    /// The interval of keep-alive PINGs; `None` sends none (default 60 s).
+    pub ping_interval: Option<Duration>,
+    /// Retries of connection failures, timeouts, 429 and 5xx answers.
+    pub retry: RetryPolicy,
+    /// When set, pushes carry `apns-expiration`: now plus this delay (zero means "deliver
+    /// now or never").
+    pub expiration: Option<Duration>,
+    /// Pushes of a bulk push in flight at once (default 4,000).
+    pub max_in_flight: usize,
+}
+
+impl ApnsConfig {
+    /// A configuration with the defaults.
+    pub fn new(endpoint: Endpoint, identity: ClientIdentity) -> Self {
+        Self {
+            endpoint,
+            identity,
+            server_ca_pem: None,
+            topic: None,
+            connections: 1,
+            request_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
+            ping_interval: Some(Duration::from_secs(60)),
+            retry: RetryPolicy::default(),
+            expiration: None,
+            max_in_flight: 4000,
+        }
+    }
+
+    /// Trusts a private CA (PEM) for the server.
+    pub fn server_ca_pem(mut self, pem: Vec<u8>) -> Self {
+        self.server_ca_pem = Some(pem);
+        self
+    }
+
+    /// Pushes to this topic instead of the certificate's UID.
+    pub fn topic(mut self, topic: impl Into<String>) -> Self {
+        self.topic = Some(topic.into());
+        self
+    }
+
+    /// Sets the number of connections.
+    pub fn connections(mut self, connections: usize) -> Self {
+        self.connections = connections;
+        self
+    }
+
+    /// Sets the request timeout.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Sets the connect timeout.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the keep-alive PING interval (`None`: no PINGs).
+    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.ping_interval = interval;
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sends `apns-expiration` with each push: now plus `delay`.
+    pub fn expiration(mut self, delay: Duration) -> Self {
+        self.expiration = Some(delay);
+        self
+    }
+
+    /// Sets how many pushes of a bulk push are in flight at once.
+    pub fn max_in_flight(mut self, max: usize) -> Self {
+        self.max_in_flight = max;
+        self
+    }
+}
+
+/// The APNs HTTP/2 client: sends MDM pushes for one push certificate (one topic) over a
+/// pool of connections. Cheap to clone; clones share the connections.
+#[derive(Clone)]
+pub struct ApnsClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    topic: String,
+    topic_header: http::HeaderValue,
+    authority: String,
+    request_timeout: Duration,
+    retry: RetryPolicy,
+    expiration: Option<Duration>,
+    max_in_flight: usize,
+}
+
+impl std::fmt::Debug for ApnsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApnsClient")
+            .field("topic", &self.inner.topic)
+            .field("authority", &self.inner.authority)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one attempt came to.
+enum Attempt {
+    Final(PushOutcome),
+    Retry(String),
+}
+
+impl ApnsClient {
+    /// A client for the configuration. Connections open on the first push.
+    pub fn new(config: ApnsConfig) -> Result<Self, Error> {
+        if config.connections == 0 {
+            return Err(Error::InvalidConfig(
+                "at least one connection is needed".into(),
+            ));
+        }
+        if config.retry.max_attempts == 0 {
+            return Err(Error::InvalidConfig(
+                "at least one attempt is needed".into(),
+            ));
+        }
+        if config.max_in_flight == 0 {
+            return Err(Error::InvalidConfig(
+                "max_in_flight must be at least 1".into(),
+            ));
+        }
+        let topic = match config.topic {
+            Some(topic) if !topic.is_empty() => topic,
+            _ => config.identity.topic()?,
+        };
+        let connector = Connector::new(
+            config.endpoint.clone(),
+            &config.identity,
+            config.server_ca_pem.as_deref(),
+            config.connect_timeout,
+            config.ping_interval,
+        )?;
+        let topic_header = http::HeaderValue::from_str(&topic)
+            .map_err(|_| Error::InvalidConfig(format!("topic {topic:?} is not a header value")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool: Pool::new(connector, config.connections),
+                topic,
+                topic_header,
+                authority: config.endpoint.authority(),
+                request_timeout: config.request_timeout,
+                retry: config.retry,
+                expiration: config.expiration,
+                max_in_flight: config.max_in_flight,
+            }),
+        })
+    }
+
+    /// The topic pushes are sent to.
+    pub fn topic(&self) -> &str {
+        &self.inner.topic
+    }
+
+    /// Sends one MDM push, retrying as the policy allows.
+    pub async fn send(&self, target: &PushTarget) -> PushOutcome {
+        self.inner.send(target).await
+    }
+}
+
+impl Inner {
+    async fn send(&self, target: &PushTarget) -> PushOutcome {
+        let push = &target.push;
+        if !push.topic.is_empty() && push.topic != self.topic {
+            // APNs would refuse it (DeviceTokenNotForTopic); the device enrolled with another
+            // certificate and must re-enroll.
+            return PushOutcome::Rejected {
+                status: 0,
+                reason: format!("TopicMismatch: the device enrolled with {}", push.topic),
+                token_invalid: false,
+                invalid_since_ms: None,
+            };
+        }
+        if let Some(since) = push.invalid_since {
+            // APNs already said 410 for this token: pushing it again only risks throttling.
+            return PushOutcome::Rejected {
+                status: 0,
+                reason: Reason::Unregistered.as_str().to_owned(),
+                token_invalid: true,
+                invalid_since_ms: i64::try_from(since.unix_timestamp_nanos() / 1_000_000).ok(),
+            };
+        }
+        if push.token.is_empty() {
+            return PushOutcome::Rejected {
+                status: 0,
+                reason: Reason::MissingDeviceToken.as_str().to_owned(),
+                token_invalid: false,
+                invalid_since_ms: None,
+            };
+        }
+        // Exactly {"mdm":"<PushMagic>"}, the PushMagic escaped as a JSON string.
+        let magic = serde_json::Value::from(push.push_magic.as_str());
+        let body = Bytes::from(format!("{{\"mdm\":{magic}}}"));
+        let uri = format!("https://{}/3/device/{}", self.authority, push.token_hex());
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result =
+                tokio::time::timeout(self.request_timeout, self.attempt(&uri, body.clone()))
+                    .await
+                    .unwrap_or_else(|_| Attempt::Retry("timed out waiting for the answer".into()));
+            match result {
+                Attempt::Final(outcome) => return outcome,
+                Attempt::Retry(error) => {
+                    if attempt >= self.retry.max_attempts {
+                        return PushOutcome::Failed {
+                            attempts: attempt,
+                            error,
+                        };
+                    }
+                    tokio::time::sleep(self.retry.backoff(attempt)).await;
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, uri: &str, body: Bytes) -> Attempt {
+        let (slot, connection) = match self.pool.get().await {
+            Ok(found) => found,
+            Err(error) => return Attempt::Retry(error.to_string()),
+        };
+        let generation = connection.generation;
+        match self.exchange(connection.sender, uri, body).await {
+            Ok(attempt) => attempt,
+            Err(error) => {
+                // GOAWAY, a reset connection or a dropped one: open a new connection and
+                // send the push again there.
+                self.pool.discard(slot, generation);
+                Attempt::Retry(format!("HTTP/2: {error}"))
+            }
+        }
+    }
+
+    async fn exchange(
+        &self,
+        sender: h2::client::SendRequest<Bytes>,
+        uri: &str,
+        body: Bytes,
+    ) -> Result<Attempt, h2::Error> {
+        let mut builder = http::Request::post(uri)
+            .header("apns-push-type", http::HeaderValue::from_static("mdm"))
+            .header("apns-topic", self.topic_header.clone())
+            .header("apns-priority", http::HeaderValue::from_static("10"))
+            .header(
+                "content-type",
+                http::HeaderValue::from_static("application/json"),
+            );
+        if let Some(delay) = self.expiration {
+            let at = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .saturating_add(delay)
+                .as_secs();
+            let value = if delay.is_zero() { 0 } else { at };
+            builder = builder.header("apns-expiration", value.to_string());
+        }
+        let request = match builder.body(()) {
+            Ok(request) => request,
+            Err(error) => {
+                return Ok(Attempt::Final(PushOutcome::Rejected {
+                    status: 0,
+                    reason: format!("invalid request: {error}"),
+                    token_invalid: false,
+                    invalid_since_ms: None,
+                }))
+            }
+        };
+        let mut sender = sender.ready().await?;
+        let (response, mut stream) = sender.send_request(request, false)?;
+        stream.send_data(body, true)?;
+        let response = response.await?;
+        let status = response.status().as_u16();
+        let apns_id = response
+            .headers()
+            .get("apns-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let mut body = response.into_body();
+        let mut answer = Vec::new();
+        while let Some(chunk) = body.data().await {
+            let chunk = chunk?;
+            let _ = body.flow_control().release_capacity(chunk.len());
+            if answer.len() < 64 * 1024 {
+                answer.extend_from_slice(&chunk);
+            }
+        }
+        Ok(interpret(status, apns_id, &answer))
+    }
+}
+
+/// Turns an APNs answer into an outcome or a reason to retry.
+fn interpret(status: u16, apns_id: String, body: &[u8]) -> Attempt {
+    if status == 200 {
+        return Attempt::Final(PushOutcome::Delivered { apns_id });
+    }
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let reason = json
+        .get("reason")
+        .and_then(|r| r.as_str())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    if status == 429 || status >= 500 {
+        return Attempt::Retry(format!("HTTP {status} {reason}"));
+    }
+    let token_invalid = status == 410;
+    Attempt::Final(PushOutcome::Rejected {
+        status,
+        reason,
+        token_invalid,
+        invalid_since_ms: if token_invalid {
+            json.get("timestamp").and_then(|t| t.as_i64())
+        } else {
+            None
+        },
+    })
+}
+
+#[async_trait]
+impl Pusher for ApnsClient {
+    async fn push(&self, target: &PushTarget) -> PushOutcome {
+        self.inner.send(target).await
+    }
+
+    /// Pushes all targets concurrently (up to `max_in_flight` at once, multiplexed over
+    /// the pool's connections); every target gets exactly one result, in the order given.
+    async fn push_many(
+        &self,
+        targets: Vec<PushTarget>,
+        progress: Option<ProgressCallback>,
+    ) -> Vec<PushResult> {
+        use futures_util::StreamExt;
+        let total = targets.len();
+        let inner = &self.inner;
+        let ids: Vec<_> = targets.iter().map(|t| t.enrollment_id.clone()).collect();
+        // One task drives every push of the batch (no task per push): the work per push
+        // stays small and the connections' own tasks do the I/O.
+        let mut finished = futures_util::stream::iter(targets.into_iter().enumerate())
+            .map(|(index, target)| async move { (index, inner.send(&target).await) })
+            .buffer_unordered(inner.max_in_flight);
+        let mut outcomes: Vec<Option<PushOutcome>> = vec![None; total];
+        let mut counts = PushProgress::start(total);
+        while let Some((index, outcome)) = finished.next().await {
+            counts.record(&outcome);
+            if let Some(progress) = &progress {
+                progress(counts);
+            }
+            outcomes[index] = Some(outcome);
+        }
+        ids.into_iter()
+            .zip(outcomes)
+            .map(|(id, outcome)| {
+                // The stream yields each index once, so every slot is filled; a missing
+                // one would still be reported, never dropped.
+                let outcome = outcome.unwrap_or_else(|| PushOutcome::Failed {
+                    attempts: 0,
+                    error: "the push ended without an outcome".into(),
+                });
+                PushResult::new(id, outcome)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_bounded_and_grows() {
+        let policy = RetryPolicy::new(5, Duration::from_millis(100), Duration::from_millis(350));
+        for _ in 0..50 {
+            let first = policy.backoff(1);
+            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+            let third = policy.backoff(3);
+            assert!(third >= Duration::from_millis(175) && third <= Duration::from_millis(350));
+            assert!(policy.backoff(40) <= Duration::from_millis(350));
+        }
+    }
+
+    #[test]
+    fn answers_are_interpreted() {
+        assert!(matches!(
+            interpret(200, "id".into(), b""),
+            Attempt::Final(PushOutcome::Delivered { .. })
+        ));
+        assert!(matches!(
+            interpret(429, String::new(), br#"{"reason":"TooManyRequests"}"#),
+            Attempt::Retry(_)
+        ));
+        assert!(matches!(
+            interpret(503, String::new(), b"garbage"),
+            Attempt::Retry(_)
+        ));
+        match interpret(
+            410,
+            String::new(),
+            br#"{"reason":"Unregistered","timestamp":1700000000000}"#,
+        ) {
+            Attempt::Final(PushOutcome::Rejected {
+                status,
+                reason,
+                token_invalid,
+                invalid_since_ms,
+            }) => {
+                assert_eq!(
+                    (status, reason.as_str(), token_invalid),
+                    (410, "Unregistered", true)
+                );
+                assert_eq!(invalid_since_ms, Some(1_700_000_000_000));
+            }
+            _ => panic!("410 must be a final rejection"),
+        }
+        match interpret(400, String::new(), b"not json") {
+            Attempt::Final(PushOutcome::Rejected { reason, .. }) => assert_eq!(reason, "HTTP 400"),
+            _ => panic!("400 must be a final rejection"),
+        }
+    }
+}

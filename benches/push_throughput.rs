@@ -1,0 +1,262 @@
+//! APNs client throughput: MDM pushes per second and CPU microseconds per push, on one and
+//! four connections, against the mock APNs server running in another process; and, in the
+//! same run, the ceiling: h2load sending the same requests to the same server.
+//!
+//! `cargo bench -p mdmkit-benches --bench push_throughput` measures 100,000 pushes per
+//! case. Without `--bench` (as `cargo test --all-targets` runs it) it only checks, with a
+//! few hundred pushes, that everything works.
+//!
+//! The mock server process is this same program started with `--serve-mock DIR`: the
+//! code of `mdmkit push mock-server`, with the client certificate optional because
+//! h2load cannot present one.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mdmkit_apns::client::{ApnsClient, ApnsConfig, ClientIdentity, Endpoint, RetryPolicy};
+use mdmkit_apns::mock::{ClientCertMode, MockConfig, MockServer, TestPki};
+use mdmkit_core::push::{PushInfo, PushSummary, PushTarget, Pusher};
+use nix::sys::resource::{getrusage, UsageWho};
+
+const TOPIC: &str = "com.apple.mgmt.External.bench";
+/// The stream limit the mock announces, like Apple's.
+const STREAMS: u32 = 1000;
+
+type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> BenchResult<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(position) = args.iter().position(|a| a == "--serve-mock") {
+        let dir = args
+            .get(position + 1)
+            .ok_or("--serve-mock needs a directory")?;
+        return serve_mock(Path::new(dir));
+    }
+    let full = args.iter().any(|a| a == "--bench");
+    let pushes = if full { 100_000 } else { 300 };
+    let dir = std::env::temp_dir().join(format!("mdmkit-bench-push-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let pki = TestPki::generate(TOPIC)?;
+    write_pki(&dir, &pki)?;
+    let mock = MockProcess::start(&dir)?;
+    println!(
+        "push_throughput: {pushes} MDM pushes per case, mock APNs server in process {} at {} \
+         (SETTINGS_MAX_CONCURRENT_STREAMS {STREAMS})",
+        mock.child.id(),
+        mock.url
+    );
+
+    // One thread, like h2load -t 1: the two clients compete on the same footing.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let h2load = h2load_path();
+    let body = dir.join("body.json");
+    std::fs::write(&body, br#"{"mdm":"bench-magic"}"#)?;
+    if h2load.is_none() {
+        println!(
+            "  h2load: not installed (Debian package nghttp2-client; scripts/h2load.sh \
+             installs it): the ceiling is not measured"
+        );
+    }
+    // The machine is shared: client and h2load runs alternate, and the best of the rounds
+    // is compared, so that a burst of load elsewhere does not decide the ratio.
+    let rounds = if full { 3 } else { 1 };
+    for connections in [1usize, 4] {
+        let mut best_client = (0.0f64, f64::MAX);
+        let mut best_h2load = 0.0f64;
+        for round in 1..=rounds {
+            let (rate, cpu_us) =
+                runtime.block_on(run_client(&pki, &mock.url, connections, pushes))?;
+            print!("  round {round}, {connections} connection(s): mdmkit {rate:.0} pushes/s, {cpu_us:.2} CPU µs/push");
+            if rate > best_client.0 {
+                best_client = (rate, cpu_us);
+            }
+            if let Some(h2load) = &h2load {
+                let ceiling = run_h2load(h2load, &mock.url, &body, connections, pushes)?;
+                print!("; h2load {ceiling:.0} requests/s");
+                best_h2load = best_h2load.max(ceiling);
+            }
+            println!();
+        }
+        let (rate, cpu_us) = best_client;
+        println!(
+            "  mdmkit client, {connections} connection(s): {rate:>9.0} pushes/s, \
+             {cpu_us:.2} CPU µs/push (user+system of the client process; best of {rounds})"
+        );
+        if h2load.is_some() {
+            println!(
+                "  h2load,        {connections} connection(s): {best_h2load:>9.0} requests/s \
+                 (-m {STREAMS}, best of {rounds}); mdmkit reaches {:.0}% of it",
+                100.0 * rate / best_h2load
+            );
+        }
+    }
+    drop(mock);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn write_pki(dir: &Path, pki: &TestPki) -> BenchResult<()> {
+    for (name, pem) in [
+        ("ca.pem", &pki.ca_pem),
+        ("server.pem", &pki.server_cert_pem),
+        ("server.key", &pki.server_key_pem),
+    ] {
+        std::fs::write(dir.join(name), pem)?;
+    }
+    Ok(())
+}
+
+/// The mock server process: serves until killed, first line of output is its URL.
+fn serve_mock(dir: &Path) -> BenchResult<()> {
+    let read = |name: &str| std::fs::read(dir.join(name));
+    let config = MockConfig::new(read("server.pem")?, read("server.key")?, read("ca.pem")?)
+        .client_cert(ClientCertMode::Optional)
+        .record(false);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let server = MockServer::start(config).await?;
+        println!("{}", server.url());
+        std::future::pending::<()>().await;
+        Ok::<(), Box<dyn std::error::Error>>(())
+    })
+}
+
+struct MockProcess {
+    child: Child,
+    url: String,
+}
+
+impl MockProcess {
+    fn start(dir: &Path) -> BenchResult<Self> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("--serve-mock")
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no standard output")?;
+        let mut url = String::new();
+        BufReader::new(stdout).read_line(&mut url)?;
+        let url = url.trim().to_owned();
+        if !url.starts_with("https://") {
+            let _ = child.kill();
+            return Err(format!("the mock server did not start: {url:?}").into());
+        }
+        Ok(Self { child, url })
+    }
+}
+
+impl Drop for MockProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cpu_time() -> BenchResult<Duration> {
+    let usage = getrusage(UsageWho::RUSAGE_SELF)?;
+    let to_duration = |t: nix::sys::time::TimeVal| {
+        Duration::from_secs(t.tv_sec().max(0) as u64)
+            + Duration::from_micros(t.tv_usec().max(0) as u64)
+    };
+    Ok(to_duration(usage.user_time()) + to_duration(usage.system_time()))
+}
+
+/// Pushes `pushes` distinct devices; returns pushes per second and CPU µs per push.
+async fn run_client(
+    pki: &TestPki,
+    url: &str,
+    connections: usize,
+    pushes: usize,
+) -> BenchResult<(f64, f64)> {
+    let identity = ClientIdentity::from_pem(&pki.client_cert_pem, &pki.client_key_pem)?;
+    let config = ApnsConfig::new(Endpoint::from_url(url)?, identity)
+        .server_ca_pem(pki.ca_pem.clone())
+        .connections(connections)
+        .max_in_flight(connections * STREAMS as usize)
+        .retry(RetryPolicy::new(
+            3,
+            Duration::from_millis(10),
+            Duration::from_millis(100),
+        ));
+    let client = ApnsClient::new(config)?;
+    let targets = |count: usize| -> Vec<PushTarget> {
+        (0..count)
+            .map(|n| {
+                let mut token = vec![0u8; 32];
+                token[24..].copy_from_slice(&(n as u64).to_be_bytes());
+                PushTarget::new(
+                    format!("DEVICE-{n}").into(),
+                    PushInfo::new(token, "bench-magic", TOPIC),
+                )
+            })
+            .collect()
+    };
+    // Open the connections (and their TLS handshakes) before measuring.
+    let warm = client.push_many(targets(connections * 10), None).await;
+    if warm.iter().any(|r| !r.outcome.is_delivered()) {
+        return Err("warm-up pushes were not delivered".into());
+    }
+    let batch = targets(pushes);
+    let cpu_before = cpu_time()?;
+    let started = Instant::now();
+    let results = client.push_many(batch, None).await;
+    let elapsed = started.elapsed();
+    let cpu = cpu_time()? - cpu_before;
+    let summary = PushSummary::from_results(&results);
+    if summary.delivered != pushes {
+        return Err(format!("not every push was delivered: {summary}").into());
+    }
+    Ok((
+        pushes as f64 / elapsed.as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / pushes as f64,
+    ))
+}
+
+fn h2load_path() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("h2load"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Runs h2load with the client's requests; returns its requests per second.
+fn run_h2load(
+    h2load: &Path,
+    url: &str,
+    body: &Path,
+    connections: usize,
+    pushes: usize,
+) -> BenchResult<f64> {
+    let target = format!("{url}/3/device/{}", "00".repeat(32));
+    let output = Command::new(h2load)
+        .args(["-n", &pushes.to_string()])
+        .args(["-c", &connections.to_string()])
+        .args(["-t", "1", "-m", &STREAMS.to_string()])
+        .arg("-d")
+        .arg(body)
+        .args(["-H", "apns-push-type: mdm"])
+        .args(["-H", &format!("apns-topic: {TOPIC}")])
+        .args(["-H", "apns-priority: 10"])
+        .args(["-H", "content-type: application/json"])
+        .arg(&target)
+        .output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !text.contains(&format!("{pushes} 2xx")) {
+        return Err(format!("h2load did not get {pushes} 2xx answers:\n{text}").into());
+    }
+    // "finished in 1.23s, 81234.56 req/s, 1.23MB/s"
+    let rate = text
+        .lines()
+        .find(|line| line.starts_with("finished in"))
+        .and_then(|line| line.split(", ").nth(1))
+        .and_then(|part| part.strip_suffix(" req/s"))
+        .and_then(|number| number.parse::<f64>().ok())
+        .ok_or_else(|| format!("cannot read h2load's rate:\n{text}"))?;
+    Ok(rate)
+}
