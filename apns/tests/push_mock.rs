@@ -552,7 +552,10 @@ async fn ten_thousand_pushes_with_random_faults_are_all_accounted_for() {
             }
             PushOutcome::Failed { attempts, .. } => {
                 assert_eq!(*attempts, 4);
-                assert!(seen.iter().all(|(s, _)| *s >= 429), "{n}: {seen:?}");
+                // The server saw at most the four attempts. It may have answered one of
+                // them 200 on a connection that then dropped before the answer arrived: the
+                // client cannot know, so "failed" is the honest outcome.
+                assert!(seen.len() <= 4, "{n}: {seen:?}");
                 "failed"
             }
             other => panic!("{n}: unexpected {other:?}"),
