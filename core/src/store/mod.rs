@@ -99,7 +99,8 @@ pub trait EnrollmentStore: Send + Sync {
     /// Sets or clears the owner (portal user).
     async fn set_owner(&self, id: &EnrollmentId, owner: Option<&str>) -> Result<()>;
 
-    /// Records that the device contacted the server at `at`.
+    /// Records that the device contacted the server at `at` (sets `last_seen`; contact is
+    /// not an edit, so `updated_at` stays).
     async fn touch_enrollment(&self, id: &EnrollmentId, at: OffsetDateTime) -> Result<()>;
 
     /// Inserts or replaces a device record.
