@@ -12,6 +12,8 @@ OUT_DIR defaults to `core/src` beside this script's parent. The generator writes
     command/<name>.rs       one module per RequestType: request type, response type, schema facts
     checkin/mod.rs          the CheckinMessage enum and the MESSAGES table
     checkin/<name>.rs       one module per MessageType
+    profile/payloads/mod.rs the PayloadContent enum, PAYLOADS, TOP_LEVEL_KEYS and COMMON_KEYS
+    profile/payloads/<name>.rs  one module per PayloadType (pages of one type are merged)
 
 and runs rustfmt on them. Hand-written code lives beside them (command/envelope.rs,
 checkin/envelope.rs) and is never touched. Doc comments state the schema's facts (types,
@@ -61,7 +63,8 @@ def pascal(name):
 
 def variant_name(value):
     text = str(value)
-    if re.fullmatch(r"[A-Z0-9_]+", text) and "_" in text or re.fullmatch(r"[A-Z]{3,}", text):
+    if re.fullmatch(r"[A-Z0-9_]+", text) and len(re.findall(r"[A-Z]", text)) >= 2:
+        # An all-capitals value (WPA2, LOWSPACE, MIGRATING_DATA) reads as words.
         text = "_".join(p.capitalize() for p in text.split("_"))
     return pascal(text)
 
@@ -69,6 +72,8 @@ def variant_name(value):
 def snake(name):
     for word in PREFIX_WORDS:
         name = name.replace(word, word[0].upper() + word[1:].lower())
+    # A plural acronym (UUIDs, URLs) is one word.
+    name = re.sub(r"([A-Z]{2,})s(?=[A-Z0-9_]|$)", lambda m: m.group(1).capitalize() + "s", name)
     s = re.sub(r"[^0-9A-Za-z]+", "_", name)
     s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", s)
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
@@ -457,14 +462,40 @@ class Generator:
 
 # ---- schema tables ---------------------------------------------------------------------
 
+# Statics for self-referential structures (an array whose items contain the same array),
+# by id of the repeated subkey list: name and body. Reset for every generated file.
+RECURSIVE_STATICS = {}
+
+
+def recursive_static(sub):
+    """The name of a static `[KeyInfo; 1]` describing the item of a self-referential array."""
+    if id(sub) not in RECURSIVE_STATICS:
+        name = f"RECURSIVE_ITEM_{len(RECURSIVE_STATICS) + 1}"
+        RECURSIVE_STATICS[id(sub)] = [name, None]
+        RECURSIVE_STATICS[id(sub)][1] = key_info(sub[0], (id(sub),))
+    return RECURSIVE_STATICS[id(sub)][0]
+
+
+def recursive_statics_text():
+    lines = []
+    for name, body in RECURSIVE_STATICS.values():
+        lines.append("/// The item of an array that contains itself, described once.")
+        lines.append(f"static {name}: [KeyInfo; 1] = [{body}];")
+    RECURSIVE_STATICS.clear()
+    return "\n".join(lines)
+
+
 def key_info(key, seen=()):
     """A `KeyInfo { .. }` expression for a key."""
     t = ktype(key)
     kind = {"string": "String", "integer": "Integer", "real": "Real", "boolean": "Boolean",
             "data": "Data", "date": "Date", "array": "Array", "dictionary": "Dictionary"}.get(t, "Any")
     sub = key.get("subkeys") or []
+    recursive_item = None
     if id(sub) in seen:
-        sub = []  # recursive structure: stop describing
+        if t == "array" and len(sub) == 1:
+            recursive_item = recursive_static(sub)
+        sub = []  # recursive structure: described once, by the static
     seen = seen + (id(sub),)
     allowed = [str(v) for v in key.get("rangelist") or []]
     keys, item, map_value, disc = "&[]", "None", "None", "None"
@@ -474,6 +505,8 @@ def key_info(key, seen=()):
                 map_value = f"Some(&{key_info(sub[0], seen)})"
         else:
             keys = "&[" + ", ".join(key_info(s, seen) for s in sub) + "]"
+    elif recursive_item:
+        item = f"Some(&{recursive_item}[0])"
     elif t == "array" and sub:
         if len(sub) > 1:
             d = None
@@ -483,7 +516,7 @@ def key_info(key, seen=()):
                     d = s["key"]
             alts = ", ".join(key_info(s, seen) for s in sub)
             item = ("Some(&KeyInfo { name: \"item\", kind: ValueKind::Dictionary, required: false, "
-                    f"allowed: &[], keys: &[{alts}], item: None, map_value: None, "
+                    f"allowed: &[], range: None, not_on: &[], keys: &[{alts}], item: None, map_value: None, "
                     f"discriminator: {'Some(' + rust_str(d) + ')' if d else 'None'} }})")
         else:
             it = sub[0]
@@ -491,9 +524,21 @@ def key_info(key, seen=()):
                 it = dict(it)
                 del it["subkeys"]
             item = f"Some(&{key_info(it, seen)})"
+    rng = key.get("range")
+    range_text = "None"
+    if isinstance(rng, dict) and (rng.get("min") is not None or rng.get("max") is not None):
+        lo = f"{float(rng['min'])!r}" if rng.get("min") is not None else "f64::NEG_INFINITY"
+        hi = f"{float(rng['max'])!r}" if rng.get("max") is not None else "f64::INFINITY"
+        range_text = f"Some(({lo}, {hi}))"
+    not_on = []
+    for os_name, variant in PLATFORMS:
+        entry = (key.get("supportedOS") or {}).get(os_name)
+        if isinstance(entry, dict) and str(entry.get("introduced")) == "n/a":
+            not_on.append(f"Platform::{variant}")
     return (f"KeyInfo {{ name: {rust_str(key['key'])}, kind: ValueKind::{kind}, "
             f"required: {'true' if key.get('presence') == 'required' else 'false'}, "
-            f"allowed: &[{', '.join(rust_str(a) for a in allowed)}], keys: {keys}, item: {item}, "
+            f"allowed: &[{', '.join(rust_str(a) for a in allowed)}], range: {range_text}, "
+            f"not_on: &[{', '.join(not_on)}], keys: {keys}, item: {item}, "
             f"map_value: {map_value}, discriminator: {disc} }}")
 
 
@@ -856,6 +901,201 @@ def gen_checkin(schema, out):
         [os.path.join(out, "checkin", m + ".rs") for _, m, _, _, _ in msgs]
 
 
+COMMON_PAYLOAD_KEYS = {"PayloadType", "PayloadIdentifier", "PayloadUUID", "PayloadVersion",
+                       "PayloadDisplayName", "PayloadDescription", "PayloadOrganization"}
+
+
+RESERVED_TYPE_NAMES = {"Dictionary", "Value", "Data", "Error", "KeyPath", "SystemTime",
+                       "BTreeMap", "String", "Vec", "Option", "Payload", "Profile"}
+
+
+def payload_type_name(payload_type, taken):
+    name = payload_type
+    apple = name.startswith("com.apple.")
+    if apple:
+        name = name[len("com.apple."):]
+    name = pascal(name)
+    if name in RESERVED_TYPE_NAMES:
+        name += "Payload"
+    if name in taken:
+        # A preference domain outside com.apple (loginwindow) beside Apple's own.
+        name += "Domain" if not apple else "Apple"
+    taken.add(name)
+    return name
+
+
+def gen_profiles(schema, out):
+    files = sorted(glob.glob(os.path.join(schema, "mdm", "profiles", "*.yaml")))
+    groups = {}
+    order = []
+    special = {}
+    for path in files:
+        y = yaml.safe_load(open(path))
+        pt = y["payload"].get("payloadtype")
+        base = os.path.basename(path)
+        if base in ("TopLevel.yaml", "CommonPayloadKeys.yaml"):
+            special[base] = y
+            continue
+        if pt not in groups:
+            groups[pt] = []
+            order.append(pt)
+        groups[pt].append(y)
+    written = []
+    entries = []
+    taken = set()
+    # Apple's own domains are named first, so that they keep the plain names.
+    for pt in sorted(order, key=lambda t: (not t.startswith("com.apple."), t.lower())):
+        docs = groups[pt]
+        # Several schema pages may describe one PayloadType (com.apple.MCX has six): the
+        # payload is one dictionary, so their keys are merged, first description first.
+        keys, seen = [], set()
+        supported = {}
+        for y in docs:
+            for k in y.get("payloadkeys") or []:
+                if k["key"] in COMMON_PAYLOAD_KEYS or k["key"] in seen:
+                    continue
+                seen.add(k["key"])
+                keys.append(k)
+            for os_name, entry in (y["payload"].get("supportedOS") or {}).items():
+                supported.setdefault(os_name, entry)
+        type_name = payload_type_name(pt, taken)
+        mod_name = snake(type_name)
+        title = " / ".join(y.get("title", pt) for y in docs)
+        m = Module(f"the `{pt}` payload")
+        g = Generator(m, lenient=False)
+        doc = [f"The `{pt}` payload ({title}).", "", "Platforms:"] + platform_doc(supported)
+        doc += ["", "The common payload keys (PayloadIdentifier, PayloadUUID, ...) are in "
+                "[`PayloadCommon`](crate::profile::PayloadCommon)."]
+        g.struct(type_name, keys, {"key": pt}, doc=doc)
+        info = [f"/// What Apple's schema says about the `{pt}` payload.",
+                "pub static INFO: MessageInfo = MessageInfo {",
+                f"    name: {rust_str(pt)},",
+                f"    title: {rust_str(title)},",
+                "    platforms: &[" + ", ".join(platform_support(supported)) + "],",
+                "    keys: &[" + ", ".join(key_info(k) for k in keys) + "],",
+                "    response_keys: &[],",
+                "};", "",
+                f"impl {type_name} {{",
+                "    /// The payload's PayloadType.",
+                f"    pub const PAYLOAD_TYPE: &'static str = {rust_str(pt)};",
+                "}"]
+        statics = recursive_statics_text()
+        if statics:
+            info += ["", statics]
+        uses = used_imports("\n".join(m.items + info))
+        text = HEADER + f"//! The `{pt}` payload.\n\n" + uses + "\n\n" + "\n\n".join(m.items) + "\n\n" + "\n".join(info) + "\n"
+        path = os.path.join(out, "profile", "payloads", mod_name + ".rs")
+        write(path, text)
+        written.append(path)
+        entries.append((pt, mod_name, type_name, sorted(m.names)))
+
+    top = special["TopLevel.yaml"]
+    common = special["CommonPayloadKeys.yaml"]
+    lines = [HEADER, "//! Typed configuration-profile payloads: one module per PayloadType of Apple's schema.",
+             "",
+             "use plist::{Dictionary, Value};",
+             "",
+             "use crate::codec::{KeyPath, PlistCodec};",
+             "use crate::schema::{KeyInfo, MessageInfo, Platform, ValueKind};",
+             "use crate::Error;",
+             ""]
+    for pt, mod_name, _, _ in entries:
+        lines.append(f"pub mod {mod_name};")
+    lines.append("")
+    for pt, mod_name, _, names in entries:
+        lines.append(f"pub use {mod_name}::{{{', '.join(names)}}};")
+    lines.append("")
+    lines.append("/// What Apple's schema says about every payload type, in PayloadType order.")
+    lines.append("pub static PAYLOADS: &[&MessageInfo] = &[" +
+                 ", ".join(f"&{m}::INFO" for _, m, _, _ in entries) + "];")
+    lines.append("")
+    lines.append("/// The keys of the profile itself (the top level of a .mobileconfig).")
+    lines.append("pub static TOP_LEVEL_KEYS: &[KeyInfo] = &[" +
+                 ", ".join(key_info(k) for k in top.get("payloadkeys") or []) + "];")
+    lines.append("")
+    lines.append("/// The keys every payload has (PayloadType, PayloadIdentifier, PayloadUUID, ...).")
+    lines.append("pub static COMMON_KEYS: &[KeyInfo] = &[" +
+                 ", ".join(key_info(k) for k in common.get("payloadkeys") or []) + "];")
+    lines.append("")
+    lines.append("/// The keys of a payload of any type, beside the common keys.")
+    lines.append("#[allow(clippy::large_enum_variant)]")
+    lines.append("#[derive(Debug, Clone, PartialEq)]")
+    lines.append("#[non_exhaustive]")
+    lines.append("pub enum PayloadContent {")
+    for pt, _, type_name, _ in entries:
+        lines.append(f"    /// `{pt}`.")
+        lines.append(f"    {type_name}({type_name}),")
+    lines.append("    /// A payload type this version of mdmkit does not model, kept unchanged.")
+    lines.append("    Other {")
+    lines.append("        /// Its PayloadType.")
+    lines.append("        payload_type: String,")
+    lines.append("        /// Its keys beside the common ones.")
+    lines.append("        keys: Dictionary,")
+    lines.append("    },")
+    lines.append("}")
+    lines.append("")
+    lines.append("impl PayloadContent {")
+    lines.append("    /// The payload's PayloadType.")
+    lines.append("    pub fn payload_type(&self) -> &str {")
+    lines.append("        match self {")
+    for pt, _, type_name, _ in entries:
+        lines.append(f"            PayloadContent::{type_name}(_) => {rust_str(pt)},")
+    lines.append("            PayloadContent::Other { payload_type, .. } => payload_type,")
+    lines.append("        }")
+    lines.append("    }")
+    lines.append("")
+    lines.append("    /// What the schema says about the payload type, when it is modelled.")
+    lines.append("    pub fn info(&self) -> Option<&'static MessageInfo> {")
+    lines.append("        payload_info(self.payload_type())")
+    lines.append("    }")
+    lines.append("")
+    lines.append("    /// The payload's own keys (without the common keys).")
+    lines.append("    pub fn to_dictionary(&self) -> Dictionary {")
+    lines.append("        let value = match self {")
+    for pt, _, type_name, _ in entries:
+        lines.append(f"            PayloadContent::{type_name}(p) => p.to_plist(),")
+    lines.append("            PayloadContent::Other { keys, .. } => return keys.clone(),")
+    lines.append("        };")
+    lines.append("        match value {")
+    lines.append("            Value::Dictionary(dict) => dict,")
+    lines.append("            _ => Dictionary::new(),")
+    lines.append("        }")
+    lines.append("    }")
+    lines.append("")
+    lines.append("    /// Reads a payload's own keys (without the common keys) for `payload_type`.")
+    lines.append("    pub fn from_dictionary(payload_type: &str, keys: Dictionary, path: &KeyPath<'_>) -> Result<Self, Error> {")
+    lines.append("        let value = Value::Dictionary(keys);")
+    lines.append("        Ok(match payload_type {")
+    for pt, _, type_name, _ in entries:
+        lines.append(f"            {rust_str(pt)} => PayloadContent::{type_name}({type_name}::from_plist(value, path)?),")
+    lines.append("            _ => PayloadContent::Other {")
+    lines.append("                payload_type: payload_type.to_owned(),")
+    lines.append("                keys: crate::codec::expect_dictionary(value, path)?,")
+    lines.append("            },")
+    lines.append("        })")
+    lines.append("    }")
+    lines.append("}")
+    lines.append("")
+    for pt, _, type_name, _ in entries:
+        lines.append(f"impl From<{type_name}> for PayloadContent {{")
+        lines.append(f"    fn from(payload: {type_name}) -> Self {{")
+        lines.append(f"        PayloadContent::{type_name}(payload)")
+        lines.append("    }")
+        lines.append("}")
+        lines.append("")
+    lines.append("/// What the schema says about a payload type.")
+    lines.append("pub fn payload_info(payload_type: &str) -> Option<&'static MessageInfo> {")
+    lines.append("    PAYLOADS.iter().copied().find(|info| info.name == payload_type)")
+    lines.append("}")
+    path = os.path.join(out, "profile", "payloads", "mod.rs")
+    text = "\n".join(lines) + "\n"
+    if "Platform::" not in text:
+        text = text.replace("use crate::schema::{KeyInfo, MessageInfo, Platform, ValueKind};",
+                            "use crate::schema::{KeyInfo, MessageInfo, ValueKind};")
+    write(path, text)
+    return [path] + written
+
+
 def used_imports(body):
     lines = []
     if "BTreeMap" in body:
@@ -867,7 +1107,8 @@ def used_imports(body):
     lines.append("use plist::{Dictionary, Value};")
     lines.append("")
     imports = ["self", "KeyPath", "PlistCodec"]
-    if re.search(r"\bData\b", body):
+    code = "\n".join(line for line in body.split("\n") if not line.strip().startswith("//"))
+    if re.search(r"\bData\b", code):
         imports.insert(1, "Data")
     lines.append(f"use crate::codec::{{{', '.join(imports)}}};")
     schema = [n for n in ["EnrollmentMode", "KeyInfo", "MessageInfo", "Platform",
@@ -886,13 +1127,13 @@ def main():
         schema = os.path.join(schema, "yaml")
     out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "core", "src")
-    for sub in ("command", "checkin"):
+    for sub in ("command", "checkin", os.path.join("profile", "payloads")):
         d = os.path.join(out, sub)
         os.makedirs(d, exist_ok=True)
         for old in glob.glob(os.path.join(d, "*.rs")):
             if open(old).read().startswith(HEADER.strip()):
                 os.remove(old)
-    written = gen_commands(schema, out) + gen_checkin(schema, out)
+    written = gen_commands(schema, out) + gen_checkin(schema, out) + gen_profiles(schema, out)
     subprocess.run(["rustfmt", "--edition", "2021"] + written, check=True)
     print(f"wrote {len(written)} files under {out}")
 

@@ -67,3 +67,17 @@ pub fn read_input(path: &str) -> CliResult<Vec<u8>> {
         std::fs::read(path).map_err(|e| CliError::input(format!("cannot read {path}: {e}")))
     }
 }
+
+/// Prints text on standard output. A closed pipe (`mdmkit ... | head`) ends the program
+/// quietly instead of panicking as `println!` would.
+pub fn print_out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        std::process::exit(0);
+    }
+}

@@ -11,7 +11,7 @@ use mdmkit_core::schema::{KeyInfo, MessageInfo, ValueKind};
 use mdmkit_core::PlistFormat;
 use plist::{Dictionary, Value};
 
-use crate::{read_input, CliError, CliResult};
+use crate::{print_out, read_input, CliError, CliResult};
 
 /// Subcommands of `mdmkit command`.
 #[derive(Debug, Subcommand)]
@@ -52,7 +52,7 @@ pub fn run(cmd: CommandCmd) -> CliResult<()> {
             for info in COMMANDS {
                 out.push_str(&format!("{:<40} {}\n", info.name, platforms(info)));
             }
-            print!("{out}");
+            print_out(&out);
             Ok(())
         }
         CommandCmd::Render {
@@ -86,7 +86,7 @@ pub fn run(cmd: CommandCmd) -> CliResult<()> {
                 "request_type": envelope.request_type(),
                 "command": json::dictionary_to_json(&keys),
             });
-            println!("{value:#}");
+            print_out(&format!("{value:#}\n"));
             Ok(())
         }
     }

@@ -6,7 +6,7 @@ use mdmkit_core::{Checkin, CommandResult};
 use plist::{Dictionary, Value};
 use serde_json::json;
 
-use crate::{read_input, CliError, CliResult};
+use crate::{print_out, read_input, CliError, CliResult};
 
 /// Keys whose values are credentials: shown only with --show-secrets.
 const SECRET_KEYS: [&str; 3] = ["UnlockToken", "BootstrapToken", "TokenData"];
@@ -94,6 +94,6 @@ fn redact(dict: &mut Dictionary) {
 fn print_json(value: &serde_json::Value) -> CliResult<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| CliError::failure(format!("cannot write JSON: {e}")))?;
-    println!("{text}");
+    print_out(&format!("{text}\n"));
     Ok(())
 }

@@ -8,6 +8,7 @@ mod cli_error;
 mod cmd_command;
 mod cmd_db;
 mod cmd_decode;
+mod cmd_profile;
 mod cmd_queue;
 mod store_open;
 
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use cli_error::{read_input, CliError, CliResult};
+pub use cli_error::{print_out, read_input, CliError, CliResult};
 
 /// mdmkit: Apple Mobile Device Management from the command line.
 #[derive(Debug, Parser)]
@@ -38,6 +39,9 @@ enum Commands {
     /// Command results a device sends.
     #[command(subcommand)]
     Result(cmd_decode::ResultCmd),
+    /// Configuration profiles: build, sign, verify, inspect.
+    #[command(subcommand)]
+    Profile(cmd_profile::ProfileCmd),
     /// Manage the store's database.
     #[command(subcommand)]
     Db(cmd_db::DbCommand),
@@ -51,6 +55,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Commands::Command(cmd) => cmd_command::run(cmd),
         Commands::Checkin(cmd) => cmd_decode::run_checkin(cmd),
         Commands::Result(cmd) => cmd_decode::run_result(cmd),
+        Commands::Profile(cmd) => cmd_profile::run(cmd),
         Commands::Db(command) => cmd_db::run(command, &cli.global),
         Commands::Queue(command) => cmd_queue::run(command, &cli.global),
     }

@@ -8,7 +8,7 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The body is not a property list (XML, binary or OpenStep), or is truncated.
+    /// The body is not an XML or binary property list, or is truncated.
     #[error("malformed property list: {0}")]
     MalformedPlist(String),
 
@@ -136,6 +136,24 @@ pub enum Error {
         message: String,
     },
 
+    /// A configuration profile breaks a rule of the profile format (duplicate identifier,
+    /// a reference to a missing or unsuitable payload, no payloads, encrypted content).
+    #[error("{path}: {message}")]
+    Profile {
+        /// The payload and key path, as `PayloadType(PayloadIdentifier).Key`.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A signed profile could not be signed, read or verified (garbled, tampered, untrusted).
+    #[error("profile signature: {0}")]
+    Signature(String),
+
+    /// A certificate or private key could not be read, or they do not belong together.
+    #[error("{0}")]
+    Certificate(String),
+
     /// A property list could not be written.
     #[error("cannot encode property list: {0}")]
     Encode(String),
@@ -164,6 +182,9 @@ impl Error {
             Error::StoreCrypto(_) => "store_crypto",
             Error::CommandNotSupported { .. } => "command_not_supported",
             Error::Json { .. } => "json_invalid",
+            Error::Profile { .. } => "profile_invalid",
+            Error::Signature(_) => "profile_signature",
+            Error::Certificate(_) => "certificate_invalid",
             Error::Encode(_) => "plist_encode",
         }
     }

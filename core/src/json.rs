@@ -226,6 +226,8 @@ mod tests {
         kind: ValueKind::Data,
         required: true,
         allowed: &[],
+        range: None,
+        not_on: &[],
         keys: &[],
         item: None,
         map_value: None,

@@ -1,6 +1,6 @@
 //! Reading and writing property lists with limits on size and nesting.
 //!
-//! Device bodies are untrusted. [`parse`] reads XML, binary and OpenStep plists through the
+//! Device bodies are untrusted. [`parse`] reads XML and binary plists through the
 //! `plist` crate's event stream and builds the tree itself, so that a body nested deeper
 //! than [`DecodeLimits::max_depth`] is refused before it can exhaust the stack, and a body
 //! larger than [`DecodeLimits::max_body_bytes`] is refused before it is read at all.
@@ -52,7 +52,7 @@ enum Container {
     Dictionary(Dictionary, Option<String>),
 }
 
-/// Parses an untrusted property list (XML, binary or OpenStep) within `limits`.
+/// Parses an untrusted property list (XML or binary) within `limits`.
 pub fn parse(bytes: &[u8], limits: DecodeLimits) -> Result<Value, Error> {
     if bytes.len() > limits.max_body_bytes {
         return Err(Error::BodyTooLarge {
@@ -60,8 +60,17 @@ pub fn parse(bytes: &[u8], limits: DecodeLimits) -> Result<Value, Error> {
             limit: limits.max_body_bytes,
         });
     }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    let start = bytes.trim_ascii_start();
+    let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
+    if start.is_empty() {
         return Err(Error::MalformedPlist("empty body".into()));
+    }
+    // Apple's MDM speaks XML and binary plists only; the plist crate would also read the
+    // old OpenStep text format, in which almost any text is a valid string.
+    if !start.starts_with(b"<") && !start.starts_with(b"bplist") {
+        return Err(Error::MalformedPlist(
+            "not an XML or binary property list".into(),
+        ));
     }
     let mut stack: Vec<Container> = Vec::new();
     let mut root: Option<Value> = None;

@@ -185,6 +185,10 @@ pub struct KeyInfo {
     pub required: bool,
     /// The values the schema allows, as text (empty when any value of the type is allowed).
     pub allowed: &'static [&'static str],
+    /// The smallest and largest numbers allowed, for integers and reals with a range.
+    pub range: Option<(f64, f64)>,
+    /// Platforms that support the message or payload but not this key.
+    pub not_on: &'static [Platform],
     /// For a dictionary: its known keys. For a dictionary with a
     /// [`discriminator`](KeyInfo::discriminator): the alternatives, one per value of it.
     pub keys: &'static [KeyInfo],
@@ -362,22 +366,45 @@ impl MessageInfo {
     }
 }
 
+/// How [`validate_dictionary_with`] treats keys the schema does not define.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownKeys {
+    /// An unknown key is an error (input a person wrote against a known schema).
+    Refuse,
+    /// Unknown keys are accepted and not checked (payloads may carry keys of newer OS
+    /// versions or of an app's own preferences).
+    Accept,
+}
+
 /// Checks a dictionary strictly against the schema: every key known, every required key
-/// present, every value of the right type and among the allowed values. Decoding is more
-/// lenient (it keeps unknown keys); this is for input a person wrote.
+/// present, every value of the right type, among the allowed values and within the range.
+/// Decoding is more lenient (it keeps unknown keys and does not check values); this is for
+/// input a person wrote.
 pub fn validate_dictionary(
     dict: &Dictionary,
     keys: &'static [KeyInfo],
     path: &KeyPath<'_>,
 ) -> Result<(), Error> {
+    validate_dictionary_with(dict, keys, path, UnknownKeys::Refuse)
+}
+
+/// [`validate_dictionary`] with a choice about unknown keys.
+pub fn validate_dictionary_with(
+    dict: &Dictionary,
+    keys: &'static [KeyInfo],
+    path: &KeyPath<'_>,
+    unknown: UnknownKeys,
+) -> Result<(), Error> {
     for (name, value) in dict {
-        let info = keys
-            .iter()
-            .find(|k| k.name == name)
-            .ok_or_else(|| Error::UnknownKey {
-                path: path.key(name).to_string(),
-            })?;
-        validate_value(value, info, &path.key(name))?;
+        match keys.iter().find(|k| k.name == name) {
+            Some(info) => validate_value_with(value, info, &path.key(name), unknown)?,
+            None if unknown == UnknownKeys::Accept => {}
+            None => {
+                return Err(Error::UnknownKey {
+                    path: path.key(name).to_string(),
+                })
+            }
+        }
     }
     if let Some(missing) = keys
         .iter()
@@ -392,6 +419,16 @@ pub fn validate_dictionary(
 
 /// Checks one value strictly against its key's schema (see [`validate_dictionary`]).
 pub fn validate_value(value: &Value, info: &KeyInfo, path: &KeyPath<'_>) -> Result<(), Error> {
+    validate_value_with(value, info, path, UnknownKeys::Refuse)
+}
+
+/// [`validate_value`] with a choice about unknown keys.
+pub fn validate_value_with(
+    value: &Value,
+    info: &KeyInfo,
+    path: &KeyPath<'_>,
+    unknown: UnknownKeys,
+) -> Result<(), Error> {
     if !info.kind.accepts(value) {
         return Err(Error::WrongType {
             path: path.to_string(),
@@ -415,11 +452,27 @@ pub fn validate_value(value: &Value, info: &KeyInfo, path: &KeyPath<'_>) -> Resu
             }
         }
     }
+    if let Some((min, max)) = info.range {
+        let number = match value {
+            Value::Integer(i) => i.as_signed().map(|v| v as f64),
+            Value::Real(r) => Some(*r),
+            _ => None,
+        };
+        if let Some(number) = number {
+            if number < min || number > max {
+                return Err(Error::InvalidValue {
+                    path: path.to_string(),
+                    value: number.to_string(),
+                    allowed: format!("{min} to {max}"),
+                });
+            }
+        }
+    }
     match value {
         Value::Array(items) => {
             if let Some(item) = info.item {
                 for (i, v) in items.iter().enumerate() {
-                    validate_value(v, item, &path.index(i))?;
+                    validate_value_with(v, item, &path.index(i), unknown)?;
                 }
             }
         }
@@ -438,13 +491,13 @@ pub fn validate_value(value: &Value, info: &KeyInfo, path: &KeyPath<'_>) -> Resu
                             .join(", "),
                     }
                 })?;
-                validate_dictionary(dict, alternative.keys, path)?;
+                validate_dictionary_with(dict, alternative.keys, path, unknown)?;
             } else if let Some(map_value) = info.map_value {
                 for (k, v) in dict {
-                    validate_value(v, map_value, &path.key(k))?;
+                    validate_value_with(v, map_value, &path.key(k), unknown)?;
                 }
             } else if !info.keys.is_empty() {
-                validate_dictionary(dict, info.keys, path)?;
+                validate_dictionary_with(dict, info.keys, path, unknown)?;
             }
         }
         _ => {}

@@ -148,6 +148,8 @@ pub static INFO: MessageInfo = MessageInfo {
         kind: ValueKind::Data,
         required: false,
         allowed: &[],
+        range: None,
+        not_on: &[],
         keys: &[],
         item: None,
         map_value: None,

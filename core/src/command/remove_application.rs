@@ -142,6 +142,8 @@ pub static INFO: MessageInfo = MessageInfo {
         kind: ValueKind::String,
         required: true,
         allowed: &[],
+        range: None,
+        not_on: &[],
         keys: &[],
         item: None,
         map_value: None,

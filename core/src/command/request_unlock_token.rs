@@ -121,6 +121,8 @@ pub static INFO: MessageInfo = MessageInfo {
         kind: ValueKind::Data,
         required: true,
         allowed: &[],
+        range: None,
+        not_on: &[],
         keys: &[],
         item: None,
         map_value: None,

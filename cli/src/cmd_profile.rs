@@ -1,0 +1,148 @@
+//! `mdmkit profile build|sign|verify|inspect`: configuration profiles.
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use mdmkit_core::json::dictionary_to_json;
+use mdmkit_core::profile::{self, Profile, SigningIdentity};
+use serde_json::json;
+
+use crate::{print_out, read_input, CliError, CliResult};
+
+/// Subcommands of `mdmkit profile`.
+#[derive(Debug, Subcommand)]
+pub enum ProfileCmd {
+    /// Build a .mobileconfig from a JSON spec written with Apple's key names.
+    Build {
+        /// The spec: the profile's keys and a PayloadContent array of payloads (`-` reads
+        /// standard input).
+        spec: String,
+        /// Where to write the profile (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Sign a .mobileconfig (CMS SignedData, DER).
+    Sign {
+        /// The profile to sign.
+        input: String,
+        /// The signer certificate (PEM or DER).
+        #[arg(long)]
+        cert: PathBuf,
+        /// The signer's private key (PEM or DER, unencrypted).
+        #[arg(long)]
+        key: PathBuf,
+        /// Intermediate certificates to include (PEM bundle).
+        #[arg(long)]
+        chain: Option<PathBuf>,
+        /// Where to write the signed profile.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Verify a signed profile; prints the signer and the profile's identifier.
+    Verify {
+        /// The signed profile.
+        file: String,
+        /// Trusted root certificates (PEM bundle or DER): the signer must chain to one.
+        /// Without it only the signature is checked.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+    },
+    /// Print a profile (signed or not) as JSON.
+    Inspect {
+        /// The profile.
+        file: String,
+    },
+}
+
+fn read_path(path: &Path) -> CliResult<Vec<u8>> {
+    read_input(&path.to_string_lossy())
+}
+
+fn write_output(output: Option<&PathBuf>, bytes: &[u8]) -> CliResult<()> {
+    match output {
+        Some(path) => std::fs::write(path, bytes)
+            .map_err(|e| CliError::failure(format!("cannot write {}: {e}", path.display()))),
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(bytes)
+                .map_err(|e| CliError::failure(format!("cannot write output: {e}")))
+        }
+    }
+}
+
+fn in_file(file: &str, error: mdmkit_core::Error) -> CliError {
+    CliError::input(format!("{file}: {error} [{}]", error.code()))
+}
+
+/// Runs `mdmkit profile ...`.
+pub fn run(cmd: ProfileCmd) -> CliResult<()> {
+    match cmd {
+        ProfileCmd::Build { spec, output } => {
+            let text = read_input(&spec)?;
+            let json: serde_json::Value = serde_json::from_slice(&text)
+                .map_err(|e| CliError::input(format!("{spec}: not JSON: {e}")))?;
+            let profile = Profile::from_json_spec(&json).map_err(|e| in_file(&spec, e))?;
+            let xml = profile.to_xml().map_err(|e| in_file(&spec, e))?;
+            write_output(output.as_ref(), &xml)
+        }
+        ProfileCmd::Sign {
+            input,
+            cert,
+            key,
+            chain,
+            output,
+        } => {
+            let content = read_input(&input)?;
+            if profile::is_signed(&content) {
+                return Err(CliError::input(format!(
+                    "{input}: the profile is already signed"
+                )));
+            }
+            Profile::read(&content)
+                .and_then(|p| p.validate())
+                .map_err(|e| in_file(&input, e))?;
+            let chain = chain.as_ref().map(|p| read_path(p)).transpose()?;
+            let identity = SigningIdentity::from_bytes(
+                &read_path(&cert)?,
+                &read_path(&key)?,
+                chain.as_deref(),
+            )?;
+            let signed = profile::sign_bytes(&content, &identity)?;
+            write_output(Some(&output), &signed)
+        }
+        ProfileCmd::Verify { file, ca } => {
+            let bytes = read_input(&file)?;
+            let trusted = ca.as_ref().map(|p| read_path(p)).transpose()?;
+            let verified =
+                profile::verify(&bytes, trusted.as_deref()).map_err(|e| in_file(&file, e))?;
+            print_out(&format!(
+                "verified: {} signed by {}{}\n",
+                verified.profile.identifier,
+                verified.signer_subject,
+                if trusted.is_some() {
+                    " (chain trusted)"
+                } else {
+                    " (signature only; give --ca to check the chain)"
+                }
+            ));
+            Ok(())
+        }
+        ProfileCmd::Inspect { file } => {
+            let bytes = read_input(&file)?;
+            let (profile, signer) = if profile::is_signed(&bytes) {
+                let verified = profile::verify(&bytes, None).map_err(|e| in_file(&file, e))?;
+                (verified.profile, Some(verified.signer_subject))
+            } else {
+                (Profile::read(&bytes).map_err(|e| in_file(&file, e))?, None)
+            };
+            let value = json!({
+                "signed": signer.is_some(),
+                "signer": signer,
+                "profile": dictionary_to_json(&profile.to_dictionary()),
+            });
+            print_out(&format!("{value:#}\n"));
+            Ok(())
+        }
+    }
+}
