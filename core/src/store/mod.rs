@@ -11,7 +11,7 @@
 //!
 //! [`Store`] is all of them at once; every backend implements it: [`MemoryStore`],
 //! `SqliteStore` (feature `sqlite`, default) and `PostgresStore` (feature `postgres`,
-//! default). [`open`] picks one from a location string.
+//! default). `open` (with either feature) picks one from a location string.
 //!
 //! Conventions shared by every method: `put_*` inserts or replaces the whole record
 //! under its key; `get_*` returns `Ok(None)` for an unknown key; `delete_*` returns
