@@ -4,11 +4,13 @@
 //! * bulk enqueue: one command to N enrollments (baseline: multi-row INSERT on SQLite,
 //!   COPY on PostgreSQL);
 //! * dequeue and acknowledge: N commands, one per enrollment (baseline: the same claim and
-//!   acknowledgement statements sent directly on one connection).
+//!   acknowledgement statements sent directly on one connection). Store and baseline take
+//!   turns in ten rounds, so machine noise falls on both alike.
 //!
 //! `cargo bench --bench store_queue` measures N = 100,000. Without `--bench` (as
 //! `cargo test --all-targets` runs it) it is a smoke run with N = 300. PostgreSQL needs
 //! `MDMKIT_TEST_POSTGRES_URL` (see scripts/postgres.sh); without it that part is skipped.
+//! `MDMKIT_BENCH_N` sets another N.
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -108,6 +110,80 @@ const ACK: &str = "UPDATE mdmkit_command_targets SET status = 'Acknowledged', fi
 const INSERT_COMMAND: &str = "INSERT INTO mdmkit_commands (command_uuid, request_type, payload, \
     priority, created_at) VALUES ($1, 'DeviceInformation', $2, 0, $3)";
 
+/// Rounds in which the store and the baseline take turns, so that noise from the machine
+/// (other processes, disk flushes) falls on both alike.
+const ROUNDS: usize = 10;
+
+async fn sqlite_plain_dequeue_ack(
+    connection: &mut sqlx::SqliteConnection,
+    ids: &[String],
+) -> Duration {
+    let start = Instant::now();
+    for id in ids {
+        let now = micros_now();
+        let uuid: String = sqlx::query_scalar(&format!("{CLAIM}) RETURNING command_uuid"))
+            .bind(now)
+            .bind(id.as_str())
+            .bind(now - 300_000_000)
+            .fetch_one(&mut *connection)
+            .await
+            .expect("claim");
+        let row = sqlx::query(
+            "SELECT request_type, payload, priority, created_at FROM mdmkit_commands \
+             WHERE command_uuid = $1",
+        )
+        .bind(uuid.as_str())
+        .fetch_one(&mut *connection)
+        .await
+        .expect("read command");
+        let _payload: Vec<u8> = row.get("payload");
+        sqlx::query(ACK)
+            .bind(id.as_str())
+            .bind(uuid.as_str())
+            .bind(RESULT)
+            .bind(micros_now())
+            .execute(&mut *connection)
+            .await
+            .expect("ack");
+    }
+    start.elapsed()
+}
+
+async fn postgres_plain_dequeue_ack(
+    connection: &mut sqlx::PgConnection,
+    ids: &[String],
+) -> Duration {
+    let start = Instant::now();
+    for id in ids {
+        let now = micros_now();
+        let row = sqlx::query(&format!(
+            "WITH claimed AS ({CLAIM} FOR UPDATE SKIP LOCKED) RETURNING command_uuid) \
+             SELECT c.command_uuid, c.payload FROM mdmkit_commands c \
+             JOIN claimed USING (command_uuid)"
+        ))
+        .bind(now)
+        .bind(id.as_str())
+        .bind(now - 300_000_000)
+        .fetch_one(&mut *connection)
+        .await
+        .expect("claim");
+        let uuid: String = row.get("command_uuid");
+        sqlx::query(ACK)
+            .bind(id.as_str())
+            .bind(uuid.as_str())
+            .bind(RESULT)
+            .bind(micros_now())
+            .execute(&mut *connection)
+            .await
+            .expect("ack");
+    }
+    start.elapsed()
+}
+
+fn chunk_len(n: usize) -> usize {
+    n.div_ceil(ROUNDS).max(1)
+}
+
 async fn sqlite(n: usize, dir: &std::path::Path) {
     let targets = enrollments(n);
     let ids: Vec<String> = targets.iter().map(|id| id.as_str().to_owned()).collect();
@@ -118,8 +194,6 @@ async fn sqlite(n: usize, dir: &std::path::Path) {
         .await
         .expect("open store");
     let enqueue_store = store_enqueue(&store, &targets).await;
-    let dequeue_store = store_dequeue_ack(&store, &targets).await;
-    store.close().await;
 
     // The baseline: same schema (created by the store), same pragmas, plain SQL.
     let plain_path = dir.join("plain.db");
@@ -165,35 +239,13 @@ async fn sqlite(n: usize, dir: &std::path::Path) {
     tx.commit().await.expect("commit");
     let enqueue_plain = start.elapsed();
 
-    let start = Instant::now();
-    for id in &ids {
-        let now = micros_now();
-        let uuid: String = sqlx::query_scalar(&format!("{CLAIM}) RETURNING command_uuid"))
-            .bind(now)
-            .bind(id.as_str())
-            .bind(now - 300_000_000)
-            .fetch_one(&mut connection)
-            .await
-            .expect("claim");
-        let row = sqlx::query(
-            "SELECT request_type, payload, priority, created_at FROM mdmkit_commands \
-             WHERE command_uuid = $1",
-        )
-        .bind(uuid.as_str())
-        .fetch_one(&mut connection)
-        .await
-        .expect("read command");
-        let _payload: Vec<u8> = row.get("payload");
-        sqlx::query(ACK)
-            .bind(id.as_str())
-            .bind(uuid.as_str())
-            .bind(RESULT)
-            .bind(micros_now())
-            .execute(&mut connection)
-            .await
-            .expect("ack");
+    let mut dequeue_store = Duration::ZERO;
+    let mut dequeue_plain = Duration::ZERO;
+    for (targets, ids) in targets.chunks(chunk_len(n)).zip(ids.chunks(chunk_len(n))) {
+        dequeue_store += store_dequeue_ack(&store, targets).await;
+        dequeue_plain += sqlite_plain_dequeue_ack(&mut connection, ids).await;
     }
-    let dequeue_plain = start.elapsed();
+    store.close().await;
     let finished: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM mdmkit_command_targets WHERE finished = TRUE")
             .fetch_one(&mut connection)
@@ -233,8 +285,6 @@ async fn postgres(n: usize, url: &str) {
         .await
         .expect("connect store");
     let enqueue_store = store_enqueue(&store, &targets).await;
-    let dequeue_store = store_dequeue_ack(&store, &targets).await;
-    store.close().await;
 
     PostgresStore::connect_in_schema(url, &plain_schema, key())
         .await
@@ -274,31 +324,13 @@ async fn postgres(n: usize, url: &str) {
     tx.commit().await.expect("commit");
     let enqueue_plain = start.elapsed();
 
-    let start = Instant::now();
-    for id in &ids {
-        let now = micros_now();
-        let row = sqlx::query(&format!(
-            "WITH claimed AS ({CLAIM} FOR UPDATE SKIP LOCKED) RETURNING command_uuid) \
-             SELECT c.command_uuid, c.payload FROM mdmkit_commands c \
-             JOIN claimed USING (command_uuid)"
-        ))
-        .bind(now)
-        .bind(id.as_str())
-        .bind(now - 300_000_000)
-        .fetch_one(&mut connection)
-        .await
-        .expect("claim");
-        let uuid: String = row.get("command_uuid");
-        sqlx::query(ACK)
-            .bind(id.as_str())
-            .bind(uuid.as_str())
-            .bind(RESULT)
-            .bind(micros_now())
-            .execute(&mut connection)
-            .await
-            .expect("ack");
+    let mut dequeue_store = Duration::ZERO;
+    let mut dequeue_plain = Duration::ZERO;
+    for (targets, ids) in targets.chunks(chunk_len(n)).zip(ids.chunks(chunk_len(n))) {
+        dequeue_store += store_dequeue_ack(&store, targets).await;
+        dequeue_plain += postgres_plain_dequeue_ack(&mut connection, ids).await;
     }
-    let dequeue_plain = start.elapsed();
+    store.close().await;
     let finished: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM mdmkit_command_targets WHERE finished = TRUE")
             .fetch_one(&mut connection)
@@ -335,7 +367,10 @@ async fn postgres(n: usize, url: &str) {
 
 fn main() {
     let full = std::env::args().any(|arg| arg == "--bench");
-    let n = if full { 100_000 } else { 300 };
+    let n = std::env::var("MDMKIT_BENCH_N")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if full { 100_000 } else { 300 });
     println!(
         "store_queue: {} run, n = {n} ({} threads available)",
         if full { "full" } else { "smoke" },

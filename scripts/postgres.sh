@@ -15,7 +15,7 @@ mdmkit_postgres() {
   local dir="/tmp/mdmkit-postgres-$(id -u)-$(printf '%s' "$root" | cksum | cut -d' ' -f1)"
 
   local bin
-  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
   if [ -z "$bin" ] || [ ! -x "$bin/pg_ctl" ]; then
     if [ "$action" = stop ]; then return 0; fi
     echo "postgres: installing the Debian package postgresql" >&2
@@ -23,16 +23,23 @@ mdmkit_postgres() {
       echo "postgres: cannot install postgresql" >&2
       return 1
     }
-    bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+    bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+    if [ -z "$bin" ]; then
+      echo "postgres: no PostgreSQL binaries after installing" >&2
+      return 1
+    fi
   fi
 
-  # As root, the server must run as the postgres user.
+  # As root, the server must run as the postgres user, from a directory it can enter.
   local as=()
   if [ "$(id -u)" = 0 ]; then as=(runuser -u postgres --); fi
+  local here="$PWD"
+  cd /tmp || return 1
 
   if [ "$action" = stop ]; then
     if [ -d "$dir/data" ]; then "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true; fi
     rm -rf "$dir"
+    cd "$here" || return 1
     return 0
   fi
 
@@ -44,7 +51,7 @@ mdmkit_postgres() {
     if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
     "${as[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-instructions >"$dir/initdb.log" 2>&1 || {
       echo "postgres: initdb failed, see $dir/initdb.log" >&2
-      return 1
+      cd "$here"; return 1
     }
     # A free port on 127.0.0.1.
     local port=$((55000 + $(printf '%s' "$dir" | cksum | cut -d' ' -f1) % 5000))
@@ -52,11 +59,12 @@ mdmkit_postgres() {
     "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null || {
       echo "postgres: the server did not start, see $dir/server.log" >&2
-      return 1
+      cd "$here"; return 1
     }
     echo "$port" >"$dir/port"
   fi
 
+  cd "$here" || return 1
   MDMKIT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$(cat "$dir/port")/postgres"
   export MDMKIT_TEST_POSTGRES_URL
   echo "postgres: MDMKIT_TEST_POSTGRES_URL=$MDMKIT_TEST_POSTGRES_URL" >&2

@@ -164,6 +164,11 @@ pub async fn enrollments(store: &dyn Store) {
         .set_owner(&user_id, Some(&owner))
         .await
         .expect("set_owner");
+    let before_touch = store
+        .get_enrollment(&user_id)
+        .await
+        .expect("get")
+        .expect("present");
     store
         .touch_enrollment(&user_id, at(9))
         .await
@@ -178,6 +183,10 @@ pub async fn enrollments(store: &dyn Store) {
     assert_eq!(changed.bootstrap_token.as_ref(), Some(&token));
     assert_eq!(changed.owner.as_deref(), Some(owner.as_str()));
     assert_eq!(changed.last_seen, Some(at(9)));
+    assert_eq!(
+        changed.updated_at, before_touch.updated_at,
+        "touch is not an edit"
+    );
     store
         .set_unlock_token(&user_id, None)
         .await

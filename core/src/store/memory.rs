@@ -240,7 +240,14 @@ impl EnrollmentStore for MemoryStore {
     }
 
     async fn touch_enrollment(&self, id: &EnrollmentId, at: OffsetDateTime) -> Result<()> {
-        self.with_enrollment(id, |record| record.last_seen = Some(truncate_to_micros(at)))
+        // Contact is not an edit of the record: `updated_at` stays.
+        let mut inner = self.lock();
+        let record = inner
+            .enrollments
+            .get_mut(id)
+            .ok_or_else(|| not_found("enrollment", id.as_str()))?;
+        record.last_seen = Some(truncate_to_micros(at));
+        Ok(())
     }
 
     async fn put_device(&self, record: &DeviceRecord) -> Result<()> {

@@ -11,7 +11,7 @@
 //!
 //! [`Store`] is all of them at once; every backend implements it: [`MemoryStore`],
 //! `SqliteStore` (feature `sqlite`, default) and `PostgresStore` (feature `postgres`,
-//! default). [`open`] picks one from a location string.
+//! default). `open` (with either feature) picks one from a location string.
 //!
 //! Conventions shared by every method: `put_*` inserts or replaces the whole record
 //! under its key; `get_*` returns `Ok(None)` for an unknown key; `delete_*` returns
@@ -99,7 +99,8 @@ pub trait EnrollmentStore: Send + Sync {
     /// Sets or clears the owner (portal user).
     async fn set_owner(&self, id: &EnrollmentId, owner: Option<&str>) -> Result<()>;
 
-    /// Records that the device contacted the server at `at`.
+    /// Records that the device contacted the server at `at` (sets `last_seen`; contact is
+    /// not an edit, so `updated_at` stays).
     async fn touch_enrollment(&self, id: &EnrollmentId, at: OffsetDateTime) -> Result<()>;
 
     /// Inserts or replaces a device record.
