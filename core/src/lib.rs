@@ -22,6 +22,7 @@ pub mod enrollment_id;
 pub mod error;
 pub mod json;
 pub mod notify;
+pub mod openssl_legacy;
 pub mod plist_io;
 pub mod profile;
 pub mod push;
