@@ -438,12 +438,12 @@ impl CertStore {
     }
 }
 
+/// A stored package's certificate, other certificates and private key.
+type Unpacked = (X509, Option<Stack<X509>>, Option<PKey<Private>>);
+
 /// The certificate, the other certificates and the key of a stored package. OpenSSL lists
 /// the certificate among the others once the key is gone; it is taken out by its DER.
-fn unpack(
-    record: &UserCertificateRecord,
-    password: Option<&str>,
-) -> Result<(X509, Option<Stack<X509>>, Option<PKey<Private>>)> {
+fn unpack(record: &UserCertificateRecord, password: Option<&str>) -> Result<Unpacked> {
     let cert = X509::from_der(&record.certificate_der)
         .map_err(|e| Error::UnreadableCertificate(e.to_string()))?;
     let Some(package) = &record.pkcs12 else {
