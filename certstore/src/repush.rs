@@ -121,21 +121,26 @@ fn smime_references(profile: &Profile) -> (BTreeSet<String>, BTreeSet<String>) {
     (signing, encryption)
 }
 
-/// Whether a stored configuration's profile references a PKCS#12 payload for `purpose`.
-pub(crate) fn uses_purpose(config: &ConfigurationRecord, purpose: CertificatePurpose) -> bool {
-    let Ok(profile) = Profile::read(&config.payload) else {
-        return false;
-    };
+/// Whether a stored configuration's profile references a PKCS#12 payload for `purpose`;
+/// an error when it is not a readable profile.
+pub(crate) fn uses_purpose(
+    config: &ConfigurationRecord,
+    purpose: CertificatePurpose,
+) -> Result<bool> {
+    let profile = Profile::read(&config.payload).map_err(|e| Error::Configuration {
+        configuration: config.id.clone(),
+        detail: format!("not a readable profile: {e}"),
+    })?;
     let (signing, encryption) = smime_references(&profile);
     let referenced = match purpose {
         CertificatePurpose::Signing => signing,
         CertificatePurpose::Encryption => encryption,
-        _ => return false,
+        _ => return Ok(false),
     };
-    profile.payloads.iter().any(|payload| {
+    Ok(profile.payloads.iter().any(|payload| {
         matches!(payload.content, PayloadContent::SecurityPkcs12(_))
             && referenced.contains(&payload.common.uuid)
-    })
+    }))
 }
 
 /// Rebuilds a configuration's profile: each PKCS#12 payload referenced by a Mail or

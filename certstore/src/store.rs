@@ -387,8 +387,17 @@ impl CertStore {
         let owned = store.list_user_certificates(&record.owner).await?;
         let kinds = store.list_certificate_kinds().await?;
         for config in configurations {
-            if !uses_purpose(&config, kind.purpose) {
-                continue;
+            match uses_purpose(&config, kind.purpose) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(error) => {
+                    report.failures.push(InstallFailure {
+                        configuration_id: config.id.clone(),
+                        enrollment_id: None,
+                        error: error.to_string(),
+                    });
+                    continue;
+                }
             }
             // The newest certificate with a key, among the configuration's kinds, per use;
             // the one just uploaded for its own use.

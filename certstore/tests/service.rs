@@ -55,6 +55,7 @@ fn mail_profile() -> Vec<u8> {
 }
 
 struct Fixture {
+    store: SharedStore,
     certs: CertStore,
     installer: Arc<RecordingInstaller>,
 }
@@ -118,7 +119,11 @@ async fn fixture(store: SharedStore) -> Fixture {
         ))
         .await
         .unwrap();
-    Fixture { certs, installer }
+    Fixture {
+        store,
+        certs,
+        installer,
+    }
 }
 
 fn memory() -> SharedStore {
@@ -431,4 +436,91 @@ async fn sqlite_store_encrypts_the_package_and_password_at_rest() {
         assert!(!bytes.windows(22).any(|w| w == b"a-distinctive-password"));
         assert!(!bytes.windows(64).any(|w| w == &file[file.len() - 64..]));
     }
+}
+
+#[tokio::test]
+async fn exchange_configuration_assigned_to_one_enrollment_and_unusable_configurations() {
+    use mdmkit_core::profile::payloads::EasAccount;
+    let f = fixture(memory()).await;
+    let store = f.store.clone();
+    // Exchange with S/MIME encryption, assigned to one of alice's devices only.
+    let eas = Profile::new("com.example.eas")
+        .with_payload(Payload::new(
+            "com.example.eas.account",
+            EasAccount::new()
+                .with_host("mail.example.com")
+                .with_smime_encryption_enabled(true)
+                .with_smime_encryption_certificate_uuid(ENCRYPTION_UUID),
+        ))
+        .with_payload(
+            Payload::new(
+                "com.example.eas.identity",
+                SecurityPkcs12::new(Data::default()),
+            )
+            .with_uuid(ENCRYPTION_UUID),
+        )
+        .to_xml()
+        .unwrap();
+    let mut record = ConfigurationRecord::new("eas", "Exchange", eas);
+    record.certificate_kinds = vec!["encryption".into()];
+    store.put_configuration(&record).await.unwrap();
+    store
+        .assign_configuration(&Assignment::new(
+            "eas",
+            AssignmentTarget::Enrollment(EnrollmentId::new("alice-iphone")),
+        ))
+        .await
+        .unwrap();
+    // Bob's device is assigned too, but it is not alice's: never installed for her.
+    store
+        .assign_configuration(&Assignment::new(
+            "eas",
+            AssignmentTarget::Enrollment(EnrollmentId::new("bob-iphone")),
+        ))
+        .await
+        .unwrap();
+    // A configuration that claims the kind but holds no profile: reported, not fatal.
+    let mut broken = ConfigurationRecord::new("broken", "Broken", b"not a profile".to_vec());
+    broken.certificate_kinds = vec!["encryption".into()];
+    store.put_configuration(&broken).await.unwrap();
+
+    let identity = TestIdentity::for_email("alice@example.com");
+    let outcome = f
+        .certs
+        .import(
+            ImportRequest::new("alice", "Encryption", identity.pkcs12_modern("")).with_password(""),
+        )
+        .await
+        .unwrap();
+    let targets: Vec<(&str, &str)> = outcome
+        .repush
+        .installs
+        .iter()
+        .map(|i| (i.configuration_id.as_str(), i.enrollment_id.as_str()))
+        .collect();
+    assert_eq!(
+        targets,
+        vec![
+            ("eas", "alice-iphone"),
+            ("mail", "alice-ipad"),
+            ("mail", "alice-iphone")
+        ]
+    );
+    // "broken" is not a readable profile: reported, the others still installed.
+    assert_eq!(outcome.repush.failures.len(), 1);
+    let failure = &outcome.repush.failures[0];
+    assert_eq!(failure.configuration_id, "broken");
+    assert_eq!(failure.enrollment_id, None);
+    assert!(
+        failure.error.contains("not a readable profile"),
+        "{}",
+        failure.error
+    );
+    let (enrollment, bytes, _) = f.installer.installs().remove(0);
+    assert_eq!(enrollment.as_str(), "alice-iphone");
+    let profile = Profile::read(&bytes).unwrap();
+    assert_eq!(profile.identifier, "com.example.eas");
+    let identity_payload = pkcs12_payload(&profile, ENCRYPTION_UUID).unwrap();
+    // An empty password is a password: it is written to the payload.
+    assert_eq!(identity_payload.password.as_deref(), Some(""));
 }
