@@ -201,7 +201,6 @@ pub enum Error {
     #[error("invalid device token {0:?}: expected hexadecimal")]
     InvalidToken(String),
 
-
     /// An error from mdmkit's core (a store, a notifier).
     #[error(transparent)]
     Core(#[from] mdmkit_core::Error),

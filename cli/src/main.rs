@@ -9,8 +9,8 @@ mod cmd_command;
 mod cmd_db;
 mod cmd_decode;
 mod cmd_profile;
-mod cmd_push_cert;
 mod cmd_push;
+mod cmd_push_cert;
 mod cmd_queue;
 mod store_open;
 
