@@ -22,6 +22,18 @@ pub trait ProfileInstaller: Send + Sync {
     async fn install_profile(&self, enrollment: &EnrollmentId, profile: &[u8]) -> Result<String>;
 }
 
+/// The engine installs through its `InstallProfile` device action (capability check,
+/// queue, push); the push outcome is the engine's business, the CommandUUID is returned.
+#[async_trait]
+impl ProfileInstaller for mdmkit_core::engine::Engine {
+    async fn install_profile(&self, enrollment: &EnrollmentId, profile: &[u8]) -> Result<String> {
+        let queued =
+            mdmkit_core::engine::Engine::install_profile(self, enrollment, profile.to_vec())
+                .await?;
+        Ok(queued.command_uuid)
+    }
+}
+
 /// One profile install made on behalf of a re-push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -524,3 +524,72 @@ async fn exchange_configuration_assigned_to_one_enrollment_and_unusable_configur
     // An empty password is a password: it is written to the payload.
     assert_eq!(identity_payload.password.as_deref(), Some(""));
 }
+
+#[tokio::test]
+async fn repush_through_the_engine_queues_install_profile_and_pushes() {
+    use mdmkit_core::engine::Engine;
+    use mdmkit_core::push::RecordingPusher;
+    use mdmkit_core::store::{DeviceRecord, PushInfo};
+    use mdmkit_core::{Command, CommandEnvelope};
+
+    let store = memory();
+    let identity = TestIdentity::for_email("alice@example.com");
+    let pusher = Arc::new(RecordingPusher::new());
+    let engine = Engine::builder(store.clone(), pusher.clone())
+        .device_ca(identity.ca_pem())
+        .build()
+        .unwrap();
+    let base = fixture(store.clone()).await;
+    let certs = base.certs.clone().with_installer(Arc::new(engine));
+    // alice's iPhone is a known iPhone with a push token; her iPad is not known yet.
+    let mut device = DeviceRecord::new("alice-iphone");
+    device.product_name = Some("iPhone15,2".into());
+    store.put_device(&device).await.unwrap();
+    store
+        .set_push_info(
+            &EnrollmentId::new("alice-iphone"),
+            &PushInfo::new(vec![7; 32], "magic", "com.apple.mgmt.External.test"),
+        )
+        .await
+        .unwrap();
+
+    let file = identity.pkcs12_modern("pw");
+    let outcome = certs
+        .import(ImportRequest::new("alice", "Signing", file.clone()).with_password("pw"))
+        .await
+        .unwrap();
+    assert_eq!(outcome.repush.installs.len(), 1);
+    let install = &outcome.repush.installs[0];
+    assert_eq!(install.enrollment_id.as_str(), "alice-iphone");
+    // The iPad's platform is unknown: the engine refuses it, and the report says so.
+    assert_eq!(outcome.repush.failures.len(), 1);
+    assert_eq!(
+        outcome.repush.failures[0]
+            .enrollment_id
+            .as_ref()
+            .map(|id| id.as_str()),
+        Some("alice-ipad")
+    );
+
+    let pending = store
+        .pending_commands(&EnrollmentId::new("alice-iphone"))
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].command.command_uuid, install.command_uuid);
+    assert_eq!(pending[0].command.request_type, "InstallProfile");
+    let envelope = CommandEnvelope::decode(&pending[0].command.payload).unwrap();
+    let Command::InstallProfile(command) = envelope.command else {
+        panic!("not InstallProfile");
+    };
+    let profile = Profile::read(command.payload.as_bytes()).unwrap();
+    assert_eq!(
+        pkcs12_payload(&profile, SIGNING_UUID)
+            .unwrap()
+            .payload_content
+            .as_bytes(),
+        file.as_slice()
+    );
+    assert_eq!(pusher.pushed().len(), 1);
+    assert_eq!(pusher.pushed()[0].enrollment_id.as_str(), "alice-iphone");
+}

@@ -1,3 +1,4 @@
 //! Cross-crate end-to-end tests of mdmkit.
 
+mod engine;
 mod protocol;
