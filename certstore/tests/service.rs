@@ -593,3 +593,25 @@ async fn repush_through_the_engine_queues_install_profile_and_pushes() {
     assert_eq!(pusher.pushed().len(), 1);
     assert_eq!(pusher.pushed()[0].enrollment_id.as_str(), "alice-iphone");
 }
+
+#[tokio::test]
+async fn no_password_is_kept_apart_from_an_empty_one() {
+    let f = fixture(memory()).await;
+    let identity = TestIdentity::for_email("alice@example.com");
+    // A file protected by the empty password, uploaded without a password.
+    f.certs
+        .import(ImportRequest::new(
+            "alice",
+            "Signing",
+            identity.pkcs12_modern(""),
+        ))
+        .await
+        .unwrap();
+    let (_, bytes, _) = f.installer.installs().pop().unwrap();
+    let profile = Profile::read(&bytes).unwrap();
+    // No Password key: the device asks the user, as for any file uploaded without one.
+    assert_eq!(
+        pkcs12_payload(&profile, SIGNING_UUID).unwrap().password,
+        None
+    );
+}
