@@ -1,7 +1,5 @@
 //! Apple MDM push certificates: parsing (PEM, DER, PKCS#12, PEM chain), topic and expiry.
 
-use std::sync::Once;
-
 use openssl::pkcs12::Pkcs12;
 use openssl::x509::X509;
 use time::OffsetDateTime;
@@ -384,26 +382,12 @@ pub(crate) fn open_pkcs12(bytes: &[u8], password: &str) -> Result<openssl::pkcs1
     if password.contains('\0') {
         return Err(Error::InvalidPassword);
     }
-    load_legacy_provider();
+    mdmkit_core::openssl_legacy::load_legacy_provider();
     let pkcs12 = Pkcs12::from_der(bytes).map_err(|e| Error::UnreadableCertificate {
         what: "PKCS#12 file".into(),
         detail: e.to_string(),
     })?;
     pkcs12.parse2(password).map_err(|_| Error::P12BadPassword)
-}
-
-/// PKCS#12 files made by older tools (macOS Keychain, OpenSSL 1.x) use RC2 and 3DES, which
-/// OpenSSL 3 keeps in its "legacy" provider. Loading it once keeps those files readable; the
-/// default provider stays available. If the provider is missing, such files report a bad
-/// password, as OpenSSL cannot tell the two apart.
-fn load_legacy_provider() {
-    static LOAD: Once = Once::new();
-    LOAD.call_once(|| {
-        if let Ok(provider) = openssl::provider::Provider::try_load(None, "legacy", true) {
-            // Dropping the handle would unload the provider; it must stay for the process.
-            std::mem::forget(provider);
-        }
-    });
 }
 
 #[cfg(test)]

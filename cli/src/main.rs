@@ -5,6 +5,7 @@
 //! line on standard error and exits non-zero (2 for bad input).
 
 mod cli_error;
+mod cmd_certs;
 mod cmd_command;
 mod cmd_db;
 mod cmd_decode;
@@ -56,6 +57,9 @@ enum Commands {
     /// APNs pushes and the mock APNs server.
     #[command(subcommand)]
     Push(cmd_push::PushCommand),
+    /// User-provided S/MIME certificates (PKCS#12) and their kinds.
+    #[command(subcommand)]
+    Certs(cmd_certs::CertsCommand),
 }
 
 fn run(cli: Cli) -> CliResult<()> {
@@ -68,6 +72,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Commands::Db(command) => cmd_db::run(command, &cli.global),
         Commands::Queue(command) => cmd_queue::run(command, &cli.global),
         Commands::Push(command) => cmd_push::run(command, &cli.global),
+        Commands::Certs(command) => cmd_certs::run(command, &cli.global),
     }
 }
 

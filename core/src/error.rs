@@ -160,6 +160,22 @@ pub enum Error {
     /// A property list could not be written.
     #[error("cannot encode property list: {0}")]
     Encode(String),
+
+    /// A device message could not be authenticated: no or a bad `Mdm-Signature`, a
+    /// certificate that does not chain to a configured CA, or a certificate that is not
+    /// the one bound to the enrollment. The engine answers HTTP 400.
+    #[error("device authentication failed: {0}")]
+    DeviceAuth(String),
+
+    /// An action needs the device's UnlockToken and none is stored (the device sent none
+    /// in its TokenUpdate).
+    #[error("no UnlockToken is stored for enrollment {0}")]
+    UnlockTokenMissing(String),
+
+    /// The enrollment is not managed right now: it has not sent its TokenUpdate yet, or
+    /// it checked out.
+    #[error("enrollment {0} is not enabled (no TokenUpdate yet, or checked out)")]
+    EnrollmentDisabled(String),
 }
 
 impl Error {
@@ -190,6 +206,9 @@ impl Error {
             Error::Signature(_) => "profile_signature",
             Error::Certificate(_) => "certificate_invalid",
             Error::Encode(_) => "plist_encode",
+            Error::DeviceAuth(_) => "device_auth_failed",
+            Error::UnlockTokenMissing(_) => "unlock_token_missing",
+            Error::EnrollmentDisabled(_) => "enrollment_disabled",
         }
     }
 }

@@ -18,10 +18,12 @@
 pub mod checkin;
 pub mod codec;
 pub mod command;
+pub mod engine;
 pub mod enrollment_id;
 pub mod error;
 pub mod json;
 pub mod notify;
+pub mod openssl_legacy;
 pub mod plist_io;
 pub mod profile;
 pub mod push;

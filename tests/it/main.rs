@@ -1,3 +1,5 @@
 //! Cross-crate end-to-end tests of mdmkit.
 
+mod certstore;
+mod engine;
 mod protocol;

@@ -38,6 +38,7 @@ mod signing;
 mod spec;
 
 pub use payloads::{payload_info, PayloadContent};
+pub(crate) use signing::read_certificates;
 pub use signing::{is_signed, sign, sign_bytes, verify, SigningIdentity, VerifiedProfile};
 
 /// The PayloadType of a profile's top level.

@@ -29,7 +29,7 @@ fn reason(errors: &openssl::error::ErrorStack) -> String {
 }
 
 /// Reads every certificate of a PEM bundle, or one DER certificate.
-fn read_certificates(bytes: &[u8], what: &str) -> Result<Vec<X509>, Error> {
+pub(crate) fn read_certificates(bytes: &[u8], what: &str) -> Result<Vec<X509>, Error> {
     if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
         let certs = X509::stack_from_pem(bytes).map_err(|e| certificate_error(what, reason(&e)))?;
         if certs.is_empty() {

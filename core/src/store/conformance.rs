@@ -33,6 +33,7 @@ pub async fn run_all(store: &dyn Store) {
     queue_concurrent_dequeue(store).await;
     queue_redelivery(store).await;
     queue_purge_finished(store).await;
+    queue_clear_pending_and_identity_query(store).await;
     push_certificates(store).await;
     user_certificates(store).await;
     configurations(store).await;
@@ -728,6 +729,57 @@ pub async fn queue_purge_finished(store: &dyn Store) {
     );
     assert!(store.get_command(&pending).await.expect("get").is_some());
     assert_eq!(store.pending_commands(&id).await.expect("pending").len(), 1);
+}
+
+/// `clear_pending` removes an enrollment's pending commands only (not its finished ones,
+/// not another enrollment's); enrollments are found by their identity certificate hash.
+pub async fn queue_clear_pending_and_identity_query(store: &dyn Store) {
+    let id = EnrollmentId::device(&unique("clear"));
+    let other = EnrollmentId::device(&unique("clear-other"));
+    let done = unique("done");
+    let waiting = unique("waiting");
+    let deferred = unique("deferred");
+    for name in [&done, &waiting, &deferred] {
+        store
+            .enqueue(&command(name, 0), &[id.clone(), other.clone()])
+            .await
+            .expect("enqueue");
+    }
+    ack(store, &id, &done, CommandStatus::Acknowledged).await;
+    ack(store, &id, &deferred, CommandStatus::NotNow).await;
+    assert_eq!(store.clear_pending(&id).await.expect("clear"), 2);
+    assert!(store
+        .pending_commands(&id)
+        .await
+        .expect("pending")
+        .is_empty());
+    assert_eq!(
+        store.pending_commands(&other).await.expect("pending").len(),
+        3
+    );
+    let finished = store.command_status(&done).await.expect("status");
+    assert!(finished
+        .iter()
+        .any(|target| target.enrollment_id == id && target.is_finished()));
+    assert_eq!(store.clear_pending(&id).await.expect("clear again"), 0);
+
+    let hash = unique("identity-hash");
+    let mut record = EnrollmentRecord::new(id.clone());
+    record.identity_cert_sha256 = Some(hash.clone());
+    store.put_enrollment(&record).await.expect("put");
+    store
+        .put_enrollment(&EnrollmentRecord::new(other.clone()))
+        .await
+        .expect("put");
+    let query = EnrollmentQuery {
+        identity_cert_sha256: Some(hash),
+        ..EnrollmentQuery::default()
+    };
+    let found = store.list_enrollments(&query).await.expect("list");
+    assert_eq!(
+        found.into_iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![id]
+    );
 }
 
 /// Push certificates per topic, their history and pending CSR keys.

@@ -143,6 +143,11 @@ impl EnrollmentStore for MemoryStore {
                     .enabled
                     .is_none_or(|enabled| record.enabled == enabled)
             })
+            .filter(|record| {
+                query.identity_cert_sha256.as_ref().is_none_or(|hash| {
+                    record.identity_cert_sha256.as_deref() == Some(hash.as_str())
+                })
+            })
             .take(limit)
             .cloned()
             .collect())
@@ -369,6 +374,15 @@ impl CommandQueue for MemoryStore {
         target.finished_at = result.status.is_final().then_some(stored.received_at);
         target.result = Some(stored);
         Ok(())
+    }
+
+    async fn clear_pending(&self, id: &EnrollmentId) -> Result<u64> {
+        let mut inner = self.lock();
+        let before = inner.targets.len();
+        inner
+            .targets
+            .retain(|(target_id, _), target| target_id != id || target.is_finished());
+        Ok((before - inner.targets.len()) as u64)
     }
 
     async fn pending_commands(&self, id: &EnrollmentId) -> Result<Vec<PendingCommand>> {

@@ -145,6 +145,10 @@ pub trait CommandQueue: Send + Sync {
     /// command already finished replaces the stored result only if it is final too.
     async fn record_result(&self, id: &EnrollmentId, result: &CommandResultRecord) -> Result<()>;
 
+    /// Removes every command still pending for an enrollment (not its finished results),
+    /// as a re-Authenticate requires. Returns how many were removed.
+    async fn clear_pending(&self, id: &EnrollmentId) -> Result<u64>;
+
     /// The commands still pending for an enrollment, in the order they will be handed out.
     async fn pending_commands(&self, id: &EnrollmentId) -> Result<Vec<PendingCommand>>;
 

@@ -161,6 +161,9 @@ pub struct EnrollmentQuery {
     pub device_id: Option<String>,
     /// Only enabled (true) or disabled (false) enrollments.
     pub enabled: Option<bool>,
+    /// Only enrollments bound to the device identity certificate with this hash
+    /// (lowercase hex SHA-256 of its DER).
+    pub identity_cert_sha256: Option<String>,
     /// Only enrollments whose identifier sorts after this one (paging).
     pub after: Option<EnrollmentId>,
     /// At most this many.

@@ -489,6 +489,7 @@ macro_rules! impl_sql_store {
                     "SELECT {ENROLLMENT_COLUMNS} FROM mdmkit_enrollments \
                      WHERE ($1 IS NULL OR owner = $1) AND ($2 IS NULL OR device_id = $2) \
                      AND ($3 IS NULL OR enabled = $3) AND ($4 IS NULL OR id > $4) \
+                     AND ($6 IS NULL OR identity_cert_sha256 = $6) \
                      ORDER BY id LIMIT $5"
                 ))
                 .bind(query.owner.as_deref())
@@ -496,6 +497,7 @@ macro_rules! impl_sql_store {
                 .bind(query.enabled)
                 .bind(query.after.as_ref().map(EnrollmentId::as_str))
                 .bind(query.limit.map_or(i64::MAX, i64::from))
+                .bind(query.identity_cert_sha256.as_deref())
                 .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;
@@ -869,6 +871,18 @@ macro_rules! impl_sql_store {
                         enrollment: id.to_string(),
                     }),
                 }
+            }
+
+            async fn clear_pending(&self, id: &EnrollmentId) -> Result<u64> {
+                let done = sqlx::query(
+                    "DELETE FROM mdmkit_command_targets \
+                     WHERE enrollment_id = $1 AND finished = FALSE",
+                )
+                .bind(id.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(done.rows_affected())
             }
 
             async fn pending_commands(&self, id: &EnrollmentId) -> Result<Vec<PendingCommand>> {

@@ -1,0 +1,736 @@
+//! Opening and checking an uploaded PKCS#12 file, and rewriting stored packages.
+//!
+//! Before OpenSSL sees the password, the file's outer structure is read with an ASN.1
+//! parser: that is where a missing MAC and excessive key-derivation iteration counts are
+//! found, so that an upload cannot make the server spend seconds deriving keys.
+
+use std::borrow::Cow;
+
+use openssl::nid::Nid;
+use openssl::pkcs12::{ParsedPkcs12_2, Pkcs12};
+use openssl::pkey::{PKey, Private};
+use openssl::stack::Stack;
+use openssl::x509::X509;
+use time::OffsetDateTime;
+use x509_parser::der_parser::asn1_rs::{Any, Class, FromBer, Oid, Tag};
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::{Error, Result};
+
+/// Caps on what an upload may cost the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ImportLimits {
+    /// The largest file accepted, in bytes (default 256 KiB).
+    pub max_file_size: usize,
+    /// The largest iteration count of one key derivation or MAC (default 200,000; common
+    /// exporters use 2,000 to 10,000).
+    pub max_iterations: u64,
+    /// The largest sum of the iteration counts of the whole file (default 600,000).
+    pub max_total_iterations: u64,
+}
+
+impl Default for ImportLimits {
+    fn default() -> Self {
+        Self {
+            max_file_size: 256 * 1024,
+            max_iterations: 200_000,
+            max_total_iterations: 600_000,
+        }
+    }
+}
+
+impl ImportLimits {
+    /// Sets [`max_file_size`](Self::max_file_size).
+    pub fn with_max_file_size(mut self, bytes: usize) -> Self {
+        self.max_file_size = bytes;
+        self
+    }
+
+    /// Sets [`max_iterations`](Self::max_iterations).
+    pub fn with_max_iterations(mut self, iterations: u64) -> Self {
+        self.max_iterations = iterations;
+        self
+    }
+
+    /// Sets [`max_total_iterations`](Self::max_total_iterations).
+    pub fn with_max_total_iterations(mut self, iterations: u64) -> Self {
+        self.max_total_iterations = iterations;
+        self
+    }
+}
+
+/// What a certificate says about itself, for listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CertificateInfo {
+    /// The subject, as a distinguished name.
+    pub subject: String,
+    /// The issuer, as a distinguished name.
+    pub issuer: String,
+    /// The serial number, lowercase hex with colons.
+    pub serial: String,
+    /// The e-mail addresses: rfc822Name subject alternative names, then the subject's
+    /// emailAddress attributes, without duplicates.
+    pub emails: Vec<String>,
+    /// The start of validity.
+    pub not_before: OffsetDateTime,
+    /// The end of validity.
+    pub not_after: OffsetDateTime,
+    /// Whether the extended key usage allows e-mail protection (or is absent).
+    pub fit_for_email: bool,
+}
+
+impl CertificateInfo {
+    /// Reads a DER certificate.
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        let (_, cert) = X509Certificate::from_der(der)
+            .map_err(|e| Error::UnreadableCertificate(e.to_string()))?;
+        let mut emails: Vec<String> = Vec::new();
+        if let Ok(Some(san)) = cert.subject_alternative_name() {
+            for name in &san.value.general_names {
+                if let GeneralName::RFC822Name(address) = name {
+                    push_unique(&mut emails, address);
+                }
+            }
+        }
+        for attribute in cert.subject().iter_email() {
+            if let Ok(address) = attribute.as_str() {
+                push_unique(&mut emails, address);
+            }
+        }
+        let fit_for_email = match cert.extended_key_usage() {
+            Ok(None) => true,
+            Ok(Some(eku)) => eku.value.email_protection,
+            Err(_) => false,
+        };
+        Ok(Self {
+            subject: cert.subject().to_string(),
+            issuer: cert.issuer().to_string(),
+            serial: cert.raw_serial_as_string(),
+            emails,
+            not_before: cert.validity().not_before.to_datetime(),
+            not_after: cert.validity().not_after.to_datetime(),
+            fit_for_email,
+        })
+    }
+}
+
+fn push_unique(list: &mut Vec<String>, value: &str) {
+    if !list.iter().any(|known| known.eq_ignore_ascii_case(value)) {
+        list.push(value.to_owned());
+    }
+}
+
+/// An uploaded PKCS#12 file that passed every check.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct CheckedPkcs12 {
+    /// The certificate matching the private key, DER.
+    pub certificate_der: Vec<u8>,
+    /// The other certificates of the file (the chain), DER, in file order.
+    pub chain_der: Vec<Vec<u8>>,
+    /// What the certificate says.
+    pub info: CertificateInfo,
+}
+
+/// Checks an uploaded PKCS#12 file as the store does before keeping it: its format, size
+/// and iteration counts, its MAC, the password (`None`: no password was given, which opens
+/// only files protected by no or an empty password; `Some("")`: the empty password), one
+/// private key and the certificate matching it, valid at `now` and fit for e-mail.
+pub fn check_pkcs12(
+    bytes: &[u8],
+    password: Option<&str>,
+    limits: &ImportLimits,
+    now: OffsetDateTime,
+) -> Result<CheckedPkcs12> {
+    let parsed = open_checked(bytes, password, limits)?;
+    let (Some(key), Some(cert)) = (parsed.pkey.as_ref(), parsed.cert.as_ref()) else {
+        return Err(if parsed.pkey.is_none() {
+            Error::P12NoPrivateKey
+        } else {
+            Error::P12NoMatchingCertificate
+        });
+    };
+    if !cert
+        .public_key()
+        .map(|public| public.public_eq(key))
+        .unwrap_or(false)
+    {
+        return Err(Error::P12NoMatchingCertificate);
+    }
+    let certificate_der = to_der(cert)?;
+    let info = CertificateInfo::from_der(&certificate_der)?;
+    if now > info.not_after {
+        return Err(Error::CertificateExpired {
+            not_after: rfc3339(info.not_after),
+        });
+    }
+    if now < info.not_before {
+        return Err(Error::CertificateNotYetValid {
+            not_before: rfc3339(info.not_before),
+        });
+    }
+    if !info.fit_for_email {
+        return Err(Error::NotForEmail);
+    }
+    let mut chain_der = Vec::new();
+    if let Some(chain) = &parsed.ca {
+        for extra in chain {
+            chain_der.push(to_der(extra)?);
+        }
+    }
+    Ok(CheckedPkcs12 {
+        certificate_der,
+        chain_der,
+        info,
+    })
+}
+
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
+}
+
+fn to_der(cert: &openssl::x509::X509Ref) -> Result<Vec<u8>> {
+    cert.to_der()
+        .map_err(|e| Error::UnreadableCertificate(e.to_string()))
+}
+
+/// Opens a file after the structural checks, mapping password failures.
+fn open_checked(
+    bytes: &[u8],
+    password: Option<&str>,
+    limits: &ImportLimits,
+) -> Result<ParsedPkcs12_2> {
+    if password.is_some_and(|p| p.contains('\0')) {
+        return Err(Error::InvalidPassword);
+    }
+    if bytes.len() > limits.max_file_size {
+        return Err(Error::FileTooLarge {
+            size: bytes.len(),
+            limit: limits.max_file_size,
+        });
+    }
+    let outline = Outline::read(bytes)?;
+    if !outline.has_mac {
+        return Err(Error::P12NoMac);
+    }
+    let largest = outline.iterations.iter().copied().max().unwrap_or(0);
+    if largest > limits.max_iterations {
+        return Err(Error::TooManyIterations {
+            iterations: largest,
+            limit: limits.max_iterations,
+        });
+    }
+    let total = outline
+        .iterations
+        .iter()
+        .fold(0u64, |sum, n| sum.saturating_add(*n));
+    if total > limits.max_total_iterations {
+        return Err(Error::TooManyIterations {
+            iterations: total,
+            limit: limits.max_total_iterations,
+        });
+    }
+    if outline.key_bags > 1 {
+        return Err(Error::P12SeveralKeys {
+            count: outline.key_bags,
+        });
+    }
+    let parsed = open_stored(bytes, password).map_err(|error| match (error, password) {
+        (Error::P12BadPassword, None) => Error::P12PasswordRequired,
+        (error, _) => error,
+    })?;
+    Ok(parsed)
+}
+
+/// Opens a package (no structural checks: the store wrote or checked it).
+pub(crate) fn open_stored(bytes: &[u8], password: Option<&str>) -> Result<ParsedPkcs12_2> {
+    if password.is_some_and(|p| p.contains('\0')) {
+        return Err(Error::InvalidPassword);
+    }
+    mdmkit_core::openssl_legacy::load_legacy_provider();
+    let pkcs12 = Pkcs12::from_der(bytes).map_err(|_| Error::NotPkcs12)?;
+    // OpenSSL tries both the absent and the empty password when given "".
+    pkcs12
+        .parse2(password.unwrap_or(""))
+        .map_err(|_| Error::P12BadPassword)
+}
+
+/// Writes a new package with modern algorithms (AES-256, PBKDF2, SHA-256 MAC) holding
+/// `cert`, `chain` and, when given, `key`.
+pub(crate) fn build_package(
+    cert: &X509,
+    chain: Option<Stack<X509>>,
+    key: Option<&PKey<Private>>,
+    password: Option<&str>,
+    friendly_name: &str,
+) -> Result<Vec<u8>> {
+    if password.is_some_and(|p| p.contains('\0')) {
+        return Err(Error::InvalidPassword);
+    }
+    let mut builder = Pkcs12::builder();
+    builder.name(friendly_name).cert(cert);
+    if let Some(key) = key {
+        builder.pkey(key);
+    }
+    if let Some(chain) = chain {
+        builder.ca(chain);
+    }
+    builder
+        .mac_md(openssl::hash::MessageDigest::sha256())
+        .key_algorithm(Nid::AES_256_CBC)
+        .cert_algorithm(Nid::AES_256_CBC);
+    let pkcs12 = builder
+        .build2(password.unwrap_or(""))
+        .map_err(|e| Error::Crypto(e.to_string()))?;
+    pkcs12.to_der().map_err(|e| Error::Crypto(e.to_string()))
+}
+
+const OID_DATA: &str = "1.2.840.113549.1.7.1";
+const OID_ENCRYPTED_DATA: &str = "1.2.840.113549.1.7.6";
+const OID_PBES2: &str = "1.2.840.113549.1.5.13";
+const OID_KEY_BAG: &str = "1.2.840.113549.1.12.10.1.1";
+const OID_SHROUDED_KEY_BAG: &str = "1.2.840.113549.1.12.10.1.2";
+
+/// What the outer, unencrypted structure of a PKCS#12 file shows.
+#[derive(Debug, Default)]
+struct Outline {
+    has_mac: bool,
+    /// Every iteration count visible before decryption (MAC, content encryption, shrouded
+    /// keys in plain safe contents).
+    iterations: Vec<u64>,
+    /// Key bags visible before decryption.
+    key_bags: usize,
+}
+
+impl Outline {
+    /// PFX ::= SEQUENCE { version INTEGER, authSafe ContentInfo, macData MacData OPTIONAL }
+    fn read(bytes: &[u8]) -> Result<Self> {
+        let (rest, pfx) = Any::from_ber(bytes).map_err(|_| Error::NotPkcs12)?;
+        if !rest.is_empty() || pfx.tag() != Tag::Sequence {
+            return Err(Error::NotPkcs12);
+        }
+        let items = children(pfx.data).ok_or(Error::NotPkcs12)?;
+        let [version, auth_safe, rest @ ..] = items.as_slice() else {
+            return Err(Error::NotPkcs12);
+        };
+        if version.tag() != Tag::Integer || integer(version) != Some(3) {
+            return Err(Error::NotPkcs12);
+        }
+        if auth_safe.tag() != Tag::Sequence {
+            return Err(Error::NotPkcs12);
+        }
+        let mut outline = Outline::default();
+        // MacData ::= SEQUENCE { mac DigestInfo, macSalt OCTET STRING, iterations INTEGER DEFAULT 1 }
+        if let Some(mac) = rest.first() {
+            let fields = children(mac.data).ok_or(Error::NotPkcs12)?;
+            outline.has_mac = true;
+            let iterations = fields.get(2).and_then(integer).unwrap_or(1);
+            outline.iterations.push(iterations);
+        }
+        outline.read_content_info(auth_safe, true);
+        Ok(outline)
+    }
+
+    /// ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT ANY OPTIONAL }.
+    /// Unexpected shapes inside are left to OpenSSL, which rejects what it cannot read.
+    fn read_content_info(&mut self, info: &Any<'_>, outer: bool) {
+        let Some(fields) = children(info.data) else {
+            return;
+        };
+        let (Some(kind), Some(content)) = (fields.first().and_then(oid), fields.get(1)) else {
+            return;
+        };
+        let Some(inner) = children(content.data).and_then(|c| c.into_iter().next()) else {
+            return;
+        };
+        match kind.as_str() {
+            OID_DATA => {
+                let Some(octets) = octet_string(&inner) else {
+                    return;
+                };
+                let Some(list) = parse_sequence(&octets) else {
+                    return;
+                };
+                for item in &list {
+                    if outer {
+                        // AuthenticatedSafe ::= SEQUENCE OF ContentInfo
+                        self.read_content_info(item, false);
+                    } else {
+                        // SafeContents ::= SEQUENCE OF SafeBag
+                        self.read_safe_bag(item);
+                    }
+                }
+            }
+            OID_ENCRYPTED_DATA => {
+                // EncryptedData ::= SEQUENCE { version, EncryptedContentInfo }
+                // EncryptedContentInfo ::= SEQUENCE { contentType, AlgorithmIdentifier, [0] ... }
+                let algorithm = children(inner.data)
+                    .and_then(|f| f.get(1).cloned())
+                    .and_then(|eci| children(eci.data))
+                    .and_then(|f| f.get(1).cloned());
+                if let Some(algorithm) = algorithm {
+                    self.read_algorithm(&algorithm);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// SafeBag ::= SEQUENCE { bagId OID, bagValue [0] EXPLICIT ANY, bagAttributes SET OPTIONAL }
+    fn read_safe_bag(&mut self, bag: &Any<'_>) {
+        let Some(fields) = children(bag.data) else {
+            return;
+        };
+        let Some(kind) = fields.first().and_then(oid) else {
+            return;
+        };
+        match kind.as_str() {
+            OID_KEY_BAG => self.key_bags += 1,
+            OID_SHROUDED_KEY_BAG => {
+                self.key_bags += 1;
+                // EncryptedPrivateKeyInfo ::= SEQUENCE { AlgorithmIdentifier, OCTET STRING }
+                let algorithm = fields
+                    .get(1)
+                    .and_then(|value| children(value.data))
+                    .and_then(|c| c.into_iter().next())
+                    .and_then(|epki| children(epki.data))
+                    .and_then(|c| c.into_iter().next());
+                if let Some(algorithm) = algorithm {
+                    self.read_algorithm(&algorithm);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// AlgorithmIdentifier: PBES2 (PBKDF2 parameters inside) or a PKCS#12/PKCS#5 v1
+    /// password-based scheme (parameters `SEQUENCE { salt OCTET STRING, iterations INTEGER }`).
+    fn read_algorithm(&mut self, algorithm: &Any<'_>) {
+        let Some(fields) = children(algorithm.data) else {
+            return;
+        };
+        let (Some(kind), Some(params)) = (fields.first().and_then(oid), fields.get(1)) else {
+            return;
+        };
+        let Some(params) = children(params.data) else {
+            return;
+        };
+        if kind == OID_PBES2 {
+            // PBES2-params ::= SEQUENCE { keyDerivationFunc AlgorithmIdentifier, encryptionScheme }
+            if let Some(kdf) = params.first() {
+                self.read_algorithm(kdf);
+            }
+        } else if let Some(iterations) = params.get(1).filter(|p| p.tag() == Tag::Integer) {
+            self.iterations
+                .push(integer(iterations).unwrap_or(u64::MAX));
+        }
+    }
+}
+
+fn children<'a>(data: &'a [u8]) -> Option<Vec<Any<'a>>> {
+    let mut items = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let (next, item) = Any::from_ber(rest).ok()?;
+        items.push(item);
+        rest = next;
+    }
+    Some(items)
+}
+
+fn parse_sequence(bytes: &[u8]) -> Option<Vec<Any<'_>>> {
+    let (rest, sequence) = Any::from_ber(bytes).ok()?;
+    if !rest.is_empty() || sequence.tag() != Tag::Sequence {
+        return None;
+    }
+    children(sequence.data)
+}
+
+/// An OCTET STRING's content; BER's constructed form is concatenated.
+fn octet_string<'a>(any: &Any<'a>) -> Option<Cow<'a, [u8]>> {
+    if any.tag() != Tag::OctetString || any.class() != Class::Universal {
+        return None;
+    }
+    if !any.header.is_constructed() {
+        return Some(Cow::Borrowed(any.data));
+    }
+    let mut joined = Vec::new();
+    for part in children(any.data)? {
+        joined.extend_from_slice(&octet_string(&part)?);
+    }
+    Some(Cow::Owned(joined))
+}
+
+fn oid(any: &Any<'_>) -> Option<String> {
+    (any.tag() == Tag::Oid).then(|| Oid::new(Cow::Borrowed(any.data)).to_id_string())
+}
+
+/// A non-negative INTEGER; saturates at `u64::MAX`.
+fn integer(any: &Any<'_>) -> Option<u64> {
+    if any.tag() != Tag::Integer || any.data.is_empty() || any.data[0] & 0x80 != 0 {
+        return None;
+    }
+    let digits: Vec<u8> = any.data.iter().copied().skip_while(|b| *b == 0).collect();
+    if digits.len() > 8 {
+        return Some(u64::MAX);
+    }
+    Some(digits.iter().fold(0u64, |n, b| (n << 8) | u64::from(*b)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::*;
+    use crate::testing::{IdentitySpec, TestIdentity};
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    fn check(bytes: &[u8], password: Option<&str>) -> Result<CheckedPkcs12> {
+        check_pkcs12(bytes, password, &ImportLimits::default(), now())
+    }
+
+    /// Runs the openssl command line in `dir` and returns the file it wrote.
+    fn openssl_export(dir: &Path, identity: &TestIdentity, extra: &[&str]) -> Vec<u8> {
+        std::fs::write(dir.join("cert.pem"), identity.certificate_pem()).unwrap();
+        std::fs::write(dir.join("key.pem"), identity.key_pem()).unwrap();
+        std::fs::write(dir.join("ca.pem"), identity.ca_pem()).unwrap();
+        let output = Command::new("openssl")
+            .current_dir(dir)
+            .args(["pkcs12", "-export", "-in", "cert.pem", "-inkey", "key.pem"])
+            .args(["-certfile", "ca.pem", "-out", "out.p12"])
+            .args(extra)
+            .output()
+            .expect("the openssl command line is installed");
+        assert!(
+            output.status.success(),
+            "openssl: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::fs::read(dir.join("out.p12")).unwrap()
+    }
+
+    #[test]
+    fn modern_file_imports_with_chain_and_details() {
+        let identity = TestIdentity::for_email("alice@example.com");
+        let checked = check(&identity.pkcs12_modern("pw"), Some("pw")).unwrap();
+        assert_eq!(
+            checked.certificate_der,
+            identity.certificate.to_der().unwrap()
+        );
+        assert_eq!(
+            checked.chain_der,
+            vec![identity.ca_certificate.to_der().unwrap()]
+        );
+        assert_eq!(checked.info.emails, vec!["alice@example.com".to_owned()]);
+        assert!(checked.info.subject.contains("alice@example.com"));
+        assert!(checked.info.issuer.contains("mdmkit test S/MIME CA"));
+        assert!(!checked.info.serial.is_empty());
+    }
+
+    #[test]
+    fn legacy_file_imports_and_modern_still_does() {
+        let identity = TestIdentity::for_email("bob@example.com");
+        let legacy = identity.pkcs12_legacy("pw");
+        assert!(check(&legacy, Some("pw")).is_ok());
+        // The legacy provider must not have displaced the default algorithms.
+        assert!(check(&identity.pkcs12_modern("pw"), Some("pw")).is_ok());
+    }
+
+    #[test]
+    fn openssl_command_line_modern_and_legacy_files_import() {
+        let dir = tempfile::tempdir().unwrap();
+        let identity = TestIdentity::for_email("carol@example.com");
+        let modern = openssl_export(dir.path(), &identity, &["-passout", "pass:pw"]);
+        assert!(check(&modern, Some("pw")).is_ok());
+        let legacy = openssl_export(dir.path(), &identity, &["-legacy", "-passout", "pass:pw"]);
+        assert!(check(&legacy, Some("pw")).is_ok());
+    }
+
+    #[test]
+    fn empty_password_and_no_password_differ() {
+        let identity = TestIdentity::for_email("dan@example.com");
+        let empty = identity.pkcs12_modern("");
+        assert!(check(&empty, Some("")).is_ok());
+        assert!(check(&empty, None).is_ok());
+        let protected = identity.pkcs12_modern("pw");
+        assert!(matches!(
+            check(&protected, None),
+            Err(Error::P12PasswordRequired)
+        ));
+        assert!(matches!(
+            check(&protected, Some("")),
+            Err(Error::P12BadPassword)
+        ));
+    }
+
+    #[test]
+    fn wrong_password_is_a_clear_error() {
+        let identity = TestIdentity::for_email("erin@example.com");
+        let error = check(&identity.pkcs12_modern("right"), Some("wrong")).unwrap_err();
+        assert!(matches!(error, Error::P12BadPassword));
+        assert_eq!(error.code(), "p12_bad_password");
+        assert!(error.to_string().contains("wrong password"));
+    }
+
+    #[test]
+    fn password_with_nul_is_refused() {
+        let identity = TestIdentity::for_email("fay@example.com");
+        let error = check(&identity.pkcs12_modern("pw"), Some("p\0w")).unwrap_err();
+        assert!(matches!(error, Error::InvalidPassword));
+    }
+
+    #[test]
+    fn cert_only_file_is_refused() {
+        let identity = TestIdentity::for_email("gus@example.com");
+        let error = check(&identity.pkcs12_cert_only("pw"), Some("pw")).unwrap_err();
+        assert!(matches!(error, Error::P12NoPrivateKey), "{error}");
+    }
+
+    #[test]
+    fn file_without_mac_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let identity = TestIdentity::for_email("hal@example.com");
+        let no_mac = openssl_export(dir.path(), &identity, &["-nomac", "-passout", "pass:pw"]);
+        let error = check(&no_mac, Some("pw")).unwrap_err();
+        assert!(matches!(error, Error::P12NoMac), "{error}");
+    }
+
+    #[test]
+    fn corrupted_and_truncated_files_are_refused_without_panic() {
+        let identity = TestIdentity::for_email("ivy@example.com");
+        let good = identity.pkcs12_modern("pw");
+        let mut corrupted = good.clone();
+        let middle = corrupted.len() / 2;
+        for byte in &mut corrupted[middle..middle + 16] {
+            *byte ^= 0x5a;
+        }
+        assert!(check(&corrupted, Some("pw")).is_err());
+        for cut in [1, 10, good.len() / 3, good.len() - 1] {
+            let error = check(&good[..cut], Some("pw")).unwrap_err();
+            assert!(matches!(error, Error::NotPkcs12), "cut at {cut}: {error}");
+        }
+        assert!(matches!(check(&[], Some("pw")), Err(Error::NotPkcs12)));
+    }
+
+    #[test]
+    fn expired_certificate_is_refused_with_its_expiry() {
+        let identity =
+            TestIdentity::new(&IdentitySpec::new("jo@example.com").valid_days(-400, -35));
+        let error = check(&identity.pkcs12_modern("pw"), Some("pw")).unwrap_err();
+        let Error::CertificateExpired { not_after } = &error else {
+            panic!("expected expiry, got {error}");
+        };
+        let expected = (now() - time::Duration::days(35)).date().to_string();
+        assert!(
+            not_after.starts_with(&expected),
+            "{not_after} vs {expected}"
+        );
+        assert!(error.to_string().contains(&expected));
+    }
+
+    #[test]
+    fn not_yet_valid_certificate_is_refused() {
+        let identity = TestIdentity::new(&IdentitySpec::new("kim@example.com").valid_days(3, 30));
+        let error = check(&identity.pkcs12_modern("pw"), Some("pw")).unwrap_err();
+        assert!(matches!(error, Error::CertificateNotYetValid { .. }));
+    }
+
+    #[test]
+    fn extended_key_usage_must_allow_email() {
+        let server = TestIdentity::new(
+            &IdentitySpec::new("lee@example.com").with_email_protection(Some(false)),
+        );
+        let error = check(&server.pkcs12_modern("pw"), Some("pw")).unwrap_err();
+        assert!(matches!(error, Error::NotForEmail));
+        let none =
+            TestIdentity::new(&IdentitySpec::new("lee@example.com").with_email_protection(None));
+        assert!(check(&none.pkcs12_modern("pw"), Some("pw")).is_ok());
+    }
+
+    #[test]
+    fn pem_and_der_certificates_are_not_pkcs12() {
+        let identity = TestIdentity::for_email("max@example.com");
+        for bytes in [
+            identity.certificate_pem(),
+            identity.certificate.to_der().unwrap(),
+            identity.key_pem(),
+            b"hello".to_vec(),
+        ] {
+            let error = check(&bytes, Some("pw")).unwrap_err();
+            assert!(matches!(error, Error::NotPkcs12), "{error}");
+            assert_eq!(error.to_string(), "the file must be PKCS#12");
+        }
+    }
+
+    #[test]
+    fn size_and_iteration_caps() {
+        let identity = TestIdentity::for_email("ned@example.com");
+        let file = identity.pkcs12_modern("pw");
+        let small = ImportLimits::default().with_max_file_size(file.len() - 1);
+        let error = check_pkcs12(&file, Some("pw"), &small, now()).unwrap_err();
+        assert!(matches!(error, Error::FileTooLarge { .. }));
+
+        let heavy = identity.pkcs12_with_iterations("pw", 50_000);
+        let capped = ImportLimits::default().with_max_iterations(10_000);
+        let error = check_pkcs12(&heavy, Some("pw"), &capped, now()).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::TooManyIterations {
+                    iterations: 50_000,
+                    limit: 10_000
+                }
+            ),
+            "{error}"
+        );
+        let total = ImportLimits::default().with_max_total_iterations(60_000);
+        let error = check_pkcs12(&heavy, Some("pw"), &total, now()).unwrap_err();
+        assert!(
+            matches!(error, Error::TooManyIterations { limit: 60_000, .. }),
+            "{error}"
+        );
+        assert!(check_pkcs12(&heavy, Some("pw"), &ImportLimits::default(), now()).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod several_keys {
+    use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+
+    use super::*;
+    use crate::testing::TestIdentity;
+
+    #[test]
+    fn file_with_two_private_keys_is_refused() {
+        let mut keystore = KeyStore::new();
+        for (alias, marker) in [("first", 1u8), ("second", 2u8)] {
+            let identity = TestIdentity::for_email(&format!("{alias}@example.com"));
+            let key = PrivateKey::from_der(&identity.key.private_key_to_pkcs8().unwrap()).unwrap();
+            let cert = Certificate::from_der(&identity.certificate.to_der().unwrap()).unwrap();
+            let chain = PrivateKeyChain::new(vec![marker; 20], key, [cert]);
+            keystore.add_entry(alias, KeyStoreEntry::PrivateKeyChain(chain));
+        }
+        let file = keystore.writer("pw").write().unwrap();
+        // OpenSSL alone opens it and silently keeps the first key.
+        assert!(open_stored(&file, Some("pw")).is_ok());
+        let error = check_pkcs12(
+            &file,
+            Some("pw"),
+            &ImportLimits::default(),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(error, Error::P12SeveralKeys { count: 2 }),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! `mdmkit certs ...` over an SQLite store, run as the built binary.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use mdmkit_certstore::testing::{IdentitySpec, TestIdentity};
+
+fn mdmkit(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mdmkit"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let output = mdmkit(dir, args);
+    assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    stdout(&output)
+}
+
+/// Runs a command that must be refused: non-zero exit, one line on standard error.
+fn refused(dir: &Path, args: &[&str]) -> String {
+    let output = mdmkit(dir, args);
+    assert!(
+        !output.status.success(),
+        "{args:?} succeeded: {}",
+        stdout(&output)
+    );
+    let text = stderr(&output);
+    assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
+    text
+}
+
+#[test]
+fn kinds_import_list_edit_clear_export_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(ok(d, &["certs", "kinds", "add", "Signing", "--use", "signing"]).contains("signing"));
+    ok(
+        d,
+        &["certs", "kinds", "add", "Encryption", "--use", "encryption"],
+    );
+    let kinds = ok(d, &["certs", "kinds", "list"]);
+    assert!(
+        kinds.contains("encryption\tEncryption\tencryption"),
+        "{kinds}"
+    );
+    assert!(kinds.contains("signing\tSigning\tsigning"), "{kinds}");
+    assert!(
+        refused(d, &["certs", "kinds", "add", "signing", "--use", "signing"])
+            .contains("already exists")
+    );
+
+    let identity = TestIdentity::for_email("alice@example.com");
+    std::fs::write(d.join("alice.p12"), identity.pkcs12_legacy("pw")).unwrap();
+    std::fs::write(d.join("pw.txt"), "pw\n").unwrap();
+    let imported = ok(
+        d,
+        &[
+            "certs",
+            "import",
+            "--user",
+            "alice",
+            "--kind",
+            "Signing",
+            "alice.p12",
+            "--password-file",
+            "pw.txt",
+        ],
+    );
+    assert!(imported.starts_with("imported "), "{imported}");
+    let id = imported["imported ".len()..]
+        .split(':')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(d, &["certs", "list", "--user", "alice", "--json"])).unwrap();
+    let entry = &list[0];
+    assert_eq!(entry["id"], id.as_str());
+    assert_eq!(entry["kind"], "signing");
+    assert_eq!(entry["emails"][0], "alice@example.com");
+    assert_eq!(entry["has_private_key"], true);
+    assert!(entry["subject"]
+        .as_str()
+        .unwrap()
+        .contains("alice@example.com"));
+    assert!(ok(d, &["certs", "list", "--user", "alice"]).contains("\tyes\n"));
+
+    assert!(ok(
+        d,
+        &[
+            "certs",
+            "edit",
+            &id,
+            "--name",
+            "Work",
+            "--kind",
+            "encryption"
+        ]
+    )
+    .contains("Work (Encryption)"));
+
+    std::fs::write(d.join("new.txt"), "fresh").unwrap();
+    ok(
+        d,
+        &[
+            "certs",
+            "export",
+            &id,
+            "-o",
+            "out.p12",
+            "--password-file",
+            "new.txt",
+        ],
+    );
+    let exported = openssl::pkcs12::Pkcs12::from_der(&std::fs::read(d.join("out.p12")).unwrap())
+        .unwrap()
+        .parse2("fresh")
+        .unwrap();
+    assert!(exported.pkey.is_some());
+
+    ok(d, &["certs", "clear-key", &id]);
+    assert!(ok(d, &["certs", "list", "--user", "alice"]).contains("\tcleared\n"));
+    ok(d, &["certs", "export", &id, "-o", "cleared.p12"]);
+    let cleared = openssl::pkcs12::Pkcs12::from_der(&std::fs::read(d.join("cleared.p12")).unwrap())
+        .unwrap()
+        .parse2("pw")
+        .unwrap();
+    assert!(cleared.pkey.is_none());
+
+    ok(d, &["certs", "delete", &id]);
+    assert!(ok(d, &["certs", "list", "--user", "alice"]).contains("no certificates"));
+    refused(d, &["certs", "delete", &id]);
+    refused(d, &["certs", "clear-key", &id]);
+}
+
+#[test]
+fn every_refusal_is_one_line_and_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["certs", "kinds", "add", "Signing", "--use", "signing"]);
+    let identity = TestIdentity::for_email("bob@example.com");
+    std::fs::write(d.join("bob.p12"), identity.pkcs12_modern("pw")).unwrap();
+    std::fs::write(d.join("cert.pem"), identity.certificate_pem()).unwrap();
+    std::fs::write(d.join("wrong.txt"), "nope").unwrap();
+    let expired = TestIdentity::new(&IdentitySpec::new("bob@example.com").valid_days(-90, -2));
+    std::fs::write(d.join("expired.p12"), expired.pkcs12_modern("pw")).unwrap();
+    std::fs::write(d.join("pw.txt"), "pw").unwrap();
+    let import = |file: &str, kind: &str, password: Option<&str>| {
+        let mut args = vec!["certs", "import", "--user", "bob", "--kind", kind, file];
+        if let Some(p) = password {
+            args.extend(["--password-file", p]);
+        }
+        refused(d, &args)
+    };
+    assert!(import("cert.pem", "Signing", Some("pw.txt")).contains("the file must be PKCS#12"));
+    assert!(import("bob.p12", "Signing", Some("wrong.txt")).contains("wrong password"));
+    assert!(import("bob.p12", "Signing", None).contains("protected by a password"));
+    assert!(import("expired.p12", "Signing", Some("pw.txt")).contains("expired on"));
+    assert!(import("bob.p12", "Nope", Some("pw.txt")).contains("no certificate kind"));
+    assert!(import("missing.p12", "Signing", Some("pw.txt")).contains("cannot read"));
+    refused(d, &["certs", "edit", "missing", "--name", "x"]);
+    refused(d, &["certs", "edit", "missing"]);
+    refused(d, &["certs", "export", "missing", "-o", "x.p12"]);
+    assert!(ok(d, &["certs", "list", "--user", "bob"]).contains("no certificates"));
+}

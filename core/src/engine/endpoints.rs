@@ -1,0 +1,399 @@
+//! The check-in and command endpoints.
+
+use plist::{Dictionary, Value};
+
+use super::hooks::{device_channel, HookReply};
+use super::{DeviceIdentity, Engine, Event, MdmRequest, MdmResponse, SIGNATURE_HEADER};
+use crate::checkin::{Authenticate, Checkin, CheckinMessage, TokenUpdate};
+use crate::plist_io::{self, PlistFormat};
+use crate::store::{
+    now_micros, CommandResultRecord, DeviceRecord, EnrollmentQuery, EnrollmentRecord, NextCommand,
+    PushInfo,
+};
+use crate::{CommandResult, CommandStatus, EnrollmentId, Error, Result, Secret};
+
+impl Engine {
+    /// Handles a request to one URL that serves both check-ins and commands (CheckInURL
+    /// equal to ServerURL): a body with a `MessageType` is a check-in, anything else a
+    /// command result.
+    pub async fn handle(&self, request: MdmRequest) -> MdmResponse {
+        let is_checkin = plist_io::parse_dictionary(&request.body, self.config.limits)
+            .map(|dict| dict.contains_key("MessageType"))
+            .unwrap_or(false);
+        if is_checkin {
+            self.handle_checkin(request).await
+        } else {
+            self.handle_command(request).await
+        }
+    }
+
+    /// Handles a request to the check-in URL (Authenticate, TokenUpdate, CheckOut and the
+    /// messages the [`CheckinHooks`](super::CheckinHooks) answer).
+    pub async fn handle_checkin(&self, request: MdmRequest) -> MdmResponse {
+        if let Some(refused) = refuse_method(&request) {
+            return refused;
+        }
+        match self.checkin(&request).await {
+            Ok(response) => response,
+            Err(error) => MdmResponse::from_error(&error),
+        }
+    }
+
+    /// Handles a request to the server URL: a command result or an Idle report, answered
+    /// with the next pending command or an empty 200.
+    pub async fn handle_command(&self, request: MdmRequest) -> MdmResponse {
+        if let Some(refused) = refuse_method(&request) {
+            return refused;
+        }
+        match self.command(&request).await {
+            Ok(response) => response,
+            Err(error) => MdmResponse::from_error(&error),
+        }
+    }
+
+    /// The verified identity certificate of a request: its `Mdm-Signature`, else its TLS
+    /// client certificate.
+    fn identify(&self, request: &MdmRequest) -> Result<DeviceIdentity> {
+        if request.body.len() > self.config.limits.max_body_bytes {
+            return Err(Error::BodyTooLarge {
+                size: request.body.len(),
+                limit: self.config.limits.max_body_bytes,
+            });
+        }
+        match (request.header(SIGNATURE_HEADER), &request.peer_certificate) {
+            (Some(signature), _) => self.auth.verify_signature(signature, &request.body),
+            (None, Some(der)) => self.auth.verify_certificate(der),
+            (None, None) => Err(Error::DeviceAuth(
+                "no Mdm-Signature header and no client certificate".into(),
+            )),
+        }
+    }
+
+    /// Refuses a certificate already bound to a device other than `device`.
+    pub(super) async fn ensure_not_bound_elsewhere(
+        &self,
+        identity: &DeviceIdentity,
+        device: &EnrollmentId,
+    ) -> Result<()> {
+        let query = EnrollmentQuery {
+            identity_cert_sha256: Some(identity.sha256.clone()),
+            ..EnrollmentQuery::default()
+        };
+        let bound = self.store.list_enrollments(&query).await?;
+        match bound
+            .iter()
+            .find(|record| record.id.device_part() != device.as_str())
+        {
+            Some(other) => Err(Error::DeviceAuth(format!(
+                "the certificate is bound to another device ({})",
+                other.id
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks that `identity` is the certificate bound to the device channel of
+    /// `enrollment`.
+    async fn authorize(&self, identity: &DeviceIdentity, enrollment: &EnrollmentId) -> Result<()> {
+        let device = device_channel(enrollment);
+        let bound = self
+            .store
+            .get_enrollment(&device)
+            .await?
+            .and_then(|record| record.identity_cert_sha256);
+        match bound {
+            None => Err(Error::DeviceAuth(format!(
+                "enrollment {device} has no bound identity certificate (no Authenticate)"
+            ))),
+            Some(hash) if hash == identity.sha256 => Ok(()),
+            Some(_) => Err(Error::DeviceAuth(format!(
+                "the certificate is not the one bound to enrollment {device}"
+            ))),
+        }
+    }
+
+    async fn checkin(&self, request: &MdmRequest) -> Result<MdmResponse> {
+        let identity = self.identify(request)?;
+        let checkin = Checkin::decode_with_limits(&request.body, self.config.limits)?;
+        let id = checkin.enrollment_id.clone();
+        let response = match &checkin.message {
+            CheckinMessage::Authenticate(message) => {
+                self.authenticate(&identity, &id, message, &request.body)
+                    .await?;
+                MdmResponse::empty()
+            }
+            message => {
+                self.authorize(&identity, &id).await?;
+                self.after_authenticate(&id, message, &request.body).await?
+            }
+        };
+        if response.status == 200 {
+            self.touch(&id).await?;
+        }
+        self.events
+            .publish(&Event::Checkin {
+                enrollment_id: id,
+                message_type: checkin.message.message_type().to_owned(),
+                body: request.body.clone(),
+                at: now_micros(),
+            })
+            .await;
+        Ok(response)
+    }
+
+    async fn authenticate(
+        &self,
+        identity: &DeviceIdentity,
+        id: &EnrollmentId,
+        message: &Authenticate,
+        body: &[u8],
+    ) -> Result<()> {
+        if id.is_user_channel() {
+            return Err(Error::InvalidValue {
+                path: "Authenticate".into(),
+                value: id.to_string(),
+                allowed: "a device channel (user channels send no Authenticate)".into(),
+            });
+        }
+        self.ensure_not_bound_elsewhere(identity, id).await?;
+        let now = now_micros();
+        let mut record = match self.store.get_enrollment(id).await? {
+            Some(record) => record,
+            None => EnrollmentRecord::new(id.clone()),
+        };
+        record.enrollment_type = Some(
+            if message.udid.is_none() && message.enrollment_id.is_some() {
+                "User"
+            } else {
+                "Device"
+            }
+            .to_owned(),
+        );
+        record.enrolled_topic = Some(message.topic.clone());
+        record.identity_cert_sha256 = Some(identity.sha256.clone());
+        record.enabled = false;
+        record.authenticate_message = Some(body.to_vec());
+        record.last_seen = Some(now);
+        record.updated_at = now;
+        self.store.put_enrollment(&record).await?;
+
+        let mut device = match self.store.get_device(id.device_part()).await? {
+            Some(device) => device,
+            None => DeviceRecord::new(id.device_part()),
+        };
+        let keep = |new: &Option<String>, old: &mut Option<String>| {
+            if new.is_some() {
+                old.clone_from(new);
+            }
+        };
+        keep(&message.serial_number, &mut device.serial_number);
+        keep(&message.model, &mut device.model);
+        keep(&message.product_name, &mut device.product_name);
+        keep(&message.os_version, &mut device.os_version);
+        keep(&message.build_version, &mut device.build_version);
+        device.updated_at = now;
+        self.store.put_device(&device).await?;
+        self.store.clear_pending(id).await?;
+        Ok(())
+    }
+
+    async fn after_authenticate(
+        &self,
+        id: &EnrollmentId,
+        message: &CheckinMessage,
+        body: &[u8],
+    ) -> Result<MdmResponse> {
+        let reply = match message {
+            CheckinMessage::TokenUpdate(update) => {
+                self.token_update(id, update, body).await?;
+                HookReply::Empty
+            }
+            CheckinMessage::CheckOut(_) => {
+                self.store.set_enabled(id, false).await?;
+                HookReply::Empty
+            }
+            CheckinMessage::UserAuthenticate(m) => {
+                self.hooks.user_authenticate(&self.store, id, m).await?
+            }
+            CheckinMessage::GetToken(m) => self.hooks.get_token(&self.store, id, m).await?,
+            CheckinMessage::DeclarativeManagement(m) => {
+                self.hooks
+                    .declarative_management(&self.store, id, m)
+                    .await?
+            }
+            CheckinMessage::SetBootstrapToken(m) => {
+                self.hooks.set_bootstrap_token(&self.store, id, m).await?
+            }
+            CheckinMessage::GetBootstrapToken(m) => {
+                self.hooks.get_bootstrap_token(&self.store, id, m).await?
+            }
+            other => {
+                return Err(Error::UnknownMessageType(other.message_type().to_owned()));
+            }
+        };
+        Ok(match reply {
+            HookReply::Empty => MdmResponse::empty(),
+            HookReply::Body(body) => MdmResponse::plist(body),
+            HookReply::Status(status) => MdmResponse::status(status),
+        })
+    }
+
+    async fn token_update(
+        &self,
+        id: &EnrollmentId,
+        update: &TokenUpdate,
+        body: &[u8],
+    ) -> Result<()> {
+        let mut record = match self.store.get_enrollment(id).await? {
+            Some(record) => record,
+            None => {
+                // Only a user channel can get here without a record: the device channel
+                // was authorized through its own record.
+                if !self
+                    .hooks
+                    .accept_user_channel(&self.store, id, update)
+                    .await?
+                {
+                    return Err(Error::DeviceAuth(format!(
+                        "the application refused user channel {id}"
+                    )));
+                }
+                let mut record = EnrollmentRecord::new(id.clone());
+                record.enrollment_type = Some("UserChannel".into());
+                record
+            }
+        };
+        let now = now_micros();
+        record
+            .enrolled_topic
+            .get_or_insert_with(|| update.topic.clone());
+        record.push = Some(PushInfo::new(
+            update.token.as_bytes().to_vec(),
+            update.push_magic.clone(),
+            update.topic.clone(),
+        ));
+        if let Some(unlock) = &update.unlock_token {
+            record.unlock_token = Some(Secret::new(unlock.as_bytes().to_vec()));
+        }
+        record.token_update_message = Some(body.to_vec());
+        record.enabled = true;
+        record.last_seen = Some(now);
+        record.updated_at = now;
+        self.store.put_enrollment(&record).await
+    }
+
+    async fn touch(&self, id: &EnrollmentId) -> Result<()> {
+        match self.store.touch_enrollment(id, now_micros()).await {
+            Ok(()) | Err(Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn command(&self, request: &MdmRequest) -> Result<MdmResponse> {
+        let identity = self.identify(request)?;
+        let dict = plist_io::parse_dictionary(&request.body, self.config.limits)?;
+        let id = EnrollmentId::from_message(&dict)?;
+        self.authorize(&identity, &id).await?;
+        let record = self
+            .store
+            .get_enrollment(&id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "enrollment",
+                id: id.to_string(),
+            })?;
+        if !record.enabled {
+            return Err(Error::EnrollmentDisabled(id.to_string()));
+        }
+        let request_type = match dict.get("CommandUUID").and_then(Value::as_string) {
+            Some(uuid) => self
+                .store
+                .get_command(uuid)
+                .await?
+                .map(|command| command.request_type),
+            None => None,
+        };
+        let query_responses = dict.get("QueryResponses").cloned();
+        let result = CommandResult::from_dictionary(dict, request_type.as_deref())?;
+        if let (Some(uuid), true) = (&result.command_uuid, result.status != CommandStatus::Idle) {
+            let stored = CommandResultRecord::new(uuid, result.status, request.body.clone());
+            self.store.record_result(&id, &stored).await?;
+            if result.status == CommandStatus::Acknowledged
+                && result.request_type.as_deref() == Some("DeviceInformation")
+            {
+                if let Some(Value::Dictionary(answers)) = query_responses {
+                    self.store_device_information(&id, answers).await?;
+                }
+            }
+        }
+        let next = self
+            .store
+            .next_command(&id, &NextCommand::after_result(result.status))
+            .await?;
+        self.touch(&id).await?;
+        self.events
+            .publish(&Event::CommandResult {
+                enrollment_id: id,
+                command_uuid: result.command_uuid.clone(),
+                request_type: result.request_type.clone(),
+                status: result.status,
+                body: request.body.clone(),
+                at: now_micros(),
+            })
+            .await;
+        Ok(match next {
+            Some(command) => MdmResponse::plist(command.payload),
+            None => MdmResponse::empty(),
+        })
+    }
+
+    async fn store_device_information(&self, id: &EnrollmentId, answers: Dictionary) -> Result<()> {
+        let mut device = match self.store.get_device(id.device_part()).await? {
+            Some(device) => device,
+            None => DeviceRecord::new(id.device_part()),
+        };
+        let text = |key: &str| {
+            answers
+                .get(key)
+                .and_then(Value::as_string)
+                .map(str::to_owned)
+        };
+        for (key, field) in [
+            ("SerialNumber", &mut device.serial_number),
+            ("Model", &mut device.model),
+            ("ProductName", &mut device.product_name),
+            ("OSVersion", &mut device.os_version),
+            ("BuildVersion", &mut device.build_version),
+        ] {
+            if let Some(value) = text(key) {
+                *field = Some(value);
+            }
+        }
+        // Merge with what earlier queries answered: a query names only some keys.
+        let mut merged = device
+            .device_information
+            .as_deref()
+            .and_then(|bytes| plist_io::parse_dictionary(bytes, self.config.limits).ok())
+            .unwrap_or_default();
+        for (key, value) in answers {
+            merged.insert(key, value);
+        }
+        device.device_information = Some(plist_io::write(
+            &Value::Dictionary(merged),
+            PlistFormat::Binary,
+        )?);
+        device.updated_at = now_micros();
+        self.store.put_device(&device).await
+    }
+}
+
+/// Devices send `PUT`; anything else is answered 405 before any work.
+fn refuse_method(request: &MdmRequest) -> Option<MdmResponse> {
+    if request.method.eq_ignore_ascii_case("PUT") || request.method.eq_ignore_ascii_case("POST") {
+        None
+    } else {
+        let mut response = MdmResponse::status(405);
+        response.headers.push(("Allow".into(), "PUT".into()));
+        Some(response)
+    }
+}

@@ -1,0 +1,123 @@
+//! The check-in messages whose answer depends on the application.
+
+use async_trait::async_trait;
+
+use crate::checkin::{
+    DeclarativeManagement, GetBootstrapToken, GetBootstrapTokenResponse, GetToken,
+    SetBootstrapToken, TokenUpdate, UserAuthenticate,
+};
+use crate::codec::Data;
+use crate::store::SharedStore;
+use crate::{EnrollmentId, Result, Secret};
+
+/// How the engine answers a check-in message a hook handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HookReply {
+    /// HTTP 200 with an empty body.
+    Empty,
+    /// HTTP 200 with this body (a plist, or JSON for DeclarativeManagement).
+    Body(Vec<u8>),
+    /// This HTTP status with an empty body (410 declines a user channel; a hook should
+    /// never answer 401, which can make a device unenroll).
+    Status(u16),
+}
+
+/// What the engine asks the application while handling check-ins. Every method has a
+/// default, so an application implements only what it supports.
+///
+/// The device was authenticated before any hook is called; the hooks get the store so
+/// they can read what the engine recorded.
+#[async_trait]
+pub trait CheckinHooks: Send + Sync {
+    /// A user channel asks to be authenticated (macOS network users, Shared iPad). The
+    /// default declines it with HTTP 410, which tells the device not to create the user
+    /// channel.
+    async fn user_authenticate(
+        &self,
+        _store: &SharedStore,
+        _enrollment: &EnrollmentId,
+        _message: &UserAuthenticate,
+    ) -> Result<HookReply> {
+        Ok(HookReply::Status(410))
+    }
+
+    /// A user channel sent its first TokenUpdate (there is no Authenticate for user
+    /// channels). Return false to refuse it (HTTP 400, nothing stored); the default
+    /// accepts it.
+    async fn accept_user_channel(
+        &self,
+        _store: &SharedStore,
+        _enrollment: &EnrollmentId,
+        _message: &TokenUpdate,
+    ) -> Result<bool> {
+        Ok(true)
+    }
+
+    /// The device asks for a token (`GetToken`, for example a Managed Apple ID token).
+    /// The default has none to give: HTTP 404.
+    async fn get_token(
+        &self,
+        _store: &SharedStore,
+        _enrollment: &EnrollmentId,
+        _message: &GetToken,
+    ) -> Result<HookReply> {
+        Ok(HookReply::Status(404))
+    }
+
+    /// A declarative-management request (`DeclarativeManagement`). The default has no
+    /// declarations: HTTP 404.
+    async fn declarative_management(
+        &self,
+        _store: &SharedStore,
+        _enrollment: &EnrollmentId,
+        _message: &DeclarativeManagement,
+    ) -> Result<HookReply> {
+        Ok(HookReply::Status(404))
+    }
+
+    /// The device escrows its bootstrap token. The default stores it with the enrollment
+    /// (encrypted at rest by the SQL stores).
+    async fn set_bootstrap_token(
+        &self,
+        store: &SharedStore,
+        enrollment: &EnrollmentId,
+        message: &SetBootstrapToken,
+    ) -> Result<HookReply> {
+        let token = message
+            .bootstrap_token
+            .as_ref()
+            .map(|data| Secret::new(data.as_bytes().to_vec()));
+        store
+            .set_bootstrap_token(&device_channel(enrollment), token.as_ref())
+            .await?;
+        Ok(HookReply::Empty)
+    }
+
+    /// The device asks for its escrowed bootstrap token. The default answers the stored
+    /// one (an empty answer when there is none).
+    async fn get_bootstrap_token(
+        &self,
+        store: &SharedStore,
+        enrollment: &EnrollmentId,
+        _message: &GetBootstrapToken,
+    ) -> Result<HookReply> {
+        let record = store.get_enrollment(&device_channel(enrollment)).await?;
+        let mut response = GetBootstrapTokenResponse::new();
+        if let Some(token) = record.and_then(|r| r.bootstrap_token) {
+            response.bootstrap_token = Some(Data::new(token.expose().to_vec()));
+        }
+        Ok(HookReply::Body(crate::checkin::response_body(&response)?))
+    }
+}
+
+/// The hooks' defaults, as documented on [`CheckinHooks`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DefaultHooks;
+
+impl CheckinHooks for DefaultHooks {}
+
+/// The device channel an enrollment belongs to.
+pub(crate) fn device_channel(enrollment: &EnrollmentId) -> EnrollmentId {
+    EnrollmentId::device(enrollment.device_part())
+}

@@ -1,0 +1,738 @@
+//! The engine end to end: simulated devices that sign their messages, against the memory
+//! store, SQLite and (when `MDMKIT_TEST_POSTGRES_URL` is set) PostgreSQL.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use mdmkit_core::command::{CommandEnvelope, EraseDevice};
+use mdmkit_core::engine::{
+    Engine, Event, LockOptions, LostModeOptions, MdmRequest, MdmResponse, RecordingSink,
+    SIGNATURE_HEADER,
+};
+use mdmkit_core::push::{ProgressCallback, RecordingPusher};
+use mdmkit_core::store::{AtRestKey, MemoryStore, SharedStore, SqliteStore};
+use mdmkit_core::{CommandStatus, EnrollmentId, Error};
+use mdmkit_tests::{DeviceCa, SimulatedDevice};
+use plist::{Dictionary, Value};
+
+const TOPIC: &str = "com.apple.mgmt.External.engine-test";
+
+/// Runs a scenario against every backend available.
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(std::sync::Arc::new(super::MemoryStore::new())).await;
+            })*
+        }
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("mdmkit.db");
+                let store = super::SqliteStore::open(
+                    path.to_str().unwrap(),
+                    super::AtRestKey::from_bytes(&[7; 32]).unwrap(),
+                )
+                .await
+                .unwrap();
+                super::$name(std::sync::Arc::new(store)).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                let Some(store) = super::postgres_store().await else { return };
+                super::$name(store).await;
+            })*
+        }
+    };
+}
+
+async fn postgres_store() -> Option<SharedStore> {
+    match std::env::var("MDMKIT_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => {
+            let schema = format!(
+                "mdmkit_engine_{}_{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+            );
+            let store = mdmkit_core::store::PostgresStore::connect_in_schema(
+                &url,
+                &schema,
+                AtRestKey::from_bytes(&[7; 32]).unwrap(),
+            )
+            .await
+            .unwrap();
+            Some(Arc::new(store))
+        }
+        _ => {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: engine test on PostgreSQL (set MDMKIT_TEST_POSTGRES_URL)"
+            );
+            None
+        }
+    }
+}
+
+on_every_store!(
+    device_enrolls_receives_lock_defers_and_checks_out,
+    another_device_cannot_read_or_answer_a_queue,
+    bad_messages_answer_400_and_store_nothing,
+    actions_refused_before_anything_is_queued,
+    renewed_identity_certificates,
+    hooks_bulk_actions_and_the_combined_endpoint,
+);
+
+struct Fixture {
+    engine: Engine,
+    pusher: Arc<RecordingPusher>,
+    events: Arc<RecordingSink>,
+    ca: DeviceCa,
+}
+
+fn fixture(store: SharedStore) -> Fixture {
+    let ca = DeviceCa::new("Test Device CA").unwrap();
+    let pusher = Arc::new(RecordingPusher::new());
+    let events = Arc::new(RecordingSink::new());
+    let engine = Engine::builder(store, pusher.clone())
+        .device_ca(ca.certificate_pem().unwrap())
+        .events(events.clone())
+        .enrollment_profile_identifier("com.example.mdm.enrollment")
+        .build()
+        .unwrap();
+    Fixture {
+        engine,
+        pusher,
+        events,
+        ca,
+    }
+}
+
+fn unique(name: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Fixture {
+    fn device(&self, name: &str) -> SimulatedDevice {
+        let udid = unique(name);
+        SimulatedDevice::new(&udid, TOPIC).with_identity(self.ca.issue(&udid).unwrap())
+    }
+
+    async fn checkin(&self, device: &SimulatedDevice, body: Vec<u8>) -> MdmResponse {
+        self.engine
+            .handle_checkin(device.request(body).unwrap())
+            .await
+    }
+
+    async fn command(&self, device: &SimulatedDevice, body: Vec<u8>) -> MdmResponse {
+        self.engine
+            .handle_command(device.request(body).unwrap())
+            .await
+    }
+
+    async fn enroll(&self, device: &SimulatedDevice) {
+        let response = self.checkin(device, device.authenticate().unwrap()).await;
+        assert_eq!(response.status, 200, "{:?}", response.error);
+        let response = self
+            .checkin(device, device.token_update(&[1; 32], "MAGIC").unwrap())
+            .await;
+        assert_eq!(response.status, 200, "{:?}", response.error);
+    }
+
+    async fn pending(&self, device: &SimulatedDevice) -> usize {
+        self.engine
+            .store()
+            .pending_commands(&id(device))
+            .await
+            .unwrap()
+            .len()
+    }
+}
+
+fn id(device: &SimulatedDevice) -> EnrollmentId {
+    EnrollmentId::device(&device.udid)
+}
+
+fn request_type(body: &[u8]) -> &'static str {
+    CommandEnvelope::decode(body).unwrap().request_type()
+}
+
+async fn device_enrolls_receives_lock_defers_and_checks_out(store: SharedStore) {
+    let f = fixture(store.clone());
+    let device = f.device("lifecycle");
+
+    // Authenticate: recorded, disabled until TokenUpdate.
+    let response = f.checkin(&device, device.authenticate().unwrap()).await;
+    assert_eq!((response.status, response.body.len()), (200, 0));
+    let record = store.get_enrollment(&id(&device)).await.unwrap().unwrap();
+    assert!(!record.enabled);
+    assert_eq!(record.enrolled_topic.as_deref(), Some(TOPIC));
+    assert!(record.identity_cert_sha256.is_some());
+    assert!(matches!(
+        f.engine.lock(&id(&device), LockOptions::default()).await,
+        Err(Error::EnrollmentDisabled(_))
+    ));
+
+    // TokenUpdate: push info and UnlockToken stored, enabled.
+    let response = f
+        .checkin(&device, device.token_update(&[1; 32], "MAGIC").unwrap())
+        .await;
+    assert_eq!(response.status, 200);
+    let record = store.get_enrollment(&id(&device)).await.unwrap().unwrap();
+    assert!(record.enabled);
+    let push = record.push.unwrap();
+    assert_eq!(
+        (push.token.as_slice(), push.push_magic.as_str()),
+        (&[1u8; 32][..], "MAGIC")
+    );
+    assert!(record.unlock_token.is_some());
+
+    // An administrator locks it: queued and pushed.
+    let mut options = LockOptions::default();
+    options.message = Some("Lost phone, call 555-0100".into());
+    let queued = f.engine.lock(&id(&device), options).await.unwrap();
+    assert!(queued.push.unwrap().is_delivered());
+    assert_eq!(f.pusher.pushed().len(), 1);
+
+    // The device wakes up: Idle -> DeviceLock -> Acknowledged -> nothing more.
+    let response = f.command(&device, device.idle().unwrap()).await;
+    assert_eq!(response.status, 200);
+    let envelope = CommandEnvelope::decode(&response.body).unwrap();
+    assert_eq!(envelope.command_uuid, queued.command_uuid);
+    assert_eq!(envelope.request_type(), "DeviceLock");
+    let ack = device
+        .answer(
+            &response.body,
+            CommandStatus::Acknowledged,
+            Dictionary::new(),
+        )
+        .unwrap();
+    let response = f.command(&device, ack).await;
+    assert_eq!((response.status, response.body.len()), (200, 0));
+    let status = store.command_status(&queued.command_uuid).await.unwrap();
+    assert_eq!(status[0].status, Some(CommandStatus::Acknowledged));
+
+    // A query: NotNow is not resent on the same connection, Idle gets it again.
+    let query = f
+        .engine
+        .query_device_information(&id(&device), vec!["IsSupervised".into()])
+        .await
+        .unwrap();
+    let response = f.command(&device, device.idle().unwrap()).await;
+    assert_eq!(request_type(&response.body), "DeviceInformation");
+    let not_now = device
+        .answer(&response.body, CommandStatus::NotNow, Dictionary::new())
+        .unwrap();
+    let response = f.command(&device, not_now).await;
+    assert_eq!((response.status, response.body.len()), (200, 0));
+    let response = f.command(&device, device.idle().unwrap()).await;
+    let envelope = CommandEnvelope::decode(&response.body).unwrap();
+    assert_eq!(envelope.command_uuid, query.command_uuid);
+    let mut answers = Dictionary::new();
+    answers.insert("IsSupervised".into(), Value::Boolean(true));
+    answers.insert("OSVersion".into(), Value::String("17.5".into()));
+    let mut answer = Dictionary::new();
+    answer.insert("QueryResponses".into(), Value::Dictionary(answers));
+    let body = device
+        .answer(&response.body, CommandStatus::Acknowledged, answer)
+        .unwrap();
+    assert_eq!(f.command(&device, body).await.status, 200);
+    let facts = f.engine.device_facts(&id(&device)).await.unwrap();
+    assert!(facts.supervised);
+    assert_eq!(facts.os_version.as_deref(), Some("17.5"));
+    // Supervised now, so lost mode is allowed.
+    let mut lost = LostModeOptions::default();
+    lost.message = Some("Found? Call 555-0100".into());
+    f.engine.enable_lost_mode(&id(&device), lost).await.unwrap();
+
+    // Retire: RemoveProfile of the enrollment profile, then CheckOut disables.
+    let retire = f.engine.retire(&id(&device)).await.unwrap();
+    let removal = store
+        .get_command(&retire.command_uuid)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(removal.request_type, "RemoveProfile");
+    assert!(String::from_utf8_lossy(&removal.payload).contains("com.example.mdm.enrollment"));
+    let response = f.checkin(&device, device.check_out().unwrap()).await;
+    assert_eq!(response.status, 200);
+    let record = store.get_enrollment(&id(&device)).await.unwrap().unwrap();
+    assert!(!record.enabled);
+    assert_eq!(
+        f.command(&device, device.idle().unwrap()).await.status,
+        400,
+        "a checked-out device gets no commands"
+    );
+
+    // Every accepted check-in and result was published.
+    let events = f.events.events();
+    let checkins: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Checkin { message_type, .. } => Some(message_type.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(checkins, ["Authenticate", "TokenUpdate", "CheckOut"]);
+    let results: Vec<CommandStatus> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::CommandResult { status, .. } => Some(*status),
+            _ => None,
+        })
+        .collect();
+    use CommandStatus::{Acknowledged, Idle, NotNow};
+    assert_eq!(
+        results,
+        [Idle, Acknowledged, Idle, NotNow, Idle, Acknowledged]
+    );
+}
+
+async fn another_device_cannot_read_or_answer_a_queue(store: SharedStore) {
+    let f = fixture(store.clone());
+    let victim = f.device("victim");
+    let attacker = f.device("attacker");
+    f.enroll(&victim).await;
+    f.enroll(&attacker).await;
+    let queued = f
+        .engine
+        .lock(&id(&victim), LockOptions::default())
+        .await
+        .unwrap();
+    let command = store
+        .get_command(&queued.command_uuid)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // The attacker speaks as the victim (its UDID) but signs with its own certificate.
+    let mut spoof = victim.clone();
+    spoof.identity = attacker.identity.clone();
+    let events_before = f.events.events().len();
+    let response = f.command(&spoof, spoof.idle().unwrap()).await;
+    assert_eq!((response.status, response.body.len()), (400, 0));
+    let ack = spoof
+        .answer(
+            &command.payload,
+            CommandStatus::Acknowledged,
+            Dictionary::new(),
+        )
+        .unwrap();
+    assert_eq!(f.command(&spoof, ack).await.status, 400);
+    // Nor can it re-Authenticate as the victim: its certificate is bound to itself.
+    assert_eq!(
+        f.checkin(&spoof, spoof.authenticate().unwrap())
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        f.checkin(&spoof, spoof.token_update(&[9; 32], "EVIL").unwrap())
+            .await
+            .status,
+        400
+    );
+
+    // Nothing changed: the command is still pending and undelivered, push info intact.
+    let pending = store.pending_commands(&id(&victim)).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].status, None);
+    assert_eq!(pending[0].delivered_at, None);
+    let record = store.get_enrollment(&id(&victim)).await.unwrap().unwrap();
+    assert_eq!(record.push.unwrap().push_magic, "MAGIC");
+    assert!(record.enabled);
+    assert_eq!(f.events.events().len(), events_before);
+
+    // The victim itself still gets its command.
+    let response = f.command(&victim, victim.idle().unwrap()).await;
+    assert_eq!(request_type(&response.body), "DeviceLock");
+}
+
+async fn bad_messages_answer_400_and_store_nothing(store: SharedStore) {
+    let f = fixture(store.clone());
+    let device = f.device("bad");
+
+    // No enrollment yet: a TokenUpdate or a result has no bound certificate.
+    let token_update = device.token_update(&[1; 32], "MAGIC").unwrap();
+    let response = f.checkin(&device, token_update.clone()).await;
+    assert_eq!(response.status, 400);
+    assert!(response.error.unwrap().contains("device_auth_failed"));
+    assert_eq!(f.command(&device, device.idle().unwrap()).await.status, 400);
+
+    // Unsigned, signed by a foreign CA, tampered, garbage signature.
+    let authenticate = device.authenticate().unwrap();
+    let mut unsigned = device.clone();
+    unsigned.identity = None;
+    assert_eq!(f.checkin(&unsigned, authenticate.clone()).await.status, 400);
+    let foreign = DeviceCa::new("Someone else's CA").unwrap();
+    let mut stranger = device.clone();
+    stranger.identity = Some(foreign.issue(&device.udid).unwrap());
+    assert_eq!(f.checkin(&stranger, authenticate.clone()).await.status, 400);
+    let mut tampered = device.request(authenticate.clone()).unwrap();
+    tampered.body = device
+        .authenticate()
+        .unwrap()
+        .iter()
+        .map(|b| if *b == b'S' { b'Z' } else { *b })
+        .collect();
+    assert_eq!(f.engine.handle_checkin(tampered).await.status, 400);
+    let garbage =
+        MdmRequest::put(authenticate.clone()).with_header(SIGNATURE_HEADER, "bm90IGNtcw==");
+    assert_eq!(f.engine.handle_checkin(garbage).await.status, 400);
+
+    // A signed body that is not a plist, or a plist that is not a check-in.
+    for body in [
+        b"not a plist".to_vec(),
+        b"<plist><dict><key>MessageType</key><string>Nonsense</string><key>UDID</key><string>x</string></dict></plist>".to_vec(),
+        b"<plist><dict><key>MessageType</key><string>Authenticate</string></dict></plist>".to_vec(),
+    ] {
+        let response = f.checkin(&device, body).await;
+        assert_eq!((response.status, response.body.len()), (400, 0));
+    }
+    // Wrong method.
+    let mut get = device.request(authenticate.clone()).unwrap();
+    get.method = "GET".into();
+    assert_eq!(f.engine.handle_checkin(get).await.status, 405);
+
+    assert!(store.get_enrollment(&id(&device)).await.unwrap().is_none());
+    assert!(store.get_device(&device.udid).await.unwrap().is_none());
+    assert!(f.events.events().is_empty());
+
+    // Enrolled: a result for a command never queued to it, and a malformed result.
+    f.enroll(&device).await;
+    let stranger_command = CommandEnvelope::new(mdmkit_core::command::DeviceLock::new())
+        .to_xml()
+        .unwrap();
+    let body = device
+        .answer(
+            &stranger_command,
+            CommandStatus::Acknowledged,
+            Dictionary::new(),
+        )
+        .unwrap();
+    assert_eq!(f.command(&device, body).await.status, 400);
+    let mut bad_status = Dictionary::new();
+    bad_status.insert("UDID".into(), Value::String(device.udid.clone()));
+    bad_status.insert("Status".into(), Value::String("Maybe".into()));
+    let body = mdmkit_core::plist_io::write(
+        &Value::Dictionary(bad_status),
+        mdmkit_core::PlistFormat::Xml,
+    )
+    .unwrap();
+    assert_eq!(f.command(&device, body).await.status, 400);
+    let queued = f
+        .engine
+        .lock(&id(&device), LockOptions::default())
+        .await
+        .unwrap();
+    let command = store
+        .get_command(&queued.command_uuid)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut bad_answer = Dictionary::new();
+    bad_answer.insert("MessageResult".into(), Value::Integer(5.into()));
+    let body = device
+        .answer(&command.payload, CommandStatus::Acknowledged, bad_answer)
+        .unwrap();
+    assert_eq!(f.command(&device, body).await.status, 400);
+    let pending = store.pending_commands(&id(&device)).await.unwrap();
+    assert_eq!((pending.len(), pending[0].status), (1, None));
+}
+
+async fn actions_refused_before_anything_is_queued(store: SharedStore) {
+    let f = fixture(store.clone());
+
+    // Unlock without an UnlockToken.
+    let no_token = f.device("no-unlock-token");
+    assert_eq!(
+        f.checkin(&no_token, no_token.authenticate().unwrap())
+            .await
+            .status,
+        200
+    );
+    let body = no_token.token_update_with(&[2; 32], "M", None).unwrap();
+    assert_eq!(f.checkin(&no_token, body).await.status, 200);
+    let error = f.engine.unlock(&id(&no_token)).await.unwrap_err();
+    assert_eq!(error.code(), "unlock_token_missing");
+
+    // Lost mode, locate and the lost-mode sound on an unsupervised device.
+    let unsupervised = f.device("unsupervised");
+    f.enroll(&unsupervised).await;
+    let mut lost = LostModeOptions::default();
+    lost.message = Some("lost".into());
+    let error = f
+        .engine
+        .enable_lost_mode(&id(&unsupervised), lost)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "command_not_supported");
+    assert!(error.to_string().contains("supervised"), "{error}");
+    assert!(f.engine.locate(&id(&unsupervised)).await.is_err());
+    assert!(f
+        .engine
+        .play_lost_mode_sound(&id(&unsupervised))
+        .await
+        .is_err());
+    // ... and lost mode with neither message nor phone number.
+    assert_eq!(
+        f.engine
+            .enable_lost_mode(&id(&unsupervised), LostModeOptions::default())
+            .await
+            .unwrap_err()
+            .code(),
+        "missing_key"
+    );
+
+    // Wipe and unlock on a User Enrollment.
+    let mut byod = f.device("byod");
+    byod.user_enrollment = true;
+    f.enroll(&byod).await;
+    let record = store.get_enrollment(&id(&byod)).await.unwrap().unwrap();
+    assert_eq!(record.enrollment_type.as_deref(), Some("User"));
+    let error = f
+        .engine
+        .wipe(&id(&byod), EraseDevice::new())
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "command_not_supported");
+    assert!(error.to_string().contains("User Enrollment"), "{error}");
+    assert!(f.engine.unlock(&id(&byod)).await.is_err());
+
+    // A Mac cannot be locked without a PIN; a profile must be a profile.
+    let mut mac = f.device("mac");
+    mac.product_name = "MacBookPro18,3".into();
+    mac.os_version = "14.4".into();
+    f.enroll(&mac).await;
+    let error = f
+        .engine
+        .lock(&id(&mac), LockOptions::default())
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("PIN"), "{error}");
+    assert!(f
+        .engine
+        .install_profile(&id(&mac), b"not a profile".to_vec())
+        .await
+        .is_err());
+    // Unknown enrollments.
+    assert_eq!(
+        f.engine
+            .lock(&EnrollmentId::device("nobody"), LockOptions::default())
+            .await
+            .unwrap_err()
+            .code(),
+        "not_found"
+    );
+
+    for device in [&no_token, &unsupervised, &byod, &mac] {
+        assert_eq!(
+            f.pending(device).await,
+            0,
+            "nothing queued for {}",
+            device.udid
+        );
+    }
+    assert!(f.pusher.pushed().is_empty(), "nothing pushed");
+
+    // The same actions succeed where they may.
+    let mut options = LockOptions::default();
+    options.pin = Some("123456".into());
+    f.engine.lock(&id(&mac), options).await.unwrap();
+    f.engine.unlock(&id(&unsupervised)).await.unwrap();
+    f.engine
+        .wipe(&id(&unsupervised), EraseDevice::new())
+        .await
+        .unwrap();
+    assert_eq!(f.pending(&unsupervised).await, 2);
+}
+
+async fn renewed_identity_certificates(store: SharedStore) {
+    let f = fixture(store.clone());
+    let device = f.device("renewed");
+    f.enroll(&device).await;
+    f.engine
+        .lock(&id(&device), LockOptions::default())
+        .await
+        .unwrap();
+
+    // A renewed certificate is refused until the device re-Authenticates with it ...
+    let renewed = device
+        .clone()
+        .with_identity(f.ca.issue(&device.udid).unwrap());
+    assert_eq!(
+        f.command(&renewed, renewed.idle().unwrap()).await.status,
+        400
+    );
+    assert_eq!(f.pending(&device).await, 1);
+    // ... which binds it and clears the queue; the old certificate is refused afterwards.
+    f.enroll(&renewed).await;
+    assert_eq!(f.pending(&device).await, 0);
+    assert_eq!(
+        f.command(&renewed, renewed.idle().unwrap()).await.status,
+        200
+    );
+    assert_eq!(f.command(&device, device.idle().unwrap()).await.status, 400);
+
+    // Or the application rebinds it explicitly, with no new Authenticate.
+    let again = device
+        .clone()
+        .with_identity(f.ca.issue(&device.udid).unwrap());
+    assert_eq!(f.command(&again, again.idle().unwrap()).await.status, 400);
+    let der = again.identity.as_ref().unwrap().certificate_der().unwrap();
+    f.engine.rebind_identity(&id(&device), &der).await.unwrap();
+    assert_eq!(f.command(&again, again.idle().unwrap()).await.status, 200);
+    assert_eq!(
+        f.command(&renewed, renewed.idle().unwrap()).await.status,
+        400
+    );
+
+    // A certificate bound to another device, or from a foreign CA, cannot be rebound.
+    let other = f.device("other");
+    f.enroll(&other).await;
+    let other_der = other.identity.as_ref().unwrap().certificate_der().unwrap();
+    let error = f
+        .engine
+        .rebind_identity(&id(&device), &other_der)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "device_auth_failed");
+    let foreign = DeviceCa::new("foreign").unwrap().issue("x").unwrap();
+    assert!(f
+        .engine
+        .rebind_identity(&id(&device), &foreign.certificate_der().unwrap())
+        .await
+        .is_err());
+    assert_eq!(f.command(&again, again.idle().unwrap()).await.status, 200);
+}
+
+async fn hooks_bulk_actions_and_the_combined_endpoint(store: SharedStore) {
+    let f = fixture(store.clone());
+    let device = f.device("hooks");
+    // Through the combined endpoint (CheckInURL == ServerURL).
+    for body in [
+        device.authenticate().unwrap(),
+        device.token_update(&[3; 32], "M").unwrap(),
+    ] {
+        let response = f.engine.handle(device.request(body).unwrap()).await;
+        assert_eq!(response.status, 200, "{:?}", response.error);
+    }
+    f.engine
+        .query_device_information(&id(&device), vec!["OSVersion".into()])
+        .await
+        .unwrap();
+    let response = f
+        .engine
+        .handle(device.request(device.idle().unwrap()).unwrap())
+        .await;
+    assert_eq!(request_type(&response.body), "DeviceInformation");
+
+    // UserAuthenticate is declined with 410 by default.
+    let mut user_auth = Dictionary::new();
+    user_auth.insert(
+        "MessageType".into(),
+        Value::String("UserAuthenticate".into()),
+    );
+    user_auth.insert("UDID".into(), Value::String(device.udid.clone()));
+    user_auth.insert("UserID".into(), Value::String("user-1".into()));
+    let body =
+        mdmkit_core::plist_io::write(&Value::Dictionary(user_auth), mdmkit_core::PlistFormat::Xml)
+            .unwrap();
+    assert_eq!(f.checkin(&device, body).await.status, 410);
+
+    // SetBootstrapToken is stored; GetBootstrapToken answers it.
+    let mut set = Dictionary::new();
+    set.insert(
+        "MessageType".into(),
+        Value::String("SetBootstrapToken".into()),
+    );
+    set.insert("UDID".into(), Value::String(device.udid.clone()));
+    set.insert("BootstrapToken".into(), Value::Data(b"bootstrap!".to_vec()));
+    let body = mdmkit_core::plist_io::write(&Value::Dictionary(set), mdmkit_core::PlistFormat::Xml)
+        .unwrap();
+    assert_eq!(f.checkin(&device, body).await.status, 200);
+    let mut get = Dictionary::new();
+    get.insert(
+        "MessageType".into(),
+        Value::String("GetBootstrapToken".into()),
+    );
+    get.insert("UDID".into(), Value::String(device.udid.clone()));
+    let body = mdmkit_core::plist_io::write(&Value::Dictionary(get), mdmkit_core::PlistFormat::Xml)
+        .unwrap();
+    let response = f.checkin(&device, body).await;
+    assert_eq!(response.status, 200);
+    let answer =
+        mdmkit_core::plist_io::parse_dictionary(&response.body, Default::default()).unwrap();
+    assert_eq!(
+        answer.get("BootstrapToken").and_then(Value::as_data),
+        Some(&b"bootstrap!"[..])
+    );
+
+    // A user channel's first TokenUpdate creates its enrollment (accepted by default).
+    let mut user_update = Dictionary::new();
+    user_update.insert("MessageType".into(), Value::String("TokenUpdate".into()));
+    user_update.insert("UDID".into(), Value::String(device.udid.clone()));
+    user_update.insert("UserID".into(), Value::String("user-1".into()));
+    user_update.insert("Topic".into(), Value::String(TOPIC.into()));
+    user_update.insert("Token".into(), Value::Data(vec![4; 32]));
+    user_update.insert("PushMagic".into(), Value::String("UM".into()));
+    let body = mdmkit_core::plist_io::write(
+        &Value::Dictionary(user_update),
+        mdmkit_core::PlistFormat::Xml,
+    )
+    .unwrap();
+    assert_eq!(f.checkin(&device, body).await.status, 200);
+    let user = EnrollmentId::user(&device.udid, "user-1");
+    assert!(store.get_enrollment(&user).await.unwrap().unwrap().enabled);
+
+    // Bulk: one command to many, one refused, pushes with progress; check-in-now and sync.
+    let second = f.device("bulk-2");
+    f.enroll(&second).await;
+    let pushed_before = f.pusher.pushed().len();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let progress: ProgressCallback = Arc::new(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    let outcome = f
+        .engine
+        .enqueue_command_many(
+            &[
+                id(&device),
+                id(&second),
+                EnrollmentId::device("unknown-device"),
+            ],
+            mdmkit_core::command::DeviceInformation::new(vec!["UDID".into()]),
+            Some(progress),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.queued, vec![id(&device), id(&second)]);
+    assert_eq!(outcome.refused.len(), 1);
+    assert_eq!(outcome.refused[0].1, "not_found");
+    assert_eq!(outcome.pushes.len(), 2);
+    assert!(calls.load(Ordering::Relaxed) >= 2);
+    assert_eq!(f.pusher.pushed().len(), pushed_before + 2);
+    let status = store.command_status(&outcome.command_uuid).await.unwrap();
+    assert_eq!(status.len(), 2);
+    assert!(f
+        .engine
+        .check_in_now(&id(&second))
+        .await
+        .unwrap()
+        .is_delivered());
+    let synced = f.engine.sync_topic(TOPIC, None).await.unwrap();
+    assert!(synced.len() >= 3, "both devices and the user channel");
+}
