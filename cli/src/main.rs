@@ -12,6 +12,7 @@ mod cmd_profile;
 mod cmd_push;
 mod cmd_push_cert;
 mod cmd_queue;
+mod cmd_serve;
 mod store_open;
 
 use std::process::ExitCode;
@@ -56,6 +57,8 @@ enum Commands {
     /// APNs pushes and the mock APNs server.
     #[command(subcommand)]
     Push(cmd_push::PushCommand),
+    /// The reference MDM server: MDM endpoints and the admin JSON API.
+    Serve(cmd_serve::ServeArgs),
 }
 
 fn run(cli: Cli) -> CliResult<()> {
@@ -68,6 +71,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Commands::Db(command) => cmd_db::run(command, &cli.global),
         Commands::Queue(command) => cmd_queue::run(command, &cli.global),
         Commands::Push(command) => cmd_push::run(command, &cli.global),
+        Commands::Serve(args) => cmd_serve::run(args, &cli.global),
     }
 }
 

@@ -217,6 +217,25 @@ pub fn value_from_text(text: &str, info: &KeyInfo, path: &KeyPath<'_>) -> Result
     value_from_json(&json, info, path)
 }
 
+/// A typed command from its RequestType and a JSON object of its keys (as the admin API
+/// and the command line take them), validated against Apple's schema.
+pub fn command_from_json(
+    request_type: &str,
+    object: &Map<String, Json>,
+) -> Result<crate::Command, Error> {
+    let info = crate::command::command_info(request_type)
+        .ok_or_else(|| Error::UnknownRequestType(request_type.to_owned()))?;
+    let mut keys = object.clone();
+    keys.remove("RequestType");
+    let mut full = Dictionary::new();
+    full.insert("RequestType".into(), Value::String(info.name.into()));
+    for (k, v) in dictionary_from_json(&keys, info.keys, &KeyPath::named(info.name))? {
+        full.insert(k, v);
+    }
+    crate::command::validate_command_dictionary(&full)?;
+    crate::Command::from_dictionary(full)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

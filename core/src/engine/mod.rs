@@ -5,7 +5,7 @@
 //! The engine is sans-IO: [`Engine::handle_checkin`], [`Engine::handle_command`] and
 //! [`Engine::handle`] (one URL for both) take an owned [`MdmRequest`] (method, headers,
 //! body, optional TLS client certificate) and return an [`MdmResponse`]; an HTTP framework
-//! only adapts.
+//! only adapts (the `axum` feature has ready routers in `engine::http`).
 //!
 //! # The engine's model of a device
 //!
@@ -51,6 +51,8 @@ pub mod auth;
 mod endpoints;
 pub mod events;
 pub mod hooks;
+#[cfg(feature = "axum")]
+pub mod http;
 
 pub use actions::{platform_of_model, BulkOutcome, LockOptions, LostModeOptions, Queued};
 pub use auth::{DeviceAuthenticator, DeviceIdentity, SIGNATURE_HEADER};
