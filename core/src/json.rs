@@ -240,6 +240,41 @@ pub fn command_from_json(
 mod tests {
     use super::*;
 
+    #[test]
+    fn commands_from_json_are_typed_and_checked_against_the_schema() {
+        let object = |text: &str| match serde_json::from_str(text) {
+            Ok(Json::Object(object)) => object,
+            other => panic!("not an object: {other:?}"),
+        };
+        let command = command_from_json(
+            "DeviceLock",
+            &object(r#"{"RequestType": "DeviceLock", "Message": "hi", "PhoneNumber": "1"}"#),
+        )
+        .unwrap();
+        let crate::Command::DeviceLock(lock) = command else {
+            panic!("expected DeviceLock");
+        };
+        assert_eq!(lock.message.as_deref(), Some("hi"));
+        assert_eq!(
+            command_from_json("NoSuchCommand", &Map::new())
+                .unwrap_err()
+                .code(),
+            "unknown_request_type"
+        );
+        assert_eq!(
+            command_from_json("DeviceLock", &object(r#"{"Bogus": 1}"#))
+                .unwrap_err()
+                .code(),
+            "unknown_key"
+        );
+        assert_eq!(
+            command_from_json("DeviceLock", &object(r#"{"Message": 5}"#))
+                .unwrap_err()
+                .code(),
+            "json_invalid"
+        );
+    }
+
     static DATA_KEY: KeyInfo = KeyInfo {
         name: "Payload",
         kind: ValueKind::Data,

@@ -1,6 +1,6 @@
 //! The MDM engine: the check-in and command endpoints, device authentication and the
 //! device actions, over any [`Store`](crate::store::Store) and any
-//! [`Pusher`](crate::push::Pusher).
+//! [`Pusher`].
 //!
 //! The engine is sans-IO: [`Engine::handle_checkin`], [`Engine::handle_command`] and
 //! [`Engine::handle`] (one URL for both) take an owned [`MdmRequest`] (method, headers,
