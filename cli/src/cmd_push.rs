@@ -68,6 +68,28 @@ pub struct ConnectionArgs {
     attempts: u32,
 }
 
+impl ConnectionArgs {
+    /// Options for another subcommand's push certificate (`serve`), with the defaults.
+    pub(crate) fn new(
+        cert: String,
+        key: String,
+        endpoint: Option<String>,
+        server_ca: Option<String>,
+    ) -> Self {
+        Self {
+            cert,
+            key,
+            topic: None,
+            endpoint,
+            server_ca,
+            sandbox: false,
+            port_2197: false,
+            timeout: 10,
+            attempts: 5,
+        }
+    }
+}
+
 /// Arguments of `push send`.
 #[derive(Debug, Args)]
 pub struct SendArgs {
@@ -150,7 +172,7 @@ fn apns_error(error: mdmkit_apns::Error) -> CliError {
 }
 
 /// Builds a client from the connection options.
-fn client(args: &ConnectionArgs, connections: usize) -> CliResult<ApnsClient> {
+pub(crate) fn client(args: &ConnectionArgs, connections: usize) -> CliResult<ApnsClient> {
     let identity = ClientIdentity::from_pem(&read_input(&args.cert)?, &read_input(&args.key)?)
         .map_err(apns_error)?;
     let endpoint = match (&args.endpoint, args.sandbox, args.port_2197) {

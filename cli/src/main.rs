@@ -13,6 +13,7 @@ mod cmd_profile;
 mod cmd_push;
 mod cmd_push_cert;
 mod cmd_queue;
+mod cmd_serve;
 mod store_open;
 
 use std::process::ExitCode;
@@ -60,6 +61,8 @@ enum Commands {
     /// User-provided S/MIME certificates (PKCS#12) and their kinds.
     #[command(subcommand)]
     Certs(cmd_certs::CertsCommand),
+    /// The reference MDM server: MDM endpoints and the admin JSON API.
+    Serve(cmd_serve::ServeArgs),
 }
 
 fn run(cli: Cli) -> CliResult<()> {
@@ -73,6 +76,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Commands::Queue(command) => cmd_queue::run(command, &cli.global),
         Commands::Push(command) => cmd_push::run(command, &cli.global),
         Commands::Certs(command) => cmd_certs::run(command, &cli.global),
+        Commands::Serve(args) => cmd_serve::run(args, &cli.global),
     }
 }
 

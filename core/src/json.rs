@@ -217,9 +217,63 @@ pub fn value_from_text(text: &str, info: &KeyInfo, path: &KeyPath<'_>) -> Result
     value_from_json(&json, info, path)
 }
 
+/// A typed command from its RequestType and a JSON object of its keys (as the admin API
+/// and the command line take them), validated against Apple's schema.
+pub fn command_from_json(
+    request_type: &str,
+    object: &Map<String, Json>,
+) -> Result<crate::Command, Error> {
+    let info = crate::command::command_info(request_type)
+        .ok_or_else(|| Error::UnknownRequestType(request_type.to_owned()))?;
+    let mut keys = object.clone();
+    keys.remove("RequestType");
+    let mut full = Dictionary::new();
+    full.insert("RequestType".into(), Value::String(info.name.into()));
+    for (k, v) in dictionary_from_json(&keys, info.keys, &KeyPath::named(info.name))? {
+        full.insert(k, v);
+    }
+    crate::command::validate_command_dictionary(&full)?;
+    crate::Command::from_dictionary(full)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_from_json_are_typed_and_checked_against_the_schema() {
+        let object = |text: &str| match serde_json::from_str(text) {
+            Ok(Json::Object(object)) => object,
+            other => panic!("not an object: {other:?}"),
+        };
+        let command = command_from_json(
+            "DeviceLock",
+            &object(r#"{"RequestType": "DeviceLock", "Message": "hi", "PhoneNumber": "1"}"#),
+        )
+        .unwrap();
+        let crate::Command::DeviceLock(lock) = command else {
+            panic!("expected DeviceLock");
+        };
+        assert_eq!(lock.message.as_deref(), Some("hi"));
+        assert_eq!(
+            command_from_json("NoSuchCommand", &Map::new())
+                .unwrap_err()
+                .code(),
+            "unknown_request_type"
+        );
+        assert_eq!(
+            command_from_json("DeviceLock", &object(r#"{"Bogus": 1}"#))
+                .unwrap_err()
+                .code(),
+            "unknown_key"
+        );
+        assert_eq!(
+            command_from_json("DeviceLock", &object(r#"{"Message": 5}"#))
+                .unwrap_err()
+                .code(),
+            "json_invalid"
+        );
+    }
 
     static DATA_KEY: KeyInfo = KeyInfo {
         name: "Payload",

@@ -88,6 +88,7 @@ on_every_store!(
     actions_refused_before_anything_is_queued,
     renewed_identity_certificates,
     hooks_bulk_actions_and_the_combined_endpoint,
+    tls_client_certificate_identifies_the_device,
 );
 
 struct Fixture {
@@ -735,4 +736,49 @@ async fn hooks_bulk_actions_and_the_combined_endpoint(store: SharedStore) {
         .is_delivered());
     let synced = f.engine.sync_topic(TOPIC, None).await.unwrap();
     assert!(synced.len() >= 3, "both devices and the user channel");
+}
+
+async fn tls_client_certificate_identifies_the_device(store: SharedStore) {
+    let f = fixture(store.clone());
+    let device = f.device("tls");
+    let der = device.identity.as_ref().unwrap().certificate_der().unwrap();
+    // No Mdm-Signature: the TLS client certificate the HTTP layer passes in identifies it.
+    let over_tls =
+        |body: Vec<u8>, der: &[u8]| MdmRequest::put(body).with_peer_certificate(der.to_vec());
+    let response = f
+        .engine
+        .handle_checkin(over_tls(device.authenticate().unwrap(), &der))
+        .await;
+    assert_eq!(response.status, 200, "{:?}", response.error);
+    let body = device.token_update(&[6; 32], "TLS").unwrap();
+    assert_eq!(
+        f.engine.handle_checkin(over_tls(body, &der)).await.status,
+        200
+    );
+    f.engine
+        .lock(&id(&device), LockOptions::default())
+        .await
+        .unwrap();
+    let response = f
+        .engine
+        .handle_command(over_tls(device.idle().unwrap(), &der))
+        .await;
+    assert_eq!(request_type(&response.body), "DeviceLock");
+
+    // Another device's certificate, a foreign CA's, or bytes that are not a certificate.
+    let other = f.ca.issue("other-tls").unwrap().certificate_der().unwrap();
+    let foreign = DeviceCa::new("foreign")
+        .unwrap()
+        .issue(&device.udid)
+        .unwrap()
+        .certificate_der()
+        .unwrap();
+    for bad in [other, foreign, b"not DER".to_vec()] {
+        let response = f
+            .engine
+            .handle_command(over_tls(device.idle().unwrap(), &bad))
+            .await;
+        assert_eq!(response.status, 400);
+    }
+    assert_eq!(f.pending(&device).await, 1);
 }

@@ -1,11 +1,11 @@
 //! The MDM engine: the check-in and command endpoints, device authentication and the
 //! device actions, over any [`Store`](crate::store::Store) and any
-//! [`Pusher`](crate::push::Pusher).
+//! [`Pusher`].
 //!
 //! The engine is sans-IO: [`Engine::handle_checkin`], [`Engine::handle_command`] and
 //! [`Engine::handle`] (one URL for both) take an owned [`MdmRequest`] (method, headers,
 //! body, optional TLS client certificate) and return an [`MdmResponse`]; an HTTP framework
-//! only adapts.
+//! only adapts (the `axum` feature has ready routers in `engine::http`).
 //!
 //! # The engine's model of a device
 //!
@@ -51,6 +51,8 @@ pub mod auth;
 mod endpoints;
 pub mod events;
 pub mod hooks;
+#[cfg(feature = "axum")]
+pub mod http;
 
 pub use actions::{platform_of_model, BulkOutcome, LockOptions, LostModeOptions, Queued};
 pub use auth::{DeviceAuthenticator, DeviceIdentity, SIGNATURE_HEADER};

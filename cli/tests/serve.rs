@@ -1,0 +1,268 @@
+//! `mdmkit serve`, run as the built binary: a signed simulated device enrolls over HTTP,
+//! an administrator locks it through the admin API, the device fetches the lock.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
+use mdmkit_core::{CommandEnvelope, CommandStatus};
+use mdmkit_tests::{DeviceCa, SimulatedDevice};
+use serde_json::Value;
+
+const TOPIC: &str = "com.apple.mgmt.External.serve-test";
+const API_KEY: &str = "test-api-key-0123456789";
+
+/// The server process, killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &std::path::Path, ca_pem: &[u8]) -> Server {
+    std::fs::write(dir.join("device-ca.pem"), ca_pem).unwrap();
+    std::fs::write(dir.join("api.key"), format!("{API_KEY}\n")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mdmkit"))
+        .current_dir(dir)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--device-ca",
+            "device-ca.pem",
+            "--api-key-file",
+            "api.key",
+            "--enrollment-profile-id",
+            "com.example.enrollment",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Server { child, addr }
+}
+
+/// One HTTP/1.1 request; returns the status and the body.
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut body = response[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let end = bytes.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = usize::from_str_radix(std::str::from_utf8(&bytes[..end]).unwrap(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&bytes[end + 2..end + 2 + size]);
+        bytes = &bytes[end + 4 + size..];
+    }
+}
+
+fn device_put(
+    server: &Server,
+    path: &str,
+    device: &SimulatedDevice,
+    body: Vec<u8>,
+) -> (u16, Vec<u8>) {
+    let request = device.request(body).unwrap();
+    let headers: Vec<(&str, &str)> = request
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    http(&server.addr, "PUT", path, &headers, &request.body)
+}
+
+fn admin(server: &Server, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let auth = format!("Bearer {API_KEY}");
+    let (status, body) = http(
+        &server.addr,
+        method,
+        path,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body.as_bytes(),
+    );
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn serve_enrolls_a_signed_device_and_runs_an_admin_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = DeviceCa::new("Serve Test CA").unwrap();
+    let server = start(dir.path(), &ca.certificate_pem().unwrap());
+    let udid = "SERVE-DEVICE-1";
+    let device = SimulatedDevice::new(udid, TOPIC).with_identity(ca.issue(udid).unwrap());
+
+    // Enrollment over HTTP, signed; an unsigned body is refused with 400 (never 401).
+    let mut unsigned = device.clone();
+    unsigned.identity = None;
+    let (status, _) = device_put(
+        &server,
+        "/mdm/checkin",
+        &unsigned,
+        device.authenticate().unwrap(),
+    );
+    assert_eq!(status, 400);
+    let (status, _) = device_put(
+        &server,
+        "/mdm/checkin",
+        &device,
+        device.authenticate().unwrap(),
+    );
+    assert_eq!(status, 200);
+    let body = device.token_update(&[5; 32], "MAGIC").unwrap();
+    assert_eq!(device_put(&server, "/mdm", &device, body).0, 200);
+
+    // The admin API needs the key.
+    let (status, _) = http(&server.addr, "GET", "/admin/devices", &[], b"");
+    assert_eq!(status, 401);
+    let (status, devices) = admin(&server, "GET", "/admin/devices", "");
+    assert_eq!(status, 200);
+    assert_eq!(devices[0]["id"], udid);
+    assert_eq!(devices[0]["enabled"], true);
+
+    // Lock through the admin API; no push certificate, so the push is refused, not lost.
+    let (status, queued) = admin(
+        &server,
+        "POST",
+        &format!("/admin/devices/{udid}/actions/lock"),
+        r#"{"message": "Call 555-0100"}"#,
+    );
+    assert_eq!(status, 200, "{queued}");
+    let uuid = queued["command_uuid"].as_str().unwrap().to_owned();
+    assert_eq!(queued["push"]["reason"], "NoPushCertificate");
+    // A refused action is a typed error.
+    let (status, error) = admin(
+        &server,
+        "POST",
+        &format!("/admin/devices/{udid}/actions/enable-lost-mode"),
+        r#"{"message": "lost"}"#,
+    );
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (409, Some("command_not_supported"))
+    );
+    // Any typed command.
+    let (status, info) = admin(
+        &server,
+        "POST",
+        &format!("/admin/devices/{udid}/commands"),
+        r#"{"RequestType": "DeviceInformation", "Queries": ["OSVersion"]}"#,
+    );
+    assert_eq!(status, 200, "{info}");
+    let (_, queue) = admin(&server, "GET", &format!("/admin/devices/{udid}/queue"), "");
+    assert_eq!(queue.as_array().unwrap().len(), 2);
+    assert_eq!(queue[0]["request_type"], "DeviceLock");
+
+    // The device fetches the lock and acknowledges it.
+    let (status, command) = device_put(&server, "/mdm/server", &device, device.idle().unwrap());
+    assert_eq!(status, 200);
+    assert_eq!(
+        CommandEnvelope::decode(&command).unwrap().command_uuid,
+        uuid
+    );
+    let ack = device
+        .answer(
+            &command,
+            CommandStatus::Acknowledged,
+            plist::Dictionary::new(),
+        )
+        .unwrap();
+    let (status, next) = device_put(&server, "/mdm/server", &device, ack);
+    assert_eq!(status, 200);
+    assert_eq!(
+        CommandEnvelope::decode(&next).unwrap().request_type(),
+        "DeviceInformation"
+    );
+    let (status, shown) = admin(&server, "GET", &format!("/admin/commands/{uuid}"), "");
+    assert_eq!(status, 200);
+    assert_eq!(shown["targets"][0]["status"], "Acknowledged");
+    let (status, shown) = admin(&server, "GET", &format!("/admin/devices/{udid}"), "");
+    assert_eq!(
+        (status, shown["device"]["product_name"].as_str()),
+        (200, Some("iPhone15,2"))
+    );
+}
+
+#[test]
+fn serve_refuses_a_missing_device_ca_or_a_short_api_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_mdmkit"))
+        .current_dir(dir.path())
+        .args(["serve", "--device-ca", "missing.pem"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    std::fs::write(dir.path().join("ca.pem"), b"not a certificate").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_mdmkit"))
+        .current_dir(dir.path())
+        .args(["serve", "--device-ca", "ca.pem"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let ca = DeviceCa::new("CA").unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.certificate_pem().unwrap()).unwrap();
+    std::fs::write(dir.path().join("short.key"), b"short").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_mdmkit"))
+        .current_dir(dir.path())
+        .args([
+            "serve",
+            "--device-ca",
+            "ca.pem",
+            "--api-key-file",
+            "short.key",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("16 characters"));
+}
