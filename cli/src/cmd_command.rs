@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use mdmkit_core::codec::KeyPath;
-use mdmkit_core::command::{self, validate_command_dictionary, Command, CommandEnvelope, COMMANDS};
+use mdmkit_core::command::{self, CommandEnvelope, COMMANDS};
 use mdmkit_core::json;
 use mdmkit_core::schema::{KeyInfo, MessageInfo, ValueKind};
 use mdmkit_core::PlistFormat;
@@ -150,13 +150,7 @@ fn build(
             .ok_or_else(|| CliError::input(format!("--set {assignment:?}: expected KEY=VALUE")))?;
         set_path(&mut dict, info.keys, key, value, &root)?;
     }
-    let mut full = Dictionary::new();
-    full.insert("RequestType".into(), Value::String(info.name.into()));
-    for (k, v) in dict {
-        full.insert(k, v);
-    }
-    validate_command_dictionary(&full)?;
-    let command = Command::from_dictionary(full)?;
+    let command = command::command_from_keys(info.name, dict)?;
     Ok(match uuid {
         Some(uuid) => CommandEnvelope::with_uuid(uuid, command),
         None => CommandEnvelope::new(command),

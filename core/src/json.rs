@@ -227,13 +227,8 @@ pub fn command_from_json(
         .ok_or_else(|| Error::UnknownRequestType(request_type.to_owned()))?;
     let mut keys = object.clone();
     keys.remove("RequestType");
-    let mut full = Dictionary::new();
-    full.insert("RequestType".into(), Value::String(info.name.into()));
-    for (k, v) in dictionary_from_json(&keys, info.keys, &KeyPath::named(info.name))? {
-        full.insert(k, v);
-    }
-    crate::command::validate_command_dictionary(&full)?;
-    crate::Command::from_dictionary(full)
+    let keys = dictionary_from_json(&keys, info.keys, &KeyPath::named(info.name))?;
+    crate::command::command_from_keys(info.name, keys)
 }
 
 #[cfg(test)]

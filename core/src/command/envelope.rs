@@ -118,3 +118,20 @@ pub fn validate_command_dictionary(dict: &Dictionary) -> Result<(), Error> {
     keys.remove("RequestType");
     schema::validate_dictionary(&keys, info.keys, &KeyPath::named(info.name))
 }
+
+/// A typed command from its RequestType and its keys, checked strictly against the schema
+/// first (see [`validate_command_dictionary`]): for commands a person wrote (the command
+/// line, an admin API, bindings).
+pub fn command_from_keys(request_type: &str, keys: Dictionary) -> Result<Command, Error> {
+    let info = command_info(request_type)
+        .ok_or_else(|| Error::UnknownRequestType(request_type.to_owned()))?;
+    let mut dict = Dictionary::new();
+    dict.insert("RequestType".into(), Value::String(info.name.into()));
+    for (k, v) in keys {
+        if k != "RequestType" {
+            dict.insert(k, v);
+        }
+    }
+    validate_command_dictionary(&dict)?;
+    Command::from_dictionary(dict)
+}
