@@ -644,10 +644,7 @@ impl PushCertLifecycle {
 /// The id of a pending key: the hex SHA-256 of its DER SubjectPublicKeyInfo, so that the
 /// certificate Apple returns finds its key.
 pub fn key_id(public_key_der: &[u8]) -> String {
-    openssl::sha::sha256(public_key_der)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(openssl::sha::sha256(public_key_der))
 }
 
 fn serial_of(record: &PushCertificateRecord) -> Result<String> {

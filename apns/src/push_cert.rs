@@ -322,7 +322,7 @@ fn hex_serial(raw: &[u8]) -> String {
         Some(start) => &raw[start..],
         None => &raw[raw.len().saturating_sub(1)..],
     };
-    significant.iter().map(|b| format!("{b:02X}")).collect()
+    hex::encode_upper(significant)
 }
 
 /// Reads every `CERTIFICATE` block of a PEM file, as DER (other blocks, such as a private

@@ -201,19 +201,13 @@ pub(crate) fn client(args: &ConnectionArgs, connections: usize) -> CliResult<Apn
 }
 
 fn parse_token(hex: &str) -> CliResult<Vec<u8>> {
-    let hex = hex.trim();
-    if hex.is_empty() || hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(CliError::input(format!(
-            "invalid token {hex:?}: expected an even number of hexadecimal digits"
-        )));
+    let text = hex.trim();
+    match hex::decode(text) {
+        Ok(bytes) if !bytes.is_empty() => Ok(bytes),
+        _ => Err(CliError::input(format!(
+            "invalid token {text:?}: expected an even number of hexadecimal digits"
+        ))),
     }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&hex[i..i + 2], 16)
-                .map_err(|_| CliError::input(format!("invalid token {hex:?}")))
-        })
-        .collect()
 }
 
 /// One line describing an outcome that is not a delivery.

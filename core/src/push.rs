@@ -21,13 +21,7 @@ pub use crate::store::{PushInfo, PushTarget};
 impl PushInfo {
     /// The device token in lowercase hexadecimal, as APNs paths spell it.
     pub fn token_hex(&self) -> String {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut hex = String::with_capacity(self.token.len() * 2);
-        for byte in &self.token {
-            hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
-            hex.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-        }
-        hex
+        hex::encode(&self.token)
     }
 }
 

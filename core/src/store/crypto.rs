@@ -48,20 +48,15 @@ impl AtRestKey {
 
     /// The key as 64 lowercase hex digits (the key file format).
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
+        hex::encode(self.0)
     }
 
     /// A key from 64 hex digits (surrounding whitespace ignored).
     pub fn from_hex(text: &str) -> Result<Self> {
         let text = text.trim();
         let bad = || Error::StoreCrypto("an at-rest key file holds 64 hex digits".to_owned());
-        if text.len() != 64 || !text.is_ascii() {
-            return Err(bad());
-        }
         let mut key = [0u8; 32];
-        for (i, byte) in key.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-        }
+        hex::decode_to_slice(text, &mut key).map_err(|_| bad())?;
         Ok(Self(key))
     }
 
