@@ -73,6 +73,9 @@ pub struct PortalDevice {
     pub actions: Vec<&'static str>,
 }
 
+/// How many accounts' failure counters are kept before the unlocked ones are dropped.
+const MAX_TRACKED_ACCOUNTS: usize = 10_000;
+
 #[derive(Debug, Default)]
 struct Failures {
     count: u32,
@@ -222,6 +225,73 @@ impl Portal {
                 id: user_id.to_string(),
             }
             .into()),
+        }
+    }
+
+    /// Changes the signed-in user's password; the current password must be given (a wrong
+    /// one counts as a failed sign-in).
+    pub async fn change_password(&self, session: &Session, current: &str, new: &str) -> Result<()> {
+        let user = self.current_user(session).await?;
+        let key = user.email.to_ascii_lowercase();
+        if let Some(retry) = self.locked_for(&key) {
+            return Err(Error::RateLimited {
+                retry_after_secs: retry.as_secs().max(1),
+            });
+        }
+        let ok = user
+            .password_hash
+            .as_ref()
+            .is_some_and(|hash| verify_password(current, hash));
+        if !ok {
+            self.record_failure(&key);
+            self.audit(&user.id, "portal.password_change", None, "sign_in_failed")
+                .await?;
+            return Err(Error::SignInFailed);
+        }
+        self.set_password(&user.id, new).await
+    }
+
+    /// Changes the signed-in user's display name and e-mail address (`None` keeps it).
+    /// An e-mail address another user has is a store conflict.
+    pub async fn update_account(
+        &self,
+        session: &Session,
+        name: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<PortalUser> {
+        let store = self.engine.store();
+        let mut user = self.current_user(session).await?;
+        if let Some(email) = email {
+            if !email.contains('@') {
+                return Err(Error::InvalidInput(format!("e-mail {email:?}")));
+            }
+            if let Some(other) = store.find_portal_user_by_email(email).await? {
+                if other.id != user.id {
+                    self.audit(&user.id, "portal.account_update", None, "store_conflict")
+                        .await?;
+                    return Err(mdmkit_core::Error::StoreConflict(format!("e-mail {email}")).into());
+                }
+            }
+            user.email = email.to_string();
+        }
+        if let Some(name) = name {
+            user.name = Some(name.to_string());
+        }
+        store.put_portal_user(&user).await?;
+        self.audit(&user.id, "portal.account_update", None, "ok")
+            .await?;
+        Ok(user)
+    }
+
+    async fn current_user(&self, session: &Session) -> Result<PortalUser> {
+        match self
+            .engine
+            .store()
+            .get_portal_user(&session.user_id)
+            .await?
+        {
+            Some(user) if user.enabled => Ok(user),
+            _ => Err(Error::SignInFailed),
         }
     }
 
@@ -429,6 +499,11 @@ impl Portal {
 
     fn record_failure(&self, key: &str) {
         let mut failures = self.lock_failures();
+        if failures.len() >= MAX_TRACKED_ACCOUNTS {
+            // Bound the memory guessed e-mail addresses can take: keep only lockouts.
+            let now = Instant::now();
+            failures.retain(|_, f| f.locked_until.is_some_and(|until| until > now));
+        }
         let entry = failures.entry(key.to_string()).or_default();
         entry.count += 1;
         if entry.count >= self.config.max_failures {

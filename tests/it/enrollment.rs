@@ -441,3 +441,50 @@ async fn failed_sign_ins_are_rate_limited_per_account() {
     assert!(hash.expose_str().unwrap().starts_with("$argon2id$"));
     assert!(!format!("{hash:?}").contains("argon2"));
 }
+
+#[tokio::test]
+async fn the_user_changes_name_email_and_password() {
+    let f = fixture(PortalConfig::default()).await;
+    f.user("alice", "old pw").await;
+    f.user("bob", "bob pw").await;
+    let session = f
+        .portal
+        .sign_in("alice@example.com", "old pw")
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.portal.change_password(&session, "not it", "new pw").await,
+        Err(Error::SignInFailed)
+    ));
+    f.portal
+        .change_password(&session, "old pw", "new pw")
+        .await
+        .unwrap();
+    assert!(f
+        .portal
+        .sign_in("alice@example.com", "old pw")
+        .await
+        .is_err());
+    let taken = f
+        .portal
+        .update_account(&session, None, Some("bob@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), "store_conflict");
+    assert!(matches!(
+        f.portal
+            .update_account(&session, None, Some("no-at-sign"))
+            .await,
+        Err(Error::InvalidInput(_))
+    ));
+    let user = f
+        .portal
+        .update_account(&session, Some("Alice A."), Some("alice@new.example"))
+        .await
+        .unwrap();
+    assert_eq!(user.name.as_deref(), Some("Alice A."));
+    f.portal
+        .sign_in("alice@new.example", "new pw")
+        .await
+        .unwrap();
+}
