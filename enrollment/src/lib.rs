@@ -17,5 +17,7 @@ pub mod profile;
 pub use ca::{DeviceCa, IssuedIdentity};
 pub use enroller::{token_hash, Enroller, IssuedToken, OwnerBinding, SignedEnrollment};
 pub use error::{Error, Result};
-pub use portal::{hash_password, Portal, PortalConfig, PortalDevice, Session};
+pub use portal::{
+    add_user, hash_password, set_password, Portal, PortalConfig, PortalDevice, Session,
+};
 pub use profile::{enrollment_profile, EnrollmentProfileSettings, ALL_ACCESS_RIGHTS};

@@ -15,7 +15,7 @@ use argon2::Argon2;
 use mdmkit_core::command::{command_info, EraseDevice};
 use mdmkit_core::engine::{Engine, LockOptions, Queued};
 use mdmkit_core::push::PushOutcome;
-use mdmkit_core::store::{AuditEvent, EnrollmentQuery, EnrollmentRecord, PortalUser};
+use mdmkit_core::store::{AuditEvent, EnrollmentQuery, EnrollmentRecord, PortalUser, SharedStore};
 use mdmkit_core::{EnrollmentId, Secret};
 
 use crate::{Error, Result};
@@ -126,6 +126,73 @@ fn verify_password(password: &str, hash: &Secret) -> bool {
         .is_ok()
 }
 
+/// Creates a portal user (no password yet); the id and the e-mail address must be unused.
+/// Written to the audit log. Needs only the store (administration tools).
+pub async fn add_user(
+    store: &SharedStore,
+    id: &str,
+    email: &str,
+    name: Option<&str>,
+) -> Result<PortalUser> {
+    if id.is_empty() || !email.contains('@') {
+        return Err(Error::InvalidInput(format!(
+            "user id {id:?} / e-mail {email:?}"
+        )));
+    }
+    if store.get_portal_user(id).await?.is_some()
+        || store.find_portal_user_by_email(email).await?.is_some()
+    {
+        return Err(
+            mdmkit_core::Error::StoreConflict(format!("portal user {id} / {email}")).into(),
+        );
+    }
+    let mut user = PortalUser::new(id, email);
+    user.name = name.map(str::to_string);
+    store.put_portal_user(&user).await?;
+    audit(store, "admin", "portal.user_add", Some(id), "ok").await?;
+    Ok(user)
+}
+
+/// Sets a user's password (argon2id); an empty password is refused. Written to the audit
+/// log. Needs only the store (administration tools).
+pub async fn set_password(store: &SharedStore, user_id: &str, password: &str) -> Result<()> {
+    set_password_as(store, "admin", user_id, password).await
+}
+
+async fn set_password_as(
+    store: &SharedStore,
+    actor: &str,
+    user_id: &str,
+    password: &str,
+) -> Result<()> {
+    let mut user =
+        store
+            .get_portal_user(user_id)
+            .await?
+            .ok_or_else(|| mdmkit_core::Error::NotFound {
+                kind: "portal user",
+                id: user_id.to_string(),
+            })?;
+    user.password_hash = Some(hash_password(password)?);
+    store.put_portal_user(&user).await?;
+    audit(store, actor, "portal.password_change", None, "ok").await?;
+    Ok(())
+}
+
+async fn audit(
+    store: &SharedStore,
+    actor: &str,
+    action: &str,
+    target: Option<&str>,
+    outcome: &str,
+) -> Result<()> {
+    let mut event = AuditEvent::new(actor, action);
+    event.target = target.map(str::to_string);
+    event.detail = Some(serde_json::json!({ "outcome": outcome }).to_string());
+    store.append_audit_event(&event).await?;
+    Ok(())
+}
+
 impl Portal {
     /// A portal acting through `engine` (and its store).
     pub fn new(engine: Engine, config: PortalConfig) -> Self {
@@ -136,44 +203,14 @@ impl Portal {
         }
     }
 
-    /// Creates a portal user (no password yet); the e-mail address must be unused.
+    /// Creates a portal user (no password yet); see [`add_user`].
     pub async fn add_user(&self, id: &str, email: &str, name: Option<&str>) -> Result<PortalUser> {
-        if id.is_empty() || !email.contains('@') {
-            return Err(Error::InvalidInput(format!(
-                "user id {id:?} / e-mail {email:?}"
-            )));
-        }
-        let store = self.engine.store();
-        if store.get_portal_user(id).await?.is_some()
-            || store.find_portal_user_by_email(email).await?.is_some()
-        {
-            return Err(
-                mdmkit_core::Error::StoreConflict(format!("portal user {id} / {email}")).into(),
-            );
-        }
-        let mut user = PortalUser::new(id, email);
-        user.name = name.map(str::to_string);
-        store.put_portal_user(&user).await?;
-        self.audit(id, "portal.user_add", None, "ok").await?;
-        Ok(user)
+        add_user(self.engine.store(), id, email, name).await
     }
 
-    /// Sets a user's password (argon2id).
+    /// Sets a user's password (argon2id); see [`set_password`].
     pub async fn set_password(&self, user_id: &str, password: &str) -> Result<()> {
-        let store = self.engine.store();
-        let mut user =
-            store
-                .get_portal_user(user_id)
-                .await?
-                .ok_or_else(|| mdmkit_core::Error::NotFound {
-                    kind: "portal user",
-                    id: user_id.to_string(),
-                })?;
-        user.password_hash = Some(hash_password(password)?);
-        store.put_portal_user(&user).await?;
-        self.audit(user_id, "portal.password_change", None, "ok")
-            .await?;
-        Ok(())
+        set_password(self.engine.store(), user_id, password).await
     }
 
     /// Signs a user in by e-mail and password. Wrong e-mail, wrong password, no password
@@ -248,7 +285,7 @@ impl Portal {
                 .await?;
             return Err(Error::SignInFailed);
         }
-        self.set_password(&user.id, new).await
+        set_password_as(self.engine.store(), &user.id, &user.id, new).await
     }
 
     /// Changes the signed-in user's display name and e-mail address (`None` keeps it).
@@ -387,8 +424,13 @@ impl Portal {
             .allow_location
         {
             let error = Error::LocationDisabled;
-            self.audit(&session.user_id, "portal.locate", Some(&id), error.code())
-                .await?;
+            self.audit(
+                &session.user_id,
+                "portal.locate",
+                Some(id.as_str()),
+                error.code(),
+            )
+            .await?;
             return Err(error);
         }
         let outcome = self.engine.locate(&id).await;
@@ -438,7 +480,7 @@ impl Portal {
         self.audit(
             &session.user_id,
             &format!("portal.{operation}"),
-            Some(&id),
+            Some(id.as_str()),
             error.code(),
         )
         .await?;
@@ -459,7 +501,7 @@ impl Portal {
         self.audit(
             &session.user_id,
             &format!("portal.{operation}"),
-            Some(id),
+            Some(id.as_str()),
             result,
         )
         .await?;
@@ -470,14 +512,10 @@ impl Portal {
         &self,
         actor: &str,
         action: &str,
-        target: Option<&EnrollmentId>,
+        target: Option<&str>,
         outcome: &str,
     ) -> Result<()> {
-        let mut event = AuditEvent::new(actor, action);
-        event.target = target.map(|id| id.to_string());
-        event.detail = Some(serde_json::json!({ "outcome": outcome }).to_string());
-        self.engine.store().append_audit_event(&event).await?;
-        Ok(())
+        audit(self.engine.store(), actor, action, target, outcome).await
     }
 
     fn lock_failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, Failures>> {
