@@ -15,13 +15,8 @@ impl From<mdmkit_enrollment::Error> for CliError {
     fn from(error: mdmkit_enrollment::Error) -> Self {
         match error {
             mdmkit_enrollment::Error::Core(inner) => inner.into(),
-            other => {
-                let message = format!("{other} [{}]", other.code());
-                match other {
-                    mdmkit_enrollment::Error::Certificate(_) => CliError::failure(message),
-                    _ => CliError::input(message),
-                }
-            }
+            // Everything else comes from what the user gave: files, names, passwords.
+            other => CliError::input(format!("{other} [{}]", other.code())),
         }
     }
 }

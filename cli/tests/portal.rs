@@ -197,3 +197,84 @@ fn users_and_acting_as_a_user_with_the_portals_checks() {
     );
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn enroll_profile_writes_a_signed_profile_for_a_user() {
+    use mdmkit_core::profile::{verify, PayloadContent};
+    use mdmkit_core::store::{PushCertificateRecord, PushCertificateStore};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    let output = mdmkit(
+        path,
+        &[
+            "portal",
+            "user",
+            "add",
+            "alice",
+            "--email",
+            "alice@example.com",
+        ],
+        b"",
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let push = PushCertificateRecord::new(
+            "com.apple.mgmt.External.cli",
+            vec![1],
+            mdmkit_core::Secret::new(b"k".to_vec()),
+            time::OffsetDateTime::now_utc() + time::Duration::days(30),
+        );
+        store(path).await.put_push_certificate(&push).await.unwrap();
+    });
+    let ca = mdmkit_enrollment::DeviceCa::generate("CLI CA", 30).unwrap();
+    let signer = mdmkit_enrollment::DeviceCa::generate("CLI signer", 30).unwrap();
+    for (name, bytes) in [
+        ("ca.pem", ca.certificate_pem().unwrap()),
+        ("ca.key", ca.private_key_pem().unwrap().expose().to_vec()),
+        ("sign.pem", signer.certificate_pem().unwrap()),
+        (
+            "sign.key",
+            signer.private_key_pem().unwrap().expose().to_vec(),
+        ),
+    ] {
+        std::fs::write(path.join(name), bytes).unwrap();
+    }
+    let args = |user: &'static str| {
+        vec![
+            "enroll",
+            "profile",
+            "--user",
+            user,
+            "--ca-cert",
+            "ca.pem",
+            "--ca-key",
+            "ca.key",
+            "--sign-cert",
+            "sign.pem",
+            "--sign-key",
+            "sign.key",
+            "--server-url",
+            "https://mdm.example.com/mdm",
+            "--topic",
+            "com.apple.mgmt.External.cli",
+            "-o",
+            "enroll.mobileconfig",
+        ]
+    };
+    let output = mdmkit(path, &args("alice"), b"");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let signed = std::fs::read(path.join("enroll.mobileconfig")).unwrap();
+    let profile = verify(&signed, Some(&signer.certificate_pem().unwrap()))
+        .unwrap()
+        .profile;
+    assert!(profile.payloads.iter().any(
+        |p| matches!(&p.content, PayloadContent::Mdm(m) if m.topic == "com.apple.mgmt.External.cli")
+    ));
+
+    let output = mdmkit(path, &args("ghost"), b"");
+    assert_eq!(output.status.code(), Some(2), "unknown user");
+    let mut wrong_key = args("alice");
+    wrong_key[7] = "sign.key";
+    let output = mdmkit(path, &wrong_key, b"");
+    assert_eq!(output.status.code(), Some(2), "CA key that is not the CA's");
+}
