@@ -11,6 +11,7 @@ mod cmd_db;
 mod cmd_decode;
 mod cmd_enroll;
 mod cmd_portal;
+mod cmd_privacy;
 mod cmd_profile;
 mod cmd_push;
 mod cmd_push_cert;
@@ -68,6 +69,9 @@ enum Commands {
     /// Enrollment profiles for portal users.
     #[command(subcommand)]
     Enroll(cmd_enroll::EnrollCommand),
+    /// The privacy settings the portal obeys (location, app inventory).
+    #[command(subcommand)]
+    Privacy(cmd_privacy::PrivacyCommand),
     /// Self-service portal users, and acting as one of them.
     #[command(subcommand)]
     Portal(cmd_portal::PortalCommand),
@@ -86,6 +90,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Commands::Certs(command) => cmd_certs::run(command, &cli.global),
         Commands::Serve(args) => cmd_serve::run(args, &cli.global),
         Commands::Enroll(command) => cmd_enroll::run(command, &cli.global),
+        Commands::Privacy(command) => cmd_privacy::run(command, &cli.global),
         Commands::Portal(command) => cmd_portal::run(command, &cli.global),
     }
 }

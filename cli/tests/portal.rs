@@ -160,6 +160,34 @@ fn users_and_acting_as_a_user_with_the_portals_checks() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("location disabled by privacy settings"));
 
+    let output = mdmkit(path, &["privacy", "set"], b"");
+    assert_eq!(output.status.code(), Some(2), "nothing to set");
+    let output = mdmkit(path, &["privacy", "set", "--location", "on"], b"");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).starts_with("location: on\n"));
+    // Allowed by privacy now: refused only because this device is not supervised.
+    let output = mdmkit(
+        path,
+        &[
+            "portal",
+            "as",
+            "alice",
+            "--device-ca",
+            "device-ca.pem",
+            "locate",
+            "UDID-A",
+        ],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let error = text(&output.stderr);
+    assert!(
+        !error.contains("privacy") && error.contains("supervised"),
+        "{error}"
+    );
+    let output = mdmkit(path, &["privacy", "set", "--location", "off"], b"");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
     let output = mdmkit(
         path,
         &[
