@@ -141,6 +141,33 @@ impl DeviceIdentityKey {
         self.certificate.to_der().map_err(openssl_error)
     }
 
+    /// The identity a device installs from a signed enrollment profile: the signature is
+    /// verified, then the `com.apple.security.pkcs12` payload is opened with its password.
+    pub fn from_enrollment_profile(signed: &[u8]) -> Result<Arc<Self>, Error> {
+        use mdmkit_core::profile::PayloadContent;
+        let verified = mdmkit_core::profile::verify(signed, None)?;
+        let pkcs12 = verified
+            .profile
+            .payloads
+            .iter()
+            .find_map(|payload| match &payload.content {
+                PayloadContent::SecurityPkcs12(pkcs12) => Some(pkcs12),
+                _ => None,
+            })
+            .ok_or_else(|| Error::MissingKey {
+                path: "com.apple.security.pkcs12 payload".into(),
+            })?;
+        let parsed = openssl::pkcs12::Pkcs12::from_der(pkcs12.payload_content.as_bytes())
+            .and_then(|p| p.parse2(pkcs12.password.as_deref().unwrap_or_default()))
+            .map_err(openssl_error)?;
+        match (parsed.cert, parsed.pkey) {
+            (Some(certificate), Some(key)) => Ok(Arc::new(Self { certificate, key })),
+            _ => Err(Error::MissingKey {
+                path: "PKCS#12 certificate and key".into(),
+            }),
+        }
+    }
+
     /// The `Mdm-Signature` header value for `body`: base64 of a detached CMS signature.
     pub fn sign(&self, body: &[u8]) -> Result<String, Error> {
         let none = Stack::new().map_err(openssl_error)?;

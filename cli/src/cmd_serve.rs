@@ -46,7 +46,7 @@ pub struct ServeArgs {
 }
 
 /// Refuses every push: the server runs without a push certificate.
-struct NoPushCertificate;
+pub(crate) struct NoPushCertificate;
 
 #[async_trait::async_trait]
 impl Pusher for NoPushCertificate {

@@ -9,6 +9,9 @@ mod cmd_certs;
 mod cmd_command;
 mod cmd_db;
 mod cmd_decode;
+mod cmd_enroll;
+mod cmd_portal;
+mod cmd_privacy;
 mod cmd_profile;
 mod cmd_push;
 mod cmd_push_cert;
@@ -63,6 +66,15 @@ enum Commands {
     Certs(cmd_certs::CertsCommand),
     /// The reference MDM server: MDM endpoints and the admin JSON API.
     Serve(cmd_serve::ServeArgs),
+    /// Enrollment profiles for portal users.
+    #[command(subcommand)]
+    Enroll(cmd_enroll::EnrollCommand),
+    /// The privacy settings the portal obeys (location, app inventory).
+    #[command(subcommand)]
+    Privacy(cmd_privacy::PrivacyCommand),
+    /// Self-service portal users, and acting as one of them.
+    #[command(subcommand)]
+    Portal(cmd_portal::PortalCommand),
 }
 
 fn run(cli: Cli) -> CliResult<()> {
@@ -77,6 +89,9 @@ fn run(cli: Cli) -> CliResult<()> {
         Commands::Push(command) => cmd_push::run(command, &cli.global),
         Commands::Certs(command) => cmd_certs::run(command, &cli.global),
         Commands::Serve(args) => cmd_serve::run(args, &cli.global),
+        Commands::Enroll(command) => cmd_enroll::run(command, &cli.global),
+        Commands::Privacy(command) => cmd_privacy::run(command, &cli.global),
+        Commands::Portal(command) => cmd_portal::run(command, &cli.global),
     }
 }
 

@@ -1,5 +1,23 @@
-//! Enrollment profiles, device identities, invitations and the self-service portal.
+//! Enrollment profiles, device identities and the self-service portal.
 //!
-//! This crate exposes no API yet; it is filled by the enrollment and portal work.
+//! * [`DeviceCa`]: the built-in device CA issuing identity certificates as PKCS#12.
+//! * [`enrollment_profile`]: the MDM, identity and CA root payloads, validated.
+//! * [`Enroller`]: one-time expiring enrollment tokens tying a device to a portal user,
+//!   and the signed enrollment profile; [`OwnerBinding`] binds the device at Authenticate.
+//! * [`Portal`]: sign-in (argon2, rate-limited) and the user's own devices.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod ca;
+pub mod enroller;
+pub mod error;
+pub mod portal;
+pub mod profile;
+
+pub use ca::{DeviceCa, IssuedIdentity};
+pub use enroller::{token_hash, Enroller, IssuedToken, OwnerBinding, SignedEnrollment};
+pub use error::{Error, Result};
+pub use portal::{
+    add_user, hash_password, set_password, Portal, PortalConfig, PortalDevice, Session,
+};
+pub use profile::{enrollment_profile, EnrollmentProfileSettings, ALL_ACCESS_RIGHTS};

@@ -2,4 +2,5 @@
 
 mod certstore;
 mod engine;
+mod enrollment;
 mod protocol;

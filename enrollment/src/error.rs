@@ -1,0 +1,61 @@
+//! The enrollment crate's error type.
+
+/// Everything that can go wrong in enrollment and the self-service portal.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An error from mdmkit-core (store, engine, profile signing...).
+    #[error(transparent)]
+    Core(#[from] mdmkit_core::Error),
+    /// A certificate or key could not be read, made or packaged.
+    #[error("certificate error: {0}")]
+    Certificate(String),
+    /// The enrollment token is unknown, already used, expired or not an enrollment token.
+    /// The cases are not told apart, so a guesser learns nothing.
+    #[error("enrollment token is invalid, used or expired")]
+    TokenInvalid,
+    /// The e-mail address or password is wrong, or the user is disabled.
+    #[error("sign-in failed")]
+    SignInFailed,
+    /// Too many failed sign-ins for this account; try again later.
+    #[error("too many failed sign-ins; retry in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until sign-in is accepted again.
+        retry_after_secs: u64,
+    },
+    /// The device does not exist or does not belong to the signed-in user (the two are
+    /// answered alike on purpose).
+    #[error("device not found: {0}")]
+    DeviceNotFound(String),
+    /// The privacy settings forbid locating devices.
+    #[error("location disabled by privacy settings")]
+    LocationDisabled,
+    /// A caller-supplied value is not acceptable (empty password, bad URL...).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+}
+
+impl Error {
+    /// A stable, machine-readable code for the error (core errors keep core's codes).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Core(inner) => inner.code(),
+            Error::Certificate(_) => "certificate_error",
+            Error::TokenInvalid => "token_invalid",
+            Error::SignInFailed => "sign_in_failed",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::DeviceNotFound(_) => "device_not_found",
+            Error::LocationDisabled => "location_disabled",
+            Error::InvalidInput(_) => "invalid_input",
+        }
+    }
+}
+
+impl From<openssl::error::ErrorStack> for Error {
+    fn from(error: openssl::error::ErrorStack) -> Self {
+        Error::Certificate(error.to_string())
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

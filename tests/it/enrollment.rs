@@ -1,0 +1,490 @@
+//! Enrollment and the self-service portal end to end: a user gets an enrollment token, a
+//! simulated device installs the identity from the signed profile and enrolls, the user
+//! signs in and acts on the device through the portal.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mdmkit_core::command::CommandEnvelope;
+use mdmkit_core::engine::{Engine, LockOptions, MdmResponse};
+use mdmkit_core::profile::{verify, PayloadContent, SigningIdentity};
+use mdmkit_core::push::RecordingPusher;
+use mdmkit_core::store::{
+    AuditQuery, MemoryStore, PrivacySettings, PushCertificateRecord, SharedStore,
+};
+use mdmkit_core::{CommandStatus, EnrollmentId, Secret};
+use mdmkit_enrollment::{
+    DeviceCa, Enroller, EnrollmentProfileSettings, Error, OwnerBinding, Portal, PortalConfig,
+};
+use mdmkit_tests::{DeviceIdentityKey, SimulatedDevice};
+use plist::{Dictionary, Value};
+
+const TOPIC: &str = "com.apple.mgmt.External.enrollment-test";
+const PROFILE_ID: &str = "com.example.mdm.enrollment";
+
+struct Fixture {
+    store: SharedStore,
+    engine: Engine,
+    enroller: Enroller,
+    portal: Portal,
+}
+
+async fn fixture(config: PortalConfig) -> Fixture {
+    let store: SharedStore = Arc::new(MemoryStore::new());
+    let push = PushCertificateRecord::new(
+        TOPIC,
+        vec![1, 2, 3],
+        Secret::new(b"key".to_vec()),
+        time::OffsetDateTime::now_utc() + time::Duration::days(300),
+    );
+    store.put_push_certificate(&push).await.unwrap();
+    let ca = Arc::new(DeviceCa::generate("Enrollment Test Device CA", 30).unwrap());
+    let signer_ca = DeviceCa::generate("Profile Signer", 30).unwrap();
+    let signer = SigningIdentity::from_bytes(
+        &signer_ca.certificate_pem().unwrap(),
+        signer_ca.private_key_pem().unwrap().expose(),
+        None,
+    )
+    .unwrap();
+    let engine = Engine::builder(store.clone(), Arc::new(RecordingPusher::new()))
+        .device_ca(ca.certificate_pem().unwrap())
+        .enrollment_profile_identifier(PROFILE_ID)
+        .events(Arc::new(OwnerBinding::new(store.clone())))
+        .build()
+        .unwrap();
+    let settings = EnrollmentProfileSettings::new(PROFILE_ID, "https://mdm.example.com/mdm", TOPIC)
+        .with_check_in_url("https://mdm.example.com/checkin");
+    let enroller = Enroller::new(store.clone(), ca, settings, Arc::new(signer));
+    let portal = Portal::new(engine.clone(), config);
+    Fixture {
+        store,
+        engine,
+        enroller,
+        portal,
+    }
+}
+
+impl Fixture {
+    async fn user(&self, id: &str, password: &str) {
+        self.portal
+            .add_user(id, &format!("{id}@example.com"), Some(id))
+            .await
+            .unwrap();
+        self.portal.set_password(id, password).await.unwrap();
+    }
+
+    /// Enrolls a simulated device for `user` with a fresh token; returns it.
+    async fn enroll(&self, user: &str, udid: &str) -> SimulatedDevice {
+        let token = self
+            .enroller
+            .create_token(user, Duration::from_secs(3600))
+            .await
+            .unwrap();
+        let signed = self
+            .enroller
+            .enroll(token.value.expose_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(signed.user_id, user);
+        let identity = DeviceIdentityKey::from_enrollment_profile(&signed.profile).unwrap();
+        let device = SimulatedDevice::new(udid, TOPIC).with_identity(identity);
+        for body in [
+            device.authenticate().unwrap(),
+            device.token_update(b"push-token", "magic").unwrap(),
+        ] {
+            let response = self
+                .engine
+                .handle_checkin(device.request(body).unwrap())
+                .await;
+            assert_eq!(response.status, 200, "{:?}", response.error);
+        }
+        device
+    }
+
+    async fn command(&self, device: &SimulatedDevice, body: Vec<u8>) -> MdmResponse {
+        self.engine
+            .handle_command(device.request(body).unwrap())
+            .await
+    }
+}
+
+fn request_type(body: &[u8]) -> String {
+    CommandEnvelope::decode(body)
+        .unwrap()
+        .command
+        .request_type()
+        .to_string()
+}
+
+#[tokio::test]
+async fn enrollment_profile_has_mdm_identity_and_root_payloads_and_is_signed() {
+    let f = fixture(PortalConfig::default()).await;
+    f.user("alice", "correct horse").await;
+    let token = f
+        .enroller
+        .create_token("alice", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let signed = f
+        .enroller
+        .enroll(token.value.expose_str().unwrap())
+        .await
+        .unwrap();
+    let profile = verify(&signed.profile, None).unwrap().profile;
+    assert_eq!(profile.identifier, PROFILE_ID);
+    let mut identity_uuid = None;
+    let mut mdm = None;
+    let mut has_root = false;
+    for payload in &profile.payloads {
+        match &payload.content {
+            PayloadContent::SecurityPkcs12(p) => {
+                identity_uuid = Some(payload.common.uuid.clone());
+                assert!(p.password.is_some());
+            }
+            PayloadContent::SecurityRoot(_) => has_root = true,
+            PayloadContent::Mdm(m) => mdm = Some(m.clone()),
+            _ => {}
+        }
+    }
+    let mdm = mdm.unwrap();
+    assert_eq!(Some(mdm.identity_certificate_uuid.clone()), identity_uuid);
+    assert_eq!(mdm.topic, TOPIC);
+    assert_eq!(mdm.server_url, "https://mdm.example.com/mdm");
+    assert_eq!(
+        mdm.check_in_url.as_deref(),
+        Some("https://mdm.example.com/checkin")
+    );
+    assert_eq!(mdm.sign_message, Some(true));
+    assert_eq!(mdm.check_out_when_removed, Some(true));
+    assert_eq!(mdm.access_rights, Some(8191));
+    assert!(mdm.server_capabilities.is_some());
+    assert!(has_root);
+}
+
+#[tokio::test]
+async fn enroll_sign_in_lock_and_the_device_acknowledges() {
+    let f = fixture(PortalConfig::default()).await;
+    f.user("alice", "correct horse").await;
+    let device = f.enroll("alice", "UDID-ALICE-1").await;
+    let id = EnrollmentId::device("UDID-ALICE-1");
+    let record = f.store.get_enrollment(&id).await.unwrap().unwrap();
+    assert_eq!(record.owner.as_deref(), Some("alice"));
+
+    assert!(matches!(
+        f.portal.sign_in("alice@example.com", "wrong").await,
+        Err(Error::SignInFailed)
+    ));
+    assert!(matches!(
+        f.portal.sign_in("nobody@example.com", "x").await,
+        Err(Error::SignInFailed)
+    ));
+    let session = f
+        .portal
+        .sign_in("alice@example.com", "correct horse")
+        .await
+        .unwrap();
+    let devices = f.portal.devices(&session).await.unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].enrollment_id, id);
+    for action in ["lock", "unlock", "wipe", "retire", "checkin"] {
+        assert!(
+            devices[0].actions.contains(&action),
+            "{action}: {:?}",
+            devices[0].actions
+        );
+    }
+    assert!(!devices[0].actions.contains(&"locate"));
+
+    let mut options = LockOptions::default();
+    options.message = Some("Lost phone".into());
+    let queued = f.portal.lock(&session, id.as_str(), options).await.unwrap();
+    let response = f.command(&device, device.idle().unwrap()).await;
+    assert_eq!(request_type(&response.body), "DeviceLock");
+    let ack = device
+        .answer(
+            &response.body,
+            CommandStatus::Acknowledged,
+            Dictionary::new(),
+        )
+        .unwrap();
+    assert_eq!(f.command(&device, ack).await.status, 200);
+    let status = f.store.command_status(&queued.command_uuid).await.unwrap();
+    assert_eq!(status[0].status, Some(CommandStatus::Acknowledged));
+
+    let audit = f
+        .store
+        .list_audit_events(&AuditQuery::default())
+        .await
+        .unwrap();
+    let lock = audit.iter().find(|e| e.action == "portal.lock").unwrap();
+    assert_eq!(lock.actor, "alice");
+    assert_eq!(lock.target.as_deref(), Some(id.as_str()));
+    assert!(lock.detail.as_deref().unwrap().contains("\"ok\""));
+
+    // Check-in, unlock, wipe and retire go through the engine too.
+    f.portal.check_in(&session, id.as_str()).await.unwrap();
+    f.portal.unlock(&session, id.as_str()).await.unwrap();
+    f.portal
+        .wipe(
+            &session,
+            id.as_str(),
+            mdmkit_core::command::EraseDevice::new(),
+        )
+        .await
+        .unwrap();
+    f.portal.retire(&session, id.as_str()).await.unwrap();
+    assert_eq!(f.store.pending_commands(&id).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn another_users_device_is_not_found_nothing_queued_and_audited() {
+    let f = fixture(PortalConfig::default()).await;
+    f.user("alice", "alice pw").await;
+    f.user("bob", "bob pw").await;
+    f.enroll("alice", "UDID-ALICE").await;
+    f.enroll("bob", "UDID-BOB").await;
+    let bob_device = EnrollmentId::device("UDID-BOB");
+    let alice = f
+        .portal
+        .sign_in("alice@example.com", "alice pw")
+        .await
+        .unwrap();
+    let devices = f.portal.devices(&alice).await.unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].enrollment_id.as_str(), "UDID-ALICE");
+
+    let foreign = f
+        .portal
+        .lock(&alice, bob_device.as_str(), LockOptions::default())
+        .await
+        .unwrap_err();
+    let missing = f
+        .portal
+        .lock(&alice, "UDID-NOBODY", LockOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(foreign.code(), "device_not_found");
+    assert_eq!(foreign.code(), missing.code());
+    assert_eq!(
+        foreign.to_string().replace("UDID-BOB", "X"),
+        missing.to_string().replace("UDID-NOBODY", "X")
+    );
+    for result in [
+        f.portal
+            .unlock(&alice, bob_device.as_str())
+            .await
+            .map(|_| ()),
+        f.portal
+            .locate(&alice, bob_device.as_str())
+            .await
+            .map(|_| ()),
+        f.portal
+            .wipe(
+                &alice,
+                bob_device.as_str(),
+                mdmkit_core::command::EraseDevice::new(),
+            )
+            .await
+            .map(|_| ()),
+        f.portal
+            .retire(&alice, bob_device.as_str())
+            .await
+            .map(|_| ()),
+        f.portal
+            .check_in(&alice, bob_device.as_str())
+            .await
+            .map(|_| ()),
+    ] {
+        assert!(
+            matches!(result, Err(Error::DeviceNotFound(_))),
+            "{result:?}"
+        );
+    }
+    assert!(f
+        .store
+        .pending_commands(&bob_device)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let audit = f
+        .store
+        .list_audit_events(&AuditQuery::default())
+        .await
+        .unwrap();
+    let attempt = audit
+        .iter()
+        .find(|e| e.action == "portal.lock" && e.target.as_deref() == Some("UDID-BOB"))
+        .unwrap();
+    assert_eq!(attempt.actor, "alice");
+    assert!(attempt
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("device_not_found"));
+}
+
+#[tokio::test]
+async fn location_follows_the_privacy_settings() {
+    let f = fixture(PortalConfig::default()).await;
+    f.user("alice", "pw").await;
+    let device = f.enroll("alice", "UDID-LOC").await;
+    let id = EnrollmentId::device("UDID-LOC");
+    // Locating needs a supervised device: the device reports it.
+    f.engine
+        .query_device_information(&id, vec!["IsSupervised".into()])
+        .await
+        .unwrap();
+    let response = f.command(&device, device.idle().unwrap()).await;
+    let mut answers = Dictionary::new();
+    answers.insert("IsSupervised".into(), Value::Boolean(true));
+    let mut answer = Dictionary::new();
+    answer.insert("QueryResponses".into(), Value::Dictionary(answers));
+    let body = device
+        .answer(&response.body, CommandStatus::Acknowledged, answer)
+        .unwrap();
+    assert_eq!(f.command(&device, body).await.status, 200);
+
+    let session = f.portal.sign_in("alice@example.com", "pw").await.unwrap();
+    let error = f.portal.locate(&session, id.as_str()).await.unwrap_err();
+    assert!(matches!(error, Error::LocationDisabled));
+    assert_eq!(error.to_string(), "location disabled by privacy settings");
+    assert!(f.store.pending_commands(&id).await.unwrap().is_empty());
+
+    let mut privacy = PrivacySettings::default();
+    privacy.allow_location = true;
+    f.store.put_privacy_settings(&privacy).await.unwrap();
+    let devices = f.portal.devices(&session).await.unwrap();
+    assert!(devices[0].actions.contains(&"locate"));
+    f.portal.locate(&session, id.as_str()).await.unwrap();
+    let response = f.command(&device, device.idle().unwrap()).await;
+    assert_eq!(request_type(&response.body), "DeviceLocation");
+}
+
+#[tokio::test]
+async fn expired_reused_unknown_and_revoked_tokens_are_refused() {
+    let f = fixture(PortalConfig::default()).await;
+    f.user("alice", "pw").await;
+    let token = f
+        .enroller
+        .create_token("alice", Duration::from_secs(3600))
+        .await
+        .unwrap();
+    let value = token.value.expose_str().unwrap().to_string();
+    f.enroller.enroll(&value).await.unwrap();
+    assert!(matches!(
+        f.enroller.enroll(&value).await,
+        Err(Error::TokenInvalid)
+    ));
+
+    let expired = f
+        .enroller
+        .create_token("alice", Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.enroller.enroll(expired.value.expose_str().unwrap()).await,
+        Err(Error::TokenInvalid)
+    ));
+    assert!(matches!(
+        f.enroller.enroll("no-such-token").await,
+        Err(Error::TokenInvalid)
+    ));
+
+    let revoked = f
+        .enroller
+        .create_token("alice", Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert!(f
+        .enroller
+        .revoke_token(revoked.value.expose_str().unwrap())
+        .await
+        .unwrap());
+    assert!(matches!(
+        f.enroller.enroll(revoked.value.expose_str().unwrap()).await,
+        Err(Error::TokenInvalid)
+    ));
+    // A token for a user who does not exist is never made.
+    assert!(f
+        .enroller
+        .create_token("ghost", Duration::from_secs(60))
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_rate_limited_per_account() {
+    let mut config = PortalConfig::default();
+    config.max_failures = 3;
+    config.lockout = Duration::from_secs(3600);
+    let f = fixture(config).await;
+    f.user("alice", "right").await;
+    f.user("bob", "bobs").await;
+    for _ in 0..3 {
+        assert!(matches!(
+            f.portal.sign_in("alice@example.com", "wrong").await,
+            Err(Error::SignInFailed)
+        ));
+    }
+    assert!(matches!(
+        f.portal.sign_in("alice@example.com", "right").await,
+        Err(Error::RateLimited { .. })
+    ));
+    f.portal.sign_in("bob@example.com", "bobs").await.unwrap();
+    assert!(matches!(
+        f.portal.set_password("alice", "").await,
+        Err(Error::InvalidInput(_))
+    ));
+    let user = f.store.get_portal_user("alice").await.unwrap().unwrap();
+    let hash = user.password_hash.unwrap();
+    assert!(hash.expose_str().unwrap().starts_with("$argon2id$"));
+    assert!(!format!("{hash:?}").contains("argon2"));
+}
+
+#[tokio::test]
+async fn the_user_changes_name_email_and_password() {
+    let f = fixture(PortalConfig::default()).await;
+    f.user("alice", "old pw").await;
+    f.user("bob", "bob pw").await;
+    let session = f
+        .portal
+        .sign_in("alice@example.com", "old pw")
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.portal.change_password(&session, "not it", "new pw").await,
+        Err(Error::SignInFailed)
+    ));
+    f.portal
+        .change_password(&session, "old pw", "new pw")
+        .await
+        .unwrap();
+    assert!(f
+        .portal
+        .sign_in("alice@example.com", "old pw")
+        .await
+        .is_err());
+    let taken = f
+        .portal
+        .update_account(&session, None, Some("bob@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), "store_conflict");
+    assert!(matches!(
+        f.portal
+            .update_account(&session, None, Some("no-at-sign"))
+            .await,
+        Err(Error::InvalidInput(_))
+    ));
+    let user = f
+        .portal
+        .update_account(&session, Some("Alice A."), Some("alice@new.example"))
+        .await
+        .unwrap();
+    assert_eq!(user.name.as_deref(), Some("Alice A."));
+    f.portal
+        .sign_in("alice@new.example", "new pw")
+        .await
+        .unwrap();
+}
