@@ -11,16 +11,6 @@ use crate::cmd_serve::NoPushCertificate;
 use crate::store_open::{block_on, open_store, GlobalOpts};
 use crate::{print_out, read_input, CliError, CliResult};
 
-impl From<mdmkit_enrollment::Error> for CliError {
-    fn from(error: mdmkit_enrollment::Error) -> Self {
-        match error {
-            mdmkit_enrollment::Error::Core(inner) => inner.into(),
-            // Everything else comes from what the user gave: files, names, passwords.
-            other => CliError::input(format!("{other} [{}]", other.code())),
-        }
-    }
-}
-
 /// Portal users, and the portal's device operations as a given user.
 #[derive(Debug, Subcommand)]
 pub enum PortalCommand {
