@@ -10,6 +10,7 @@ mod cmd_command;
 mod cmd_db;
 mod cmd_decode;
 mod cmd_enroll;
+mod cmd_invite;
 mod cmd_portal;
 mod cmd_privacy;
 mod cmd_profile;
@@ -75,6 +76,8 @@ enum Commands {
     /// Self-service portal users, and acting as one of them.
     #[command(subcommand)]
     Portal(cmd_portal::PortalCommand),
+    /// Invite a portal user by e-mail (portal and registration links); list, revoke.
+    Invite(cmd_invite::InviteArgs),
 }
 
 fn run(cli: Cli) -> CliResult<()> {
@@ -92,6 +95,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Commands::Enroll(command) => cmd_enroll::run(command, &cli.global),
         Commands::Privacy(command) => cmd_privacy::run(command, &cli.global),
         Commands::Portal(command) => cmd_portal::run(command, &cli.global),
+        Commands::Invite(args) => cmd_invite::run(args, &cli.global),
     }
 }
 

@@ -152,6 +152,18 @@ impl DeviceCa {
     }
 }
 
+/// A certificate given as PEM or DER, as DER (for payloads such as the external CA root of
+/// [`ScepSettings`](crate::ScepSettings)).
+pub fn certificate_der(pem_or_der: &[u8]) -> Result<Vec<u8>> {
+    let certificate = if pem_or_der.trim_ascii_start().starts_with(b"-----BEGIN") {
+        X509::from_pem(pem_or_der)
+    } else {
+        X509::from_der(pem_or_der)
+    }
+    .map_err(|e| Error::Certificate(format!("not a PEM or DER certificate: {e}")))?;
+    Ok(certificate.to_der()?)
+}
+
 /// Lowercase hex SHA-256 of `bytes`.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     openssl::sha::sha256(bytes)

@@ -13,12 +13,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use mdmkit_core::engine::{Event, EventSink};
 use mdmkit_core::profile::{sign, SigningIdentity};
-use mdmkit_core::store::{SharedStore, TokenKind, TokenRecord};
+use mdmkit_core::store::{now_micros, SharedStore, TokenKind, TokenRecord};
 use mdmkit_core::{EnrollmentId, Secret};
 use time::OffsetDateTime;
 
 use crate::ca::{random_token, sha256_hex, DeviceCa};
-use crate::profile::{enrollment_profile, EnrollmentProfileSettings};
+use crate::profile::{
+    enrollment_profile, scep_enrollment_profile, EnrollmentProfileSettings, IdentitySource,
+};
 use crate::{Error, Result};
 
 /// A new enrollment token: the secret value (for the registration link; only its hash is
@@ -40,15 +42,19 @@ pub struct SignedEnrollment {
     pub profile: Vec<u8>,
     /// The user the device will belong to.
     pub user_id: String,
-    /// Lowercase hex SHA-256 of the device's identity certificate.
-    pub identity_sha256: String,
+    /// Lowercase hex SHA-256 of the device's identity certificate, when the built-in CA
+    /// issued it; `None` with SCEP (the external CA issues the certificate on the device,
+    /// so the application binds the enrollment to the user itself, see
+    /// [`IdentitySource::Scep`]).
+    pub identity_sha256: Option<String>,
 }
 
 /// Makes enrollment tokens and enrollment profiles. `Debug` never shows keys.
 #[derive(Clone)]
 pub struct Enroller {
     store: SharedStore,
-    ca: Arc<DeviceCa>,
+    /// `None` only for an enroller made by [`Enroller::scep`].
+    ca: Option<Arc<DeviceCa>>,
     settings: EnrollmentProfileSettings,
     signer: Arc<SigningIdentity>,
 }
@@ -68,7 +74,7 @@ pub fn token_hash(value: &str) -> String {
 
 impl Enroller {
     /// An enroller issuing identities from `ca`, building profiles from `settings` and
-    /// signing them with `signer`.
+    /// signing them with `signer`. (When `settings` choose SCEP, `ca` is not used.)
     pub fn new(
         store: SharedStore,
         ca: Arc<DeviceCa>,
@@ -77,31 +83,44 @@ impl Enroller {
     ) -> Self {
         Self {
             store,
-            ca,
+            ca: Some(ca),
             settings,
             signer,
         }
     }
 
+    /// An enroller for profiles whose identity comes from an external SCEP server (no
+    /// built-in CA); `settings` must choose [`IdentitySource::Scep`].
+    pub fn scep(
+        store: SharedStore,
+        settings: EnrollmentProfileSettings,
+        signer: Arc<SigningIdentity>,
+    ) -> Result<Self> {
+        if !matches!(settings.identity_source, IdentitySource::Scep(_)) {
+            return Err(Error::InvalidInput(
+                "Enroller::scep needs settings that choose SCEP".into(),
+            ));
+        }
+        Ok(Self {
+            store,
+            ca: None,
+            settings,
+            signer,
+        })
+    }
+
     /// Creates a one-time enrollment token for an existing portal user, valid for `ttl`.
     pub async fn create_token(&self, user_id: &str, ttl: Duration) -> Result<IssuedToken> {
-        if self.store.get_portal_user(user_id).await?.is_none() {
-            return Err(mdmkit_core::Error::NotFound {
-                kind: "portal user",
-                id: user_id.to_string(),
-            }
-            .into());
-        }
-        let ttl = time::Duration::try_from(ttl)
-            .map_err(|_| Error::InvalidInput("token lifetime too long".into()))?;
-        let value = random_token(32)?;
-        let mut record = TokenRecord::new(token_hash(&value), TokenKind::Enrollment, user_id);
-        record.expires_at = Some(record.created_at + ttl);
-        self.store.put_token(&record).await?;
-        Ok(IssuedToken {
-            value: Secret::from(value),
-            record,
-        })
+        let created_at = now_micros();
+        issue_token(
+            &self.store,
+            TokenKind::Enrollment,
+            user_id,
+            None,
+            created_at,
+            expiry(created_at, ttl)?,
+        )
+        .await
     }
 
     /// Revokes a token before it is used.
@@ -110,13 +129,21 @@ impl Enroller {
     }
 
     /// Redeems an enrollment token (once, before it expires): checks that the push topic is
-    /// registered, issues the device an identity, records it for the token's user and
-    /// returns the signed enrollment profile. A used, expired, unknown or non-enrollment
-    /// token is [`Error::TokenInvalid`].
+    /// registered, makes the device's identity (issued by the built-in CA, or the SCEP
+    /// payload when the settings choose [`IdentitySource::Scep`]), records a built-in
+    /// identity for the token's user and returns the signed enrollment profile. A used,
+    /// expired, unknown or non-enrollment token is [`Error::TokenInvalid`].
+    ///
+    /// The token is spent only once the signed profile exists: a failure to issue the
+    /// identity, build or sign the profile leaves it usable.
     pub async fn enroll(&self, token: &str) -> Result<SignedEnrollment> {
         let hash = token_hash(token);
+        let now = OffsetDateTime::now_utc();
         match self.store.get_token(&hash).await? {
-            Some(record) if record.kind == TokenKind::Enrollment => {}
+            Some(record)
+                if record.kind == TokenKind::Enrollment
+                    && record.used_at.is_none()
+                    && record.expires_at.is_none_or(|expires| expires > now) => {}
             _ => return Err(Error::TokenInvalid),
         }
         if self
@@ -131,27 +158,39 @@ impl Enroller {
             }
             .into());
         }
-        let record = self
+        let (profile, identity_sha256) = match &self.settings.identity_source {
+            IdentitySource::BuiltInCa => {
+                let ca = self.ca.as_ref().ok_or_else(|| {
+                    Error::InvalidInput("no device CA for built-in identities".into())
+                })?;
+                let identity = ca.issue(&format!("mdmkit device {}", &hash[..16]))?;
+                let profile =
+                    enrollment_profile(&self.settings, &identity, &ca.certificate_der()?)?;
+                (profile, Some(identity.sha256))
+            }
+            IdentitySource::Scep(_) => (scep_enrollment_profile(&self.settings)?, None),
+        };
+        let signed = sign(&profile, &self.signer)?;
+        let Some(record) = self
             .store
             .use_token(&hash, OffsetDateTime::now_utc())
             .await?
-            .ok_or(Error::TokenInvalid)?;
-        let identity = self.ca.issue(&format!("mdmkit device {}", &hash[..16]))?;
-        let profile = enrollment_profile(&self.settings, &identity, &self.ca.certificate_der()?)?;
-        let signed = sign(&profile, &self.signer)?;
-        // The identity's fingerprint is recorded as a used token of the user: it is how the
-        // device is recognised at Authenticate, and it can never be redeemed.
-        let mut binding = TokenRecord::new(
-            identity.sha256.clone(),
-            TokenKind::Enrollment,
-            &record.user_id,
-        );
-        binding.used_at = Some(binding.created_at);
-        self.store.put_token(&binding).await?;
+        else {
+            // Another request redeemed (or the clock expired) the token meanwhile.
+            return Err(Error::TokenInvalid);
+        };
+        if let Some(sha256) = &identity_sha256 {
+            // The identity's fingerprint is recorded as a used token of the user: it is how
+            // the device is recognised at Authenticate, and it can never be redeemed.
+            let mut binding =
+                TokenRecord::new(sha256.clone(), TokenKind::Enrollment, &record.user_id);
+            binding.used_at = Some(binding.created_at);
+            self.store.put_token(&binding).await?;
+        }
         Ok(SignedEnrollment {
             profile: signed,
             user_id: record.user_id,
-            identity_sha256: identity.sha256,
+            identity_sha256,
         })
     }
 
@@ -161,6 +200,43 @@ impl Enroller {
     pub async fn bind_owner(&self, enrollment: &EnrollmentId) -> Result<Option<String>> {
         bind_owner(&self.store, enrollment).await
     }
+}
+
+/// `created_at + ttl`, or a clear error when `ttl` does not fit.
+pub(crate) fn expiry(created_at: OffsetDateTime, ttl: Duration) -> Result<OffsetDateTime> {
+    time::Duration::try_from(ttl)
+        .ok()
+        .and_then(|ttl| created_at.checked_add(ttl))
+        .ok_or_else(|| Error::InvalidInput("token lifetime too long".into()))
+}
+
+/// Stores a fresh random single-use token of `kind` for an existing portal user; the
+/// value is returned once, only its hash is kept.
+pub(crate) async fn issue_token(
+    store: &SharedStore,
+    kind: TokenKind,
+    user_id: &str,
+    email: Option<&str>,
+    created_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) -> Result<IssuedToken> {
+    if store.get_portal_user(user_id).await?.is_none() {
+        return Err(mdmkit_core::Error::NotFound {
+            kind: "portal user",
+            id: user_id.to_string(),
+        }
+        .into());
+    }
+    let value = random_token(32)?;
+    let mut record = TokenRecord::new(token_hash(&value), kind, user_id);
+    record.email = email.map(str::to_string);
+    record.created_at = created_at;
+    record.expires_at = Some(expires_at);
+    store.put_token(&record).await?;
+    Ok(IssuedToken {
+        value: Secret::from(value),
+        record,
+    })
 }
 
 async fn bind_owner(store: &SharedStore, enrollment: &EnrollmentId) -> Result<Option<String>> {
@@ -216,5 +292,106 @@ impl EventSink for OwnerBinding {
                 let _ = bind_owner(&self.store, enrollment_id).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mdmkit_core::store::{MemoryStore, PushCertificateRecord};
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::x509::{X509NameBuilder, X509};
+
+    const TOPIC: &str = "com.apple.mgmt.External.enroller-unit";
+
+    async fn store_with_user() -> SharedStore {
+        let store: SharedStore = Arc::new(MemoryStore::new());
+        let push = PushCertificateRecord::new(
+            TOPIC,
+            vec![1],
+            Secret::new(b"key".to_vec()),
+            OffsetDateTime::now_utc() + time::Duration::days(30),
+        );
+        store.put_push_certificate(&push).await.unwrap();
+        crate::add_user(&store, "alice", "alice@example.com", None)
+            .await
+            .unwrap();
+        store
+    }
+
+    fn rsa_signer() -> SigningIdentity {
+        let ca = DeviceCa::generate("Signer", 30).unwrap();
+        SigningIdentity::from_bytes(
+            &ca.certificate_pem().unwrap(),
+            ca.private_key_pem().unwrap().expose(),
+            None,
+        )
+        .unwrap()
+    }
+
+    /// An Ed25519 signer: a valid identity that CMS profile signing (PKCS#7) refuses.
+    fn ed25519_signer() -> SigningIdentity {
+        let key = PKey::generate_ed25519().unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "Ed25519 signer").unwrap();
+        let name = name.build();
+        let mut builder = X509::builder().unwrap();
+        builder.set_version(2).unwrap();
+        builder.set_subject_name(&name).unwrap();
+        builder.set_issuer_name(&name).unwrap();
+        builder.set_pubkey(&key).unwrap();
+        let now = openssl::asn1::Asn1Time::days_from_now(0).unwrap();
+        let later = openssl::asn1::Asn1Time::days_from_now(30).unwrap();
+        builder.set_not_before(&now).unwrap();
+        builder.set_not_after(&later).unwrap();
+        builder.sign(&key, MessageDigest::null()).unwrap();
+        SigningIdentity::from_bytes(
+            &builder.build().to_pem().unwrap(),
+            &key.private_key_to_pem_pkcs8().unwrap(),
+            None,
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failed_signature_or_profile_does_not_spend_the_token() {
+        let store = store_with_user().await;
+        let ca = Arc::new(DeviceCa::generate("Device CA", 30).unwrap());
+        let settings =
+            EnrollmentProfileSettings::new("com.example.mdm", "https://m.example", TOPIC);
+        let failing_signer = Enroller::new(
+            store.clone(),
+            ca.clone(),
+            settings.clone(),
+            Arc::new(ed25519_signer()),
+        );
+        let bad_profile = Enroller::new(
+            store.clone(),
+            ca.clone(),
+            settings.clone().with_check_in_url("ftp://m.example"),
+            Arc::new(rsa_signer()),
+        );
+        let good = Enroller::new(store.clone(), ca, settings, Arc::new(rsa_signer()));
+        let token = good
+            .create_token("alice", Duration::from_secs(600))
+            .await
+            .unwrap();
+        let value = token.value.expose_str().unwrap();
+
+        let error = failing_signer.enroll(value).await.unwrap_err();
+        assert_eq!(error.code(), "profile_signature", "{error}");
+        let error = bad_profile.enroll(value).await.unwrap_err();
+        assert_eq!(error.code(), "invalid_input", "{error}");
+        let stored = store.get_token(&token_hash(value)).await.unwrap().unwrap();
+        assert_eq!(stored.used_at, None);
+        // No identity was recorded for the failed attempts: only the token itself.
+        assert_eq!(store.list_tokens("alice").await.unwrap().len(), 1);
+
+        let signed = good.enroll(value).await.unwrap();
+        assert_eq!(signed.user_id, "alice");
+        let sha256 = signed.identity_sha256.unwrap();
+        assert!(store.get_token(&sha256).await.unwrap().is_some());
+        assert!(matches!(good.enroll(value).await, Err(Error::TokenInvalid)));
     }
 }

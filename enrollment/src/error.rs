@@ -10,9 +10,9 @@ pub enum Error {
     /// A certificate or key could not be read, made or packaged.
     #[error("certificate error: {0}")]
     Certificate(String),
-    /// The enrollment token is unknown, already used, expired or not an enrollment token.
-    /// The cases are not told apart, so a guesser learns nothing.
-    #[error("enrollment token is invalid, used or expired")]
+    /// The enrollment or invitation token is unknown, already used, expired, revoked or
+    /// of another kind. The cases are not told apart, so a guesser learns nothing.
+    #[error("token is invalid, used or expired")]
     TokenInvalid,
     /// The e-mail address or password is wrong, or the user is disabled.
     #[error("sign-in failed")]

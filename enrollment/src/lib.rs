@@ -1,23 +1,35 @@
 //! Enrollment profiles, device identities and the self-service portal.
 //!
 //! * [`DeviceCa`]: the built-in device CA issuing identity certificates as PKCS#12.
-//! * [`enrollment_profile`]: the MDM, identity and CA root payloads, validated.
+//! * [`enrollment_profile`] / [`scep_enrollment_profile`]: the MDM, identity (built-in CA
+//!   PKCS#12 or external SCEP) and CA root payloads, validated.
 //! * [`Enroller`]: one-time expiring enrollment tokens tying a device to a portal user,
 //!   and the signed enrollment profile; [`OwnerBinding`] binds the device at Authenticate.
-//! * [`Portal`]: sign-in (argon2, rate-limited) and the user's own devices.
+//! * [`Invitations`]: invitations by e-mail (portal and registration links) through a
+//!   [`Notifier`](mdmkit_core::notify::Notifier), revocable, with a replaceable template.
+//! * [`Portal`]: sign-in (argon2, rate-limited), the user's own devices and registration
+//!   links for more devices.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod ca;
 pub mod enroller;
 pub mod error;
+pub mod invite;
 pub mod portal;
 pub mod profile;
 
-pub use ca::{DeviceCa, IssuedIdentity};
+pub use ca::{certificate_der, DeviceCa, IssuedIdentity};
 pub use enroller::{token_hash, Enroller, IssuedToken, OwnerBinding, SignedEnrollment};
 pub use error::{Error, Result};
+pub use invite::{
+    check_email, list_invitations, revoke_invitation, EnrollmentLinks, Invitation,
+    InvitationTemplate, Invitations, SentInvitation,
+};
 pub use portal::{
     add_user, hash_password, set_password, Portal, PortalConfig, PortalDevice, Session,
 };
-pub use profile::{enrollment_profile, EnrollmentProfileSettings, ALL_ACCESS_RIGHTS};
+pub use profile::{
+    enrollment_profile, scep_enrollment_profile, EnrollmentProfileSettings, IdentitySource,
+    ScepSettings, ALL_ACCESS_RIGHTS,
+};

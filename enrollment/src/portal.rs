@@ -159,7 +159,7 @@ pub async fn set_password(store: &SharedStore, user_id: &str, password: &str) ->
     set_password_as(store, "admin", user_id, password).await
 }
 
-async fn set_password_as(
+pub(crate) async fn set_password_as(
     store: &SharedStore,
     actor: &str,
     user_id: &str,
@@ -318,6 +318,23 @@ impl Portal {
         self.audit(&user.id, "portal.account_update", None, "ok")
             .await?;
         Ok(user)
+    }
+
+    /// A registration link for another device of the signed-in user: a fresh single-use
+    /// enrollment token valid for `ttl`, under `links` (the link is a secret: show it to
+    /// the user only). Audited as `portal.registration_link`.
+    pub async fn registration_link(
+        &self,
+        session: &Session,
+        links: &crate::EnrollmentLinks,
+        ttl: Duration,
+    ) -> Result<Secret> {
+        let user = self.current_user(session).await?;
+        let link =
+            crate::invite::registration_link(self.engine.store(), links, &user.id, ttl).await?;
+        self.audit(&user.id, "portal.registration_link", None, "ok")
+            .await?;
+        Ok(link)
     }
 
     async fn current_user(&self, session: &Session) -> Result<PortalUser> {

@@ -19,17 +19,18 @@ use mdmkit_enrollment::{
 use mdmkit_tests::{DeviceIdentityKey, SimulatedDevice};
 use plist::{Dictionary, Value};
 
-const TOPIC: &str = "com.apple.mgmt.External.enrollment-test";
-const PROFILE_ID: &str = "com.example.mdm.enrollment";
+pub(crate) const TOPIC: &str = "com.apple.mgmt.External.enrollment-test";
+pub(crate) const PROFILE_ID: &str = "com.example.mdm.enrollment";
 
-struct Fixture {
-    store: SharedStore,
-    engine: Engine,
-    enroller: Enroller,
-    portal: Portal,
+pub(crate) struct Fixture {
+    pub(crate) store: SharedStore,
+    pub(crate) engine: Engine,
+    pub(crate) enroller: Enroller,
+    pub(crate) portal: Portal,
+    pub(crate) signer: Arc<SigningIdentity>,
 }
 
-async fn fixture(config: PortalConfig) -> Fixture {
+pub(crate) async fn fixture(config: PortalConfig) -> Fixture {
     let store: SharedStore = Arc::new(MemoryStore::new());
     let push = PushCertificateRecord::new(
         TOPIC,
@@ -54,13 +55,15 @@ async fn fixture(config: PortalConfig) -> Fixture {
         .unwrap();
     let settings = EnrollmentProfileSettings::new(PROFILE_ID, "https://mdm.example.com/mdm", TOPIC)
         .with_check_in_url("https://mdm.example.com/checkin");
-    let enroller = Enroller::new(store.clone(), ca, settings, Arc::new(signer));
+    let signer = Arc::new(signer);
+    let enroller = Enroller::new(store.clone(), ca, settings, signer.clone());
     let portal = Portal::new(engine.clone(), config);
     Fixture {
         store,
         engine,
         enroller,
         portal,
+        signer,
     }
 }
 
@@ -80,11 +83,15 @@ impl Fixture {
             .create_token(user, Duration::from_secs(3600))
             .await
             .unwrap();
-        let signed = self
-            .enroller
-            .enroll(token.value.expose_str().unwrap())
+        self.enroll_with(token.value.expose_str().unwrap(), user, udid)
             .await
-            .unwrap();
+    }
+
+    /// Enrolls a simulated device with an enrollment token value meant for `user`: the
+    /// device installs the identity from the signed profile, authenticates and sends its
+    /// TokenUpdate.
+    pub(crate) async fn enroll_with(&self, token: &str, user: &str, udid: &str) -> SimulatedDevice {
+        let signed = self.enroller.enroll(token).await.unwrap();
         assert_eq!(signed.user_id, user);
         let identity = DeviceIdentityKey::from_enrollment_profile(&signed.profile).unwrap();
         let device = SimulatedDevice::new(udid, TOPIC).with_identity(identity);
@@ -101,14 +108,14 @@ impl Fixture {
         device
     }
 
-    async fn command(&self, device: &SimulatedDevice, body: Vec<u8>) -> MdmResponse {
+    pub(crate) async fn command(&self, device: &SimulatedDevice, body: Vec<u8>) -> MdmResponse {
         self.engine
             .handle_command(device.request(body).unwrap())
             .await
     }
 }
 
-fn request_type(body: &[u8]) -> String {
+pub(crate) fn request_type(body: &[u8]) -> String {
     CommandEnvelope::decode(body)
         .unwrap()
         .command

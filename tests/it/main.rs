@@ -3,4 +3,5 @@
 mod certstore;
 mod engine;
 mod enrollment;
+mod invite;
 mod protocol;
