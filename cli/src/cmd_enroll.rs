@@ -77,7 +77,7 @@ pub struct ScepArgs {
     /// A file whose first line is the SCEP challenge.
     #[arg(long, value_name = "FILE", requires = "scep_url")]
     scep_challenge_file: Option<String>,
-    /// A subject entry ATTRIBUTE=VALUE (repeat, in order); default CN=<user>.
+    /// A subject entry ATTRIBUTE=VALUE (repeat, in order); default: CN = the user id.
     #[arg(long, value_name = "ATTR=VALUE", requires = "scep_url")]
     scep_subject: Vec<String>,
     /// The RSA key size: 2048 or 4096.

@@ -194,6 +194,8 @@ fn state(invitation: &Invitation, now: OffsetDateTime) -> &'static str {
     }
 }
 
+/// RFC 3339 to the second.
 fn rfc3339(at: OffsetDateTime) -> String {
+    let at = at.replace_nanosecond(0).unwrap_or(at);
     at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }

@@ -16,7 +16,6 @@ use std::time::Duration;
 use mdmkit_core::notify::{EmailMessage, Notifier};
 use mdmkit_core::store::{now_micros, AuditEvent, SharedStore, TokenKind, TokenRecord};
 use mdmkit_core::Secret;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::enroller::{expiry, issue_token, token_hash};
@@ -33,7 +32,8 @@ pub const PLACEHOLDERS: [&str; 5] = [
 ];
 
 /// The invitation e-mail: a subject and a plain-text body in which `{name}`, `{email}`,
-/// `{portal_link}`, `{registration_link}` and `{expires}` (RFC 3339, UTC) are replaced.
+/// `{portal_link}`, `{registration_link}` and `{expires}` (`2026-11-21 09:42 UTC`) are
+/// replaced.
 /// Any other `{word}` is refused when the template is made, so a typo cannot reach users.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvitationTemplate {
@@ -439,7 +439,9 @@ impl Invitations {
             .links
             .registration_link(registration.value.expose_str().unwrap_or_default());
         let expires = expires_at
-            .format(&Rfc3339)
+            .format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
             .map_err(|e| Error::InvalidInput(format!("expiry: {e}")))?;
         let values = TemplateValues {
             name: user.name.as_deref().unwrap_or(&user.id),
