@@ -139,13 +139,16 @@ impl Enroller {
     pub async fn enroll(&self, token: &str) -> Result<SignedEnrollment> {
         let hash = token_hash(token);
         let now = OffsetDateTime::now_utc();
-        match self.store.get_token(&hash).await? {
+        let user_id = match self.store.get_token(&hash).await? {
             Some(record)
                 if record.kind == TokenKind::Enrollment
                     && record.used_at.is_none()
-                    && record.expires_at.is_none_or(|expires| expires > now) => {}
+                    && record.expires_at.is_none_or(|expires| expires > now) =>
+            {
+                record.user_id
+            }
             _ => return Err(Error::TokenInvalid),
-        }
+        };
         if self
             .store
             .get_push_certificate(&self.settings.topic)
@@ -171,25 +174,29 @@ impl Enroller {
             IdentitySource::Scep(_) => (scep_enrollment_profile(&self.settings)?, None),
         };
         let signed = sign(&profile, &self.signer)?;
-        let Some(record) = self
-            .store
-            .use_token(&hash, OffsetDateTime::now_utc())
-            .await?
-        else {
-            // Another request redeemed (or the clock expired) the token meanwhile.
-            return Err(Error::TokenInvalid);
-        };
         if let Some(sha256) = &identity_sha256 {
             // The identity's fingerprint is recorded as a used token of the user: it is how
-            // the device is recognised at Authenticate, and it can never be redeemed.
-            let mut binding =
-                TokenRecord::new(sha256.clone(), TokenKind::Enrollment, &record.user_id);
+            // the device is recognised at Authenticate, and it can never be redeemed. It is
+            // written before the token is spent, so nothing can fail after that.
+            let mut binding = TokenRecord::new(sha256.clone(), TokenKind::Enrollment, &user_id);
             binding.used_at = Some(binding.created_at);
             self.store.put_token(&binding).await?;
         }
+        let spent = self
+            .store
+            .use_token(&hash, OffsetDateTime::now_utc())
+            .await?;
+        if spent.is_none() {
+            // Another request redeemed (or revoked, or outlived) the token meanwhile: the
+            // identity is never delivered, so its record goes too.
+            if let Some(sha256) = &identity_sha256 {
+                self.store.delete_token(sha256).await?;
+            }
+            return Err(Error::TokenInvalid);
+        }
         Ok(SignedEnrollment {
             profile: signed,
-            user_id: record.user_id,
+            user_id,
             identity_sha256,
         })
     }
@@ -393,5 +400,39 @@ mod tests {
         let sha256 = signed.identity_sha256.unwrap();
         assert!(store.get_token(&sha256).await.unwrap().is_some());
         assert!(matches!(good.enroll(value).await, Err(Error::TokenInvalid)));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn of_two_concurrent_redemptions_one_wins_and_one_identity_is_recorded() {
+        let store = store_with_user().await;
+        let ca = Arc::new(DeviceCa::generate("Device CA", 30).unwrap());
+        let settings =
+            EnrollmentProfileSettings::new("com.example.mdm", "https://m.example", TOPIC);
+        let enroller = Enroller::new(store.clone(), ca, settings, Arc::new(rsa_signer()));
+        let token = enroller
+            .create_token("alice", Duration::from_secs(600))
+            .await
+            .unwrap();
+        let value = token.value.expose_str().unwrap().to_string();
+        let attempts: Vec<_> = (0..2)
+            .map(|_| {
+                let enroller = enroller.clone();
+                let value = value.clone();
+                tokio::spawn(async move { enroller.enroll(&value).await })
+            })
+            .collect();
+        let mut won = Vec::new();
+        for attempt in attempts {
+            match attempt.await.unwrap() {
+                Ok(signed) => won.push(signed),
+                Err(error) => assert!(matches!(error, Error::TokenInvalid), "{error}"),
+            }
+        }
+        assert_eq!(won.len(), 1);
+        // The token and the winner's identity; the loser's identity was not kept.
+        let tokens = store.list_tokens("alice").await.unwrap();
+        assert_eq!(tokens.len(), 2);
+        let sha256 = won[0].identity_sha256.clone().unwrap();
+        assert!(tokens.iter().any(|t| t.token_hash == sha256));
     }
 }
