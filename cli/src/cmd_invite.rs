@@ -66,7 +66,7 @@ struct SendArgs {
     #[arg(long, value_name = "URL", requires = "from")]
     smtp: Option<String>,
     /// The sender address (with --smtp).
-    #[arg(long, value_name = "ADDRESS")]
+    #[arg(long, value_name = "ADDRESS", requires = "smtp")]
     from: Option<String>,
     /// A CA certificate (PEM) to trust for the SMTP server's TLS certificate.
     #[arg(long, value_name = "FILE", requires = "smtp")]
