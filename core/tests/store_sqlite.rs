@@ -30,7 +30,7 @@ async fn sqlite_in_memory_and_url_locations_work() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("url.db").display());
     let store = SqliteStore::open(&url, key()).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 1);
+    assert_eq!(store.schema_version().await.unwrap(), 2);
 }
 
 /// Every secret the store holds, as distinctive plaintext.
