@@ -33,8 +33,8 @@ mod store;
 pub mod testing;
 
 pub use error::{Error, Result};
-pub use portal::OwnCertificates;
 pub use import::{check_pkcs12, CertificateInfo, CheckedPkcs12, ImportLimits};
+pub use portal::OwnCertificates;
 pub use repush::{
     InstallFailure, ProfileInstall, ProfileInstaller, RecordingInstaller, RepushReport,
 };

@@ -11,7 +11,9 @@
 
 use mdmkit_core::store::AuditEvent;
 
-use crate::{CertStore, CertificateEdit, Error, ImportOutcome, ImportRequest, Result, UserCertificate};
+use crate::{
+    CertStore, CertificateEdit, Error, ImportOutcome, ImportRequest, Result, UserCertificate,
+};
 
 /// One user's certificates through a [`CertStore`]: the portal's certificates tab. Cheap
 /// to clone.
@@ -119,7 +121,12 @@ impl OwnCertificates {
         }
     }
 
-    async fn audit<T>(&self, operation: &str, target: Option<&str>, outcome: &Result<T>) -> Result<()> {
+    async fn audit<T>(
+        &self,
+        operation: &str,
+        target: Option<&str>,
+        outcome: &Result<T>,
+    ) -> Result<()> {
         let mut event = AuditEvent::new(&self.owner, format!("portal.certificate_{operation}"));
         event.target = target.map(str::to_owned);
         let code = match outcome {

@@ -711,7 +711,11 @@ async fn the_certificates_tab_is_limited_to_the_users_own_certificates_and_audit
             "portal.certificate_delete",
         ]
     );
-    assert!(by_bob[0].detail.as_deref().unwrap().contains("unknown_certificate"));
+    assert!(by_bob[0]
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("unknown_certificate"));
     assert_eq!(by_bob[0].target.as_deref(), Some(id.as_str()));
     query.actor = Some("alice".into());
     let by_alice = f.store.list_audit_events(&query).await.unwrap();

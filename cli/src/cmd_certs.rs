@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
-use mdmkit_certstore::{
-    CertStore, CertificateEdit, ImportOutcome, ImportRequest, UserCertificate,
-};
+use mdmkit_certstore::{CertStore, CertificateEdit, ImportOutcome, ImportRequest, UserCertificate};
 use mdmkit_core::store::CertificatePurpose;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;

@@ -320,7 +320,9 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
         PortalCommand::Branding(BrandingCommand::Show { json, logo_out }) => {
             let store = open_store(opts).await?;
             let Some(branding) = store.get_branding().await? else {
-                return Err(CliError::input("no branding set (mdmkit portal branding set)"));
+                return Err(CliError::input(
+                    "no branding set (mdmkit portal branding set)",
+                ));
             };
             if let Some(path) = &logo_out {
                 let logo = branding
@@ -383,9 +385,14 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
             if let Some(icon) = icon {
                 settings = settings.with_icon(read_input(&icon)?);
             }
-            let report =
-                mdmkit_enrollment::push_web_clip(&engine, "admin", &user, &settings, signer.as_ref())
-                    .await?;
+            let report = mdmkit_enrollment::push_web_clip(
+                &engine,
+                "admin",
+                &user,
+                &settings,
+                signer.as_ref(),
+            )
+            .await?;
             let mut text = String::new();
             for (id, command) in &report.queued {
                 text.push_str(&format!("queued {id} (command {command})\n"));
@@ -433,7 +440,12 @@ async fn certs_tab(certs: &OwnCertificates, action: CertsAction) -> CliResult<St
         } => {
             let password = password_file.as_deref().map(read_password).transpose()?;
             let outcome = certs
-                .add(&kind, read_input(&file)?, password.as_deref(), name.as_deref())
+                .add(
+                    &kind,
+                    read_input(&file)?,
+                    password.as_deref(),
+                    name.as_deref(),
+                )
                 .await
                 .map_err(refusal)?;
             import_text(&outcome)

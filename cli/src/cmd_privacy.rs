@@ -114,13 +114,9 @@ pub fn run(command: PrivacyCommand, opts: &GlobalOpts) -> CliResult<()> {
                 if let Some(switch) = app_inventory {
                     change = change.with_app_inventory(switch == Switch::On);
                 }
-                let effective = mdmkit_enrollment::set_privacy(
-                    &store,
-                    "admin",
-                    scope.scope().as_ref(),
-                    change,
-                )
-                .await?;
+                let effective =
+                    mdmkit_enrollment::set_privacy(&store, "admin", scope.scope().as_ref(), change)
+                        .await?;
                 text(&effective)
             }
             PrivacyCommand::Show { scope } => {

@@ -369,18 +369,31 @@ fn privacy_per_user_and_per_device_set_show_and_clear() {
         "location: off (server)\napp inventory: off (server)\n"
     );
     assert_eq!(
-        ok(path, &["privacy", "set", "--user", "alice", "--location", "on"]),
+        ok(
+            path,
+            &["privacy", "set", "--user", "alice", "--location", "on"]
+        ),
         "location: on (user)\napp inventory: off (server)\n"
     );
     assert_eq!(
         ok(
             path,
-            &["privacy", "set", "--device", "UDID-A", "--app-inventory", "on"]
+            &[
+                "privacy",
+                "set",
+                "--device",
+                "UDID-A",
+                "--app-inventory",
+                "on"
+            ]
         ),
         "location: on (user)\napp inventory: on (enrollment)\n"
     );
     assert_eq!(
-        ok(path, &["privacy", "set", "--device", "UDID-A", "--location", "off"]),
+        ok(
+            path,
+            &["privacy", "set", "--device", "UDID-A", "--location", "off"]
+        ),
         "location: off (enrollment)\napp inventory: on (enrollment)\n",
         "the earlier app-inventory override is kept"
     );
@@ -406,7 +419,10 @@ fn privacy_per_user_and_per_device_set_show_and_clear() {
         ]
     };
     let error = refused(path, &as_alice("locate", "UDID-A"));
-    assert!(error.contains("location disabled by privacy settings"), "{error}");
+    assert!(
+        error.contains("location disabled by privacy settings"),
+        "{error}"
+    );
     let error = refused(path, &as_alice("locate", "UDID-MAC"));
     assert!(!error.contains("privacy"), "{error}");
 
@@ -423,12 +439,24 @@ fn privacy_per_user_and_per_device_set_show_and_clear() {
         "location: on (user)\napp inventory: off (server)\n"
     );
 
-    refused(path, &["privacy", "set", "--user", "ghost", "--location", "on"]);
+    refused(
+        path,
+        &["privacy", "set", "--user", "ghost", "--location", "on"],
+    );
     refused(path, &["privacy", "show", "--device", "UDID-NONE"]);
     refused(path, &["privacy", "clear"]);
     refused(
         path,
-        &["privacy", "set", "--user", "alice", "--device", "UDID-A", "--location", "on"],
+        &[
+            "privacy",
+            "set",
+            "--user",
+            "alice",
+            "--device",
+            "UDID-A",
+            "--location",
+            "on",
+        ],
     );
     refused(path, &["privacy", "set", "--user", "alice"]);
 }
@@ -448,8 +476,17 @@ fn branding_set_show_and_refusals() {
     let shown = ok(
         path,
         &[
-            "portal", "branding", "set", "--name", "Example Corp", "--primary", "#003366",
-            "--accent", "#ffcc00", "--logo", "logo.png",
+            "portal",
+            "branding",
+            "set",
+            "--name",
+            "Example Corp",
+            "--primary",
+            "#003366",
+            "--accent",
+            "#ffcc00",
+            "--logo",
+            "logo.png",
         ],
     );
     assert_eq!(
@@ -459,9 +496,18 @@ fn branding_set_show_and_refusals() {
             logo.len()
         )
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&ok(path, &["portal", "branding", "show", "--json", "--logo-out", "out.png"]))
-            .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&ok(
+        path,
+        &[
+            "portal",
+            "branding",
+            "show",
+            "--json",
+            "--logo-out",
+            "out.png",
+        ],
+    ))
+    .unwrap();
     assert_eq!(json["name"], "Example Corp");
     assert_eq!(json["accent_colour"], "#FFCC00");
     assert_eq!(json["logo_content_type"], "image/png");
@@ -470,7 +516,10 @@ fn branding_set_show_and_refusals() {
     for (args, expected) in [
         (vec!["--name", "X", "--primary", "#12345"], "not #RRGGBB"),
         (vec!["--name", "X", "--accent", "blue"], "not #RRGGBB"),
-        (vec!["--name", "X", "--logo", "logo.gif"], "PNG, JPEG or SVG"),
+        (
+            vec!["--name", "X", "--logo", "logo.gif"],
+            "PNG, JPEG or SVG",
+        ),
         (vec!["--name", "X", "--logo", "big.png"], "at most 524288"),
         (vec!["--name", " "], "portal name"),
     ] {
@@ -491,8 +540,16 @@ fn webclip_goes_to_the_users_iphone_only() {
     let out = ok(
         path,
         &[
-            "portal", "webclip", "--user", "alice", "--url", "https://portal.example.com",
-            "--label", "Portal", "--device-ca", "device-ca.pem",
+            "portal",
+            "webclip",
+            "--user",
+            "alice",
+            "--url",
+            "https://portal.example.com",
+            "--label",
+            "Portal",
+            "--device-ca",
+            "device-ca.pem",
         ],
     );
     assert!(out.contains("queued UDID-A (command "), "{out}");
@@ -516,16 +573,28 @@ fn webclip_goes_to_the_users_iphone_only() {
     let error = refused(
         path,
         &[
-            "portal", "webclip", "--user", "alice", "--url", "http://portal.example.com",
-            "--device-ca", "device-ca.pem",
+            "portal",
+            "webclip",
+            "--user",
+            "alice",
+            "--url",
+            "http://portal.example.com",
+            "--device-ca",
+            "device-ca.pem",
         ],
     );
     assert!(error.contains("https"), "{error}");
     refused(
         path,
         &[
-            "portal", "webclip", "--user", "ghost", "--url", "https://portal.example.com",
-            "--device-ca", "device-ca.pem",
+            "portal",
+            "webclip",
+            "--user",
+            "ghost",
+            "--url",
+            "https://portal.example.com",
+            "--device-ca",
+            "device-ca.pem",
         ],
     );
 }
@@ -536,19 +605,39 @@ fn the_certificates_tab_as_a_user() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path();
     let _runtime = two_users_with_devices(path);
-    ok(path, &["certs", "kinds", "add", "Signing", "--use", "signing"]);
+    ok(
+        path,
+        &["certs", "kinds", "add", "Signing", "--use", "signing"],
+    );
     let identity = TestIdentity::for_email("alice@example.com");
     std::fs::write(path.join("alice.p12"), identity.pkcs12_modern("pw")).unwrap();
     std::fs::write(path.join("pw.txt"), "pw\n").unwrap();
     std::fs::write(path.join("wrong.txt"), "nope\n").unwrap();
     fn tab<'a>(user: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
-        let mut args = vec!["portal", "as", user, "--device-ca", "device-ca.pem", "certs"];
+        let mut args = vec![
+            "portal",
+            "as",
+            user,
+            "--device-ca",
+            "device-ca.pem",
+            "certs",
+        ];
         args.extend_from_slice(rest);
         args
     }
     let out = ok(
         path,
-        &tab("alice", &["add", "--kind", "Signing", "--password-file", "pw.txt", "alice.p12"]),
+        &tab(
+            "alice",
+            &[
+                "add",
+                "--kind",
+                "Signing",
+                "--password-file",
+                "pw.txt",
+                "alice.p12",
+            ],
+        ),
     );
     let id = out
         .strip_prefix("imported ")
@@ -557,17 +646,40 @@ fn the_certificates_tab_as_a_user() {
         .to_owned();
     let error = refused(
         path,
-        &tab("alice", &["add", "--kind", "Signing", "--password-file", "wrong.txt", "alice.p12"]),
+        &tab(
+            "alice",
+            &[
+                "add",
+                "--kind",
+                "Signing",
+                "--password-file",
+                "wrong.txt",
+                "alice.p12",
+            ],
+        ),
     );
     assert!(error.contains("p12_bad_password"), "{error}");
     assert!(ok(path, &tab("alice", &["list"])).contains(&id));
-    assert_eq!(ok(path, &tab("bob", &["list"])), "no certificates for bob\n");
+    assert_eq!(
+        ok(path, &tab("bob", &["list"])),
+        "no certificates for bob\n"
+    );
     let id = id.as_str();
-    for rest in [vec!["delete", id], vec!["clear-key", id], vec!["edit", id, "--name", "x"]] {
+    for rest in [
+        vec!["delete", id],
+        vec!["clear-key", id],
+        vec!["edit", id, "--name", "x"],
+    ] {
         let error = refused(path, &tab("bob", &rest));
         assert!(error.contains("unknown_certificate"), "{error}");
     }
     assert!(ok(path, &tab("alice", &["clear-key", id])).contains("cleared"));
-    assert_eq!(ok(path, &tab("alice", &["delete", id])), format!("deleted {id}\n"));
-    assert_eq!(ok(path, &tab("alice", &["list"])), "no certificates for alice\n");
+    assert_eq!(
+        ok(path, &tab("alice", &["delete", id])),
+        format!("deleted {id}\n")
+    );
+    assert_eq!(
+        ok(path, &tab("alice", &["list"])),
+        "no certificates for alice\n"
+    );
 }

@@ -63,8 +63,8 @@ fn is_svg(bytes: &[u8]) -> bool {
     };
     let mut rest = text.trim_start_matches('\u{feff}').trim_start();
     loop {
-        if rest.starts_with("<svg") {
-            let next = rest[4..].chars().next();
+        if let Some(after) = rest.strip_prefix("<svg") {
+            let next = after.chars().next();
             return next.is_some_and(|c| c.is_whitespace() || c == '>' || c == '/');
         }
         let skip_to = if rest.starts_with("<?") {
@@ -154,7 +154,9 @@ mod tests {
     #[test]
     fn colours_must_be_hash_and_six_hex_digits() {
         assert_eq!(check_colour("#a1b2c3").unwrap(), "#A1B2C3");
-        for bad in ["a1b2c3", "#a1b2c", "#a1b2c3d", "#GGGGGG", "", "#", "red", "#12 456"] {
+        for bad in [
+            "a1b2c3", "#a1b2c", "#a1b2c3d", "#GGGGGG", "", "#", "red", "#12 456",
+        ] {
             let error = check_colour(bad).unwrap_err();
             assert_eq!(error.code(), "invalid_input", "{bad:?}");
         }
@@ -191,7 +193,10 @@ mod tests {
     fn a_logo_over_the_limit_is_refused() {
         let mut big = PNG.to_vec();
         big.resize(MAX_LOGO_BYTES, 0);
-        assert!(logo_content_type(&big).is_ok(), "exactly the limit is accepted");
+        assert!(
+            logo_content_type(&big).is_ok(),
+            "exactly the limit is accepted"
+        );
         big.push(0);
         let error = logo_content_type(&big).unwrap_err();
         assert!(error.to_string().contains("at most 524288"), "{error}");

@@ -27,6 +27,6 @@ pub use error::{Error, Result};
 pub use portal::{
     add_user, hash_password, set_password, Portal, PortalConfig, PortalDevice, Session,
 };
-pub use profile::{enrollment_profile, EnrollmentProfileSettings, ALL_ACCESS_RIGHTS};
 pub use privacy::{clear_privacy, privacy_of, set_privacy, PrivacyChange};
+pub use profile::{enrollment_profile, EnrollmentProfileSettings, ALL_ACCESS_RIGHTS};
 pub use webclip::{push_web_clip, web_clip_profile, WebClipReport, WebClipSettings};

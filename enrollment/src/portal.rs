@@ -16,7 +16,8 @@ use mdmkit_core::command::{command_info, EraseDevice};
 use mdmkit_core::engine::{Engine, LockOptions, Queued};
 use mdmkit_core::push::PushOutcome;
 use mdmkit_core::store::{
-    effective_privacy, AuditEvent, Branding, EnrollmentQuery, EnrollmentRecord, PortalUser, SharedStore,
+    effective_privacy, AuditEvent, Branding, EnrollmentQuery, EnrollmentRecord, PortalUser,
+    SharedStore,
 };
 use mdmkit_core::{EnrollmentId, Secret};
 

@@ -1,7 +1,7 @@
 //! The administrator's privacy settings: server-wide, per portal user and per enrollment.
 //!
 //! The store keeps the server-wide [`PrivacySettings`] and a [`PrivacyOverride`] per user
-//! or enrollment; [`effective_privacy`](mdmkit_core::store::effective_privacy) resolves
+//! or enrollment; [`effective_privacy`] resolves
 //! them (enrollment, else user, else server). These functions are the administration
 //! side: each change is checked against the store (the user or enrollment must exist)
 //! and written to the audit log (action `privacy.set` / `privacy.clear`, target the
@@ -166,25 +166,26 @@ pub async fn privacy_of(
     store: &SharedStore,
     scope: Option<&PrivacyScope>,
 ) -> Result<EffectivePrivacy> {
-    let effective = match scope {
-        None => effective_privacy(&**store, None, None).await?,
-        Some(user_scope @ PrivacyScope::User(user)) => {
-            check_scope(store, user_scope).await?;
-            effective_privacy(&**store, None, Some(user)).await?
-        }
-        Some(PrivacyScope::Enrollment(id)) => {
-            let record = store.get_enrollment(id).await?.ok_or_else(|| {
-                mdmkit_core::Error::NotFound {
-                    kind: "enrollment",
-                    id: id.to_string(),
-                }
-            })?;
-            effective_privacy(&**store, Some(id), record.owner.as_deref()).await?
-        }
-        Some(other) => {
-            check_scope(store, other).await?;
-            effective_privacy(&**store, None, None).await?
-        }
-    };
+    let effective =
+        match scope {
+            None => effective_privacy(&**store, None, None).await?,
+            Some(user_scope @ PrivacyScope::User(user)) => {
+                check_scope(store, user_scope).await?;
+                effective_privacy(&**store, None, Some(user)).await?
+            }
+            Some(PrivacyScope::Enrollment(id)) => {
+                let record = store.get_enrollment(id).await?.ok_or_else(|| {
+                    mdmkit_core::Error::NotFound {
+                        kind: "enrollment",
+                        id: id.to_string(),
+                    }
+                })?;
+                effective_privacy(&**store, Some(id), record.owner.as_deref()).await?
+            }
+            Some(other) => {
+                check_scope(store, other).await?;
+                effective_privacy(&**store, None, None).await?
+            }
+        };
     Ok(effective)
 }

@@ -229,11 +229,14 @@ mod tests {
 
     #[test]
     fn the_profile_has_apples_web_clip_keys() {
-        let settings =
-            WebClipSettings::new("com.example.portal", "https://portal.example.com/", "Portal")
-                .with_icon(PNG.to_vec())
-                .with_full_screen(true)
-                .with_removable(false);
+        let settings = WebClipSettings::new(
+            "com.example.portal",
+            "https://portal.example.com/",
+            "Portal",
+        )
+        .with_icon(PNG.to_vec())
+        .with_full_screen(true)
+        .with_removable(false);
         let profile = web_clip_profile(&settings).unwrap();
         let xml = String::from_utf8(profile.to_xml().unwrap()).unwrap();
         for key in [
@@ -253,16 +256,27 @@ mod tests {
         };
         assert_eq!(clip.url, "https://portal.example.com/");
         assert_eq!(clip.label, "Portal");
-        assert_eq!(clip.icon.as_ref().map(|d| d.as_bytes().to_vec()), Some(PNG.to_vec()));
+        assert_eq!(
+            clip.icon.as_ref().map(|d| d.as_bytes().to_vec()),
+            Some(PNG.to_vec())
+        );
         assert_eq!(clip.is_removable, Some(false));
         assert_eq!(clip.full_screen, Some(true));
-        assert_eq!(read.payloads[0].common.identifier, "com.example.portal.webclip");
+        assert_eq!(
+            read.payloads[0].common.identifier,
+            "com.example.portal.webclip"
+        );
     }
 
     #[test]
     fn bad_urls_labels_and_icons_are_refused() {
         let base = WebClipSettings::new("com.example.portal", "https://portal.example.com", "P");
-        for url in ["http://portal.example.com", "https://", "portal.example.com", "https:// x"] {
+        for url in [
+            "http://portal.example.com",
+            "https://",
+            "portal.example.com",
+            "https:// x",
+        ] {
             let mut settings = base.clone();
             settings.url = url.into();
             assert_eq!(

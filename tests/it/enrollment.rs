@@ -10,8 +10,8 @@ use mdmkit_core::engine::{Engine, LockOptions, MdmResponse};
 use mdmkit_core::profile::{verify, PayloadContent, SigningIdentity};
 use mdmkit_core::push::RecordingPusher;
 use mdmkit_core::store::{
-    AuditQuery, MemoryStore, PrivacyScope, PrivacySettings, PrivacySource,
-    PushCertificateRecord, SharedStore,
+    AuditQuery, MemoryStore, PrivacyScope, PrivacySettings, PrivacySource, PushCertificateRecord,
+    SharedStore,
 };
 use mdmkit_core::{CommandStatus, EnrollmentId, Secret};
 use mdmkit_enrollment::{
@@ -529,7 +529,9 @@ async fn location_follows_the_per_user_and_per_device_privacy_overrides() {
     let f = fixture(PortalConfig::default()).await;
     f.user("alice", "pw").await;
     let phone = f.enroll("alice", "UDID-PRIV-PHONE").await;
-    let tablet = f.enroll_model("alice", "UDID-PRIV-IPAD", Some("iPad14,1")).await;
+    let tablet = f
+        .enroll_model("alice", "UDID-PRIV-IPAD", Some("iPad14,1"))
+        .await;
     f.supervise(&phone).await;
     f.supervise(&tablet).await;
     let phone_id = EnrollmentId::device("UDID-PRIV-PHONE");
@@ -560,7 +562,7 @@ async fn location_follows_the_per_user_and_per_device_privacy_overrides() {
     .unwrap();
     assert_eq!(
         locatable(f.portal.devices(&session).await.unwrap()),
-        [phone_id.to_string(), tablet_id.to_string()]
+        [tablet_id.to_string(), phone_id.to_string()]
     );
     f.portal.locate(&session, phone_id.as_str()).await.unwrap();
     let response = f.command(&phone, phone.idle().unwrap()).await;
@@ -630,7 +632,7 @@ async fn location_follows_the_per_user_and_per_device_privacy_overrides() {
     );
     assert_eq!(
         locatable(f.portal.devices(&session).await.unwrap()),
-        [phone_id.to_string(), tablet_id.to_string()]
+        [tablet_id.to_string(), phone_id.to_string()]
     );
 
     // Overrides need an existing user or enrollment; every change is audited.
@@ -708,15 +710,10 @@ async fn the_web_clip_goes_to_the_users_ios_devices_only() {
         "https://portal.example.com/",
         "Example Portal",
     );
-    let report = mdmkit_enrollment::push_web_clip(
-        &f.engine,
-        "admin",
-        "alice",
-        &settings,
-        Some(&signer),
-    )
-    .await
-    .unwrap();
+    let report =
+        mdmkit_enrollment::push_web_clip(&f.engine, "admin", "alice", &settings, Some(&signer))
+            .await
+            .unwrap();
     assert!(report.signed);
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert_eq!(
@@ -729,7 +726,11 @@ async fn the_web_clip_goes_to_the_users_ios_devices_only() {
     );
     assert_eq!(report.skipped.len(), 1);
     assert_eq!(report.skipped[0].0.as_str(), "UDID-CLIP-MAC");
-    assert!(report.skipped[0].1.contains("macOS"), "{}", report.skipped[0].1);
+    assert!(
+        report.skipped[0].1.contains("macOS"),
+        "{}",
+        report.skipped[0].1
+    );
     for id in ["UDID-CLIP-MAC", "UDID-CLIP-BOB"] {
         assert!(
             f.store
@@ -747,7 +748,11 @@ async fn the_web_clip_goes_to_the_users_ios_devices_only() {
     let mdmkit_core::Command::InstallProfile(install) = envelope.command else {
         panic!("not InstallProfile: {:?}", envelope.command);
     };
-    let verified = verify(&install.payload, Some(&signer_ca.certificate_pem().unwrap())).unwrap();
+    let verified = verify(
+        &install.payload,
+        Some(&signer_ca.certificate_pem().unwrap()),
+    )
+    .unwrap();
     let profile = verified.profile;
     assert_eq!(profile.identifier, "com.example.portal.webclip");
     let PayloadContent::WebClipManaged(clip) = &profile.payloads[0].content else {
@@ -755,7 +760,10 @@ async fn the_web_clip_goes_to_the_users_ios_devices_only() {
     };
     assert_eq!(clip.url, "https://portal.example.com/");
     assert_eq!(clip.label, "Example Portal");
-    assert_eq!(clip.icon.as_ref().map(|d| d.as_bytes()), Some(logo.as_slice()));
+    assert_eq!(
+        clip.icon.as_ref().map(|d| d.as_bytes()),
+        Some(logo.as_slice())
+    );
     assert_eq!(clip.is_removable, Some(true));
 
     // An unknown user is refused; the push is audited.
@@ -771,5 +779,8 @@ async fn the_web_clip_goes_to_the_users_ios_devices_only() {
         .find(|e| e.action == "portal.webclip_push")
         .unwrap();
     let detail = push.detail.as_deref().unwrap();
-    assert!(detail.contains("UDID-CLIP-PHONE") && detail.contains("UDID-CLIP-MAC"), "{detail}");
+    assert!(
+        detail.contains("UDID-CLIP-PHONE") && detail.contains("UDID-CLIP-MAC"),
+        "{detail}"
+    );
 }

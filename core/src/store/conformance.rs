@@ -1182,7 +1182,10 @@ pub async fn privacy_overrides_precedence(store: &dyn Store) {
         allow_location: false,
         allow_app_inventory: true,
     };
-    store.put_privacy_settings(&server).await.expect("put server");
+    store
+        .put_privacy_settings(&server)
+        .await
+        .expect("put server");
     assert_eq!(
         store.get_privacy_override(&user_scope).await.expect("get"),
         None
@@ -1196,12 +1199,17 @@ pub async fn privacy_overrides_precedence(store: &dyn Store) {
         (false, PrivacySource::Server)
     );
     assert_eq!(
-        (effective.app_inventory.allowed, effective.app_inventory.source),
+        (
+            effective.app_inventory.allowed,
+            effective.app_inventory.source
+        ),
         (true, PrivacySource::Server)
     );
 
-    let mut by_user = PrivacyOverride::default();
-    by_user.allow_location = Some(true);
+    let by_user = PrivacyOverride {
+        allow_location: Some(true),
+        ..PrivacyOverride::default()
+    };
     store
         .put_privacy_override(&user_scope, &by_user)
         .await
@@ -1224,9 +1232,10 @@ pub async fn privacy_overrides_precedence(store: &dyn Store) {
         "a field the override leaves out is inherited"
     );
 
-    let mut by_device = PrivacyOverride::default();
-    by_device.allow_location = Some(false);
-    by_device.allow_app_inventory = Some(false);
+    let mut by_device = PrivacyOverride {
+        allow_location: Some(false),
+        allow_app_inventory: Some(false),
+    };
     store
         .put_privacy_override(&device_scope, &by_device)
         .await
@@ -1240,7 +1249,10 @@ pub async fn privacy_overrides_precedence(store: &dyn Store) {
         "the device's override wins over the user's"
     );
     assert_eq!(
-        (effective.app_inventory.allowed, effective.app_inventory.source),
+        (
+            effective.app_inventory.allowed,
+            effective.app_inventory.source
+        ),
         (false, PrivacySource::Enrollment)
     );
     // The user's other devices still follow the user's override.
@@ -1284,7 +1296,10 @@ pub async fn privacy_overrides_precedence(store: &dyn Store) {
         .await
         .expect("delete device"));
     assert_eq!(
-        store.get_privacy_override(&device_scope).await.expect("get"),
+        store
+            .get_privacy_override(&device_scope)
+            .await
+            .expect("get"),
         None
     );
     // A user and an enrollment with the same id are different scopes.
@@ -1294,7 +1309,10 @@ pub async fn privacy_overrides_precedence(store: &dyn Store) {
         .await
         .expect("put");
     assert_eq!(
-        store.get_privacy_override(&device_scope).await.expect("get"),
+        store
+            .get_privacy_override(&device_scope)
+            .await
+            .expect("get"),
         None
     );
     assert!(store.delete_privacy_override(&same).await.expect("delete"));
