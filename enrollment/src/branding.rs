@@ -202,6 +202,40 @@ mod tests {
         assert!(error.to_string().contains("at most 524288"), "{error}");
     }
 
+    #[tokio::test]
+    async fn set_branding_checks_again_stores_and_audits() {
+        use mdmkit_core::store::{AuditQuery, MemoryStore};
+        let store: SharedStore = std::sync::Arc::new(MemoryStore::new());
+        // Public fields can be set by hand: the stored record is checked all the same.
+        let mut forged = Branding::new("Example");
+        forged.logo = Some(PNG.to_vec());
+        forged.logo_content_type = Some("image/svg+xml".into());
+        let error = set_branding(&store, "admin", &forged).await.unwrap_err();
+        assert!(
+            error.to_string().contains("image/png, not image/svg+xml"),
+            "{error}"
+        );
+        forged.logo = None;
+        assert!(set_branding(&store, "admin", &forged).await.is_err());
+        forged.logo_content_type = None;
+        forged.primary_colour = Some("#12345G".into());
+        assert!(set_branding(&store, "admin", &forged).await.is_err());
+        assert_eq!(store.get_branding().await.unwrap(), None, "nothing stored");
+
+        let good = branding("Example", Some("#abcdef"), None, Some(PNG.to_vec())).unwrap();
+        set_branding(&store, "admin", &good).await.unwrap();
+        let stored = store.get_branding().await.unwrap().unwrap();
+        assert_eq!(stored.primary_colour.as_deref(), Some("#ABCDEF"));
+        assert_eq!(stored.logo.as_deref(), Some(PNG));
+        let events = store
+            .list_audit_events(&AuditQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, "portal.branding_set");
+        assert_eq!(events[0].actor, "admin");
+    }
+
     #[test]
     fn branding_checks_every_field() {
         let ok = branding(" Example ", Some("#000000"), None, Some(PNG.to_vec())).unwrap();
