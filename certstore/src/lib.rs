@@ -5,7 +5,8 @@
 //! ([`check_pkcs12`]: format, caps, MAC, password, one key and its certificate, validity,
 //! e-mail use), stores it through core's store, lists, edits, clears private keys, deletes
 //! and exports; after an upload it re-pushes every configuration using that kind to the
-//! user's devices through a [`ProfileInstaller`] (the engine).
+//! user's devices through a [`ProfileInstaller`] (the engine). [`CertStore::for_owner`]
+//! is the self-service portal's certificates tab: one user's certificates, audited.
 //!
 //! ```no_run
 //! # async fn demo(store: mdmkit_core::store::SharedStore, p12: Vec<u8>) -> Result<(), mdmkit_certstore::Error> {
@@ -25,6 +26,7 @@
 
 mod error;
 pub mod import;
+pub mod portal;
 pub mod repush;
 mod store;
 #[cfg(feature = "testing")]
@@ -32,6 +34,7 @@ pub mod testing;
 
 pub use error::{Error, Result};
 pub use import::{check_pkcs12, CertificateInfo, CheckedPkcs12, ImportLimits};
+pub use portal::OwnCertificates;
 pub use repush::{
     InstallFailure, ProfileInstall, ProfileInstaller, RecordingInstaller, RepushReport,
 };

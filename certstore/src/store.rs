@@ -161,6 +161,11 @@ impl CertStore {
         }
     }
 
+    /// The store this certificate store works on.
+    pub(crate) fn shared_store(&self) -> &SharedStore {
+        &self.store
+    }
+
     /// Sets the upload caps.
     pub fn with_limits(mut self, limits: ImportLimits) -> Self {
         self.limits = limits;

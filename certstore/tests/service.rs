@@ -11,7 +11,7 @@ use mdmkit_core::profile::payloads::{
 };
 use mdmkit_core::profile::{Payload, PayloadContent, Profile};
 use mdmkit_core::store::{
-    Assignment, AssignmentTarget, AtRestKey, CertificatePurpose, ConfigurationRecord,
+    Assignment, AssignmentTarget, AtRestKey, AuditQuery, CertificatePurpose, ConfigurationRecord,
     EnrollmentRecord, MemoryStore, SharedStore,
 };
 use mdmkit_core::{Data, EnrollmentId};
@@ -614,4 +614,116 @@ async fn no_password_is_kept_apart_from_an_empty_one() {
         pkcs12_payload(&profile, SIGNING_UUID).unwrap().password,
         None
     );
+}
+
+#[tokio::test]
+async fn the_certificates_tab_is_limited_to_the_users_own_certificates_and_audited() {
+    let f = fixture(memory()).await;
+    let alice = f.certs.for_owner("alice");
+    let bob = f.certs.for_owner("bob");
+    let identity = TestIdentity::for_email("alice@example.com");
+    let added = alice
+        .add(
+            "Signing",
+            identity.pkcs12_modern("pw"),
+            Some("pw"),
+            Some("Work"),
+        )
+        .await
+        .unwrap();
+    let id = added.certificate.id.clone();
+    assert_eq!(added.certificate.owner, "alice");
+    // The upload path re-pushes the configuration using the kind, to alice's devices only.
+    assert_eq!(added.repush.installs.len(), 2, "{:?}", added.repush);
+    let installs = f.installer.installs();
+    assert!(!installs.is_empty());
+    assert!(installs
+        .iter()
+        .all(|(enrollment, _, _)| enrollment.as_str().starts_with("alice-")));
+    assert_eq!(alice.list().await.unwrap().len(), 1);
+
+    // Bob sees none of it; alice's certificate is answered like a missing one.
+    assert!(bob.list().await.unwrap().is_empty());
+    let missing = bob.delete("no-such-certificate").await.unwrap_err();
+    let attempts = [
+        bob.edit(&id, &CertificateEdit::new().with_name("Mine now"))
+            .await
+            .map(|_| ()),
+        bob.clear_private_key(&id).await.map(|_| ()),
+        bob.delete(&id).await,
+    ];
+    for attempt in attempts {
+        let error = attempt.unwrap_err();
+        assert!(matches!(&error, Error::UnknownCertificate(got) if got == &id));
+        assert_eq!(error.code(), missing.code());
+        assert_eq!(
+            error.to_string(),
+            missing.to_string().replace("no-such-certificate", &id)
+        );
+    }
+    let untouched = f.certs.get(&id).await.unwrap();
+    assert_eq!(untouched.name, "Work");
+    assert!(untouched.has_private_key);
+
+    // Typed refusals of the upload path pass through.
+    let error = alice
+        .add(
+            "Signing",
+            identity.pkcs12_modern("pw"),
+            Some("wrong-password"),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::P12BadPassword), "{error:?}");
+    let error = alice
+        .add("Signing", b"not a PKCS#12 file".to_vec(), None, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::NotPkcs12), "{error:?}");
+
+    // Alice edits, clears the key and deletes her own.
+    let edited = alice
+        .edit(&id, &CertificateEdit::new().with_name("Personal"))
+        .await
+        .unwrap();
+    assert_eq!(edited.name, "Personal");
+    assert!(!alice.clear_private_key(&id).await.unwrap().has_private_key);
+    alice.delete(&id).await.unwrap();
+    assert!(matches!(
+        alice.delete(&id).await.unwrap_err(),
+        Error::UnknownCertificate(_)
+    ));
+    assert!(alice.list().await.unwrap().is_empty());
+
+    // Every operation is in the audit log, refusals included, with no password in it.
+    let mut query = AuditQuery::default();
+    query.actor = Some("bob".into());
+    let by_bob = f.store.list_audit_events(&query).await.unwrap();
+    let actions: Vec<&str> = by_bob.iter().rev().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "portal.certificate_list",
+            "portal.certificate_delete",
+            "portal.certificate_edit",
+            "portal.certificate_clear_private_key",
+            "portal.certificate_delete",
+        ]
+    );
+    assert!(by_bob[0]
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("unknown_certificate"));
+    assert_eq!(by_bob[0].target.as_deref(), Some(id.as_str()));
+    query.actor = Some("alice".into());
+    let by_alice = f.store.list_audit_events(&query).await.unwrap();
+    assert_eq!(by_alice.len(), 9);
+    assert!(by_alice
+        .iter()
+        .any(|e| e.detail.as_deref().unwrap().contains("p12_bad_password")));
+    assert!(by_alice
+        .iter()
+        .all(|e| !e.detail.as_deref().unwrap().contains("wrong-password")));
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
-use mdmkit_certstore::{CertStore, CertificateEdit, ImportRequest, UserCertificate};
+use mdmkit_certstore::{CertStore, CertificateEdit, ImportOutcome, ImportRequest, UserCertificate};
 use mdmkit_core::store::CertificatePurpose;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -158,63 +158,11 @@ async fn execute(command: CertsCommand, certs: &CertStore) -> CliResult<String> 
                 request = request.with_name(name);
             }
             let outcome = certs.import(request).await.map_err(refusal)?;
-            let cert = &outcome.certificate;
-            let mut out = format!(
-                "imported {}: {} ({}), expires {}\n",
-                cert.id,
-                cert.name,
-                cert.kind_name,
-                timestamp(cert.expires_at)
-            );
-            for install in &outcome.repush.installs {
-                out.push_str(&format!(
-                    "re-pushed {} to {} (command {})\n",
-                    install.configuration_id, install.enrollment_id, install.command_uuid
-                ));
-            }
-            for failure in &outcome.repush.failures {
-                out.push_str(&format!(
-                    "re-push of {} to {} failed: {}\n",
-                    failure.configuration_id,
-                    failure
-                        .enrollment_id
-                        .as_ref()
-                        .map(|id| id.as_str())
-                        .unwrap_or("-"),
-                    failure.error
-                ));
-            }
-            out
+            import_text(&outcome)
         }
         CertsCommand::List { user, json } => {
             let list = certs.list(&user).await.map_err(refusal)?;
-            if json {
-                let entries: Vec<serde_json::Value> = list.iter().map(to_json).collect();
-                let mut text = serde_json::to_string_pretty(&entries)
-                    .map_err(|e| CliError::failure(format!("cannot write JSON: {e}")))?;
-                text.push('\n');
-                text
-            } else if list.is_empty() {
-                format!("no certificates for {user}\n")
-            } else {
-                let mut out = String::from("ID\tNAME\tKIND\tSUBJECT\tEXPIRES\tKEY\n");
-                for cert in &list {
-                    out.push_str(&format!(
-                        "{}\t{}\t{}\t{}\t{}\t{}\n",
-                        cert.id,
-                        cert.name,
-                        cert.kind_name,
-                        cert.subject,
-                        timestamp(cert.expires_at),
-                        if cert.has_private_key {
-                            "yes"
-                        } else {
-                            "cleared"
-                        }
-                    ));
-                }
-                out
-            }
+            list_text(&list, json, &user)?
         }
         CertsCommand::Edit { id, name, kind } => {
             if name.is_none() && kind.is_none() {
@@ -261,14 +209,14 @@ async fn execute(command: CertsCommand, certs: &CertStore) -> CliResult<String> 
 }
 
 /// A library refusal as one line with its code; store failures exit 1, the rest 2.
-fn refusal(error: mdmkit_certstore::Error) -> CliError {
+pub(crate) fn refusal(error: mdmkit_certstore::Error) -> CliError {
     match error {
         mdmkit_certstore::Error::Core(core) => CliError::from(core),
         other => CliError::input(format!("{other} [{}]", other.code())),
     }
 }
 
-fn read_password(path: &std::path::Path) -> CliResult<String> {
+pub(crate) fn read_password(path: &std::path::Path) -> CliResult<String> {
     let bytes = std::fs::read(path)
         .map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
     let mut text = String::from_utf8(bytes)
@@ -282,7 +230,7 @@ fn read_password(path: &std::path::Path) -> CliResult<String> {
     Ok(text)
 }
 
-fn timestamp(at: OffsetDateTime) -> String {
+pub(crate) fn timestamp(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }
 
@@ -299,5 +247,67 @@ fn to_json(cert: &UserCertificate) -> serde_json::Value {
         "uploaded_at": timestamp(cert.uploaded_at),
         "expires_at": timestamp(cert.expires_at),
         "has_private_key": cert.has_private_key,
+    })
+}
+
+/// What an import did, one line for the certificate and one per re-push.
+pub(crate) fn import_text(outcome: &ImportOutcome) -> String {
+    let cert = &outcome.certificate;
+    let mut out = format!(
+        "imported {}: {} ({}), expires {}\n",
+        cert.id,
+        cert.name,
+        cert.kind_name,
+        timestamp(cert.expires_at)
+    );
+    for install in &outcome.repush.installs {
+        out.push_str(&format!(
+            "re-pushed {} to {} (command {})\n",
+            install.configuration_id, install.enrollment_id, install.command_uuid
+        ));
+    }
+    for failure in &outcome.repush.failures {
+        out.push_str(&format!(
+            "re-push of {} to {} failed: {}\n",
+            failure.configuration_id,
+            failure
+                .enrollment_id
+                .as_ref()
+                .map(|id| id.as_str())
+                .unwrap_or("-"),
+            failure.error
+        ));
+    }
+    out
+}
+
+/// A user's certificates as a table (or JSON).
+pub(crate) fn list_text(list: &[UserCertificate], json: bool, user: &str) -> CliResult<String> {
+    Ok(if json {
+        let entries: Vec<serde_json::Value> = list.iter().map(to_json).collect();
+        let mut text = serde_json::to_string_pretty(&entries)
+            .map_err(|e| CliError::failure(format!("cannot write JSON: {e}")))?;
+        text.push('\n');
+        text
+    } else if list.is_empty() {
+        format!("no certificates for {user}\n")
+    } else {
+        let mut out = String::from("ID\tNAME\tKIND\tSUBJECT\tEXPIRES\tKEY\n");
+        for cert in list {
+            out.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\n",
+                cert.id,
+                cert.name,
+                cert.kind_name,
+                cert.subject,
+                timestamp(cert.expires_at),
+                if cert.has_private_key {
+                    "yes"
+                } else {
+                    "cleared"
+                }
+            ));
+        }
+        out
     })
 }

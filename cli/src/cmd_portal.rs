@@ -1,12 +1,20 @@
-//! `mdmkit portal`: portal users, and acting as an end user with the portal's checks.
+//! `mdmkit portal`: portal users, acting as an end user with the portal's checks (devices
+//! and the certificates tab), the portal's branding and its Web Clip.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use clap::Subcommand;
+use mdmkit_certstore::{CertStore, CertificateEdit, OwnCertificates};
 use mdmkit_core::command::EraseDevice;
 use mdmkit_core::engine::{Engine, LockOptions};
-use mdmkit_enrollment::{Portal, PortalConfig};
+use mdmkit_core::profile::SigningIdentity;
+use mdmkit_core::store::Branding;
+use mdmkit_enrollment::{Portal, PortalConfig, WebClipSettings};
 
+use crate::cmd_certs::{import_text, list_text, read_password, refusal, timestamp};
 use crate::cmd_serve::NoPushCertificate;
 use crate::store_open::{block_on, open_store, GlobalOpts};
 use crate::{print_out, read_input, CliError, CliResult};
@@ -30,6 +38,73 @@ pub enum PortalCommand {
         /// The enrollment profile's identifier (needed by `retire`).
         #[arg(long, value_name = "ID")]
         enrollment_profile_id: Option<String>,
+    },
+    /// The portal's branding (name, colours, logo) for its front end.
+    #[command(subcommand)]
+    Branding(BrandingCommand),
+    /// Push a Web Clip of the portal to a user's iOS and iPadOS devices (others are
+    /// skipped, with the reason).
+    Webclip {
+        /// The portal user.
+        #[arg(long)]
+        user: String,
+        /// The portal's address (https).
+        #[arg(long)]
+        url: String,
+        /// The name under the icon (default: the branding name, else "Portal").
+        #[arg(long)]
+        label: Option<String>,
+        /// The icon, PNG or JPEG (default: the branding logo when it is a PNG).
+        #[arg(long, value_name = "FILE")]
+        icon: Option<String>,
+        /// The profile's identifier (the same one replaces an earlier Web Clip).
+        #[arg(long, value_name = "ID", default_value = "mdmkit.portal.webclip")]
+        identifier: String,
+        /// Open full screen, without Safari's interface.
+        #[arg(long)]
+        full_screen: bool,
+        /// Do not let the user remove it.
+        #[arg(long)]
+        not_removable: bool,
+        /// The device CA certificate(s) the server trusts (PEM or DER; as for `serve`).
+        #[arg(long, required = true, value_name = "FILE")]
+        device_ca: Vec<String>,
+        /// Sign the profile with this certificate (PEM or DER; with --sign-key).
+        #[arg(long, value_name = "FILE", requires = "sign_key")]
+        sign_cert: Option<String>,
+        /// The signer's private key (PEM or DER, unencrypted; with --sign-cert).
+        #[arg(long, value_name = "FILE", requires = "sign_cert")]
+        sign_key: Option<String>,
+    },
+}
+
+/// The portal's branding.
+#[derive(Debug, Subcommand)]
+pub enum BrandingCommand {
+    /// Set the branding (replacing it; colours are #RRGGBB, the logo PNG, JPEG or SVG of
+    /// at most 512 KiB).
+    Set {
+        /// The portal's name.
+        #[arg(long)]
+        name: String,
+        /// The primary colour, #RRGGBB.
+        #[arg(long, value_name = "#RRGGBB")]
+        primary: Option<String>,
+        /// The accent colour, #RRGGBB.
+        #[arg(long, value_name = "#RRGGBB")]
+        accent: Option<String>,
+        /// The logo file.
+        #[arg(long, value_name = "FILE")]
+        logo: Option<String>,
+    },
+    /// Show the branding.
+    Show {
+        /// Print JSON (the logo base64-encoded).
+        #[arg(long)]
+        json: bool,
+        /// Write the logo to this file.
+        #[arg(long, value_name = "FILE")]
+        logo_out: Option<PathBuf>,
     },
 }
 
@@ -95,6 +170,55 @@ pub enum AsAction {
         /// The enrollment id.
         device: String,
     },
+    /// The user's own certificates (the portal's certificates tab).
+    #[command(subcommand)]
+    Certs(CertsAction),
+}
+
+/// The portal's certificates tab: only the user's own certificates.
+#[derive(Debug, Subcommand)]
+pub enum CertsAction {
+    /// List the user's certificates.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upload a PKCS#12 file; configurations using its kind are re-pushed (queued).
+    Add {
+        /// The kind, by id or name.
+        #[arg(long)]
+        kind: String,
+        /// A display name (default: the certificate's e-mail address).
+        #[arg(long)]
+        name: Option<String>,
+        /// The file's password, read from this file (one trailing newline removed).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// The PKCS#12 file (`-` for standard input).
+        file: String,
+    },
+    /// Change a certificate's display name or kind.
+    Edit {
+        /// The certificate's id.
+        id: String,
+        /// The new display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// The new kind, by id or name.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Remove a certificate's private key for good.
+    ClearKey {
+        /// The certificate's id.
+        id: String,
+    },
+    /// Delete a certificate.
+    Delete {
+        /// The certificate's id.
+        id: String,
+    },
 }
 
 /// Runs a `portal` subcommand.
@@ -127,9 +251,17 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
             device_ca,
             enrollment_profile_id,
         } => {
-            let portal = portal(opts, &device_ca, enrollment_profile_id).await?;
+            let engine = engine(opts, &device_ca, enrollment_profile_id).await?;
+            let portal = Portal::new(engine.clone(), PortalConfig::default());
             let session = portal.act_as(&user).await?;
             let queued = match action {
+                AsAction::Certs(action) => {
+                    let certs = CertStore::new(engine.store().clone())
+                        .with_installer(Arc::new(engine))
+                        .for_owner(session.user_id());
+                    print_out(&certs_tab(&certs, action).await?);
+                    return Ok(());
+                }
                 AsAction::Devices => {
                     let devices = portal.devices(&session).await?;
                     let mut text = String::new();
@@ -168,15 +300,190 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
             };
             print_out(&format!("queued {}\n", queued.command_uuid));
         }
+        PortalCommand::Branding(BrandingCommand::Set {
+            name,
+            primary,
+            accent,
+            logo,
+        }) => {
+            let logo = logo.as_deref().map(read_input).transpose()?;
+            let branding = mdmkit_enrollment::branding::branding(
+                &name,
+                primary.as_deref(),
+                accent.as_deref(),
+                logo,
+            )?;
+            let store = open_store(opts).await?;
+            mdmkit_enrollment::set_branding(&store, "admin", &branding).await?;
+            print_out(&branding_text(&branding));
+        }
+        PortalCommand::Branding(BrandingCommand::Show { json, logo_out }) => {
+            let store = open_store(opts).await?;
+            let Some(branding) = store.get_branding().await? else {
+                return Err(CliError::input(
+                    "no branding set (mdmkit portal branding set)",
+                ));
+            };
+            if let Some(path) = &logo_out {
+                let logo = branding
+                    .logo
+                    .as_ref()
+                    .ok_or_else(|| CliError::input("the branding has no logo"))?;
+                std::fs::write(path, logo).map_err(|e| {
+                    CliError::failure(format!("cannot write {}: {e}", path.display()))
+                })?;
+            }
+            if json {
+                let value = serde_json::json!({
+                    "name": branding.name,
+                    "primary_colour": branding.primary_colour,
+                    "accent_colour": branding.accent_colour,
+                    "logo_content_type": branding.logo_content_type,
+                    "logo": branding.logo.as_ref().map(|logo| BASE64.encode(logo)),
+                    "updated_at": timestamp(branding.updated_at),
+                });
+                let mut text = serde_json::to_string_pretty(&value)
+                    .map_err(|e| CliError::failure(format!("cannot write JSON: {e}")))?;
+                text.push('\n');
+                print_out(&text);
+            } else {
+                print_out(&branding_text(&branding));
+            }
+        }
+        PortalCommand::Webclip {
+            user,
+            url,
+            label,
+            icon,
+            identifier,
+            full_screen,
+            not_removable,
+            device_ca,
+            sign_cert,
+            sign_key,
+        } => {
+            let signer = match (sign_cert, sign_key) {
+                (Some(cert), Some(key)) => Some(SigningIdentity::from_bytes(
+                    &read_input(&cert)?,
+                    &read_input(&key)?,
+                    None,
+                )?),
+                _ => None,
+            };
+            let engine = engine(opts, &device_ca, None).await?;
+            let label = match label {
+                Some(label) => label,
+                None => engine
+                    .store()
+                    .get_branding()
+                    .await?
+                    .map_or_else(|| "Portal".to_owned(), |b| b.name),
+            };
+            let mut settings = WebClipSettings::new(identifier, url, label)
+                .with_full_screen(full_screen)
+                .with_removable(!not_removable);
+            if let Some(icon) = icon {
+                settings = settings.with_icon(read_input(&icon)?);
+            }
+            let report = mdmkit_enrollment::push_web_clip(
+                &engine,
+                "admin",
+                &user,
+                &settings,
+                signer.as_ref(),
+            )
+            .await?;
+            let mut text = String::new();
+            for (id, command) in &report.queued {
+                text.push_str(&format!("queued {id} (command {command})\n"));
+            }
+            for (id, why) in &report.skipped {
+                text.push_str(&format!("skipped {id}: {why}\n"));
+            }
+            for (id, code, message) in &report.failed {
+                text.push_str(&format!("failed {id}: {message} [{code}]\n"));
+            }
+            if text.is_empty() {
+                text = format!("{user} has no devices\n");
+            }
+            print_out(&text);
+        }
     }
     Ok(())
 }
 
-async fn portal(
+fn branding_text(branding: &Branding) -> String {
+    format!(
+        "name: {}\nprimary colour: {}\naccent colour: {}\nlogo: {}\n",
+        branding.name,
+        branding.primary_colour.as_deref().unwrap_or("-"),
+        branding.accent_colour.as_deref().unwrap_or("-"),
+        match (&branding.logo, &branding.logo_content_type) {
+            (Some(logo), Some(kind)) => format!("{kind}, {} bytes", logo.len()),
+            (Some(logo), None) => format!("{} bytes", logo.len()),
+            _ => "-".to_owned(),
+        }
+    )
+}
+
+async fn certs_tab(certs: &OwnCertificates, action: CertsAction) -> CliResult<String> {
+    Ok(match action {
+        CertsAction::List { json } => {
+            let list = certs.list().await.map_err(refusal)?;
+            list_text(&list, json, certs.owner())?
+        }
+        CertsAction::Add {
+            kind,
+            name,
+            password_file,
+            file,
+        } => {
+            let password = password_file.as_deref().map(read_password).transpose()?;
+            let outcome = certs
+                .add(
+                    &kind,
+                    read_input(&file)?,
+                    password.as_deref(),
+                    name.as_deref(),
+                )
+                .await
+                .map_err(refusal)?;
+            import_text(&outcome)
+        }
+        CertsAction::Edit { id, name, kind } => {
+            if name.is_none() && kind.is_none() {
+                return Err(CliError::input(
+                    "nothing to change: give --name and/or --kind",
+                ));
+            }
+            let mut edit = CertificateEdit::new();
+            if let Some(name) = name {
+                edit = edit.with_name(name);
+            }
+            if let Some(kind) = kind {
+                edit = edit.with_kind(kind);
+            }
+            let cert = certs.edit(&id, &edit).await.map_err(refusal)?;
+            format!("edited {}: {} ({})\n", cert.id, cert.name, cert.kind_name)
+        }
+        CertsAction::ClearKey { id } => {
+            let cert = certs.clear_private_key(&id).await.map_err(refusal)?;
+            format!("cleared the private key of {}\n", cert.id)
+        }
+        CertsAction::Delete { id } => {
+            certs.delete(&id).await.map_err(refusal)?;
+            format!("deleted {id}\n")
+        }
+    })
+}
+
+/// An engine over the store that queues without pushing, as `portal as` and `portal
+/// webclip` use.
+async fn engine(
     opts: &GlobalOpts,
     device_ca: &[String],
     enrollment_profile_id: Option<String>,
-) -> CliResult<Portal> {
+) -> CliResult<Engine> {
     let store = open_store(opts).await?;
     // Commands are queued; the device gets them at its next check-in (no push from here).
     let mut builder = Engine::builder(store, Arc::new(NoPushCertificate));
@@ -186,8 +493,7 @@ async fn portal(
     if let Some(id) = enrollment_profile_id {
         builder = builder.enrollment_profile_identifier(id);
     }
-    let engine = builder
+    builder
         .build()
-        .map_err(|e| CliError::input(format!("--device-ca: {e}")))?;
-    Ok(Portal::new(engine, PortalConfig::default()))
+        .map_err(|e| CliError::input(format!("--device-ca: {e}")))
 }

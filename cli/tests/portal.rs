@@ -164,7 +164,7 @@ fn users_and_acting_as_a_user_with_the_portals_checks() {
     assert_eq!(output.status.code(), Some(2), "nothing to set");
     let output = mdmkit(path, &["privacy", "set", "--location", "on"], b"");
     assert!(output.status.success(), "{}", text(&output.stderr));
-    assert!(text(&output.stdout).starts_with("location: on\n"));
+    assert!(text(&output.stdout).starts_with("location: on (server)\n"));
     // Allowed by privacy now: refused only because this device is not supervised.
     let output = mdmkit(
         path,
@@ -305,4 +305,381 @@ fn enroll_profile_writes_a_signed_profile_for_a_user() {
     wrong_key[7] = "sign.key";
     let output = mdmkit(path, &wrong_key, b"");
     assert_eq!(output.status.code(), Some(2), "CA key that is not the CA's");
+}
+
+/// Runs `mdmkit` and returns standard output, failing with standard error.
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let output = mdmkit(dir, args, b"");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+/// Runs `mdmkit`, expects exit code 2 and returns standard error.
+fn refused(dir: &Path, args: &[&str]) -> String {
+    let output = mdmkit(dir, args, b"");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{args:?}: {}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stderr)
+}
+
+/// Users alice and bob; alice owns an iPhone and a Mac, bob an iPhone.
+fn two_users_with_devices(path: &Path) -> tokio::runtime::Runtime {
+    for (user, email) in [("alice", "alice@example.com"), ("bob", "bob@example.com")] {
+        ok(path, &["portal", "user", "add", user, "--email", email]);
+    }
+    let ca = mdmkit_tests::DeviceCa::new("CLI device CA").unwrap();
+    std::fs::write(path.join("device-ca.pem"), ca.certificate_pem().unwrap()).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = store(path).await;
+        for (udid, owner, model) in [
+            ("UDID-A", "alice", "iPhone15,2"),
+            ("UDID-MAC", "alice", "MacBookPro18,3"),
+            ("UDID-B", "bob", "iPhone15,2"),
+        ] {
+            let mut record = EnrollmentRecord::new(EnrollmentId::device(udid));
+            record.enabled = true;
+            record.owner = Some(owner.into());
+            store.put_enrollment(&record).await.unwrap();
+            let mut device = DeviceRecord::new(udid);
+            device.product_name = Some(model.into());
+            store.put_device(&device).await.unwrap();
+        }
+    });
+    runtime
+}
+
+#[test]
+fn privacy_per_user_and_per_device_set_show_and_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    let _runtime = two_users_with_devices(path);
+
+    assert_eq!(
+        ok(path, &["privacy", "show"]),
+        "location: off (server)\napp inventory: off (server)\n"
+    );
+    assert_eq!(
+        ok(
+            path,
+            &["privacy", "set", "--user", "alice", "--location", "on"]
+        ),
+        "location: on (user)\napp inventory: off (server)\n"
+    );
+    assert_eq!(
+        ok(
+            path,
+            &[
+                "privacy",
+                "set",
+                "--device",
+                "UDID-A",
+                "--app-inventory",
+                "on"
+            ]
+        ),
+        "location: on (user)\napp inventory: on (enrollment)\n"
+    );
+    assert_eq!(
+        ok(
+            path,
+            &["privacy", "set", "--device", "UDID-A", "--location", "off"]
+        ),
+        "location: off (enrollment)\napp inventory: on (enrollment)\n",
+        "the earlier app-inventory override is kept"
+    );
+    assert_eq!(
+        ok(path, &["privacy", "show", "--device", "UDID-MAC"]),
+        "location: on (user)\napp inventory: off (server)\n"
+    );
+    assert_eq!(
+        ok(path, &["privacy", "show", "--user", "bob"]),
+        "location: off (server)\napp inventory: off (server)\n"
+    );
+    // The portal obeys it: UDID-A (device override off) is refused on privacy grounds,
+    // the Mac (alice's override on) gets past privacy to the capability check.
+    let as_alice = |verb: &'static str, device: &'static str| {
+        vec![
+            "portal",
+            "as",
+            "alice",
+            "--device-ca",
+            "device-ca.pem",
+            verb,
+            device,
+        ]
+    };
+    let error = refused(path, &as_alice("locate", "UDID-A"));
+    assert!(
+        error.contains("location disabled by privacy settings"),
+        "{error}"
+    );
+    let error = refused(path, &as_alice("locate", "UDID-MAC"));
+    assert!(!error.contains("privacy"), "{error}");
+
+    assert_eq!(
+        ok(path, &["privacy", "clear", "--device", "UDID-A"]),
+        "cleared the privacy override of enrollment:UDID-A\n"
+    );
+    assert_eq!(
+        ok(path, &["privacy", "clear", "--device", "UDID-A"]),
+        "enrollment:UDID-A had no privacy override\n"
+    );
+    assert_eq!(
+        ok(path, &["privacy", "show", "--device", "UDID-A"]),
+        "location: on (user)\napp inventory: off (server)\n"
+    );
+
+    refused(
+        path,
+        &["privacy", "set", "--user", "ghost", "--location", "on"],
+    );
+    refused(path, &["privacy", "show", "--device", "UDID-NONE"]);
+    refused(path, &["privacy", "clear"]);
+    refused(
+        path,
+        &[
+            "privacy",
+            "set",
+            "--user",
+            "alice",
+            "--device",
+            "UDID-A",
+            "--location",
+            "on",
+        ],
+    );
+    refused(path, &["privacy", "set", "--user", "alice"]);
+}
+
+#[test]
+fn branding_set_show_and_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    let logo = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-logo".to_vec();
+    std::fs::write(path.join("logo.png"), &logo).unwrap();
+    std::fs::write(path.join("logo.gif"), b"GIF89a-not-accepted").unwrap();
+    let mut big = logo.clone();
+    big.resize(512 * 1024 + 1, 0);
+    std::fs::write(path.join("big.png"), &big).unwrap();
+
+    refused(path, &["portal", "branding", "show"]);
+    let shown = ok(
+        path,
+        &[
+            "portal",
+            "branding",
+            "set",
+            "--name",
+            "Example Corp",
+            "--primary",
+            "#003366",
+            "--accent",
+            "#ffcc00",
+            "--logo",
+            "logo.png",
+        ],
+    );
+    assert_eq!(
+        shown,
+        format!(
+            "name: Example Corp\nprimary colour: #003366\naccent colour: #FFCC00\nlogo: image/png, {} bytes\n",
+            logo.len()
+        )
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(
+        path,
+        &[
+            "portal",
+            "branding",
+            "show",
+            "--json",
+            "--logo-out",
+            "out.png",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(json["name"], "Example Corp");
+    assert_eq!(json["accent_colour"], "#FFCC00");
+    assert_eq!(json["logo_content_type"], "image/png");
+    assert_eq!(std::fs::read(path.join("out.png")).unwrap(), logo);
+
+    for (args, expected) in [
+        (vec!["--name", "X", "--primary", "#12345"], "not #RRGGBB"),
+        (vec!["--name", "X", "--accent", "blue"], "not #RRGGBB"),
+        (
+            vec!["--name", "X", "--logo", "logo.gif"],
+            "PNG, JPEG or SVG",
+        ),
+        (vec!["--name", "X", "--logo", "big.png"], "at most 524288"),
+        (vec!["--name", " "], "portal name"),
+    ] {
+        let mut all = vec!["portal", "branding", "set"];
+        all.extend(args);
+        let error = refused(path, &all);
+        assert!(error.contains(expected), "{error}");
+    }
+    // Refusals left the stored branding alone.
+    assert!(ok(path, &["portal", "branding", "show"]).starts_with("name: Example Corp\n"));
+}
+
+#[test]
+fn webclip_goes_to_the_users_iphone_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    let runtime = two_users_with_devices(path);
+    let out = ok(
+        path,
+        &[
+            "portal",
+            "webclip",
+            "--user",
+            "alice",
+            "--url",
+            "https://portal.example.com",
+            "--label",
+            "Portal",
+            "--device-ca",
+            "device-ca.pem",
+        ],
+    );
+    assert!(out.contains("queued UDID-A (command "), "{out}");
+    assert!(out.contains("skipped UDID-MAC: macOS"), "{out}");
+    runtime.block_on(async {
+        let store = store(path).await;
+        let pending = store
+            .pending_commands(&EnrollmentId::device("UDID-A"))
+            .await
+            .unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].command.request_type, "InstallProfile");
+        for other in ["UDID-MAC", "UDID-B"] {
+            assert!(store
+                .pending_commands(&EnrollmentId::device(other))
+                .await
+                .unwrap()
+                .is_empty());
+        }
+    });
+    let error = refused(
+        path,
+        &[
+            "portal",
+            "webclip",
+            "--user",
+            "alice",
+            "--url",
+            "http://portal.example.com",
+            "--device-ca",
+            "device-ca.pem",
+        ],
+    );
+    assert!(error.contains("https"), "{error}");
+    refused(
+        path,
+        &[
+            "portal",
+            "webclip",
+            "--user",
+            "ghost",
+            "--url",
+            "https://portal.example.com",
+            "--device-ca",
+            "device-ca.pem",
+        ],
+    );
+}
+
+#[test]
+fn the_certificates_tab_as_a_user() {
+    use mdmkit_certstore::testing::TestIdentity;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    let _runtime = two_users_with_devices(path);
+    ok(
+        path,
+        &["certs", "kinds", "add", "Signing", "--use", "signing"],
+    );
+    let identity = TestIdentity::for_email("alice@example.com");
+    std::fs::write(path.join("alice.p12"), identity.pkcs12_modern("pw")).unwrap();
+    std::fs::write(path.join("pw.txt"), "pw\n").unwrap();
+    std::fs::write(path.join("wrong.txt"), "nope\n").unwrap();
+    fn tab<'a>(user: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "portal",
+            "as",
+            user,
+            "--device-ca",
+            "device-ca.pem",
+            "certs",
+        ];
+        args.extend_from_slice(rest);
+        args
+    }
+    let out = ok(
+        path,
+        &tab(
+            "alice",
+            &[
+                "add",
+                "--kind",
+                "Signing",
+                "--password-file",
+                "pw.txt",
+                "alice.p12",
+            ],
+        ),
+    );
+    let id = out
+        .strip_prefix("imported ")
+        .and_then(|rest| rest.split(':').next())
+        .unwrap()
+        .to_owned();
+    let error = refused(
+        path,
+        &tab(
+            "alice",
+            &[
+                "add",
+                "--kind",
+                "Signing",
+                "--password-file",
+                "wrong.txt",
+                "alice.p12",
+            ],
+        ),
+    );
+    assert!(error.contains("p12_bad_password"), "{error}");
+    assert!(ok(path, &tab("alice", &["list"])).contains(&id));
+    assert_eq!(
+        ok(path, &tab("bob", &["list"])),
+        "no certificates for bob\n"
+    );
+    let id = id.as_str();
+    for rest in [
+        vec!["delete", id],
+        vec!["clear-key", id],
+        vec!["edit", id, "--name", "x"],
+    ] {
+        let error = refused(path, &tab("bob", &rest));
+        assert!(error.contains("unknown_certificate"), "{error}");
+    }
+    assert!(ok(path, &tab("alice", &["clear-key", id])).contains("cleared"));
+    assert_eq!(
+        ok(path, &tab("alice", &["delete", id])),
+        format!("deleted {id}\n")
+    );
+    assert_eq!(
+        ok(path, &tab("alice", &["list"])),
+        "no certificates for alice\n"
+    );
 }

@@ -30,7 +30,7 @@ async fn sqlite_in_memory_and_url_locations_work() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("url.db").display());
     let store = SqliteStore::open(&url, key()).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 1);
+    assert_eq!(store.schema_version().await.unwrap(), 2);
 }
 
 /// Every secret the store holds, as distinctive plaintext.
@@ -150,7 +150,7 @@ async fn data_survives_reopening_and_migrations_are_idempotent() {
     }
     assert_eq!(
         mdmkit_core::store::migrate(location, key()).await.unwrap(),
-        1
+        2
     );
     let store = mdmkit_core::store::open(location, key()).await.unwrap();
     let pending = store.pending_commands(&id).await.unwrap();
@@ -238,4 +238,50 @@ async fn two_stores_on_one_file_never_hand_out_a_command_twice() {
     }
     handed.sort();
     assert_eq!(handed, uuids, "each command handed out exactly once");
+}
+
+#[tokio::test]
+async fn a_version_1_database_is_upgraded_keeping_its_settings() {
+    use mdmkit_core::store::{PrivacyOverride, PrivacyScope};
+    use sqlx::ConnectOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let location = path.to_str().unwrap();
+    {
+        // A database as mdmkit with only the first migration left it.
+        let mut connection = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(location)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::raw_sql(include_str!(
+            "../src/store/migrations/sqlite_0001_initial.sql"
+        ))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE mdmkit_schema_migrations (version BIGINT PRIMARY KEY, \
+             applied_at BIGINT NOT NULL); \
+             INSERT INTO mdmkit_schema_migrations VALUES (1, 0); \
+             INSERT INTO mdmkit_settings (name, value) \
+             VALUES ('privacy', '{\"allow_location\":true}');",
+        )
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    }
+    let store = SqliteStore::open(location, key()).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), 2);
+    assert!(store.get_privacy_settings().await.unwrap().allow_location);
+    let scope = PrivacyScope::User("alice".into());
+    let mut settings = PrivacyOverride::default();
+    settings.allow_location = Some(false);
+    store.put_privacy_override(&scope, &settings).await.unwrap();
+    assert_eq!(
+        store.get_privacy_override(&scope).await.unwrap(),
+        Some(settings)
+    );
+    assert_eq!(store.get_branding().await.unwrap(), None);
 }

@@ -9,16 +9,23 @@
 //!   [`Notifier`](mdmkit_core::notify::Notifier), revocable, with a replaceable template.
 //! * [`Portal`]: sign-in (argon2, rate-limited), the user's own devices and registration
 //!   links for more devices.
+//! * [`privacy`]: server-wide, per-user and per-device privacy settings.
+//! * [`branding`]: the portal's name, colours and logo, checked.
+//! * [`webclip`]: a Web Clip of the portal pushed to a user's iOS and iPadOS devices.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod branding;
 pub mod ca;
 pub mod enroller;
 pub mod error;
 pub mod invite;
 pub mod portal;
+pub mod privacy;
 pub mod profile;
+pub mod webclip;
 
+pub use branding::{set_branding, MAX_LOGO_BYTES};
 pub use ca::{certificate_der, DeviceCa, IssuedIdentity};
 pub use enroller::{token_hash, Enroller, IssuedToken, OwnerBinding, SignedEnrollment};
 pub use error::{Error, Result};
@@ -29,7 +36,9 @@ pub use invite::{
 pub use portal::{
     add_user, hash_password, set_password, Portal, PortalConfig, PortalDevice, Session,
 };
+pub use privacy::{clear_privacy, privacy_of, set_privacy, PrivacyChange};
 pub use profile::{
     enrollment_profile, scep_enrollment_profile, EnrollmentProfileSettings, IdentitySource,
     ScepSettings, ALL_ACCESS_RIGHTS,
 };
+pub use webclip::{push_web_clip, web_clip_profile, WebClipReport, WebClipSettings};

@@ -15,7 +15,10 @@ use argon2::Argon2;
 use mdmkit_core::command::{command_info, EraseDevice};
 use mdmkit_core::engine::{Engine, LockOptions, Queued};
 use mdmkit_core::push::PushOutcome;
-use mdmkit_core::store::{AuditEvent, EnrollmentQuery, EnrollmentRecord, PortalUser, SharedStore};
+use mdmkit_core::store::{
+    effective_privacy, AuditEvent, Branding, EnrollmentQuery, EnrollmentRecord, PortalUser,
+    SharedStore,
+};
 use mdmkit_core::{EnrollmentId, Secret};
 
 use crate::{Error, Result};
@@ -354,10 +357,10 @@ impl Portal {
         let store = self.engine.store();
         let mut query = EnrollmentQuery::all();
         query.owner = Some(session.user_id.clone());
-        let allow_location = store.get_privacy_settings().await?.allow_location;
         let mut devices = Vec::new();
         for record in store.list_enrollments(&query).await? {
             let device = store.get_device(record.id.device_part()).await?;
+            let allow_location = self.location_allowed(session, &record.id).await?;
             let actions = self.actions(&record, allow_location).await;
             devices.push(PortalDevice {
                 serial_number: device.as_ref().and_then(|d| d.serial_number.clone()),
@@ -430,16 +433,11 @@ impl Portal {
     }
 
     /// Asks one of the user's devices for its location; refused with
-    /// [`Error::LocationDisabled`] (nothing queued) when the privacy settings forbid it.
+    /// [`Error::LocationDisabled`] (nothing queued) when the privacy settings in effect for
+    /// the device forbid it (its override, else the user's, else the server's).
     pub async fn locate(&self, session: &Session, device: &str) -> Result<Queued> {
         let id = self.owned(session, "locate", device).await?;
-        if !self
-            .engine
-            .store()
-            .get_privacy_settings()
-            .await?
-            .allow_location
-        {
+        if !self.location_allowed(session, &id).await? {
             let error = Error::LocationDisabled;
             self.audit(
                 &session.user_id,
@@ -478,6 +476,20 @@ impl Portal {
         let id = self.owned(session, "checkin", device).await?;
         let outcome = self.engine.check_in_now(&id).await;
         self.finish(session, "checkin", &id, outcome).await
+    }
+
+    /// Whether the privacy settings in effect for one of the user's enrollments allow
+    /// locating it.
+    async fn location_allowed(&self, session: &Session, id: &EnrollmentId) -> Result<bool> {
+        let effective =
+            effective_privacy(&**self.engine.store(), Some(id), Some(&session.user_id)).await?;
+        Ok(effective.location.allowed)
+    }
+
+    /// The portal's branding (name, colours, logo) for its front end; no sign-in needed.
+    /// `None` until an administrator sets it ([`set_branding`](crate::set_branding)).
+    pub async fn branding(&self) -> Result<Option<Branding>> {
+        Ok(self.engine.store().get_branding().await?)
     }
 
     /// The enrollment if it belongs to the user; otherwise audits the attempt and answers

@@ -10,11 +10,13 @@ use mdmkit_core::engine::{Engine, LockOptions, MdmResponse};
 use mdmkit_core::profile::{verify, PayloadContent, SigningIdentity};
 use mdmkit_core::push::RecordingPusher;
 use mdmkit_core::store::{
-    AuditQuery, MemoryStore, PrivacySettings, PushCertificateRecord, SharedStore,
+    AuditQuery, MemoryStore, PrivacyScope, PrivacySettings, PrivacySource, PushCertificateRecord,
+    SharedStore,
 };
 use mdmkit_core::{CommandStatus, EnrollmentId, Secret};
 use mdmkit_enrollment::{
     DeviceCa, Enroller, EnrollmentProfileSettings, Error, OwnerBinding, Portal, PortalConfig,
+    PrivacyChange, WebClipSettings,
 };
 use mdmkit_tests::{DeviceIdentityKey, SimulatedDevice};
 use plist::{Dictionary, Value};
@@ -78,6 +80,16 @@ impl Fixture {
 
     /// Enrolls a simulated device for `user` with a fresh token; returns it.
     async fn enroll(&self, user: &str, udid: &str) -> SimulatedDevice {
+        self.enroll_model(user, udid, None).await
+    }
+
+    /// Enrolls a simulated device reporting `product_name` (default: an iPhone).
+    async fn enroll_model(
+        &self,
+        user: &str,
+        udid: &str,
+        product_name: Option<&str>,
+    ) -> SimulatedDevice {
         let token = self
             .enroller
             .create_token(user, Duration::from_secs(3600))
@@ -94,7 +106,10 @@ impl Fixture {
         let signed = self.enroller.enroll(token).await.unwrap();
         assert_eq!(signed.user_id, user);
         let identity = DeviceIdentityKey::from_enrollment_profile(&signed.profile).unwrap();
-        let device = SimulatedDevice::new(udid, TOPIC).with_identity(identity);
+        let mut device = SimulatedDevice::new(udid, TOPIC).with_identity(identity);
+        if let Some(product_name) = product_name {
+            device.product_name = product_name.to_owned();
+        }
         for body in [
             device.authenticate().unwrap(),
             device.token_update(b"push-token", "magic").unwrap(),
@@ -494,4 +509,285 @@ async fn the_user_changes_name_email_and_password() {
         .sign_in("alice@new.example", "new pw")
         .await
         .unwrap();
+}
+
+impl Fixture {
+    /// Has the device report itself supervised (locating needs it).
+    async fn supervise(&self, device: &SimulatedDevice) {
+        let id = EnrollmentId::device(&device.udid);
+        self.engine
+            .query_device_information(&id, vec!["IsSupervised".into()])
+            .await
+            .unwrap();
+        let response = self.command(device, device.idle().unwrap()).await;
+        let mut answers = Dictionary::new();
+        answers.insert("IsSupervised".into(), Value::Boolean(true));
+        let mut answer = Dictionary::new();
+        answer.insert("QueryResponses".into(), Value::Dictionary(answers));
+        let body = device
+            .answer(&response.body, CommandStatus::Acknowledged, answer)
+            .unwrap();
+        assert_eq!(self.command(device, body).await.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn location_follows_the_per_user_and_per_device_privacy_overrides() {
+    let f = fixture(PortalConfig::default()).await;
+    f.user("alice", "pw").await;
+    let phone = f.enroll("alice", "UDID-PRIV-PHONE").await;
+    let tablet = f
+        .enroll_model("alice", "UDID-PRIV-IPAD", Some("iPad14,1"))
+        .await;
+    f.supervise(&phone).await;
+    f.supervise(&tablet).await;
+    let phone_id = EnrollmentId::device("UDID-PRIV-PHONE");
+    let tablet_id = EnrollmentId::device("UDID-PRIV-IPAD");
+    let session = f.portal.sign_in("alice@example.com", "pw").await.unwrap();
+    let locatable = |devices: Vec<mdmkit_enrollment::PortalDevice>| -> Vec<String> {
+        devices
+            .into_iter()
+            .filter(|d| d.actions.contains(&"locate"))
+            .map(|d| d.enrollment_id.to_string())
+            .collect()
+    };
+    let refused = |result: Result<_, Error>| {
+        let error = result.unwrap_err();
+        assert!(matches!(error, Error::LocationDisabled), "{error:?}");
+    };
+
+    // The server forbids it (the default); alice's own override allows it.
+    refused(f.portal.locate(&session, phone_id.as_str()).await);
+    let user = PrivacyScope::User("alice".into());
+    mdmkit_enrollment::set_privacy(
+        &f.store,
+        "admin",
+        Some(&user),
+        PrivacyChange::new().with_location(true),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        locatable(f.portal.devices(&session).await.unwrap()),
+        [tablet_id.to_string(), phone_id.to_string()]
+    );
+    f.portal.locate(&session, phone_id.as_str()).await.unwrap();
+    let response = f.command(&phone, phone.idle().unwrap()).await;
+    assert_eq!(request_type(&response.body), "DeviceLocation");
+
+    // The tablet's own override forbids it, over alice's.
+    let tablet_scope = PrivacyScope::Enrollment(tablet_id.clone());
+    let effective = mdmkit_enrollment::set_privacy(
+        &f.store,
+        "admin",
+        Some(&tablet_scope),
+        PrivacyChange::new().with_location(false),
+    )
+    .await
+    .unwrap();
+    assert_eq!(effective.location.source, PrivacySource::Enrollment);
+    let before = f.store.pending_commands(&tablet_id).await.unwrap().len();
+    refused(f.portal.locate(&session, tablet_id.as_str()).await);
+    assert_eq!(
+        f.store.pending_commands(&tablet_id).await.unwrap().len(),
+        before,
+        "nothing queued"
+    );
+    assert_eq!(
+        locatable(f.portal.devices(&session).await.unwrap()),
+        [phone_id.to_string()]
+    );
+    f.portal.locate(&session, phone_id.as_str()).await.unwrap();
+
+    // The server allows it, alice's override forbids it: refused on the phone, while the
+    // tablet's own override (now allowing) wins over alice's.
+    mdmkit_enrollment::set_privacy(
+        &f.store,
+        "admin",
+        None,
+        PrivacyChange::new().with_location(true),
+    )
+    .await
+    .unwrap();
+    mdmkit_enrollment::set_privacy(
+        &f.store,
+        "admin",
+        Some(&user),
+        PrivacyChange::new().with_location(false),
+    )
+    .await
+    .unwrap();
+    mdmkit_enrollment::set_privacy(
+        &f.store,
+        "admin",
+        Some(&tablet_scope),
+        PrivacyChange::new().with_location(true),
+    )
+    .await
+    .unwrap();
+    refused(f.portal.locate(&session, phone_id.as_str()).await);
+    f.portal.locate(&session, tablet_id.as_str()).await.unwrap();
+
+    // Clearing both overrides falls back to the server (allowing).
+    assert!(mdmkit_enrollment::clear_privacy(&f.store, "admin", &user)
+        .await
+        .unwrap());
+    assert!(
+        mdmkit_enrollment::clear_privacy(&f.store, "admin", &tablet_scope)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        locatable(f.portal.devices(&session).await.unwrap()),
+        [tablet_id.to_string(), phone_id.to_string()]
+    );
+
+    // Overrides need an existing user or enrollment; every change is audited.
+    let ghost = PrivacyScope::User("ghost".into());
+    let error = mdmkit_enrollment::set_privacy(
+        &f.store,
+        "admin",
+        Some(&ghost),
+        PrivacyChange::new().with_location(true),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.code(), "not_found");
+    let mut query = AuditQuery::default();
+    query.actor = Some("admin".into());
+    let changes = f.store.list_audit_events(&query).await.unwrap();
+    assert_eq!(
+        changes
+            .iter()
+            .filter(|e| e.action == "privacy.set" || e.action == "privacy.clear")
+            .count(),
+        7
+    );
+    let refusal = f
+        .store
+        .list_audit_events(&AuditQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "portal.locate" && e.target.as_deref() == Some(phone_id.as_str()))
+        .unwrap();
+    assert!(refusal
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("location_disabled"));
+}
+
+#[tokio::test]
+async fn the_web_clip_goes_to_the_users_ios_devices_only() {
+    let f = fixture(PortalConfig::default()).await;
+    f.user("alice", "pw").await;
+    f.user("bob", "pw").await;
+    let phone = f.enroll("alice", "UDID-CLIP-PHONE").await;
+    let _mac = f
+        .enroll_model("alice", "UDID-CLIP-MAC", Some("MacBookPro18,3"))
+        .await;
+    let _bobs = f.enroll("bob", "UDID-CLIP-BOB").await;
+    // The branding logo (a PNG) is the default icon.
+    let logo = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-test-logo".to_vec();
+    let branding = mdmkit_enrollment::branding::branding(
+        "Example Corp",
+        Some("#003366"),
+        None,
+        Some(logo.clone()),
+    )
+    .unwrap();
+    mdmkit_enrollment::set_branding(&f.store, "admin", &branding)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.portal.branding().await.unwrap().unwrap().logo.as_deref(),
+        Some(logo.as_slice())
+    );
+
+    let signer_ca = DeviceCa::generate("Web Clip Signer", 30).unwrap();
+    let signer = SigningIdentity::from_bytes(
+        &signer_ca.certificate_pem().unwrap(),
+        signer_ca.private_key_pem().unwrap().expose(),
+        None,
+    )
+    .unwrap();
+    let settings = WebClipSettings::new(
+        "com.example.portal.webclip",
+        "https://portal.example.com/",
+        "Example Portal",
+    );
+    let report =
+        mdmkit_enrollment::push_web_clip(&f.engine, "admin", "alice", &settings, Some(&signer))
+            .await
+            .unwrap();
+    assert!(report.signed);
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(
+        report
+            .queued
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect::<Vec<_>>(),
+        ["UDID-CLIP-PHONE"]
+    );
+    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(report.skipped[0].0.as_str(), "UDID-CLIP-MAC");
+    assert!(
+        report.skipped[0].1.contains("macOS"),
+        "{}",
+        report.skipped[0].1
+    );
+    for id in ["UDID-CLIP-MAC", "UDID-CLIP-BOB"] {
+        assert!(
+            f.store
+                .pending_commands(&EnrollmentId::device(id))
+                .await
+                .unwrap()
+                .is_empty(),
+            "nothing queued to {id}"
+        );
+    }
+
+    // The phone fetches a signed InstallProfile with Apple's Web Clip keys.
+    let response = f.command(&phone, phone.idle().unwrap()).await;
+    let envelope = CommandEnvelope::decode(&response.body).unwrap();
+    let mdmkit_core::Command::InstallProfile(install) = envelope.command else {
+        panic!("not InstallProfile: {:?}", envelope.command);
+    };
+    let verified = verify(
+        &install.payload,
+        Some(&signer_ca.certificate_pem().unwrap()),
+    )
+    .unwrap();
+    let profile = verified.profile;
+    assert_eq!(profile.identifier, "com.example.portal.webclip");
+    let PayloadContent::WebClipManaged(clip) = &profile.payloads[0].content else {
+        panic!("not a Web Clip: {:?}", profile.payloads[0].content);
+    };
+    assert_eq!(clip.url, "https://portal.example.com/");
+    assert_eq!(clip.label, "Example Portal");
+    assert_eq!(
+        clip.icon.as_ref().map(|d| d.as_bytes()),
+        Some(logo.as_slice())
+    );
+    assert_eq!(clip.is_removable, Some(true));
+
+    // An unknown user is refused; the push is audited.
+    let error = mdmkit_enrollment::push_web_clip(&f.engine, "admin", "ghost", &settings, None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "not_found");
+    let mut query = AuditQuery::default();
+    query.target = Some("alice".into());
+    let events = f.store.list_audit_events(&query).await.unwrap();
+    let push = events
+        .iter()
+        .find(|e| e.action == "portal.webclip_push")
+        .unwrap();
+    let detail = push.detail.as_deref().unwrap();
+    assert!(
+        detail.contains("UDID-CLIP-PHONE") && detail.contains("UDID-CLIP-MAC"),
+        "{detail}"
+    );
 }

@@ -39,6 +39,8 @@ pub async fn run_all(store: &dyn Store) {
     configurations(store).await;
     portal_users_and_tokens(store).await;
     privacy_and_audit(store).await;
+    privacy_overrides_precedence(store).await;
+    branding(store).await;
 }
 
 /// A prefix unique to this check and run.
@@ -1165,4 +1167,172 @@ pub async fn privacy_and_audit(store: &dyn Store) {
     query.before_id = Some(ids[2]);
     let page = store.list_audit_events(&query).await.expect("list");
     assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[1]]);
+}
+
+/// Privacy overrides per user and per enrollment, and their precedence: the enrollment's
+/// override, else the user's, else the server-wide settings, field by field.
+pub async fn privacy_overrides_precedence(store: &dyn Store) {
+    use super::effective_privacy;
+
+    let user = unique("privacy-user");
+    let enrollment = EnrollmentId::device(&unique("PRIVACY-UDID"));
+    let user_scope = PrivacyScope::User(user.clone());
+    let device_scope = PrivacyScope::Enrollment(enrollment.clone());
+    let server = PrivacySettings {
+        allow_location: false,
+        allow_app_inventory: true,
+    };
+    store
+        .put_privacy_settings(&server)
+        .await
+        .expect("put server");
+    assert_eq!(
+        store.get_privacy_override(&user_scope).await.expect("get"),
+        None
+    );
+
+    let effective = effective_privacy(store, Some(&enrollment), Some(&user))
+        .await
+        .expect("effective");
+    assert_eq!(
+        (effective.location.allowed, effective.location.source),
+        (false, PrivacySource::Server)
+    );
+    assert_eq!(
+        (
+            effective.app_inventory.allowed,
+            effective.app_inventory.source
+        ),
+        (true, PrivacySource::Server)
+    );
+
+    let by_user = PrivacyOverride {
+        allow_location: Some(true),
+        ..PrivacyOverride::default()
+    };
+    store
+        .put_privacy_override(&user_scope, &by_user)
+        .await
+        .expect("put user");
+    assert_eq!(
+        store.get_privacy_override(&user_scope).await.expect("get"),
+        Some(by_user)
+    );
+    let effective = effective_privacy(store, Some(&enrollment), Some(&user))
+        .await
+        .expect("effective");
+    assert_eq!(
+        (effective.location.allowed, effective.location.source),
+        (true, PrivacySource::User),
+        "the user's override wins over the server"
+    );
+    assert_eq!(
+        effective.app_inventory.source,
+        PrivacySource::Server,
+        "a field the override leaves out is inherited"
+    );
+
+    let mut by_device = PrivacyOverride {
+        allow_location: Some(false),
+        allow_app_inventory: Some(false),
+    };
+    store
+        .put_privacy_override(&device_scope, &by_device)
+        .await
+        .expect("put device");
+    let effective = effective_privacy(store, Some(&enrollment), Some(&user))
+        .await
+        .expect("effective");
+    assert_eq!(
+        (effective.location.allowed, effective.location.source),
+        (false, PrivacySource::Enrollment),
+        "the device's override wins over the user's"
+    );
+    assert_eq!(
+        (
+            effective.app_inventory.allowed,
+            effective.app_inventory.source
+        ),
+        (false, PrivacySource::Enrollment)
+    );
+    // The user's other devices still follow the user's override.
+    let other = EnrollmentId::device(&unique("PRIVACY-OTHER"));
+    let effective = effective_privacy(store, Some(&other), Some(&user))
+        .await
+        .expect("effective");
+    assert_eq!(
+        (effective.location.allowed, effective.location.source),
+        (true, PrivacySource::User)
+    );
+
+    // Replacing is whole-record: a field set back to None inherits again.
+    by_device.allow_location = None;
+    store
+        .put_privacy_override(&device_scope, &by_device)
+        .await
+        .expect("replace device");
+    let effective = effective_privacy(store, Some(&enrollment), Some(&user))
+        .await
+        .expect("effective");
+    assert_eq!(effective.location.source, PrivacySource::User);
+
+    assert!(store
+        .delete_privacy_override(&user_scope)
+        .await
+        .expect("delete"));
+    assert!(!store
+        .delete_privacy_override(&user_scope)
+        .await
+        .expect("delete again"));
+    let effective = effective_privacy(store, Some(&enrollment), Some(&user))
+        .await
+        .expect("effective");
+    assert_eq!(
+        (effective.location.allowed, effective.location.source),
+        (false, PrivacySource::Server)
+    );
+    assert!(store
+        .delete_privacy_override(&device_scope)
+        .await
+        .expect("delete device"));
+    assert_eq!(
+        store
+            .get_privacy_override(&device_scope)
+            .await
+            .expect("get"),
+        None
+    );
+    // A user and an enrollment with the same id are different scopes.
+    let same = PrivacyScope::User(enrollment.as_str().to_owned());
+    store
+        .put_privacy_override(&same, &by_user)
+        .await
+        .expect("put");
+    assert_eq!(
+        store
+            .get_privacy_override(&device_scope)
+            .await
+            .expect("get"),
+        None
+    );
+    assert!(store.delete_privacy_override(&same).await.expect("delete"));
+}
+
+/// The portal's branding: stored, read back, then replaced as a whole.
+pub async fn branding(store: &dyn Store) {
+    let mut branding = Branding::new(unique("Example Corp"));
+    branding.primary_colour = Some("#112233".into());
+    branding.accent_colour = Some("#AABBCC".into());
+    branding.logo = Some(vec![0x89, b'P', b'N', b'G', 0, 1, 2, 255]);
+    branding.logo_content_type = Some("image/png".into());
+    branding.updated_at = at(5);
+    store.put_branding(&branding).await.expect("put");
+    assert_eq!(
+        store.get_branding().await.expect("get"),
+        Some(branding.clone())
+    );
+    let mut plain = Branding::new(unique("Plain"));
+    plain.updated_at = at(6);
+    store.put_branding(&plain).await.expect("replace");
+    assert_eq!(store.get_branding().await.expect("get"), Some(plain));
 }

@@ -37,6 +37,8 @@ struct Inner {
     users: BTreeMap<String, PortalUser>,
     tokens: BTreeMap<String, TokenRecord>,
     privacy: PrivacySettings,
+    privacy_overrides: BTreeMap<PrivacyScope, PrivacyOverride>,
+    branding: Option<Branding>,
     audit: Vec<AuditEvent>,
 }
 
@@ -740,6 +742,36 @@ impl PortalStore for MemoryStore {
 
     async fn put_privacy_settings(&self, settings: &PrivacySettings) -> Result<()> {
         self.lock().privacy = settings.clone();
+        Ok(())
+    }
+
+    async fn get_privacy_override(&self, scope: &PrivacyScope) -> Result<Option<PrivacyOverride>> {
+        Ok(self.lock().privacy_overrides.get(scope).copied())
+    }
+
+    async fn put_privacy_override(
+        &self,
+        scope: &PrivacyScope,
+        settings: &PrivacyOverride,
+    ) -> Result<()> {
+        self.lock()
+            .privacy_overrides
+            .insert(scope.clone(), *settings);
+        Ok(())
+    }
+
+    async fn delete_privacy_override(&self, scope: &PrivacyScope) -> Result<bool> {
+        Ok(self.lock().privacy_overrides.remove(scope).is_some())
+    }
+
+    async fn get_branding(&self) -> Result<Option<Branding>> {
+        Ok(self.lock().branding.clone())
+    }
+
+    async fn put_branding(&self, branding: &Branding) -> Result<()> {
+        let mut stored = branding.clone();
+        stored.updated_at = truncate_to_micros(stored.updated_at);
+        self.lock().branding = Some(stored);
         Ok(())
     }
 

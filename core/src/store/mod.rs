@@ -262,7 +262,7 @@ pub trait ConfigurationStore: Send + Sync {
     async fn assignments_of_target(&self, target: &AssignmentTarget) -> Result<Vec<Assignment>>;
 }
 
-/// Portal users, invitations and tokens, privacy settings and the audit log.
+/// Portal users, invitations and tokens, privacy settings, branding and the audit log.
 #[async_trait]
 pub trait PortalStore: Send + Sync {
     /// Inserts or replaces a portal user. Another user with the same e-mail address is an
@@ -305,11 +305,62 @@ pub trait PortalStore: Send + Sync {
     /// Stores the privacy settings.
     async fn put_privacy_settings(&self, settings: &PrivacySettings) -> Result<()>;
 
+    /// The privacy override of a user or an enrollment, if one is stored.
+    async fn get_privacy_override(&self, scope: &PrivacyScope) -> Result<Option<PrivacyOverride>>;
+
+    /// Stores (replacing) the privacy override of a user or an enrollment.
+    async fn put_privacy_override(
+        &self,
+        scope: &PrivacyScope,
+        settings: &PrivacyOverride,
+    ) -> Result<()>;
+
+    /// Deletes the privacy override of a user or an enrollment.
+    async fn delete_privacy_override(&self, scope: &PrivacyScope) -> Result<bool>;
+
+    /// The portal's branding, once stored.
+    async fn get_branding(&self) -> Result<Option<Branding>>;
+
+    /// Stores (replacing) the portal's branding.
+    async fn put_branding(&self, branding: &Branding) -> Result<()>;
+
     /// Appends an event to the audit log and returns its id (increasing).
     async fn append_audit_event(&self, event: &AuditEvent) -> Result<i64>;
 
     /// Audit events matching the query, newest first.
     async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+}
+
+/// The privacy settings that apply to an enrollment owned by `user` (either may be
+/// `None`): the enrollment's override, else the user's, else the server-wide settings,
+/// field by field. The one place the precedence is decided.
+pub async fn effective_privacy<S: PortalStore + ?Sized>(
+    store: &S,
+    enrollment: Option<&EnrollmentId>,
+    user: Option<&str>,
+) -> Result<EffectivePrivacy> {
+    let server = store.get_privacy_settings().await?;
+    let user = match user {
+        Some(user) => {
+            store
+                .get_privacy_override(&PrivacyScope::User(user.to_owned()))
+                .await?
+        }
+        None => None,
+    };
+    let enrollment = match enrollment {
+        Some(id) => {
+            store
+                .get_privacy_override(&PrivacyScope::Enrollment(id.clone()))
+                .await?
+        }
+        None => None,
+    };
+    Ok(EffectivePrivacy::resolve(
+        &server,
+        user.as_ref(),
+        enrollment.as_ref(),
+    ))
 }
 
 /// Every store trait at once: what a backend implements and what the engine holds.

@@ -832,6 +832,168 @@ pub struct PrivacySettings {
     pub allow_app_inventory: bool,
 }
 
+/// Whose privacy settings a [`PrivacyOverride`] changes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum PrivacyScope {
+    /// A portal user: every device they own, unless the device has its own override.
+    User(String),
+    /// One enrollment (device); the most specific scope.
+    Enrollment(EnrollmentId),
+}
+
+impl PrivacyScope {
+    /// The scope's kind as stored: `"user"` or `"enrollment"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PrivacyScope::User(_) => "user",
+            PrivacyScope::Enrollment(_) => "enrollment",
+        }
+    }
+
+    /// The user id or enrollment id.
+    pub fn id(&self) -> &str {
+        match self {
+            PrivacyScope::User(id) => id,
+            PrivacyScope::Enrollment(id) => id.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for PrivacyScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.kind(), self.id())
+    }
+}
+
+/// Privacy settings for one user or device that override the server-wide
+/// [`PrivacySettings`]; a field left `None` inherits the less specific value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct PrivacyOverride {
+    /// Whether the device's location may be seen; `None` inherits.
+    pub allow_location: Option<bool>,
+    /// Whether the installed-application inventory may be collected; `None` inherits.
+    pub allow_app_inventory: Option<bool>,
+}
+
+impl PrivacyOverride {
+    /// Whether the override changes nothing (every field inherits).
+    pub fn is_empty(&self) -> bool {
+        self.allow_location.is_none() && self.allow_app_inventory.is_none()
+    }
+}
+
+/// Where an effective privacy value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PrivacySource {
+    /// The device's own override.
+    Enrollment,
+    /// The owner's override.
+    User,
+    /// The server-wide settings.
+    Server,
+}
+
+impl PrivacySource {
+    /// `"enrollment"`, `"user"` or `"server"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrivacySource::Enrollment => "enrollment",
+            PrivacySource::User => "user",
+            PrivacySource::Server => "server",
+        }
+    }
+}
+
+/// One effective privacy setting and the scope it comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PrivacyValue {
+    /// Whether it is allowed.
+    pub allowed: bool,
+    /// The scope that decided it.
+    pub source: PrivacySource,
+}
+
+/// The privacy settings that apply to one device or user: the device's override, else the
+/// user's override, else the server-wide settings, field by field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EffectivePrivacy {
+    /// Whether the device's location may be seen.
+    pub location: PrivacyValue,
+    /// Whether the installed-application inventory may be collected.
+    pub app_inventory: PrivacyValue,
+}
+
+impl EffectivePrivacy {
+    /// Resolves the settings from the server-wide default and the optional user and
+    /// device overrides (the device wins over the user, the user over the server).
+    pub fn resolve(
+        server: &PrivacySettings,
+        user: Option<&PrivacyOverride>,
+        enrollment: Option<&PrivacyOverride>,
+    ) -> Self {
+        let pick = |field: fn(&PrivacyOverride) -> Option<bool>, default: bool| {
+            if let Some(allowed) = enrollment.and_then(field) {
+                PrivacyValue {
+                    allowed,
+                    source: PrivacySource::Enrollment,
+                }
+            } else if let Some(allowed) = user.and_then(field) {
+                PrivacyValue {
+                    allowed,
+                    source: PrivacySource::User,
+                }
+            } else {
+                PrivacyValue {
+                    allowed: default,
+                    source: PrivacySource::Server,
+                }
+            }
+        };
+        Self {
+            location: pick(|o| o.allow_location, server.allow_location),
+            app_inventory: pick(|o| o.allow_app_inventory, server.allow_app_inventory),
+        }
+    }
+}
+
+/// The portal's branding, stored for its front end. The store keeps it as given;
+/// validation (colours, logo format and size) belongs to whoever sets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Branding {
+    /// The organisation or portal name shown to users.
+    pub name: String,
+    /// The primary colour, `#RRGGBB`.
+    pub primary_colour: Option<String>,
+    /// The accent colour, `#RRGGBB`.
+    pub accent_colour: Option<String>,
+    /// The logo image (PNG, JPEG or SVG bytes).
+    pub logo: Option<Vec<u8>>,
+    /// The logo's media type (`image/png`, `image/jpeg`, `image/svg+xml`).
+    pub logo_content_type: Option<String>,
+    /// When it was last stored.
+    pub updated_at: OffsetDateTime,
+}
+
+impl Branding {
+    /// Branding with a name only, updated now.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            primary_colour: None,
+            accent_colour: None,
+            logo: None,
+            logo_content_type: None,
+            updated_at: now_micros(),
+        }
+    }
+}
+
 /// One entry of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

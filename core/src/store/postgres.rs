@@ -17,7 +17,13 @@ use super::{
 };
 use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
 
-const MIGRATIONS: Migrations = &[(1, include_str!("migrations/postgres_0001_initial.sql"))];
+const MIGRATIONS: Migrations = &[
+    (1, include_str!("migrations/postgres_0001_initial.sql")),
+    (
+        2,
+        include_str!("migrations/postgres_0002_privacy_overrides_branding.sql"),
+    ),
+];
 
 /// The advisory lock key that serialises migrations of several engines starting at once.
 const MIGRATION_LOCK: i64 = 0x6d64_6d6b_6974; // "mdmkit"

@@ -1604,6 +1604,110 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn get_privacy_override(
+                &self,
+                scope: &PrivacyScope,
+            ) -> Result<Option<PrivacyOverride>> {
+                let row = sqlx::query(
+                    "SELECT allow_location, allow_app_inventory FROM mdmkit_privacy_overrides \
+                     WHERE scope_kind = $1 AND scope_id = $2",
+                )
+                .bind(scope.kind())
+                .bind(scope.id())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                row.map(|row| {
+                    let mut settings = PrivacyOverride::default();
+                    settings.allow_location = row.try_get("allow_location").map_err(backend)?;
+                    settings.allow_app_inventory =
+                        row.try_get("allow_app_inventory").map_err(backend)?;
+                    Ok(settings)
+                })
+                .transpose()
+            }
+
+            async fn put_privacy_override(
+                &self,
+                scope: &PrivacyScope,
+                settings: &PrivacyOverride,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO mdmkit_privacy_overrides \
+                     (scope_kind, scope_id, allow_location, allow_app_inventory, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope_kind, scope_id) DO UPDATE \
+                     SET allow_location = excluded.allow_location, \
+                     allow_app_inventory = excluded.allow_app_inventory, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(scope.kind())
+                .bind(scope.id())
+                .bind(settings.allow_location)
+                .bind(settings.allow_app_inventory)
+                .bind(to_micros(now_micros()))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn delete_privacy_override(&self, scope: &PrivacyScope) -> Result<bool> {
+                let done = sqlx::query(
+                    "DELETE FROM mdmkit_privacy_overrides WHERE scope_kind = $1 AND scope_id = $2",
+                )
+                .bind(scope.kind())
+                .bind(scope.id())
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn get_branding(&self) -> Result<Option<Branding>> {
+                let row = sqlx::query(
+                    "SELECT name, primary_colour, accent_colour, logo, logo_content_type, \
+                     updated_at FROM mdmkit_branding WHERE id = 1",
+                )
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                row.map(|row| {
+                    let mut branding =
+                        Branding::new(row.try_get::<String, _>("name").map_err(backend)?);
+                    branding.primary_colour = row.try_get("primary_colour").map_err(backend)?;
+                    branding.accent_colour = row.try_get("accent_colour").map_err(backend)?;
+                    branding.logo = row.try_get("logo").map_err(backend)?;
+                    branding.logo_content_type =
+                        row.try_get("logo_content_type").map_err(backend)?;
+                    branding.updated_at =
+                        from_micros(row.try_get("updated_at").map_err(backend)?)?;
+                    Ok(branding)
+                })
+                .transpose()
+            }
+
+            async fn put_branding(&self, branding: &Branding) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO mdmkit_branding (id, name, primary_colour, accent_colour, logo, \
+                     logo_content_type, updated_at) VALUES (1, $1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+                     primary_colour = excluded.primary_colour, \
+                     accent_colour = excluded.accent_colour, logo = excluded.logo, \
+                     logo_content_type = excluded.logo_content_type, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(branding.name.as_str())
+                .bind(branding.primary_colour.as_deref())
+                .bind(branding.accent_colour.as_deref())
+                .bind(branding.logo.as_deref())
+                .bind(branding.logo_content_type.as_deref())
+                .bind(to_micros(branding.updated_at))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
             async fn append_audit_event(&self, event: &AuditEvent) -> Result<i64> {
                 sqlx::query_scalar(
                     "INSERT INTO mdmkit_audit_events (at, actor, action, target, detail) \

@@ -17,7 +17,13 @@ use super::{
 };
 use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
 
-const MIGRATIONS: Migrations = &[(1, include_str!("migrations/sqlite_0001_initial.sql"))];
+const MIGRATIONS: Migrations = &[
+    (1, include_str!("migrations/sqlite_0001_initial.sql")),
+    (
+        2,
+        include_str!("migrations/sqlite_0002_privacy_overrides_branding.sql"),
+    ),
+];
 
 /// Every store trait in one SQLite file (WAL journal, migrations applied on open).
 ///

@@ -1,0 +1,21 @@
+-- Privacy settings per portal user and per enrollment, overriding the server-wide ones
+-- (NULL inherits), and the portal's branding (one row).
+
+CREATE TABLE mdmkit_privacy_overrides (
+    scope_kind          TEXT NOT NULL,  -- 'user' or 'enrollment'
+    scope_id            TEXT NOT NULL,
+    allow_location      BOOLEAN,
+    allow_app_inventory BOOLEAN,
+    updated_at          INTEGER NOT NULL,
+    PRIMARY KEY (scope_kind, scope_id)
+);
+
+CREATE TABLE mdmkit_branding (
+    id                INTEGER PRIMARY KEY CHECK (id = 1),
+    name              TEXT NOT NULL,
+    primary_colour    TEXT,
+    accent_colour     TEXT,
+    logo              BLOB,
+    logo_content_type TEXT,
+    updated_at        INTEGER NOT NULL
+);
