@@ -117,6 +117,7 @@ impl Enroller {
             TokenKind::Enrollment,
             user_id,
             None,
+            None,
             created_at,
             expiry(created_at, ttl)?,
         )
@@ -217,13 +218,14 @@ pub(crate) fn expiry(created_at: OffsetDateTime, ttl: Duration) -> Result<Offset
         .ok_or_else(|| Error::InvalidInput("token lifetime too long".into()))
 }
 
-/// Stores a fresh random single-use token of `kind` for an existing portal user; the
-/// value is returned once, only its hash is kept.
+/// Stores a fresh random single-use token of `kind` for an existing portal user (sent to
+/// `email`, made with `invitation`); the value is returned once, only its hash is kept.
 pub(crate) async fn issue_token(
     store: &SharedStore,
     kind: TokenKind,
     user_id: &str,
     email: Option<&str>,
+    invitation: Option<&str>,
     created_at: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) -> Result<IssuedToken> {
@@ -237,6 +239,7 @@ pub(crate) async fn issue_token(
     let value = random_token(32)?;
     let mut record = TokenRecord::new(token_hash(&value), kind, user_id);
     record.email = email.map(str::to_string);
+    record.invitation = invitation.map(str::to_string);
     record.created_at = created_at;
     record.expires_at = Some(expires_at);
     store.put_token(&record).await?;

@@ -4,8 +4,9 @@
 //! An invitation is two stored tokens of the user, created together (same creation time,
 //! same expiry, same address): a [`TokenKind::Invitation`] token (the portal link; its
 //! SHA-256 is the invitation's public id) and a [`TokenKind::Enrollment`] token (the
-//! registration link, redeemed by [`Enroller::enroll`](crate::Enroller::enroll)). Only
-//! the hashes are stored; the values exist in the sent message alone.
+//! registration link, redeemed by [`Enroller::enroll`](crate::Enroller::enroll)), which
+//! records the invitation's id ([`TokenRecord::invitation`]). Only the hashes are stored;
+//! the values exist in the sent message alone.
 //!
 //! When the message cannot be sent, both tokens are deleted before the error is returned:
 //! a failed invitation leaves nothing usable behind, and can simply be made again.
@@ -395,21 +396,14 @@ impl Invitations {
                 "portal user {user_id} is disabled"
             )));
         }
-        // The registration token is found again by (address, creation time): keep the
-        // creation time unique among the user's tokens.
-        let existing = self.store.list_tokens(user_id).await?;
-        let mut created_at = now_micros();
-        if let Some(last) = existing.iter().map(|t| t.created_at).max() {
-            if created_at <= last {
-                created_at = last + time::Duration::microseconds(1);
-            }
-        }
+        let created_at = now_micros();
         let expires_at = expiry(created_at, ttl)?;
         let invitation = issue_token(
             &self.store,
             TokenKind::Invitation,
             user_id,
             Some(email),
+            None,
             created_at,
             expires_at,
         )
@@ -419,6 +413,7 @@ impl Invitations {
             TokenKind::Enrollment,
             user_id,
             Some(email),
+            Some(&invitation.record.token_hash),
             created_at,
             expires_at,
         )
@@ -598,14 +593,11 @@ pub async fn list_invitations(
     Ok(invitations)
 }
 
-/// The registration token made with `invitation`: an enrollment token of the same user,
-/// address and creation time (kept unique per user by [`Invitations::invite`]).
+/// Whether `candidate` is the registration token made with `invitation`.
 fn is_registration_of(candidate: &TokenRecord, invitation: &TokenRecord) -> bool {
     candidate.kind == TokenKind::Enrollment
         && candidate.user_id == invitation.user_id
-        && candidate.email.is_some()
-        && candidate.email == invitation.email
-        && candidate.created_at == invitation.created_at
+        && candidate.invitation.as_deref() == Some(invitation.token_hash.as_str())
 }
 
 /// A fresh registration link for another device of `user_id` (single-use, valid `ttl`).
@@ -625,6 +617,7 @@ pub(crate) async fn registration_link(
         store,
         TokenKind::Enrollment,
         user_id,
+        None,
         None,
         created_at,
         expiry(created_at, ttl)?,

@@ -95,7 +95,7 @@ impl Fixture {
             .create_token(user, Duration::from_secs(3600))
             .await
             .unwrap();
-        self.enroll_with(token.value.expose_str().unwrap(), user, udid)
+        self.enroll_token_model(token.value.expose_str().unwrap(), user, udid, product_name)
             .await
     }
 
@@ -103,6 +103,17 @@ impl Fixture {
     /// device installs the identity from the signed profile, authenticates and sends its
     /// TokenUpdate.
     pub(crate) async fn enroll_with(&self, token: &str, user: &str, udid: &str) -> SimulatedDevice {
+        self.enroll_token_model(token, user, udid, None).await
+    }
+
+    /// [`Fixture::enroll_with`], the device reporting `product_name` (default: an iPhone).
+    async fn enroll_token_model(
+        &self,
+        token: &str,
+        user: &str,
+        udid: &str,
+        product_name: Option<&str>,
+    ) -> SimulatedDevice {
         let signed = self.enroller.enroll(token).await.unwrap();
         assert_eq!(signed.user_id, user);
         let identity = DeviceIdentityKey::from_enrollment_profile(&signed.profile).unwrap();

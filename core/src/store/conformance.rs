@@ -1069,6 +1069,7 @@ pub async fn portal_users_and_tokens(store: &dyn Store) {
     token.email = Some(email.clone());
     token.created_at = at(0);
     token.expires_at = Some(at(100));
+    token.invitation = Some(unique("invitation"));
     store.put_token(&token).await.expect("put token");
     assert!(matches!(
         store.put_token(&token).await,

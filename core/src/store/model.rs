@@ -804,6 +804,9 @@ pub struct TokenRecord {
     pub expires_at: Option<OffsetDateTime>,
     /// When it was used (single-use tokens).
     pub used_at: Option<OffsetDateTime>,
+    /// The invitation a registration token was sent with (the invitation token's hash),
+    /// so that revoking the invitation also revokes its registration link.
+    pub invitation: Option<String>,
 }
 
 impl TokenRecord {
@@ -817,6 +820,7 @@ impl TokenRecord {
             created_at: now_micros(),
             expires_at: None,
             used_at: None,
+            invitation: None,
         }
     }
 }

@@ -107,7 +107,7 @@ macro_rules! impl_sql_store {
             pkcs12_password, has_private_key, subject, issuer, serial, not_after, uploaded_at, \
             updated_at";
         const TOKEN_COLUMNS: &str =
-            "token_hash, kind, user_id, email, created_at, expires_at, used_at";
+            "token_hash, kind, user_id, email, created_at, expires_at, used_at, invitation";
         const PORTAL_USER_COLUMNS: &str =
             "id, email, name, password_hash, enabled, created_at, updated_at";
 
@@ -390,6 +390,7 @@ macro_rules! impl_sql_store {
                 token.created_at = from_micros(row.try_get("created_at").map_err(backend)?)?;
                 token.expires_at = opt_from_micros(row.try_get("expires_at").map_err(backend)?)?;
                 token.used_at = opt_from_micros(row.try_get("used_at").map_err(backend)?)?;
+                token.invitation = row.try_get("invitation").map_err(backend)?;
                 Ok(token)
             }
 
@@ -1511,7 +1512,7 @@ macro_rules! impl_sql_store {
 
             async fn put_token(&self, token: &TokenRecord) -> Result<()> {
                 sqlx::query(&format!(
-                    "INSERT INTO mdmkit_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                    "INSERT INTO mdmkit_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
                 ))
                 .bind(token.token_hash.as_str())
                 .bind(token.kind.as_str())
@@ -1520,6 +1521,7 @@ macro_rules! impl_sql_store {
                 .bind(to_micros(token.created_at))
                 .bind(token.expires_at.map(to_micros))
                 .bind(token.used_at.map(to_micros))
+                .bind(token.invitation.as_deref())
                 .execute(&self.pool)
                 .await
                 .map_err(|e| conflict_or_backend(e, "a token with this hash is already stored"))?;

@@ -19,10 +19,7 @@ use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
 
 const MIGRATIONS: Migrations = &[
     (1, include_str!("migrations/sqlite_0001_initial.sql")),
-    (
-        2,
-        include_str!("migrations/sqlite_0002_privacy_overrides_branding.sql"),
-    ),
+    (2, include_str!("migrations/sqlite_0002_portal.sql")),
 ];
 
 /// Every store trait in one SQLite file (WAL journal, migrations applied on open).

@@ -1,12 +1,13 @@
 -- Privacy settings per portal user and per enrollment, overriding the server-wide ones
--- (NULL inherits), and the portal's branding (one row).
+-- (NULL inherits), the portal's branding (one row), and the invitation a registration
+-- token was sent with.
 
 CREATE TABLE mdmkit_privacy_overrides (
     scope_kind          TEXT NOT NULL,  -- 'user' or 'enrollment'
     scope_id            TEXT NOT NULL,
     allow_location      BOOLEAN,
     allow_app_inventory BOOLEAN,
-    updated_at          BIGINT NOT NULL,
+    updated_at          INTEGER NOT NULL,
     PRIMARY KEY (scope_kind, scope_id)
 );
 
@@ -15,7 +16,9 @@ CREATE TABLE mdmkit_branding (
     name              TEXT NOT NULL,
     primary_colour    TEXT,
     accent_colour     TEXT,
-    logo              BYTEA,
+    logo              BLOB,
     logo_content_type TEXT,
-    updated_at        BIGINT NOT NULL
+    updated_at        INTEGER NOT NULL
 );
+
+ALTER TABLE mdmkit_tokens ADD COLUMN invitation TEXT;
