@@ -16,8 +16,9 @@ use crate::{print_out, read_input, CliError, CliResult};
 /// Enrollment profiles for portal users.
 #[derive(Debug, Subcommand)]
 pub enum EnrollCommand {
-    /// Issue a device identity for a user and write the signed enrollment profile (the
-    /// device enrolled with it appears in that user's portal).
+    /// Issue a device identity for a user and write its enrollment profile, signed when
+    /// --sign-cert and --sign-key are given (the device enrolled with it appears in that
+    /// user's portal).
     Profile {
         /// The portal user the device will belong to.
         #[arg(long)]
@@ -38,12 +39,13 @@ pub enum EnrollCommand {
             conflicts_with = "scep_url"
         )]
         ca_key: Option<String>,
-        /// The profile signer's certificate (PEM or DER).
-        #[arg(long, value_name = "FILE")]
-        sign_cert: String,
+        /// The profile signer's certificate (PEM or DER); without --sign-cert and
+        /// --sign-key the profile is written unsigned (XML).
+        #[arg(long, value_name = "FILE", requires = "sign_key")]
+        sign_cert: Option<String>,
         /// The profile signer's private key (PEM or DER, unencrypted).
-        #[arg(long, value_name = "FILE")]
-        sign_key: String,
+        #[arg(long, value_name = "FILE", requires = "sign_cert")]
+        sign_key: Option<String>,
         /// The MDM command endpoint (ServerURL), https.
         #[arg(long, value_name = "URL")]
         server_url: String,
@@ -146,8 +148,14 @@ pub fn run(command: EnrollCommand, opts: &GlobalOpts) -> CliResult<()> {
         output,
         scep,
     } = command;
-    let signer =
-        SigningIdentity::from_bytes(&read_input(&sign_cert)?, &read_input(&sign_key)?, None)?;
+    let signer = match (sign_cert, sign_key) {
+        (Some(cert), Some(key)) => Some(Arc::new(SigningIdentity::from_bytes(
+            &read_input(&cert)?,
+            &read_input(&key)?,
+            None,
+        )?)),
+        _ => None,
+    };
     let mut settings = EnrollmentProfileSettings::new(identifier, server_url, topic);
     if let Some(url) = check_in_url {
         settings = settings.with_check_in_url(url);
@@ -165,8 +173,8 @@ pub fn run(command: EnrollCommand, opts: &GlobalOpts) -> CliResult<()> {
     let signed = block_on(async {
         let store = open_store(opts).await?;
         let enroller = match ca {
-            Some(ca) => Enroller::new(store, Arc::new(ca), settings, Arc::new(signer)),
-            None => Enroller::scep(store, settings, Arc::new(signer))?,
+            Some(ca) => Enroller::new(store, Arc::new(ca), settings, signer),
+            None => Enroller::scep(store, settings, signer)?,
         };
         // A one-minute token, redeemed at once: the same path as a registration link.
         let token = enroller
@@ -188,7 +196,8 @@ pub fn run(command: EnrollCommand, opts: &GlobalOpts) -> CliResult<()> {
             None => "SCEP identity: the device is not bound to the user automatically".to_string(),
         };
         print_out(&format!(
-            "wrote {output}: enrollment profile for {} ({identity})\n",
+            "wrote {output}: {} enrollment profile for {} ({identity})\n",
+            if signed.signed { "signed" } else { "unsigned" },
             signed.user_id
         ));
     }

@@ -228,7 +228,7 @@ fn users_and_acting_as_a_user_with_the_portals_checks() {
 
 #[test]
 fn enroll_profile_writes_a_signed_profile_for_a_user() {
-    use mdmkit_core::profile::{verify, PayloadContent};
+    use mdmkit_core::profile::{is_signed, verify, PayloadContent, Profile};
     use mdmkit_core::store::{PushCertificateRecord, PushCertificateStore};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path();
@@ -298,6 +298,25 @@ fn enroll_profile_writes_a_signed_profile_for_a_user() {
     assert!(profile.payloads.iter().any(
         |p| matches!(&p.content, PayloadContent::Mdm(m) if m.topic == "com.apple.mgmt.External.cli")
     ));
+
+    // Without a signer the profile is written unsigned, as XML a device can install.
+    let mut unsigned: Vec<&str> = args("alice");
+    unsigned.drain(8..12);
+    assert!(!unsigned.contains(&"--sign-cert"));
+    let stdout = ok(path, &unsigned);
+    assert!(stdout.contains("unsigned enrollment profile"), "{stdout}");
+    let written = std::fs::read(path.join("enroll.mobileconfig")).unwrap();
+    assert!(!is_signed(&written));
+    let profile = Profile::read(&written).unwrap();
+    assert!(profile
+        .payloads
+        .iter()
+        .any(|p| matches!(&p.content, PayloadContent::SecurityPkcs12(_))));
+    // --sign-cert without --sign-key is refused.
+    let mut half: Vec<&str> = args("alice");
+    half.drain(10..12);
+    let output = mdmkit(path, &half, b"");
+    assert_eq!(output.status.code(), Some(2), "--sign-cert alone");
 
     let output = mdmkit(path, &args("ghost"), b"");
     assert_eq!(output.status.code(), Some(2), "unknown user");

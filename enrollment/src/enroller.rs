@@ -34,12 +34,15 @@ pub struct IssuedToken {
     pub record: TokenRecord,
 }
 
-/// A device's signed enrollment profile, made by [`Enroller::enroll`].
+/// A device's enrollment profile, made by [`Enroller::enroll`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SignedEnrollment {
-    /// The signed profile (CMS), to serve as `application/x-apple-aspen-config`.
+    /// The profile, to serve as `application/x-apple-aspen-config`: signed (CMS, DER)
+    /// when the enroller has a signer, otherwise XML (devices show it as unsigned).
     pub profile: Vec<u8>,
+    /// Whether `profile` is signed.
+    pub signed: bool,
     /// The user the device will belong to.
     pub user_id: String,
     /// Lowercase hex SHA-256 of the device's identity certificate, when the built-in CA
@@ -56,7 +59,7 @@ pub struct Enroller {
     /// `None` only for an enroller made by [`Enroller::scep`].
     ca: Option<Arc<DeviceCa>>,
     settings: EnrollmentProfileSettings,
-    signer: Arc<SigningIdentity>,
+    signer: Option<Arc<SigningIdentity>>,
 }
 
 impl std::fmt::Debug for Enroller {
@@ -74,27 +77,29 @@ pub fn token_hash(value: &str) -> String {
 
 impl Enroller {
     /// An enroller issuing identities from `ca`, building profiles from `settings` and
-    /// signing them with `signer`. (When `settings` choose SCEP, `ca` is not used.)
+    /// signing them with `signer` (`None`: profiles are delivered unsigned, as XML).
+    /// (When `settings` choose SCEP, `ca` is not used.)
     pub fn new(
         store: SharedStore,
         ca: Arc<DeviceCa>,
         settings: EnrollmentProfileSettings,
-        signer: Arc<SigningIdentity>,
+        signer: impl Into<Option<Arc<SigningIdentity>>>,
     ) -> Self {
         Self {
             store,
             ca: Some(ca),
             settings,
-            signer,
+            signer: signer.into(),
         }
     }
 
     /// An enroller for profiles whose identity comes from an external SCEP server (no
     /// built-in CA); `settings` must choose [`IdentitySource::Scep`].
+    /// `signer` as for [`Enroller::new`].
     pub fn scep(
         store: SharedStore,
         settings: EnrollmentProfileSettings,
-        signer: Arc<SigningIdentity>,
+        signer: impl Into<Option<Arc<SigningIdentity>>>,
     ) -> Result<Self> {
         if !matches!(settings.identity_source, IdentitySource::Scep(_)) {
             return Err(Error::InvalidInput(
@@ -105,7 +110,7 @@ impl Enroller {
             store,
             ca: None,
             settings,
-            signer,
+            signer: signer.into(),
         })
     }
 
@@ -174,12 +179,15 @@ impl Enroller {
             }
             IdentitySource::Scep(_) => (scep_enrollment_profile(&self.settings)?, None),
         };
-        let signed = sign(&profile, &self.signer)?;
+        let (bytes, signed) = match &self.signer {
+            Some(signer) => (sign(&profile, signer)?, true),
+            None => (profile.to_xml()?, false),
+        };
         if let Some(sha256) = &identity_sha256 {
-            // The identity's fingerprint is recorded as a used token of the user: it is how
-            // the device is recognised at Authenticate, and it can never be redeemed. It is
-            // written before the token is spent, so nothing can fail after that.
-            let mut binding = TokenRecord::new(sha256.clone(), TokenKind::Enrollment, &user_id);
+            // The identity's fingerprint is recorded for the user: it is how the device is
+            // recognised at Authenticate, and it can never be redeemed. It is written before
+            // the token is spent, so nothing can fail after that.
+            let mut binding = TokenRecord::new(sha256.clone(), TokenKind::DeviceIdentity, &user_id);
             binding.used_at = Some(binding.created_at);
             self.store.put_token(&binding).await?;
         }
@@ -196,7 +204,8 @@ impl Enroller {
             return Err(Error::TokenInvalid);
         }
         Ok(SignedEnrollment {
-            profile: signed,
+            profile: bytes,
+            signed,
             user_id,
             identity_sha256,
         })
@@ -259,7 +268,7 @@ async fn bind_owner(store: &SharedStore, enrollment: &EnrollmentId) -> Result<Op
     let Some(binding) = store.get_token(&sha256).await? else {
         return Ok(None);
     };
-    if binding.kind != TokenKind::Enrollment {
+    if binding.kind != TokenKind::DeviceIdentity {
         return Ok(None);
     }
     if record.owner.as_deref() != Some(binding.user_id.as_str()) {

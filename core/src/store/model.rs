@@ -759,6 +759,10 @@ pub enum TokenKind {
     Session,
     /// A password reset.
     PasswordReset,
+    /// Not redeemable: the SHA-256 of a device identity certificate issued through an
+    /// enrollment token, recording the user the device is enrolled for (the record's
+    /// `used_at` is its issue time).
+    DeviceIdentity,
 }
 
 impl TokenKind {
@@ -769,6 +773,7 @@ impl TokenKind {
             TokenKind::Enrollment => "enrollment",
             TokenKind::Session => "session",
             TokenKind::PasswordReset => "password_reset",
+            TokenKind::DeviceIdentity => "device_identity",
         }
     }
 
@@ -779,6 +784,7 @@ impl TokenKind {
             TokenKind::Enrollment,
             TokenKind::Session,
             TokenKind::PasswordReset,
+            TokenKind::DeviceIdentity,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == name)
