@@ -165,19 +165,10 @@ async fn execute(command: CertsCommand, certs: &CertStore) -> CliResult<String> 
             list_text(&list, json, &user)?
         }
         CertsCommand::Edit { id, name, kind } => {
-            if name.is_none() && kind.is_none() {
-                return Err(CliError::input(
-                    "nothing to change: give --name and/or --kind",
-                ));
-            }
-            let mut edit = CertificateEdit::new();
-            if let Some(name) = name {
-                edit = edit.with_name(name);
-            }
-            if let Some(kind) = kind {
-                edit = edit.with_kind(kind);
-            }
-            let cert = certs.edit(&id, &edit).await.map_err(refusal)?;
+            let cert = certs
+                .edit(&id, &certificate_edit(name, kind)?)
+                .await
+                .map_err(refusal)?;
             format!("edited {}: {} ({})\n", cert.id, cert.name, cert.kind_name)
         }
         CertsCommand::ClearKey { id } => {
@@ -310,4 +301,25 @@ pub(crate) fn list_text(list: &[UserCertificate], json: bool, user: &str) -> Cli
         }
         out
     })
+}
+
+/// The change `certs edit` (and the portal's `certs edit`) asks for: at least one of a new
+/// name and a new kind.
+pub(crate) fn certificate_edit(
+    name: Option<String>,
+    kind: Option<String>,
+) -> CliResult<CertificateEdit> {
+    if name.is_none() && kind.is_none() {
+        return Err(CliError::input(
+            "nothing to change: give --name and/or --kind",
+        ));
+    }
+    let mut edit = CertificateEdit::new();
+    if let Some(name) = name {
+        edit = edit.with_name(name);
+    }
+    if let Some(kind) = kind {
+        edit = edit.with_kind(kind);
+    }
+    Ok(edit)
 }

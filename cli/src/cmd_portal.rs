@@ -7,14 +7,16 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use clap::Subcommand;
-use mdmkit_certstore::{CertStore, CertificateEdit, OwnCertificates};
+use mdmkit_certstore::{CertStore, OwnCertificates};
 use mdmkit_core::command::EraseDevice;
 use mdmkit_core::engine::{Engine, LockOptions};
 use mdmkit_core::profile::SigningIdentity;
 use mdmkit_core::store::Branding;
 use mdmkit_enrollment::{Portal, PortalConfig, WebClipSettings};
 
-use crate::cmd_certs::{import_text, list_text, read_password, refusal, timestamp};
+use crate::cmd_certs::{
+    certificate_edit, import_text, list_text, read_password, refusal, timestamp,
+};
 use crate::cmd_serve::NoPushCertificate;
 use crate::store_open::{block_on, open_store, GlobalOpts};
 use crate::{print_out, read_input, CliError, CliResult};
@@ -451,19 +453,10 @@ async fn certs_tab(certs: &OwnCertificates, action: CertsAction) -> CliResult<St
             import_text(&outcome)
         }
         CertsAction::Edit { id, name, kind } => {
-            if name.is_none() && kind.is_none() {
-                return Err(CliError::input(
-                    "nothing to change: give --name and/or --kind",
-                ));
-            }
-            let mut edit = CertificateEdit::new();
-            if let Some(name) = name {
-                edit = edit.with_name(name);
-            }
-            if let Some(kind) = kind {
-                edit = edit.with_kind(kind);
-            }
-            let cert = certs.edit(&id, &edit).await.map_err(refusal)?;
+            let cert = certs
+                .edit(&id, &certificate_edit(name, kind)?)
+                .await
+                .map_err(refusal)?;
             format!("edited {}: {} ({})\n", cert.id, cert.name, cert.kind_name)
         }
         CertsAction::ClearKey { id } => {
