@@ -6,9 +6,7 @@
 //! written to the audit log (actor = the user id, action `portal.<operation>`, target =
 //! the enrollment id, detail = JSON with the outcome).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -16,18 +14,20 @@ use mdmkit_core::command::{command_info, EraseDevice};
 use mdmkit_core::engine::{Engine, LockOptions, Queued};
 use mdmkit_core::push::PushOutcome;
 use mdmkit_core::store::{
-    effective_privacy, AuditEvent, Branding, EnrollmentQuery, EnrollmentRecord, PortalUser,
-    SharedStore,
+    effective_privacy, now_micros, AuditEvent, Branding, EnrollmentQuery, EnrollmentRecord,
+    PortalUser, SharedStore,
 };
 use mdmkit_core::{EnrollmentId, Secret};
 
 use crate::{Error, Result};
 
-/// Sign-in rate limiting.
+/// Sign-in rate limiting. The failures are counted in the store, so every server sharing
+/// it counts together and a restart forgets nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PortalConfig {
-    /// Failed sign-ins of one account accepted before it is locked out.
+    /// Failed sign-ins of one account accepted before it is locked out (failures further
+    /// apart than `lockout` do not add up).
     pub max_failures: u32,
     /// How long a locked-out account refuses sign-ins (even with the right password).
     pub lockout: Duration,
@@ -75,22 +75,11 @@ pub struct PortalDevice {
     /// "retire", "checkin").
     pub actions: Vec<&'static str>,
 }
-
-/// How many accounts' failure counters are kept before the unlocked ones are dropped.
-const MAX_TRACKED_ACCOUNTS: usize = 10_000;
-
-#[derive(Debug, Default)]
-struct Failures {
-    count: u32,
-    locked_until: Option<Instant>,
-}
-
 /// The portal service. Cheap to clone.
 #[derive(Clone)]
 pub struct Portal {
     engine: Engine,
     config: PortalConfig,
-    failures: Arc<Mutex<HashMap<String, Failures>>>,
 }
 
 impl std::fmt::Debug for Portal {
@@ -199,11 +188,7 @@ async fn audit(
 impl Portal {
     /// A portal acting through `engine` (and its store).
     pub fn new(engine: Engine, config: PortalConfig) -> Self {
-        Self {
-            engine,
-            config,
-            failures: Arc::default(),
-        }
+        Self { engine, config }
     }
 
     /// Creates a portal user (no password yet); see [`add_user`].
@@ -221,15 +206,14 @@ impl Portal {
     /// [`PortalConfig::max_failures`] failures the account answers
     /// [`Error::RateLimited`] until the lockout ends, whatever the password.
     pub async fn sign_in(&self, email: &str, password: &str) -> Result<Session> {
+        let store = self.engine.store();
         let key = email.to_ascii_lowercase();
-        if let Some(retry) = self.locked_for(&key) {
-            self.audit(email, "portal.sign_in", None, "rate_limited")
+        if let Err(error) = self.not_locked_out(&key).await {
+            self.audit(email, "portal.sign_in", None, error.code())
                 .await?;
-            return Err(Error::RateLimited {
-                retry_after_secs: retry.as_secs().max(1),
-            });
+            return Err(error);
         }
-        let user = self.engine.store().find_portal_user_by_email(email).await?;
+        let user = store.find_portal_user_by_email(email).await?;
         let accepted = match &user {
             Some(user) if user.enabled => user
                 .password_hash
@@ -243,16 +227,45 @@ impl Portal {
         };
         match (accepted, user) {
             (true, Some(user)) => {
-                self.lock_failures().remove(&key);
+                store.clear_sign_in_failures(&key).await?;
                 self.audit(&user.id, "portal.sign_in", None, "ok").await?;
                 Ok(Session { user_id: user.id })
             }
             _ => {
-                self.record_failure(&key);
+                self.count_failure(&key).await?;
                 self.audit(email, "portal.sign_in", None, "failed").await?;
                 Err(Error::SignInFailed)
             }
         }
+    }
+
+    /// [`Error::RateLimited`] while the account (its lowercase e-mail address) is locked.
+    async fn not_locked_out(&self, account: &str) -> Result<()> {
+        let now = now_micros();
+        match self
+            .engine
+            .store()
+            .sign_in_locked_until(account, now)
+            .await?
+        {
+            Some(until) => Err(Error::RateLimited {
+                retry_after_secs: u64::try_from((until - now).whole_seconds())
+                    .unwrap_or(0)
+                    .max(1),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a failed sign-in (or password check) of the account in the store.
+    async fn count_failure(&self, account: &str) -> Result<()> {
+        let lockout = time::Duration::try_from(self.config.lockout)
+            .map_err(|_| Error::InvalidInput("portal lockout too long".into()))?;
+        self.engine
+            .store()
+            .record_sign_in_failure(account, now_micros(), self.config.max_failures, lockout)
+            .await?;
+        Ok(())
     }
 
     /// A session for an existing, enabled user without a password (the administrator's
@@ -273,17 +286,13 @@ impl Portal {
     pub async fn change_password(&self, session: &Session, current: &str, new: &str) -> Result<()> {
         let user = self.current_user(session).await?;
         let key = user.email.to_ascii_lowercase();
-        if let Some(retry) = self.locked_for(&key) {
-            return Err(Error::RateLimited {
-                retry_after_secs: retry.as_secs().max(1),
-            });
-        }
+        self.not_locked_out(&key).await?;
         let ok = user
             .password_hash
             .as_ref()
             .is_some_and(|hash| verify_password(current, hash));
         if !ok {
-            self.record_failure(&key);
+            self.count_failure(&key).await?;
             self.audit(&user.id, "portal.password_change", None, "sign_in_failed")
                 .await?;
             return Err(Error::SignInFailed);
@@ -545,36 +554,5 @@ impl Portal {
         outcome: &str,
     ) -> Result<()> {
         audit(self.engine.store(), actor, action, target, outcome).await
-    }
-
-    fn lock_failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, Failures>> {
-        // A poisoned lock only means another sign-in panicked; the counters stay usable.
-        self.failures.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn locked_for(&self, key: &str) -> Option<Duration> {
-        let mut failures = self.lock_failures();
-        let entry = failures.get_mut(key)?;
-        let until = entry.locked_until?;
-        let now = Instant::now();
-        if until > now {
-            return Some(until - now);
-        }
-        failures.remove(key);
-        None
-    }
-
-    fn record_failure(&self, key: &str) {
-        let mut failures = self.lock_failures();
-        if failures.len() >= MAX_TRACKED_ACCOUNTS {
-            // Bound the memory guessed e-mail addresses can take: keep only lockouts.
-            let now = Instant::now();
-            failures.retain(|_, f| f.locked_until.is_some_and(|until| until > now));
-        }
-        let entry = failures.entry(key.to_string()).or_default();
-        entry.count += 1;
-        if entry.count >= self.config.max_failures {
-            entry.locked_until = Some(Instant::now() + self.config.lockout);
-        }
     }
 }

@@ -464,7 +464,37 @@ async fn failed_sign_ins_are_rate_limited_per_account() {
         f.portal.sign_in("alice@example.com", "right").await,
         Err(Error::RateLimited { .. })
     ));
+    // The count is in the store: another portal on it (a second server, or this one
+    // restarted) refuses too, and the address's case does not matter.
+    let other_server = Portal::new(f.engine.clone(), config);
+    match other_server.sign_in("Alice@Example.com", "right").await {
+        Err(Error::RateLimited { retry_after_secs }) => {
+            assert!(
+                (3000..=3600).contains(&retry_after_secs),
+                "{retry_after_secs}"
+            )
+        }
+        other => panic!("expected a lockout, got {other:?}"),
+    }
     f.portal.sign_in("bob@example.com", "bobs").await.unwrap();
+    // Two failures, then a success: the count starts again.
+    for _ in 0..2 {
+        assert!(other_server
+            .sign_in("bob@example.com", "wrong")
+            .await
+            .is_err());
+    }
+    f.portal.sign_in("bob@example.com", "bobs").await.unwrap();
+    for _ in 0..2 {
+        assert!(matches!(
+            f.portal.sign_in("bob@example.com", "wrong").await,
+            Err(Error::SignInFailed)
+        ));
+    }
+    other_server
+        .sign_in("bob@example.com", "bobs")
+        .await
+        .unwrap();
     assert!(matches!(
         f.portal.set_password("alice", "").await,
         Err(Error::InvalidInput(_))

@@ -41,6 +41,7 @@ pub async fn run_all(store: &dyn Store) {
     privacy_and_audit(store).await;
     privacy_overrides_precedence(store).await;
     branding(store).await;
+    sign_in_failures(store).await;
 }
 
 /// A prefix unique to this check and run.
@@ -1336,4 +1337,68 @@ pub async fn branding(store: &dyn Store) {
     plain.updated_at = at(6);
     store.put_branding(&plain).await.expect("replace");
     assert_eq!(store.get_branding().await.expect("get"), Some(plain));
+}
+
+/// Failed sign-ins: counted per account, locking at the limit until the lockout ends,
+/// forgotten after a success or once older than the lockout.
+pub async fn sign_in_failures(store: &dyn Store) {
+    // A day ago, so that forgetting old entries never touches those of live servers
+    // sharing the database.
+    let base = now_micros() - time::Duration::days(1);
+    let t = |seconds: i64| base + time::Duration::seconds(seconds);
+    let lockout = time::Duration::seconds(600);
+    let account = unique("someone@example.com");
+    let other = unique("other@example.com");
+    let fail = |account: &str, at: OffsetDateTime, max: u32| {
+        let account = account.to_owned();
+        async move {
+            store
+                .record_sign_in_failure(&account, at, max, lockout)
+                .await
+                .expect("record failure")
+        }
+    };
+    let locked = |account: &str, at: OffsetDateTime| {
+        let account = account.to_owned();
+        async move {
+            store
+                .sign_in_locked_until(&account, at)
+                .await
+                .expect("locked until")
+        }
+    };
+
+    assert_eq!(fail(&account, t(0), 3).await, None);
+    assert_eq!(fail(&account, t(10), 3).await, None);
+    assert_eq!(locked(&account, t(10)).await, None);
+    assert_eq!(
+        fail(&account, t(20), 3).await,
+        Some(t(620)),
+        "third failure locks"
+    );
+    assert_eq!(locked(&account, t(21)).await, Some(t(620)));
+    assert_eq!(locked(&other, t(21)).await, None, "per account");
+    assert_eq!(
+        fail(&account, t(30), 3).await,
+        Some(t(620)),
+        "a failure while locked does not extend the lockout"
+    );
+    assert_eq!(locked(&account, t(620)).await, None, "the lockout ends");
+    assert_eq!(
+        fail(&account, t(700), 3).await,
+        None,
+        "counting starts again"
+    );
+    assert_eq!(fail(&account, t(710), 3).await, None);
+    store.clear_sign_in_failures(&account).await.expect("clear");
+    assert_eq!(fail(&account, t(720), 3).await, None, "a success forgets");
+    assert_eq!(fail(&account, t(730), 3).await, None);
+    assert_eq!(
+        fail(&account, t(2000), 3).await,
+        None,
+        "failures further apart than the lockout do not add up"
+    );
+    assert_eq!(fail(&account, t(2010), 3).await, None);
+    assert_eq!(fail(&account, t(2020), 3).await, Some(t(2620)));
+    assert_eq!(fail(&other, t(0), 1).await, Some(t(600)), "a limit of one");
 }

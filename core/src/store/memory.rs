@@ -39,7 +39,16 @@ struct Inner {
     privacy: PrivacySettings,
     privacy_overrides: BTreeMap<PrivacyScope, PrivacyOverride>,
     branding: Option<Branding>,
+    sign_in_failures: HashMap<String, SignInFailures>,
     audit: Vec<AuditEvent>,
+}
+
+/// Failed sign-ins of one account.
+#[derive(Debug, Clone, Copy)]
+struct SignInFailures {
+    count: u32,
+    locked_until: Option<OffsetDateTime>,
+    last: OffsetDateTime,
 }
 
 /// One command queued to one enrollment.
@@ -772,6 +781,57 @@ impl PortalStore for MemoryStore {
         let mut stored = branding.clone();
         stored.updated_at = truncate_to_micros(stored.updated_at);
         self.lock().branding = Some(stored);
+        Ok(())
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        account: &str,
+        at: OffsetDateTime,
+        max_failures: u32,
+        lockout: time::Duration,
+    ) -> Result<Option<OffsetDateTime>> {
+        let at = truncate_to_micros(at);
+        let mut inner = self.lock();
+        // Forget what has passed, as the SQL stores do.
+        inner
+            .sign_in_failures
+            .retain(|_, f| f.last > at - lockout || f.locked_until.is_some_and(|u| u > at));
+        let entry = inner
+            .sign_in_failures
+            .entry(account.to_owned())
+            .or_insert(SignInFailures {
+                count: 0,
+                locked_until: None,
+                last: at,
+            });
+        if entry.last <= at - lockout || entry.locked_until.is_some_and(|u| u <= at) {
+            entry.count = 0;
+            entry.locked_until = None;
+        }
+        entry.count += 1;
+        entry.last = at;
+        if entry.locked_until.is_none() && entry.count >= max_failures {
+            entry.locked_until = Some(at + lockout);
+        }
+        Ok(entry.locked_until)
+    }
+
+    async fn sign_in_locked_until(
+        &self,
+        account: &str,
+        at: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>> {
+        Ok(self
+            .lock()
+            .sign_in_failures
+            .get(account)
+            .and_then(|f| f.locked_until)
+            .filter(|until| *until > at))
+    }
+
+    async fn clear_sign_in_failures(&self, account: &str) -> Result<()> {
+        self.lock().sign_in_failures.remove(account);
         Ok(())
     }
 

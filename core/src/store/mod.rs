@@ -324,6 +324,30 @@ pub trait PortalStore: Send + Sync {
     /// Stores (replacing) the portal's branding.
     async fn put_branding(&self, branding: &Branding) -> Result<()>;
 
+    /// Counts a failed sign-in of `account` (a normalised sign-in name) at `at` and
+    /// returns the end of its lockout when it is locked. Counting starts again after a
+    /// lockout has ended or when the last failure is `lockout` old; the failure that
+    /// reaches `max_failures` locks the account until `at + lockout`. Atomic, so several
+    /// servers sharing the store count together; accounts that nobody signs in to stop
+    /// being kept once their failures and lockout have passed.
+    async fn record_sign_in_failure(
+        &self,
+        account: &str,
+        at: OffsetDateTime,
+        max_failures: u32,
+        lockout: time::Duration,
+    ) -> Result<Option<OffsetDateTime>>;
+
+    /// The end of `account`'s lockout, when it is locked at `at`.
+    async fn sign_in_locked_until(
+        &self,
+        account: &str,
+        at: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>>;
+
+    /// Forgets `account`'s failed sign-ins (after a successful one).
+    async fn clear_sign_in_failures(&self, account: &str) -> Result<()>;
+
     /// Appends an event to the audit log and returns its id (increasing).
     async fn append_audit_event(&self, event: &AuditEvent) -> Result<i64>;
 

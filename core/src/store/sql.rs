@@ -1710,6 +1710,82 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn record_sign_in_failure(
+                &self,
+                account: &str,
+                at: OffsetDateTime,
+                max_failures: u32,
+                lockout: time::Duration,
+            ) -> Result<Option<OffsetDateTime>> {
+                let now = to_micros(at);
+                let forget_before = to_micros(at - lockout);
+                let mut tx = self.begin_write().await?;
+                // Forget failures and lockouts that have passed (here, not on a timer).
+                sqlx::query(
+                    "DELETE FROM mdmkit_sign_in_failures WHERE last_failure <= $1 \
+                     AND (locked_until IS NULL OR locked_until <= $2)",
+                )
+                .bind(forget_before)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                // A lockout that has ended starts the count again; a running one stays.
+                let locked_until: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO mdmkit_sign_in_failures \
+                     (account, failures, locked_until, last_failure) \
+                     VALUES ($1, 1, CASE WHEN $2 <= 1 THEN $3 END, $4) \
+                     ON CONFLICT (account) DO UPDATE SET \
+                     failures = CASE WHEN mdmkit_sign_in_failures.locked_until <= $4 \
+                         THEN 1 ELSE mdmkit_sign_in_failures.failures + 1 END, \
+                     locked_until = CASE \
+                         WHEN mdmkit_sign_in_failures.locked_until > $4 \
+                             THEN mdmkit_sign_in_failures.locked_until \
+                         WHEN mdmkit_sign_in_failures.locked_until IS NULL \
+                             AND mdmkit_sign_in_failures.failures + 1 >= $2 THEN $3 \
+                         WHEN $2 <= 1 THEN $3 \
+                         ELSE NULL END, \
+                     last_failure = $4 \
+                     RETURNING locked_until",
+                )
+                .bind(account)
+                .bind(i64::from(max_failures))
+                .bind(to_micros(at + lockout))
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+                tx.commit().await.map_err(backend)?;
+                opt_from_micros(locked_until)
+            }
+
+            async fn sign_in_locked_until(
+                &self,
+                account: &str,
+                at: OffsetDateTime,
+            ) -> Result<Option<OffsetDateTime>> {
+                let until: Option<i64> = sqlx::query_scalar(
+                    "SELECT locked_until FROM mdmkit_sign_in_failures \
+                     WHERE account = $1 AND locked_until > $2",
+                )
+                .bind(account)
+                .bind(to_micros(at))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?
+                .flatten();
+                opt_from_micros(until)
+            }
+
+            async fn clear_sign_in_failures(&self, account: &str) -> Result<()> {
+                sqlx::query("DELETE FROM mdmkit_sign_in_failures WHERE account = $1")
+                    .bind(account)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Ok(())
+            }
+
             async fn append_audit_event(&self, event: &AuditEvent) -> Result<i64> {
                 sqlx::query_scalar(
                     "INSERT INTO mdmkit_audit_events (at, actor, action, target, detail) \

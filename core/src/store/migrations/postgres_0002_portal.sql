@@ -1,6 +1,6 @@
 -- Privacy settings per portal user and per enrollment, overriding the server-wide ones
--- (NULL inherits), the portal's branding (one row), and the invitation a registration
--- token was sent with.
+-- (NULL inherits), the portal's branding (one row), the invitation a registration
+-- token was sent with, and failed portal sign-ins (shared by every server on the store).
 
 CREATE TABLE mdmkit_privacy_overrides (
     scope_kind          TEXT NOT NULL,  -- 'user' or 'enrollment'
@@ -22,3 +22,10 @@ CREATE TABLE mdmkit_branding (
 );
 
 ALTER TABLE mdmkit_tokens ADD COLUMN invitation TEXT;
+
+CREATE TABLE mdmkit_sign_in_failures (
+    account      TEXT PRIMARY KEY,
+    failures     BIGINT NOT NULL,
+    locked_until BIGINT,
+    last_failure BIGINT NOT NULL
+);
