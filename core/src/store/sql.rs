@@ -486,12 +486,18 @@ macro_rules! impl_sql_store {
                 &self,
                 query: &EnrollmentQuery,
             ) -> Result<Vec<EnrollmentRecord>> {
+                // A plain equality when the identity is asked for, so its index is used
+                // (the engine looks devices up by certificate at every Authenticate).
+                let identity = if query.identity_cert_sha256.is_some() {
+                    "identity_cert_sha256 = $6"
+                } else {
+                    "$6 IS NULL"
+                };
                 let rows = sqlx::query(&format!(
                     "SELECT {ENROLLMENT_COLUMNS} FROM mdmkit_enrollments \
                      WHERE ($1 IS NULL OR owner = $1) AND ($2 IS NULL OR device_id = $2) \
                      AND ($3 IS NULL OR enabled = $3) AND ($4 IS NULL OR id > $4) \
-                     AND ($6 IS NULL OR identity_cert_sha256 = $6) \
-                     ORDER BY id LIMIT $5"
+                     AND {identity} ORDER BY id LIMIT $5"
                 ))
                 .bind(query.owner.as_deref())
                 .bind(query.device_id.as_deref())

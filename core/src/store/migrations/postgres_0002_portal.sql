@@ -1,6 +1,7 @@
 -- Privacy settings per portal user and per enrollment, overriding the server-wide ones
 -- (NULL inherits), the portal's branding (one row), the invitation a registration
--- token was sent with, and failed portal sign-ins (shared by every server on the store).
+-- token was sent with, failed portal sign-ins (shared by every server on the store), and
+-- an index for finding an enrollment by its identity certificate.
 
 CREATE TABLE mdmkit_privacy_overrides (
     scope_kind          TEXT NOT NULL,  -- 'user' or 'enrollment'
@@ -29,3 +30,5 @@ CREATE TABLE mdmkit_sign_in_failures (
     locked_until BIGINT,
     last_failure BIGINT NOT NULL
 );
+
+CREATE INDEX mdmkit_enrollments_identity ON mdmkit_enrollments (identity_cert_sha256);
