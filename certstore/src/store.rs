@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use mdmkit_core::store::{
-    now_micros, CertificateKind, CertificatePurpose, SharedStore, UserCertificateRecord,
+    now_micros, CertificateKind, CertificatePurpose, ConfigurationRecord, SharedStore,
+    UserCertificateRecord,
 };
 use mdmkit_core::Secret;
 use openssl::pkey::{PKey, Private};
@@ -216,6 +217,12 @@ impl CertStore {
             .into_iter()
             .find(|kind| kind.name.eq_ignore_ascii_case(id_or_name.trim()))
             .ok_or_else(|| Error::UnknownKind(id_or_name.to_owned()))
+    }
+
+    /// The configurations that use certificates of `kind_id` (what an upload of that kind
+    /// re-pushes when the store has an installer).
+    pub async fn configurations_using(&self, kind_id: &str) -> Result<Vec<ConfigurationRecord>> {
+        Ok(self.store.configurations_using_kind(kind_id).await?)
     }
 
     /// Checks and stores an upload (see [`check_pkcs12`]), then re-pushes every

@@ -1,6 +1,7 @@
 //! `mdmkit certs`: user-provided S/MIME certificates (PKCS#12) and their kinds.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Subcommand, ValueEnum};
 use mdmkit_certstore::{CertStore, CertificateEdit, ImportOutcome, ImportRequest, UserCertificate};
@@ -8,7 +9,7 @@ use mdmkit_core::store::CertificatePurpose;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::store_open::{block_on, open_store, GlobalOpts};
+use crate::store_open::{block_on, open_store, queueing_engine, GlobalOpts};
 use crate::{print_out, read_input, CliError, CliResult};
 
 /// User-provided e-mail signing and encryption certificates.
@@ -17,7 +18,8 @@ pub enum CertsCommand {
     /// The certificate kinds users may upload.
     #[command(subcommand)]
     Kinds(KindsCommand),
-    /// Import a user's PKCS#12 file; configurations using its kind are re-pushed.
+    /// Import a user's PKCS#12 file; with --device-ca, the configurations using its kind
+    /// are rebuilt and queued to the user's devices.
     Import {
         /// The portal user.
         #[arg(long)]
@@ -32,6 +34,11 @@ pub enum CertsCommand {
         /// without it the file is opened with no password.
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
+        /// The device CA certificate(s) of the server (as for `serve`): re-push the
+        /// configurations using this kind (queued; devices get them at their next
+        /// check-in). Without it nothing is re-pushed.
+        #[arg(long, value_name = "FILE")]
+        device_ca: Vec<String>,
         /// The PKCS#12 file (`-` for standard input).
         file: String,
     },
@@ -106,7 +113,14 @@ pub enum Use {
 /// Runs a `certs` subcommand.
 pub fn run(command: CertsCommand, opts: &GlobalOpts) -> CliResult<()> {
     let text = block_on(async {
-        let certs = CertStore::new(open_store(opts).await?);
+        let store = open_store(opts).await?;
+        let mut certs = CertStore::new(store.clone());
+        if let CertsCommand::Import { device_ca, .. } = &command {
+            if !device_ca.is_empty() {
+                let engine = queueing_engine(store, device_ca, None)?;
+                certs = certs.with_installer(Arc::new(engine));
+            }
+        }
         execute(command, &certs).await
     })??;
     print_out(&text);
@@ -148,6 +162,7 @@ async fn execute(command: CertsCommand, certs: &CertStore) -> CliResult<String> 
             kind,
             name,
             password_file,
+            device_ca,
             file,
         } => {
             let mut request = ImportRequest::new(user, kind, read_input(&file)?);
@@ -158,7 +173,21 @@ async fn execute(command: CertsCommand, certs: &CertStore) -> CliResult<String> 
                 request = request.with_name(name);
             }
             let outcome = certs.import(request).await.map_err(refusal)?;
-            import_text(&outcome)
+            let mut text = import_text(&outcome);
+            if device_ca.is_empty() {
+                let using = certs
+                    .configurations_using(&outcome.certificate.kind_id)
+                    .await
+                    .map_err(refusal)?
+                    .len();
+                if using > 0 {
+                    text.push_str(&format!(
+                        "{using} configuration(s) use this kind and were not re-pushed \
+                         (give --device-ca to queue them)\n"
+                    ));
+                }
+            }
+            text
         }
         CertsCommand::List { user, json } => {
             let list = certs.list(&user).await.map_err(refusal)?;

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use clap::Subcommand;
 use mdmkit_certstore::{CertStore, OwnCertificates};
 use mdmkit_core::command::EraseDevice;
-use mdmkit_core::engine::{Engine, LockOptions};
+use mdmkit_core::engine::LockOptions;
 use mdmkit_core::profile::SigningIdentity;
 use mdmkit_core::store::Branding;
 use mdmkit_enrollment::{Portal, PortalConfig, WebClipSettings};
@@ -17,8 +17,7 @@ use mdmkit_enrollment::{Portal, PortalConfig, WebClipSettings};
 use crate::cmd_certs::{
     certificate_edit, import_text, list_text, read_password, refusal, timestamp,
 };
-use crate::cmd_serve::NoPushCertificate;
-use crate::store_open::{block_on, open_store, GlobalOpts};
+use crate::store_open::{block_on, open_store, queueing_engine, GlobalOpts};
 use crate::{print_out, read_input, CliError, CliResult};
 
 /// Portal users, and the portal's device operations as a given user.
@@ -253,7 +252,8 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
             device_ca,
             enrollment_profile_id,
         } => {
-            let engine = engine(opts, &device_ca, enrollment_profile_id).await?;
+            let engine =
+                queueing_engine(open_store(opts).await?, &device_ca, enrollment_profile_id)?;
             let portal = Portal::new(engine.clone(), PortalConfig::default());
             let session = portal.act_as(&user).await?;
             let queued = match action {
@@ -372,7 +372,7 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
                 )?),
                 _ => None,
             };
-            let engine = engine(opts, &device_ca, None).await?;
+            let engine = queueing_engine(open_store(opts).await?, &device_ca, None)?;
             let label = match label {
                 Some(label) => label,
                 None => engine
@@ -468,25 +468,4 @@ async fn certs_tab(certs: &OwnCertificates, action: CertsAction) -> CliResult<St
             format!("deleted {id}\n")
         }
     })
-}
-
-/// An engine over the store that queues without pushing, as `portal as` and `portal
-/// webclip` use.
-async fn engine(
-    opts: &GlobalOpts,
-    device_ca: &[String],
-    enrollment_profile_id: Option<String>,
-) -> CliResult<Engine> {
-    let store = open_store(opts).await?;
-    // Commands are queued; the device gets them at its next check-in (no push from here).
-    let mut builder = Engine::builder(store, Arc::new(NoPushCertificate));
-    for path in device_ca {
-        builder = builder.device_ca(read_input(path)?);
-    }
-    if let Some(id) = enrollment_profile_id {
-        builder = builder.enrollment_profile_identifier(id);
-    }
-    builder
-        .build()
-        .map_err(|e| CliError::input(format!("--device-ca: {e}")))
 }

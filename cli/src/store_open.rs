@@ -3,9 +3,13 @@
 use std::future::Future;
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
+use mdmkit_core::engine::Engine;
 use mdmkit_core::store::{AtRestKey, SharedStore};
 
-use crate::{CliError, CliResult};
+use crate::cmd_serve::NoPushCertificate;
+use crate::{read_input, CliError, CliResult};
 
 /// Where the store is and how its secrets are encrypted; global options of `mdmkit`.
 #[derive(Debug, Clone, clap::Args)]
@@ -43,4 +47,24 @@ pub fn block_on<F: Future>(future: F) -> CliResult<F::Output> {
         .build()
         .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))?;
     Ok(runtime.block_on(future))
+}
+
+/// An engine over `store` that queues commands without pushing (the device gets them at
+/// its next check-in), for the subcommands that act on devices outside `serve`:
+/// `portal as`, `portal webclip`, `certs import`. `device_ca` are the `--device-ca` files.
+pub fn queueing_engine(
+    store: SharedStore,
+    device_ca: &[String],
+    enrollment_profile_id: Option<String>,
+) -> CliResult<Engine> {
+    let mut builder = Engine::builder(store, Arc::new(NoPushCertificate));
+    for path in device_ca {
+        builder = builder.device_ca(read_input(path)?);
+    }
+    if let Some(id) = enrollment_profile_id {
+        builder = builder.enrollment_profile_identifier(id);
+    }
+    builder
+        .build()
+        .map_err(|e| CliError::input(format!("--device-ca: {e}")))
 }

@@ -175,3 +175,136 @@ fn every_refusal_is_one_line_and_non_zero() {
     refused(d, &["certs", "export", "missing", "-o", "x.p12"]);
     assert!(ok(d, &["certs", "list", "--user", "bob"]).contains("no certificates"));
 }
+
+/// `certs import` re-pushes the configurations using the kind only with `--device-ca`
+/// (it then queues InstallProfile to the owner's devices); without it, it says what was
+/// not re-pushed.
+#[test]
+fn import_re_pushes_configurations_with_a_device_ca() {
+    use mdmkit_core::profile::payloads::{MailManaged, SecurityPkcs12};
+    use mdmkit_core::profile::{Payload, Profile};
+    use mdmkit_core::store::{
+        Assignment, AssignmentTarget, AtRestKey, CommandQueue, ConfigurationRecord,
+        ConfigurationStore, DeviceRecord, EnrollmentRecord, EnrollmentStore, SqliteStore,
+    };
+    use mdmkit_core::{Data, EnrollmentId};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["certs", "kinds", "add", "Signing", "--use", "signing"]);
+    let ca = mdmkit_tests::DeviceCa::new("CLI device CA").unwrap();
+    std::fs::write(d.join("device-ca.pem"), ca.certificate_pem().unwrap()).unwrap();
+    const SIGNING_UUID: &str = "2F0C3C39-9A53-4B8E-8E7A-0D5E4C1B0001";
+    let mail = MailManaged::new(
+        mdmkit_core::profile::payloads::MailManagedEmailAccountType::EmailTypeIMAP,
+        mdmkit_core::profile::payloads::MailManagedIncomingMailServerAuthentication::EmailAuthPassword,
+        "imap.example.com",
+        mdmkit_core::profile::payloads::MailManagedOutgoingMailServerAuthentication::EmailAuthPassword,
+        "smtp.example.com",
+    )
+    .with_smime_signing_enabled(true)
+    .with_smime_signing_certificate_uuid(SIGNING_UUID);
+    let profile = Profile::new("com.example.mail")
+        .with_payload(Payload::new("com.example.mail.account", mail))
+        .with_payload(
+            Payload::new(
+                "com.example.mail.signing",
+                SecurityPkcs12::new(Data::default()),
+            )
+            .with_uuid(SIGNING_UUID),
+        )
+        .to_xml()
+        .unwrap();
+    let udid = EnrollmentId::device("CERTS-UDID-1");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = runtime.block_on(async {
+        let key = AtRestKey::load_or_create(&d.join("mdmkit.key")).unwrap();
+        let store = SqliteStore::open(d.join("mdmkit.db").to_str().unwrap(), key)
+            .await
+            .unwrap();
+        let mut record = EnrollmentRecord::new(udid.clone());
+        record.enabled = true;
+        record.owner = Some("alice".into());
+        store.put_enrollment(&record).await.unwrap();
+        let mut device = DeviceRecord::new("CERTS-UDID-1");
+        device.product_name = Some("iPhone15,2".into());
+        store.put_device(&device).await.unwrap();
+        let mut config = ConfigurationRecord::new("mail", "Mail", profile);
+        config.certificate_kinds = vec!["signing".into()];
+        store.put_configuration(&config).await.unwrap();
+        store
+            .assign_configuration(&Assignment::new(
+                "mail",
+                AssignmentTarget::User("alice".into()),
+            ))
+            .await
+            .unwrap();
+        store
+    });
+    let pending = |store: &SqliteStore| {
+        runtime
+            .block_on(store.pending_commands(&udid))
+            .unwrap()
+            .len()
+    };
+
+    let first = TestIdentity::for_email("alice@example.com");
+    std::fs::write(d.join("first.p12"), first.pkcs12_modern("pw")).unwrap();
+    std::fs::write(d.join("pw.txt"), "pw\n").unwrap();
+    let import = |file: &str, device_ca: bool| {
+        let mut args = vec![
+            "certs",
+            "import",
+            "--user",
+            "alice",
+            "--kind",
+            "signing",
+            "--password-file",
+            "pw.txt",
+            file,
+        ];
+        if device_ca {
+            args.extend(["--device-ca", "device-ca.pem"]);
+        }
+        ok(d, &args)
+    };
+    let text = import("first.p12", false);
+    assert!(
+        text.contains("1 configuration(s) use this kind and were not re-pushed"),
+        "{text}"
+    );
+    assert_eq!(pending(&store), 0);
+
+    let second = TestIdentity::for_email("alice@example.com");
+    std::fs::write(d.join("second.p12"), second.pkcs12_modern("pw")).unwrap();
+    let text = import("second.p12", true);
+    assert!(
+        text.contains("re-pushed mail to CERTS-UDID-1 (command "),
+        "{text}"
+    );
+    assert!(!text.contains("not re-pushed"), "{text}");
+    assert_eq!(pending(&store), 1, "InstallProfile queued for the device");
+
+    // A device CA file that is not a certificate is refused before anything is stored.
+    std::fs::write(d.join("bad-ca.pem"), "not a certificate").unwrap();
+    let output = mdmkit(
+        d,
+        &[
+            "certs",
+            "import",
+            "--user",
+            "alice",
+            "--kind",
+            "signing",
+            "--password-file",
+            "pw.txt",
+            "second.p12",
+            "--device-ca",
+            "bad-ca.pem",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(d, &["certs", "list", "--user", "alice", "--json"])).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2, "nothing stored");
+}
