@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
+use mdmkit_core::engine::webhook::WebhookSink;
 use mdmkit_core::engine::{http, Engine};
 use mdmkit_core::push::{PushOutcome, PushTarget, Pusher};
 use mdmkit_core::Secret;
@@ -43,6 +44,16 @@ pub struct ServeArgs {
     /// A PEM CA to trust for the custom APNs endpoint.
     #[arg(long, value_name = "FILE", requires = "apns_endpoint")]
     apns_server_ca: Option<String>,
+    /// POST every check-in and command result as signed JSON to this URL (https, or http
+    /// to a loopback address).
+    #[arg(long, value_name = "URL", requires = "webhook_secret_file")]
+    webhook_url: Option<String>,
+    /// The file holding the webhook's HMAC-SHA256 secret (first line).
+    #[arg(long, value_name = "FILE", requires = "webhook_url")]
+    webhook_secret_file: Option<String>,
+    /// A PEM CA to trust for the webhook receiver's certificate.
+    #[arg(long, value_name = "FILE", requires = "webhook_url")]
+    webhook_ca: Option<String>,
 }
 
 /// Refuses every push: the server runs without a push certificate.
@@ -89,6 +100,20 @@ async fn serve(args: ServeArgs, global: &GlobalOpts) -> CliResult<()> {
     }
     if let Some(id) = &args.enrollment_profile_id {
         builder = builder.enrollment_profile_identifier(id.clone());
+    }
+    if let (Some(url), Some(secret_file)) = (&args.webhook_url, &args.webhook_secret_file) {
+        let secret = read_input(secret_file)?;
+        let secret = String::from_utf8_lossy(&secret)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let mut webhook = WebhookSink::builder(url.clone(), Secret::new(secret.into_bytes()));
+        if let Some(ca) = &args.webhook_ca {
+            webhook = webhook.trust_ca_pem(&read_input(ca)?)?;
+        }
+        builder = builder.events(Arc::new(webhook.build()?));
     }
     let engine = builder
         .build()

@@ -26,6 +26,11 @@ impl Drop for Server {
 }
 
 fn start(dir: &std::path::Path, ca_pem: &[u8]) -> Server {
+    start_with(dir, ca_pem, &[])
+}
+
+/// [`start`] with more arguments.
+fn start_with(dir: &std::path::Path, ca_pem: &[u8], extra: &[&str]) -> Server {
     std::fs::write(dir.join("device-ca.pem"), ca_pem).unwrap();
     std::fs::write(dir.join("api.key"), format!("{API_KEY}\n")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_mdmkit"))
@@ -41,6 +46,7 @@ fn start(dir: &std::path::Path, ca_pem: &[u8]) -> Server {
             "--enrollment-profile-id",
             "com.example.enrollment",
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -265,4 +271,142 @@ fn serve_refuses_a_missing_device_ca_or_a_short_api_key() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("16 characters"));
+}
+
+/// A loopback HTTP/1.1 receiver answering 200 to everything; sends each request's headers
+/// (lowercase names) and body to the returned channel.
+fn webhook_receiver() -> (
+    String,
+    std::sync::mpsc::Receiver<(Vec<(String, String)>, Vec<u8>)>,
+) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let sender = sender.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                loop {
+                    let mut headers = Vec::new();
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        line.clear();
+                        reader.read_line(&mut line).unwrap();
+                        let trimmed = line.trim_end();
+                        if trimmed.is_empty() {
+                            break;
+                        }
+                        let (name, value) = trimmed.split_once(':').unwrap();
+                        headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+                    }
+                    let length: usize = headers
+                        .iter()
+                        .find(|(name, _)| name == "content-length")
+                        .map_or(0, |(_, value)| value.parse().unwrap());
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    writer
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                        .unwrap();
+                    if sender.send((headers, body)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, receiver)
+}
+
+#[test]
+fn serve_posts_signed_events_to_the_webhook() {
+    use mdmkit_core::engine::webhook::verify_signature;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (url, events) = webhook_receiver();
+    std::fs::write(dir.path().join("hook.secret"), "s3cret-for-the-hook\n").unwrap();
+    let ca = DeviceCa::new("Serve Webhook CA").unwrap();
+    let server = start_with(
+        dir.path(),
+        &ca.certificate_pem().unwrap(),
+        &[
+            "--webhook-url",
+            &url,
+            "--webhook-secret-file",
+            "hook.secret",
+        ],
+    );
+    let udid = "SERVE-WEBHOOK-1";
+    let device = SimulatedDevice::new(udid, TOPIC).with_identity(ca.issue(udid).unwrap());
+    let (status, _) = device_put(
+        &server,
+        "/mdm/checkin",
+        &device,
+        device.authenticate().unwrap(),
+    );
+    assert_eq!(status, 200);
+    let (headers, body) = events
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the Authenticate event reaches the webhook");
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {name} header"))
+    };
+    verify_signature(
+        b"s3cret-for-the-hook",
+        &header("x-mdmkit-timestamp"),
+        &body,
+        &header("x-mdmkit-signature"),
+        time::OffsetDateTime::now_utc(),
+        std::time::Duration::from_secs(300),
+    )
+    .unwrap();
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["type"], "checkin");
+    assert_eq!(json["message_type"], "Authenticate");
+    assert_eq!(json["enrollment_id"], udid);
+}
+
+#[test]
+fn serve_refuses_a_webhook_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = DeviceCa::new("CA").unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.certificate_pem().unwrap()).unwrap();
+    std::fs::write(dir.path().join("hook.secret"), "secret\n").unwrap();
+    std::fs::write(dir.path().join("empty.secret"), "\n").unwrap();
+    for (url, secret, expected) in [
+        ("http://hooks.example.com/x", "hook.secret", "https"),
+        (
+            "https://hooks.example.com/x",
+            "empty.secret",
+            "secret is empty",
+        ),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_mdmkit"))
+            .current_dir(dir.path())
+            .args([
+                "serve",
+                "--device-ca",
+                "ca.pem",
+                "--webhook-url",
+                url,
+                "--webhook-secret-file",
+                secret,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{url}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(stderr.contains("[webhook_invalid]"), "{stderr}");
+    }
 }

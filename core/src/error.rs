@@ -176,6 +176,11 @@ pub enum Error {
     /// it checked out.
     #[error("enrollment {0} is not enabled (no TokenUpdate yet, or checked out)")]
     EnrollmentDisabled(String),
+
+    /// A webhook sink's settings are unusable (URL, secret, CA certificates), or a
+    /// webhook signature does not verify.
+    #[error("webhook: {0}")]
+    Webhook(String),
 }
 
 impl Error {
@@ -209,6 +214,7 @@ impl Error {
             Error::DeviceAuth(_) => "device_auth_failed",
             Error::UnlockTokenMissing(_) => "unlock_token_missing",
             Error::EnrollmentDisabled(_) => "enrollment_disabled",
+            Error::Webhook(_) => "webhook_invalid",
         }
     }
 }

@@ -5,3 +5,4 @@ mod engine;
 mod enrollment;
 mod invite;
 mod protocol;
+mod webhook;

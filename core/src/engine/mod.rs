@@ -53,6 +53,8 @@ pub mod events;
 pub mod hooks;
 #[cfg(feature = "axum")]
 pub mod http;
+#[cfg(feature = "webhook")]
+pub mod webhook;
 
 pub use actions::{platform_of_model, BulkOutcome, LockOptions, LostModeOptions, Queued};
 pub use auth::{DeviceAuthenticator, DeviceIdentity, SIGNATURE_HEADER};
