@@ -273,12 +273,12 @@ fn serve_refuses_a_missing_device_ca_or_a_short_api_key() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("16 characters"));
 }
 
-/// A loopback HTTP/1.1 receiver answering 200 to everything; sends each request's headers
-/// (lowercase names) and body to the returned channel.
-fn webhook_receiver() -> (
-    String,
-    std::sync::mpsc::Receiver<(Vec<(String, String)>, Vec<u8>)>,
-) {
+/// One request a receiver got: headers (lowercase names) and body.
+type Received = (Vec<(String, String)>, Vec<u8>);
+
+/// A loopback HTTP/1.1 receiver answering 200 to everything; sends each request to the
+/// returned channel.
+fn webhook_receiver() -> (String, std::sync::mpsc::Receiver<Received>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/events", listener.local_addr().unwrap());
     let (sender, receiver) = std::sync::mpsc::channel();
