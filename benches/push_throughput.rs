@@ -35,7 +35,17 @@ fn main() -> BenchResult<()> {
         return serve_mock(Path::new(dir));
     }
     let full = args.iter().any(|a| a == "--bench");
-    let pushes = if full { 100_000 } else { 300 };
+    // `--pushes N` sets the count per case, e.g. to count instructions per push under
+    // callgrind (the difference of two runs takes the setup out).
+    let pushes = match args.iter().position(|a| a == "--pushes") {
+        Some(position) => args
+            .get(position + 1)
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .ok_or("--pushes needs a positive count")?,
+        None if full => 100_000,
+        None => 300,
+    };
     let dir = std::env::temp_dir().join(format!("mdmkit-bench-push-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let pki = TestPki::generate(TOPIC)?;

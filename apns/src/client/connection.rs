@@ -16,6 +16,9 @@ use tokio_openssl::SslStream;
 use super::{ClientIdentity, Endpoint};
 use crate::Error;
 
+/// The read buffer under the TLS stream, in bytes: two full TLS records.
+const READ_BUFFER: usize = 32 * 1024;
+
 /// Opens connections: TCP, TLS with the client certificate and ALPN `h2`, HTTP/2 handshake.
 pub(crate) struct Connector {
     tls: SslConnector,
@@ -78,6 +81,10 @@ impl Connector {
             .configure()
             .and_then(|c| c.into_ssl(host))
             .map_err(|e| Error::Tls(e.to_string()))?;
+        // OpenSSL reads each TLS record's 5-byte header, then its body: two system calls
+        // per record, and a busy server sends many small records. A buffer under the TLS
+        // stream takes all that the socket holds in one call (writes pass straight through).
+        let tcp = tokio::io::BufReader::with_capacity(READ_BUFFER, tcp);
         let mut stream = SslStream::new(ssl, tcp).map_err(|e| Error::Tls(e.to_string()))?;
         Pin::new(&mut stream)
             .connect()
@@ -199,10 +206,16 @@ impl Pool {
     /// report a broken connection.
     pub(crate) async fn get(&self) -> Result<(usize, Connection), Error> {
         let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-        let slot = &self.slots[index];
-        if let Some(connection) = slot.live() {
+        if let Some(connection) = self.slots[index].live() {
             return Ok((index, connection));
         }
+        // Boxed: the rare connecting path does not weigh on every push's future.
+        Box::pin(self.reconnect(index)).await
+    }
+
+    /// Opens the connection of a slot that has none, or waits for the task opening it.
+    async fn reconnect(&self, index: usize) -> Result<(usize, Connection), Error> {
+        let slot = &self.slots[index];
         let attempts_seen = slot.attempts.load(Ordering::Acquire);
         let mut last_error = slot.connecting.lock().await;
         // Another task may have connected while this one waited; or failed to, and then
