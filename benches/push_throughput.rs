@@ -82,7 +82,7 @@ fn main() -> BenchResult<()> {
     }
     // The machine is shared: client and h2load runs alternate, and the best of the rounds
     // is compared, so that a burst of load elsewhere does not decide the ratio.
-    let rounds = if full { 3 } else { 1 };
+    let rounds = if full { 5 } else { 1 };
     for connections in cases {
         let mut best_client = (0.0f64, f64::MAX);
         let mut best_h2load = (0.0f64, f64::MAX);

@@ -372,7 +372,9 @@ impl Inner {
                 .insert(APNS_EXPIRATION, HeaderValue::from(value));
         }
         let magic = push.push_magic.as_str();
-        let mut body = Vec::with_capacity(magic.len() + 12);
+        // Exactly the length when the PushMagic needs no escaping (it is a UUID): a Bytes
+        // then takes the buffer over without another allocation.
+        let mut body = Vec::with_capacity(magic.len() + 10);
         body.extend_from_slice(b"{\"mdm\":");
         // Writing a string into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut body, magic);
