@@ -35,7 +35,26 @@ fn main() -> BenchResult<()> {
         return serve_mock(Path::new(dir));
     }
     let full = args.iter().any(|a| a == "--bench");
-    let pushes = if full { 100_000 } else { 300 };
+    // `--pushes N` sets the count per case, e.g. to count instructions per push under
+    // callgrind (the difference of two runs takes the setup out).
+    let pushes = match args.iter().position(|a| a == "--pushes") {
+        Some(position) => args
+            .get(position + 1)
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .ok_or("--pushes needs a positive count")?,
+        None if full => 100_000,
+        None => 300,
+    };
+    // `--connections N` measures that case only (for a profile of it).
+    let cases = match args.iter().position(|a| a == "--connections") {
+        Some(position) => vec![args
+            .get(position + 1)
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .ok_or("--connections needs a positive count")?],
+        None => vec![1, 4],
+    };
     let dir = std::env::temp_dir().join(format!("mdmkit-bench-push-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let pki = TestPki::generate(TOPIC)?;
@@ -63,10 +82,10 @@ fn main() -> BenchResult<()> {
     }
     // The machine is shared: client and h2load runs alternate, and the best of the rounds
     // is compared, so that a burst of load elsewhere does not decide the ratio.
-    let rounds = if full { 3 } else { 1 };
-    for connections in [1usize, 4] {
+    let rounds = if full { 5 } else { 1 };
+    for connections in cases {
         let mut best_client = (0.0f64, f64::MAX);
-        let mut best_h2load = 0.0f64;
+        let mut best_h2load = (0.0f64, f64::MAX);
         for round in 1..=rounds {
             let (rate, cpu_us) =
                 runtime.block_on(run_client(&pki, &mock.url, connections, pushes))?;
@@ -75,9 +94,12 @@ fn main() -> BenchResult<()> {
                 best_client = (rate, cpu_us);
             }
             if let Some(h2load) = &h2load {
-                let ceiling = run_h2load(h2load, &mock.url, &body, connections, pushes)?;
-                print!("; h2load {ceiling:.0} requests/s");
-                best_h2load = best_h2load.max(ceiling);
+                let (ceiling, h2load_us) =
+                    run_h2load(h2load, &mock.url, &body, connections, pushes)?;
+                print!("; h2load {ceiling:.0} requests/s, {h2load_us:.2} CPU µs/request");
+                if ceiling > best_h2load.0 {
+                    best_h2load = (ceiling, h2load_us);
+                }
             }
             println!();
         }
@@ -87,10 +109,12 @@ fn main() -> BenchResult<()> {
              {cpu_us:.2} CPU µs/push (user+system of the client process; best of {rounds})"
         );
         if h2load.is_some() {
+            let (ceiling, h2load_us) = best_h2load;
             println!(
-                "  h2load,        {connections} connection(s): {best_h2load:>9.0} requests/s \
-                 (-m {STREAMS}, best of {rounds}); mdmkit reaches {:.0}% of it",
-                100.0 * rate / best_h2load
+                "  h2load,        {connections} connection(s): {ceiling:>9.0} requests/s, \
+                 {h2load_us:.2} CPU µs/request (-m {STREAMS}, best of {rounds}); mdmkit \
+                 reaches {:.0}% of it",
+                100.0 * rate / ceiling
             );
         }
     }
@@ -158,8 +182,10 @@ impl Drop for MockProcess {
     }
 }
 
-fn cpu_time() -> BenchResult<Duration> {
-    let usage = getrusage(UsageWho::RUSAGE_SELF)?;
+/// User + system CPU time of this process (`RUSAGE_SELF`) or of its waited-for children
+/// (`RUSAGE_CHILDREN`: h2load; the mock server is waited for only at the end).
+fn cpu_time_of(who: UsageWho) -> BenchResult<Duration> {
+    let usage = getrusage(who)?;
     let to_duration = |t: nix::sys::time::TimeVal| {
         Duration::from_secs(t.tv_sec().max(0) as u64)
             + Duration::from_micros(t.tv_usec().max(0) as u64)
@@ -203,11 +229,11 @@ async fn run_client(
         return Err("warm-up pushes were not delivered".into());
     }
     let batch = targets(pushes);
-    let cpu_before = cpu_time()?;
+    let cpu_before = cpu_time_of(UsageWho::RUSAGE_SELF)?;
     let started = Instant::now();
     let results = client.push_many(batch, None).await;
     let elapsed = started.elapsed();
-    let cpu = cpu_time()? - cpu_before;
+    let cpu = cpu_time_of(UsageWho::RUSAGE_SELF)? - cpu_before;
     let summary = PushSummary::from_results(&results);
     if summary.delivered != pushes {
         return Err(format!("not every push was delivered: {summary}").into());
@@ -225,15 +251,17 @@ fn h2load_path() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Runs h2load with the client's requests; returns its requests per second.
+/// Runs h2load with the client's requests; returns its requests per second and its CPU µs
+/// per request (whole run, connection setup included).
 fn run_h2load(
     h2load: &Path,
     url: &str,
     body: &Path,
     connections: usize,
     pushes: usize,
-) -> BenchResult<f64> {
+) -> BenchResult<(f64, f64)> {
     let target = format!("{url}/3/device/{}", "00".repeat(32));
+    let cpu_before = cpu_time_of(UsageWho::RUSAGE_CHILDREN)?;
     let output = Command::new(h2load)
         .args(["-n", &pushes.to_string()])
         .args(["-c", &connections.to_string()])
@@ -246,6 +274,7 @@ fn run_h2load(
         .args(["-H", "content-type: application/json"])
         .arg(&target)
         .output()?;
+    let cpu = cpu_time_of(UsageWho::RUSAGE_CHILDREN)? - cpu_before;
     let text = String::from_utf8_lossy(&output.stdout);
     if !text.contains(&format!("{pushes} 2xx")) {
         return Err(format!("h2load did not get {pushes} 2xx answers:\n{text}").into());
@@ -258,5 +287,5 @@ fn run_h2load(
         .and_then(|part| part.strip_suffix(" req/s"))
         .and_then(|number| number.parse::<f64>().ok())
         .ok_or_else(|| format!("cannot read h2load's rate:\n{text}"))?;
-    Ok(rate)
+    Ok((rate, cpu.as_secs_f64() * 1e6 / pushes as f64))
 }

@@ -380,6 +380,35 @@ async fn untrusted_client_or_server_certificates_fail() {
     assert!(setup.server.received().is_empty());
 }
 
+/// The server certificate names 127.0.0.1 and localhost: a server reached at another
+/// address with it is refused, though its CA is trusted.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn server_certificate_must_name_the_endpoint() {
+    let pki = TestPki::generate(TOPIC).unwrap();
+    let config = MockConfig::new(
+        pki.server_cert_pem.clone(),
+        pki.server_key_pem.clone(),
+        pki.ca_pem.clone(),
+    )
+    .listen(([127, 0, 0, 2], 0).into());
+    let server = MockServer::start(config).await.unwrap();
+    let identity = ClientIdentity::from_pem(&pki.client_cert_pem, &pki.client_key_pem).unwrap();
+    let config = ApnsConfig::new(Endpoint::from_url(&server.url()).unwrap(), identity)
+        .server_ca_pem(pki.ca_pem.clone())
+        .retry(RetryPolicy::new(
+            1,
+            Duration::from_millis(1),
+            Duration::from_millis(1),
+        ));
+    match ApnsClient::new(config).unwrap().push(&target(1)).await {
+        PushOutcome::Failed { error, .. } => assert!(error.contains("TLS"), "{error}"),
+        other => panic!("expected a TLS failure, got {other:?}"),
+    }
+    assert!(server.received().is_empty());
+    assert_eq!(server.stats().connections, 0);
+}
+
 #[tokio::test]
 async fn optional_client_certificate_mode_accepts_anyone() {
     let pki = TestPki::generate(TOPIC).unwrap();

@@ -23,8 +23,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use http::uri::{Authority, PathAndQuery, Scheme};
 use mdmkit_core::push::{
-    ProgressCallback, PushOutcome, PushProgress, PushResult, PushTarget, Pusher,
+    ProgressCallback, PushInfo, PushOutcome, PushProgress, PushResult, PushTarget, Pusher,
 };
 
 pub use identity::{ClientIdentity, Endpoint};
@@ -191,8 +193,9 @@ pub struct ApnsClient {
 struct Inner {
     pool: Pool,
     topic: String,
-    topic_header: http::HeaderValue,
-    authority: String,
+    /// The headers of every push but `apns-expiration`, built once and cloned per request.
+    headers: HeaderMap,
+    authority: Authority,
     request_timeout: Duration,
     retry: RetryPolicy,
     expiration: Option<Duration>,
@@ -207,6 +210,12 @@ impl std::fmt::Debug for ApnsClient {
             .finish_non_exhaustive()
     }
 }
+
+const APNS_PUSH_TYPE: HeaderName = HeaderName::from_static("apns-push-type");
+const APNS_TOPIC: HeaderName = HeaderName::from_static("apns-topic");
+const APNS_PRIORITY: HeaderName = HeaderName::from_static("apns-priority");
+const APNS_EXPIRATION: HeaderName = HeaderName::from_static("apns-expiration");
+const APNS_ID: HeaderName = HeaderName::from_static("apns-id");
 
 /// What one attempt came to.
 enum Attempt {
@@ -243,14 +252,27 @@ impl ApnsClient {
             config.connect_timeout,
             config.ping_interval,
         )?;
-        let topic_header = http::HeaderValue::from_str(&topic)
+        let topic_header = HeaderValue::from_str(&topic)
             .map_err(|_| Error::InvalidConfig(format!("topic {topic:?} is not a header value")))?;
+        let mut headers = HeaderMap::with_capacity(8);
+        headers.insert(APNS_PUSH_TYPE, HeaderValue::from_static("mdm"));
+        headers.insert(APNS_TOPIC, topic_header);
+        headers.insert(APNS_PRIORITY, HeaderValue::from_static("10"));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let authority = config.endpoint.authority();
+        let authority =
+            Authority::from_maybe_shared(Bytes::from(authority.clone())).map_err(|_| {
+                Error::InvalidEndpoint {
+                    url: authority,
+                    detail: "not a valid host and port".into(),
+                }
+            })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 pool: Pool::new(connector, config.connections),
                 topic,
-                topic_header,
-                authority: config.endpoint.authority(),
+                headers,
+                authority,
                 request_timeout: config.request_timeout,
                 retry: config.retry,
                 expiration: config.expiration,
@@ -300,17 +322,12 @@ impl Inner {
                 invalid_since_ms: None,
             };
         }
-        // Exactly {"mdm":"<PushMagic>"}, the PushMagic escaped as a JSON string.
-        let magic = serde_json::Value::from(push.push_magic.as_str());
-        let body = Bytes::from(format!("{{\"mdm\":{magic}}}"));
-        let uri = format!("https://{}/3/device/{}", self.authority, push.token_hex());
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result =
-                tokio::time::timeout(self.request_timeout, self.attempt(&uri, body.clone()))
-                    .await
-                    .unwrap_or_else(|_| Attempt::Retry("timed out waiting for the answer".into()));
+            let result = tokio::time::timeout(self.request_timeout, self.attempt(push))
+                .await
+                .unwrap_or_else(|_| Attempt::Retry("timed out waiting for the answer".into()));
             match result {
                 Attempt::Final(outcome) => return outcome,
                 Attempt::Retry(error) => {
@@ -326,13 +343,52 @@ impl Inner {
         }
     }
 
-    async fn attempt(&self, uri: &str, body: Bytes) -> Attempt {
+    /// The request of one attempt, `POST https://<authority>/3/device/<hex token>` with
+    /// the push headers, and its body: exactly `{"mdm":"<PushMagic>"}`, the PushMagic
+    /// escaped as a JSON string.
+    fn request(&self, push: &PushInfo) -> Result<(http::Request<()>, Bytes), http::Error> {
+        const PREFIX: &[u8] = b"/3/device/";
+        let mut path = vec![0; PREFIX.len() + 2 * push.token.len()];
+        path[..PREFIX.len()].copy_from_slice(PREFIX);
+        // The slice is exactly twice the token's length: encoding cannot fail.
+        let _ = hex::encode_to_slice(&push.token, &mut path[PREFIX.len()..]);
+        let mut uri = http::uri::Parts::default();
+        uri.scheme = Some(Scheme::HTTPS);
+        uri.authority = Some(self.authority.clone());
+        uri.path_and_query = Some(PathAndQuery::from_maybe_shared(Bytes::from(path))?);
+        let mut request = http::Request::new(());
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = http::Uri::from_parts(uri)?;
+        *request.headers_mut() = self.headers.clone();
+        if let Some(delay) = self.expiration {
+            let at = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .saturating_add(delay)
+                .as_secs();
+            let value = if delay.is_zero() { 0 } else { at };
+            request
+                .headers_mut()
+                .insert(APNS_EXPIRATION, HeaderValue::from(value));
+        }
+        let magic = push.push_magic.as_str();
+        // Exactly the length when the PushMagic needs no escaping (it is a UUID): a Bytes
+        // then takes the buffer over without another allocation.
+        let mut body = Vec::with_capacity(magic.len() + 10);
+        body.extend_from_slice(b"{\"mdm\":");
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut body, magic);
+        body.push(b'}');
+        Ok((request, Bytes::from(body)))
+    }
+
+    async fn attempt(&self, push: &PushInfo) -> Attempt {
         let (slot, connection) = match self.pool.get().await {
             Ok(found) => found,
             Err(error) => return Attempt::Retry(error.to_string()),
         };
         let generation = connection.generation;
-        match self.exchange(connection.sender, uri, body).await {
+        match self.exchange(connection.sender, push).await {
             Ok(attempt) => attempt,
             Err(error) => {
                 // GOAWAY, a reset connection or a dropped one: open a new connection and
@@ -346,28 +402,13 @@ impl Inner {
     async fn exchange(
         &self,
         sender: h2::client::SendRequest<Bytes>,
-        uri: &str,
-        body: Bytes,
+        push: &PushInfo,
     ) -> Result<Attempt, h2::Error> {
-        let mut builder = http::Request::post(uri)
-            .header("apns-push-type", http::HeaderValue::from_static("mdm"))
-            .header("apns-topic", self.topic_header.clone())
-            .header("apns-priority", http::HeaderValue::from_static("10"))
-            .header(
-                "content-type",
-                http::HeaderValue::from_static("application/json"),
-            );
-        if let Some(delay) = self.expiration {
-            let at = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .saturating_add(delay)
-                .as_secs();
-            let value = if delay.is_zero() { 0 } else { at };
-            builder = builder.header("apns-expiration", value.to_string());
-        }
-        let request = match builder.body(()) {
-            Ok(request) => request,
+        let mut sender = sender.ready().await?;
+        // Built once a stream is free, for each attempt: neither the request nor a copy of
+        // it for retries is kept in the future while it waits.
+        let (request, body) = match self.request(push) {
+            Ok(built) => built,
             Err(error) => {
                 return Ok(Attempt::Final(PushOutcome::Rejected {
                     status: 0,
@@ -377,14 +418,15 @@ impl Inner {
                 }))
             }
         };
-        let mut sender = sender.ready().await?;
         let (response, mut stream) = sender.send_request(request, false)?;
         stream.send_data(body, true)?;
+        // Neither is needed any more: not kept in this future while it waits.
+        drop((sender, stream));
         let response = response.await?;
         let status = response.status().as_u16();
         let apns_id = response
             .headers()
-            .get("apns-id")
+            .get(APNS_ID)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
@@ -444,31 +486,35 @@ impl Pusher for ApnsClient {
         use futures_util::StreamExt;
         let total = targets.len();
         let inner = &self.inner;
-        let ids: Vec<_> = targets.iter().map(|t| t.enrollment_id.clone()).collect();
-        // One task drives every push of the batch (no task per push): the work per push
-        // stays small and the connections' own tasks do the I/O.
-        let mut finished = futures_util::stream::iter(targets.into_iter().enumerate())
-            .map(|(index, target)| async move { (index, inner.send(&target).await) })
-            .buffer_unordered(inner.max_in_flight);
         let mut outcomes: Vec<Option<PushOutcome>> = vec![None; total];
-        let mut counts = PushProgress::start(total);
-        while let Some((index, outcome)) = finished.next().await {
-            counts.record(&outcome);
-            if let Some(progress) = &progress {
-                progress(counts);
+        {
+            // One task drives every push of the batch (no task per push): the work per
+            // push stays small and the connections' own tasks do the I/O. The pushes
+            // borrow their targets, which then give their ids to the results.
+            let targets = &targets;
+            let mut finished = futures_util::stream::iter(0..total)
+                .map(|index| async move { (index, inner.send(&targets[index]).await) })
+                .buffer_unordered(inner.max_in_flight);
+            let mut counts = PushProgress::start(total);
+            while let Some((index, outcome)) = finished.next().await {
+                counts.record(&outcome);
+                if let Some(progress) = &progress {
+                    progress(counts);
+                }
+                outcomes[index] = Some(outcome);
             }
-            outcomes[index] = Some(outcome);
         }
-        ids.into_iter()
+        targets
+            .into_iter()
             .zip(outcomes)
-            .map(|(id, outcome)| {
+            .map(|(target, outcome)| {
                 // The stream yields each index once, so every slot is filled; a missing
                 // one would still be reported, never dropped.
                 let outcome = outcome.unwrap_or_else(|| PushOutcome::Failed {
                     attempts: 0,
                     error: "the push ended without an outcome".into(),
                 });
-                PushResult::new(id, outcome)
+                PushResult::new(target.enrollment_id, outcome)
             })
             .collect()
     }
