@@ -662,7 +662,8 @@ impl Profile {
 
     /// What `platform` does not support in this profile: whole payload types, and keys
     /// that the platform ignores. An empty list means the platform supports everything in
-    /// it.
+    /// it. The payloads of an encrypted profile cannot be seen: check the profile before
+    /// [`encrypt`].
     pub fn unsupported_on(&self, platform: Platform) -> Vec<PlatformIssue> {
         let mut issues = Vec::new();
         for payload in &self.payloads {
