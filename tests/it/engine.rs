@@ -871,6 +871,23 @@ async fn encrypted_profiles_go_to_the_device_certificate(store: SharedStore) {
         identity.decrypt_profile(&bytes).unwrap_err().code(),
         "profile_not_recipient"
     );
+    // So is the certificate of a new Authenticate (re-enrollment).
+    let reenrolled = device
+        .clone()
+        .with_identity(f.ca.issue_rsa(&device.udid).unwrap());
+    f.enroll(&reenrolled).await;
+    let record = store.get_enrollment(&id(&device)).await.unwrap().unwrap();
+    assert_eq!(
+        record.identity_certificate,
+        Some(
+            reenrolled
+                .identity
+                .as_ref()
+                .unwrap()
+                .certificate_der()
+                .unwrap()
+        )
+    );
 
     // An EC identity cannot receive an encrypted profile; nor can a device whose
     // certificate is not stored. Nothing is queued for either.
