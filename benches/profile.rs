@@ -1,4 +1,4 @@
-//! Building, serializing and signing a configuration profile of 20 payloads.
+//! Building, serializing, signing and encrypting a configuration profile of 20 payloads.
 //!
 //! `cargo bench -p mdmkit-benches --bench profile` measures; `cargo test` runs each case once.
 
@@ -66,10 +66,11 @@ fn twenty_payloads() -> Profile {
     profile
 }
 
-fn signer() -> SigningIdentity {
+/// A self-signed RSA 2048 certificate and its key, PEM.
+fn rsa_certificate(common_name: &str) -> (Vec<u8>, Vec<u8>) {
     let key = PKey::from_rsa(Rsa::generate(2048).expect("rsa")).expect("key");
     let mut name = X509NameBuilder::new().expect("name");
-    name.append_entry_by_text("CN", "Bench Signer").expect("cn");
+    name.append_entry_by_text("CN", common_name).expect("cn");
     let name = name.build();
     let mut cert = X509::builder().expect("builder");
     cert.set_version(2).expect("version");
@@ -81,12 +82,15 @@ fn signer() -> SigningIdentity {
     cert.set_not_after(&Asn1Time::days_from_now(1).expect("time"))
         .expect("na");
     cert.sign(&key, MessageDigest::sha256()).expect("sign");
-    SigningIdentity::from_bytes(
-        &cert.build().to_pem().expect("pem"),
-        &key.private_key_to_pem_pkcs8().expect("key pem"),
-        None,
+    (
+        cert.build().to_pem().expect("pem"),
+        key.private_key_to_pem_pkcs8().expect("key pem"),
     )
-    .expect("identity")
+}
+
+fn signer() -> SigningIdentity {
+    let (cert, key) = rsa_certificate("Bench Signer");
+    SigningIdentity::from_bytes(&cert, &key, None).expect("identity")
 }
 
 fn bench_profile(c: &mut Criterion) {
@@ -112,6 +116,19 @@ fn bench_profile(c: &mut Criterion) {
     });
     c.bench_function("profile/verify + read 20 payloads", |b| {
         b.iter(|| profile::verify(&signed, None).expect("verified"))
+    });
+
+    let (device_cert, device_key) = rsa_certificate("Bench Device");
+    let encrypted = profile::encrypt(&profile, &device_cert).expect("encrypted");
+    println!(
+        "encrypted to an RSA 2048 device certificate (AES-256-CBC): {} bytes of XML",
+        encrypted.to_xml().expect("valid").len()
+    );
+    c.bench_function("profile/validate + encrypt 20 payloads", |b| {
+        b.iter(|| profile::encrypt(&profile, &device_cert).expect("encrypted"))
+    });
+    c.bench_function("profile/decrypt + read 20 payloads", |b| {
+        b.iter(|| profile::decrypt(&encrypted, &device_cert, &device_key).expect("decrypted"))
     });
 }
 

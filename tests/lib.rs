@@ -106,9 +106,24 @@ impl DeviceCa {
         self.certificate.to_pem().map_err(openssl_error)
     }
 
-    /// A new device identity certificate and key issued by this CA.
+    /// A new device identity certificate and key (EC P-256) issued by this CA.
     pub fn issue(&self, common_name: &str) -> Result<Arc<DeviceIdentityKey>, Error> {
-        let key = ec_key()?;
+        self.issue_with_key(common_name, ec_key()?)
+    }
+
+    /// A new device identity certificate and key issued by this CA, with an RSA 2048 key
+    /// (as SCEP and PKCS #12 identities of real devices are; profiles can be encrypted to
+    /// it).
+    pub fn issue_rsa(&self, common_name: &str) -> Result<Arc<DeviceIdentityKey>, Error> {
+        let rsa = openssl::rsa::Rsa::generate(2048).map_err(openssl_error)?;
+        self.issue_with_key(common_name, PKey::from_rsa(rsa).map_err(openssl_error)?)
+    }
+
+    fn issue_with_key(
+        &self,
+        common_name: &str,
+        key: PKey<Private>,
+    ) -> Result<Arc<DeviceIdentityKey>, Error> {
         let subject = name(common_name)?;
         let certificate = certificate(
             &subject,
@@ -166,6 +181,13 @@ impl DeviceIdentityKey {
                 path: "PKCS#12 certificate and key".into(),
             }),
         }
+    }
+
+    /// Reads a profile the server sent (plist or signed) and decrypts its
+    /// `EncryptedPayloadContent` with this identity, as the device does.
+    pub fn decrypt_profile(&self, bytes: &[u8]) -> Result<mdmkit_core::profile::Profile, Error> {
+        let key = self.key.private_key_to_der().map_err(openssl_error)?;
+        mdmkit_core::profile::decrypt_bytes(bytes, &self.certificate_der()?, &key)
     }
 
     /// The `Mdm-Signature` header value for `body`: base64 of a detached CMS signature.

@@ -1,4 +1,4 @@
-//! `mdmkit profile build|sign|verify|inspect`: configuration profiles.
+//! `mdmkit profile build|sign|verify|inspect|encrypt|decrypt`: configuration profiles.
 
 use std::path::{Path, PathBuf};
 
@@ -47,10 +47,37 @@ pub enum ProfileCmd {
         #[arg(long)]
         ca: Option<PathBuf>,
     },
-    /// Print a profile (signed or not) as JSON.
+    /// Print a profile (signed or not, encrypted or not) as JSON.
     Inspect {
         /// The profile.
         file: String,
+    },
+    /// Encrypt a profile's payloads to a device certificate (EncryptedPayloadContent); sign
+    /// the result afterwards if wanted.
+    Encrypt {
+        /// The profile (XML or binary plist, not signed).
+        input: String,
+        /// The device's identity certificate (PEM or DER, RSA key).
+        #[arg(long)]
+        cert: PathBuf,
+        /// Where to write the encrypted profile (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Decrypt an encrypted profile (signed or not) with the device's certificate and key;
+    /// writes the profile with its payloads, unsigned.
+    Decrypt {
+        /// The encrypted profile.
+        input: String,
+        /// The certificate the profile is encrypted to (PEM or DER).
+        #[arg(long)]
+        cert: PathBuf,
+        /// Its private key (PEM or DER, unencrypted).
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to write the decrypted profile (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -99,7 +126,7 @@ pub fn run(cmd: ProfileCmd) -> CliResult<()> {
                     "{input}: the profile is already signed"
                 )));
             }
-            Profile::read(&content)
+            Profile::read_maybe_encrypted(&content)
                 .and_then(|p| p.validate())
                 .map_err(|e| in_file(&input, e))?;
             let chain = chain.as_ref().map(|p| read_path(p)).transpose()?;
@@ -134,15 +161,52 @@ pub fn run(cmd: ProfileCmd) -> CliResult<()> {
                 let verified = profile::verify(&bytes, None).map_err(|e| in_file(&file, e))?;
                 (verified.profile, Some(verified.signer_subject))
             } else {
-                (Profile::read(&bytes).map_err(|e| in_file(&file, e))?, None)
+                (
+                    Profile::read_maybe_encrypted(&bytes).map_err(|e| in_file(&file, e))?,
+                    None,
+                )
             };
             let value = json!({
                 "signed": signer.is_some(),
                 "signer": signer,
+                "encrypted": profile.is_encrypted(),
                 "profile": dictionary_to_json(&profile.to_dictionary()),
             });
             print_out(&format!("{value:#}\n"));
             Ok(())
+        }
+        ProfileCmd::Encrypt {
+            input,
+            cert,
+            output,
+        } => {
+            let content = read_input(&input)?;
+            if profile::is_signed(&content) {
+                return Err(CliError::input(format!(
+                    "{input}: the profile is signed; encrypt the unsigned profile, then sign"
+                )));
+            }
+            let profile = Profile::read(&content).map_err(|e| in_file(&input, e))?;
+            let encrypted = profile::encrypt(&profile, &read_path(&cert)?)?;
+            write_output(output.as_ref(), &encrypted.to_xml()?)
+        }
+        ProfileCmd::Decrypt {
+            input,
+            cert,
+            key,
+            output,
+        } => {
+            let content = read_input(&input)?;
+            let encrypted =
+                Profile::read_maybe_encrypted(&content).map_err(|e| in_file(&input, e))?;
+            if !encrypted.is_encrypted() {
+                return Err(CliError::input(format!(
+                    "{input}: the profile is not encrypted (no EncryptedPayloadContent)"
+                )));
+            }
+            let profile = profile::decrypt(&encrypted, &read_path(&cert)?, &read_path(&key)?)
+                .map_err(|e| in_file(&input, e))?;
+            write_output(output.as_ref(), &profile.to_xml()?)
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `mdmkit profile build|sign|verify|inspect`, run as an administrator runs them.
+//! `mdmkit profile build|sign|verify|inspect|encrypt|decrypt`, run as an administrator runs them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -217,6 +217,186 @@ fn sign_verify_and_inspect_a_signed_profile() {
             path(&dir.join("x")),
         ]),
         "already signed",
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn encrypt_to_a_device_certificate_then_sign_inspect_and_decrypt() {
+    let dir = workdir("encrypt");
+    let spec = dir.join("spec.json");
+    std::fs::write(&spec, SPEC).unwrap();
+    let plain = dir.join("p.mobileconfig");
+    assert!(
+        mdmkit(&["profile", "build", path(&spec), "-o", path(&plain)])
+            .status
+            .success()
+    );
+    let (device_cert, device_key) = self_signed(&workdir("device"));
+    let encrypted = dir.join("encrypted.mobileconfig");
+    let out = mdmkit(&[
+        "profile",
+        "encrypt",
+        path(&plain),
+        "--cert",
+        path(&device_cert),
+        "-o",
+        path(&encrypted),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(std::fs::read(&encrypted).unwrap()).unwrap();
+    assert!(
+        text.contains("<key>EncryptedPayloadContent</key>"),
+        "{text}"
+    );
+    assert!(!text.contains("com.apple.wifi.managed"), "{text}");
+
+    let inspect = mdmkit(&["profile", "inspect", path(&encrypted)]);
+    assert!(inspect.status.success(), "{}", stderr(&inspect));
+    let json: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(json["encrypted"], true);
+    assert_eq!(json["profile"]["PayloadIdentifier"], "com.example.test");
+
+    let decrypted = dir.join("decrypted.mobileconfig");
+    let out = mdmkit(&[
+        "profile",
+        "decrypt",
+        path(&encrypted),
+        "--cert",
+        path(&device_cert),
+        "--key",
+        path(&device_key),
+        "-o",
+        path(&decrypted),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(&decrypted).unwrap(),
+        std::fs::read(&plain).unwrap()
+    );
+
+    // Signed after encryption: verifies, and still decrypts.
+    let (signer_cert, signer_key) = self_signed(&dir);
+    let signed = dir.join("signed.mobileconfig");
+    let out = mdmkit(&[
+        "profile",
+        "sign",
+        path(&encrypted),
+        "--cert",
+        path(&signer_cert),
+        "--key",
+        path(&signer_key),
+        "-o",
+        path(&signed),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let verify = mdmkit(&[
+        "profile",
+        "verify",
+        path(&signed),
+        "--ca",
+        path(&signer_cert),
+    ]);
+    assert!(verify.status.success(), "{}", stderr(&verify));
+    let out = mdmkit(&[
+        "profile",
+        "decrypt",
+        path(&signed),
+        "--cert",
+        path(&device_cert),
+        "--key",
+        path(&device_key),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.stdout, std::fs::read(&plain).unwrap());
+
+    // Refusals: one line each, exit 2.
+    let (other_cert, other_key) = self_signed(&workdir("other-device"));
+    assert_refused(
+        &mdmkit(&[
+            "profile",
+            "decrypt",
+            path(&encrypted),
+            "--cert",
+            path(&other_cert),
+            "--key",
+            path(&other_key),
+        ]),
+        "profile_not_recipient",
+    );
+    assert_refused(
+        &mdmkit(&[
+            "profile",
+            "decrypt",
+            path(&encrypted),
+            "--cert",
+            path(&device_cert),
+            "--key",
+            path(&other_key),
+        ]),
+        "does not belong",
+    );
+    assert_refused(
+        &mdmkit(&[
+            "profile",
+            "decrypt",
+            path(&plain),
+            "--cert",
+            path(&device_cert),
+            "--key",
+            path(&device_key),
+        ]),
+        "not encrypted",
+    );
+    assert_refused(
+        &mdmkit(&[
+            "profile",
+            "encrypt",
+            path(&encrypted),
+            "--cert",
+            path(&device_cert),
+        ]),
+        "EncryptedPayloadContent",
+    );
+    assert_refused(
+        &mdmkit(&[
+            "profile",
+            "encrypt",
+            path(&signed),
+            "--cert",
+            path(&device_cert),
+        ]),
+        "is signed",
+    );
+    assert_refused(
+        &mdmkit(&["profile", "encrypt", path(&plain), "--cert", path(&spec)]),
+        "certificate_invalid",
+    );
+    let ec_cert = dir.join("ec.pem");
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=EC device",
+        ])
+        .arg("-keyout")
+        .arg(dir.join("ec.key"))
+        .arg("-out")
+        .arg(&ec_cert)
+        .output()
+        .expect("openssl command line");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_refused(
+        &mdmkit(&["profile", "encrypt", path(&plain), "--cert", path(&ec_cert)]),
+        "key_not_supported",
     );
     std::fs::remove_dir_all(&dir).ok();
 }

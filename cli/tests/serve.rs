@@ -1,5 +1,6 @@
 //! `mdmkit serve`, run as the built binary: a signed simulated device enrolls over HTTP,
-//! an administrator locks it through the admin API, the device fetches the lock.
+//! an administrator locks it through the admin API, the device fetches the lock; a profile
+//! encrypted to the device through the admin API.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -409,4 +410,84 @@ fn serve_refuses_a_webhook_it_cannot_use() {
         assert!(stderr.contains(expected), "{stderr}");
         assert!(stderr.contains("[webhook_invalid]"), "{stderr}");
     }
+}
+
+#[test]
+fn serve_installs_a_profile_encrypted_to_the_device() {
+    use base64::Engine as _;
+    use mdmkit_core::profile::payloads::WebClipManaged;
+    use mdmkit_core::profile::{Payload, Profile};
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca = DeviceCa::new("Serve Encrypt CA").unwrap();
+    let server = start(dir.path(), &ca.certificate_pem().unwrap());
+    let udid = "SERVE-ENCRYPT-1";
+    let identity = ca.issue_rsa(udid).unwrap();
+    let device = SimulatedDevice::new(udid, TOPIC).with_identity(identity.clone());
+    let body = device.authenticate().unwrap();
+    assert_eq!(device_put(&server, "/mdm/checkin", &device, body).0, 200);
+    let body = device.token_update(&[6; 32], "MAGIC").unwrap();
+    assert_eq!(device_put(&server, "/mdm", &device, body).0, 200);
+
+    let profile = Profile::new("com.example.serve.secret").with_payload(Payload::new(
+        "com.example.serve.secret.clip",
+        WebClipManaged::new("https://portal.example.com", "Portal"),
+    ));
+    let b64 = base64::engine::general_purpose::STANDARD.encode(profile.to_xml().unwrap());
+    let path = format!("/admin/devices/{udid}/actions/install-profile");
+    let (status, queued) = admin(
+        &server,
+        "POST",
+        &path,
+        &format!(r#"{{"profile": "{b64}", "encrypt": true}}"#),
+    );
+    assert_eq!(status, 200, "{queued}");
+    let (status, error) = admin(
+        &server,
+        "POST",
+        &path,
+        &format!(r#"{{"profile": "{b64}", "encrypt": "yes"}}"#),
+    );
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (400, Some("json_invalid"))
+    );
+
+    let (status, command) = device_put(&server, "/mdm/server", &device, device.idle().unwrap());
+    assert_eq!(status, 200);
+    let envelope = CommandEnvelope::decode(&command).unwrap();
+    let mdmkit_core::Command::InstallProfile(install) = envelope.command else {
+        panic!("expected InstallProfile, got {}", envelope.request_type());
+    };
+    assert_eq!(
+        identity
+            .decrypt_profile(install.payload.as_bytes())
+            .unwrap(),
+        profile
+    );
+
+    // An EC identity cannot receive one: 409, nothing queued.
+    let ec_udid = "SERVE-ENCRYPT-EC";
+    let ec_device = SimulatedDevice::new(ec_udid, TOPIC).with_identity(ca.issue(ec_udid).unwrap());
+    let body = ec_device.authenticate().unwrap();
+    assert_eq!(device_put(&server, "/mdm/checkin", &ec_device, body).0, 200);
+    let body = ec_device.token_update(&[7; 32], "MAGIC").unwrap();
+    assert_eq!(device_put(&server, "/mdm", &ec_device, body).0, 200);
+    let (status, error) = admin(
+        &server,
+        "POST",
+        &format!("/admin/devices/{ec_udid}/actions/install-profile"),
+        &format!(r#"{{"profile": "{b64}", "encrypt": true}}"#),
+    );
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (409, Some("key_not_supported"))
+    );
+    let (_, queue) = admin(
+        &server,
+        "GET",
+        &format!("/admin/devices/{ec_udid}/queue"),
+        "",
+    );
+    assert_eq!(queue.as_array().unwrap().len(), 0);
 }

@@ -157,6 +157,20 @@ pub enum Error {
     #[error("{0}")]
     Certificate(String),
 
+    /// A certificate's key cannot be used for what is asked (a profile can only be
+    /// encrypted to an RSA key).
+    #[error("{0}")]
+    KeyNotSupported(String),
+
+    /// A profile's `EncryptedPayloadContent` could not be written or read: garbled, not
+    /// an EnvelopedData, or not a PayloadContent array once decrypted.
+    #[error("profile encryption: {0}")]
+    ProfileEncryption(String),
+
+    /// A profile's payloads are not encrypted to the certificate given to decrypt them.
+    #[error("{0}")]
+    NotRecipient(String),
+
     /// A property list could not be written.
     #[error("cannot encode property list: {0}")]
     Encode(String),
@@ -171,6 +185,11 @@ pub enum Error {
     /// in its TokenUpdate).
     #[error("no UnlockToken is stored for enrollment {0}")]
     UnlockTokenMissing(String),
+
+    /// An action needs the device's identity certificate and none is stored (the device
+    /// authenticated before mdmkit kept certificates, or its certificate was never seen).
+    #[error("no identity certificate is stored for enrollment {0}")]
+    IdentityCertificateMissing(String),
 
     /// The enrollment is not managed right now: it has not sent its TokenUpdate yet, or
     /// it checked out.
@@ -210,9 +229,13 @@ impl Error {
             Error::Profile { .. } => "profile_invalid",
             Error::Signature(_) => "profile_signature",
             Error::Certificate(_) => "certificate_invalid",
+            Error::KeyNotSupported(_) => "key_not_supported",
+            Error::ProfileEncryption(_) => "profile_encryption",
+            Error::NotRecipient(_) => "profile_not_recipient",
             Error::Encode(_) => "plist_encode",
             Error::DeviceAuth(_) => "device_auth_failed",
             Error::UnlockTokenMissing(_) => "unlock_token_missing",
+            Error::IdentityCertificateMissing(_) => "identity_certificate_missing",
             Error::EnrollmentDisabled(_) => "enrollment_disabled",
             Error::Webhook(_) => "webhook_invalid",
         }

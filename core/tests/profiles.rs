@@ -351,10 +351,14 @@ fn platform_reports_name_unsupported_payloads_and_keys() {
 }
 
 fn signer(days: u32) -> (Vec<u8>, Vec<u8>) {
+    rsa_certificate("Example Profile Signer", days)
+}
+
+/// A self-signed RSA certificate and its key, PEM.
+fn rsa_certificate(common_name: &str, days: u32) -> (Vec<u8>, Vec<u8>) {
     let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
     let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_text("CN", "Example Profile Signer")
-        .unwrap();
+    name.append_entry_by_text("CN", common_name).unwrap();
     let name = name.build();
     let mut cert = X509::builder().unwrap();
     cert.set_version(2).unwrap();
@@ -444,4 +448,176 @@ fn tampered_garbled_and_untrusted_signatures_are_refused() {
     assert_eq!(err.code(), "certificate_invalid");
     assert!(SigningIdentity::from_bytes(b"not a cert", &key, None).is_err());
     let _ = other_key;
+}
+
+fn ec_certificate() -> Vec<u8> {
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::nid::Nid;
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "EC device").unwrap();
+    let name = name.build();
+    let mut cert = X509::builder().unwrap();
+    cert.set_version(2).unwrap();
+    cert.set_subject_name(&name).unwrap();
+    cert.set_issuer_name(&name).unwrap();
+    cert.set_pubkey(&key).unwrap();
+    cert.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    cert.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+        .unwrap();
+    cert.sign(&key, MessageDigest::sha256()).unwrap();
+    cert.build().to_der().unwrap()
+}
+
+#[test]
+fn encrypted_profiles_decrypt_here_and_with_the_openssl_command_line() {
+    let (cert, key) = signer(30);
+    let profile = full_profile();
+    let encrypted = profile::encrypt(&profile, &cert).unwrap();
+    assert!(encrypted.is_encrypted());
+    assert!(encrypted.payloads.is_empty());
+    assert_eq!(encrypted.identifier, profile.identifier);
+    assert_eq!(encrypted.uuid, profile.uuid);
+
+    let xml = encrypted.to_xml().unwrap();
+    let top = plist::Value::from_reader(std::io::Cursor::new(&xml)).unwrap();
+    let top = top.as_dictionary().unwrap();
+    assert_eq!(top.get("IsEncrypted"), Some(&Value::Boolean(true)));
+    assert!(top.get("PayloadContent").is_none());
+    assert!(top
+        .get("EncryptedPayloadContent")
+        .unwrap()
+        .as_data()
+        .is_some());
+    let needle = b"com.example.identity";
+    assert!(!xml.windows(needle.len()).any(|w| w == needle));
+
+    let err = Profile::read(&xml).unwrap_err();
+    assert_eq!(err.code(), "profile_invalid");
+    assert!(err.to_string().contains("EncryptedPayloadContent"), "{err}");
+    assert_eq!(Profile::read_maybe_encrypted(&xml).unwrap(), encrypted);
+    assert_eq!(profile::decrypt_bytes(&xml, &cert, &key).unwrap(), profile);
+    assert_eq!(profile::decrypt(&encrypted, &cert, &key).unwrap(), profile);
+
+    let envelope = encrypted.encrypted_payload_content.as_ref().unwrap();
+    let dir = std::env::temp_dir().join(format!("mdmkit-encrypt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let envelope_path = dir.join("envelope.der");
+    let cert_path = dir.join("device.pem");
+    let key_path = dir.join("device.key");
+    std::fs::write(&envelope_path, envelope.as_bytes()).unwrap();
+    std::fs::write(&cert_path, &cert).unwrap();
+    std::fs::write(&key_path, &key).unwrap();
+    let output = Command::new("openssl")
+        .args(["cms", "-decrypt", "-inform", "DER", "-binary", "-in"])
+        .arg(&envelope_path)
+        .arg("-recip")
+        .arg(&cert_path)
+        .arg("-inkey")
+        .arg(&key_path)
+        .output()
+        .expect("the openssl command line is installed");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let payloads = plist::Value::from_reader(std::io::Cursor::new(&output.stdout)).unwrap();
+    let expected = Value::Array(
+        profile
+            .payloads
+            .iter()
+            .map(|p| Value::Dictionary(p.to_dictionary()))
+            .collect(),
+    );
+    assert_eq!(payloads, expected);
+    let cipher = Command::new("openssl")
+        .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
+        .arg(&envelope_path)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&cipher.stdout).contains("aes-256-cbc"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn encryption_refuses_wrong_keys_garbled_envelopes_and_unusable_certificates() {
+    let (cert, key) = signer(30);
+    let profile = full_profile();
+    let encrypted = profile::encrypt(&profile, &cert).unwrap();
+
+    let (other_cert, other_key) = rsa_certificate("Another device", 30);
+    let err = profile::decrypt(&encrypted, &other_cert, &other_key).unwrap_err();
+    assert_eq!(err.code(), "profile_not_recipient", "{err}");
+    let err = profile::decrypt(&encrypted, &cert, &other_key).unwrap_err();
+    assert_eq!(err.code(), "certificate_invalid", "{err}");
+    let err = profile::decrypt(&encrypted, b"not a cert", &key).unwrap_err();
+    assert_eq!(err.code(), "certificate_invalid", "{err}");
+
+    let envelope = encrypted.encrypted_payload_content.clone().unwrap();
+    let mut garbled = encrypted.clone();
+    let mut bytes = envelope.into_vec();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    bytes[last - 20] ^= 0xff;
+    garbled.encrypted_payload_content = Some(Data::new(bytes.clone()));
+    let err = profile::decrypt(&garbled, &cert, &key).unwrap_err();
+    assert_eq!(err.code(), "profile_encryption", "{err}");
+    garbled.encrypted_payload_content = Some(Data::new(bytes[..bytes.len() / 2].to_vec()));
+    let err = profile::decrypt(&garbled, &cert, &key).unwrap_err();
+    assert_eq!(err.code(), "profile_encryption", "{err}");
+    let identity = SigningIdentity::from_bytes(&cert, &key, None).unwrap();
+    let not_enveloped = profile::sign(&profile, &identity).unwrap();
+    garbled.encrypted_payload_content = Some(Data::new(not_enveloped));
+    let err = profile::decrypt(&garbled, &cert, &key).unwrap_err();
+    assert_eq!(err.code(), "profile_encryption", "{err}");
+
+    let err = profile::encrypt(&profile, &ec_certificate()).unwrap_err();
+    assert_eq!(err.code(), "key_not_supported", "{err}");
+    assert!(err.to_string().contains("RSA"), "{err}");
+    let err = profile::encrypt(&profile, b"not a cert").unwrap_err();
+    assert_eq!(err.code(), "certificate_invalid", "{err}");
+    let err = profile::encrypt(&encrypted, &cert).unwrap_err();
+    assert_eq!(err.code(), "profile_invalid", "{err}");
+    let err = profile::encrypt(&Profile::new("com.example.empty"), &cert).unwrap_err();
+    assert_eq!(err.code(), "profile_invalid", "{err}");
+
+    let mut both = encrypted.clone();
+    both.payloads = profile.payloads.clone();
+    assert_eq!(both.validate().unwrap_err().code(), "profile_invalid");
+    let mut dict = encrypted.to_dictionary();
+    dict.insert("IsEncrypted".into(), Value::Boolean(false));
+    assert_eq!(
+        Profile::from_dictionary(dict).unwrap_err().code(),
+        "profile_invalid"
+    );
+    // A profile that is not encrypted decrypts to itself.
+    assert_eq!(profile::decrypt(&profile, &cert, &key).unwrap(), profile);
+}
+
+#[test]
+fn encrypted_profiles_can_be_signed_and_then_verify_and_decrypt() {
+    let (signer_cert, signer_key) = signer(30);
+    let identity = SigningIdentity::from_bytes(&signer_cert, &signer_key, None).unwrap();
+    let (device_cert, device_key) = rsa_certificate("Example device", 30);
+    let profile = full_profile();
+    let encrypted = profile::encrypt(&profile, &device_cert).unwrap();
+    let signed = profile::sign(&encrypted, &identity).unwrap();
+
+    let verified = profile::verify(&signed, Some(&signer_cert)).unwrap();
+    assert_eq!(verified.profile, encrypted);
+    assert_eq!(
+        profile::decrypt(&verified.profile, &device_cert, &device_key).unwrap(),
+        profile
+    );
+    assert_eq!(
+        profile::decrypt_bytes(&signed, &device_cert, &device_key).unwrap(),
+        profile
+    );
+    assert_eq!(
+        Profile::read(&signed).unwrap_err().code(),
+        "profile_invalid"
+    );
 }

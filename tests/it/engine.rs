@@ -4,11 +4,13 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use mdmkit_core::command::{CommandEnvelope, EraseDevice};
+use mdmkit_core::command::{Command, CommandEnvelope, EraseDevice};
 use mdmkit_core::engine::{
     Engine, Event, LockOptions, LostModeOptions, MdmRequest, MdmResponse, RecordingSink,
     SIGNATURE_HEADER,
 };
+use mdmkit_core::profile::payloads::WebClipManaged;
+use mdmkit_core::profile::{self, Payload, Profile, SigningIdentity};
 use mdmkit_core::push::{ProgressCallback, RecordingPusher};
 use mdmkit_core::store::{AtRestKey, MemoryStore, SharedStore, SqliteStore};
 use mdmkit_core::{CommandStatus, EnrollmentId, Error};
@@ -89,6 +91,7 @@ on_every_store!(
     renewed_identity_certificates,
     hooks_bulk_actions_and_the_combined_endpoint,
     tls_client_certificate_identifies_the_device,
+    encrypted_profiles_go_to_the_device_certificate,
 );
 
 struct Fixture {
@@ -781,4 +784,144 @@ async fn tls_client_certificate_identifies_the_device(store: SharedStore) {
         assert_eq!(response.status, 400);
     }
     assert_eq!(f.pending(&device).await, 1);
+}
+
+/// The profile bytes of the InstallProfile the device gets at its next check-in.
+async fn next_installed_profile(f: &Fixture, device: &SimulatedDevice) -> Vec<u8> {
+    let response = f.command(device, device.idle().unwrap()).await;
+    assert_eq!(response.status, 200, "{:?}", response.error);
+    let envelope = CommandEnvelope::decode(&response.body).unwrap();
+    let Command::InstallProfile(install) = envelope.command else {
+        panic!("expected InstallProfile, got {}", envelope.request_type());
+    };
+    let answer = device
+        .answer(
+            &response.body,
+            CommandStatus::Acknowledged,
+            Dictionary::new(),
+        )
+        .unwrap();
+    assert_eq!(f.command(device, answer).await.status, 200);
+    install.payload.into_vec()
+}
+
+async fn encrypted_profiles_go_to_the_device_certificate(store: SharedStore) {
+    let f = fixture(store.clone());
+    let udid = unique("encrypted");
+    let device = SimulatedDevice::new(&udid, TOPIC).with_identity(f.ca.issue_rsa(&udid).unwrap());
+    f.enroll(&device).await;
+    let identity = device.identity.clone().unwrap();
+    let record = store.get_enrollment(&id(&device)).await.unwrap().unwrap();
+    assert_eq!(
+        record.identity_certificate,
+        Some(identity.certificate_der().unwrap())
+    );
+
+    let profile = Profile::new("com.example.secret")
+        .with_display_name("Secret settings")
+        .with_payload(Payload::new(
+            "com.example.secret.clip",
+            WebClipManaged::new("https://portal.example.com", "Portal"),
+        ));
+    f.engine
+        .install_profile_encrypted(&id(&device), &profile, None)
+        .await
+        .unwrap();
+    let bytes = next_installed_profile(&f, &device).await;
+    assert_eq!(
+        Profile::read(&bytes).unwrap_err().code(),
+        "profile_invalid",
+        "the payloads are not readable without the key"
+    );
+    assert_eq!(identity.decrypt_profile(&bytes).unwrap(), profile);
+
+    // Signed outside, encrypted inside.
+    let signer_ca = mdmkit_enrollment::DeviceCa::generate("Profile Signer", 30).unwrap();
+    let signer = SigningIdentity::from_bytes(
+        &signer_ca.certificate_pem().unwrap(),
+        signer_ca.private_key_pem().unwrap().expose(),
+        None,
+    )
+    .unwrap();
+    f.engine
+        .install_profile_encrypted(&id(&device), &profile, Some(&signer))
+        .await
+        .unwrap();
+    let bytes = next_installed_profile(&f, &device).await;
+    let verified = profile::verify(&bytes, Some(&signer_ca.certificate_pem().unwrap())).unwrap();
+    assert!(verified.profile.is_encrypted());
+    assert_eq!(identity.decrypt_profile(&bytes).unwrap(), profile);
+
+    // A rebound certificate is the one profiles are encrypted to from then on.
+    let renewed = device
+        .clone()
+        .with_identity(f.ca.issue_rsa(&device.udid).unwrap());
+    let renewed_identity = renewed.identity.clone().unwrap();
+    let der = renewed_identity.certificate_der().unwrap();
+    f.engine.rebind_identity(&id(&device), &der).await.unwrap();
+    let record = store.get_enrollment(&id(&device)).await.unwrap().unwrap();
+    assert_eq!(record.identity_certificate, Some(der));
+    f.engine
+        .install_profile_encrypted(&id(&device), &profile, None)
+        .await
+        .unwrap();
+    let bytes = next_installed_profile(&f, &renewed).await;
+    assert_eq!(renewed_identity.decrypt_profile(&bytes).unwrap(), profile);
+    assert_eq!(
+        identity.decrypt_profile(&bytes).unwrap_err().code(),
+        "profile_not_recipient"
+    );
+    // So is the certificate of a new Authenticate (re-enrollment).
+    let reenrolled = device
+        .clone()
+        .with_identity(f.ca.issue_rsa(&device.udid).unwrap());
+    f.enroll(&reenrolled).await;
+    let record = store.get_enrollment(&id(&device)).await.unwrap().unwrap();
+    assert_eq!(
+        record.identity_certificate,
+        Some(
+            reenrolled
+                .identity
+                .as_ref()
+                .unwrap()
+                .certificate_der()
+                .unwrap()
+        )
+    );
+
+    // An EC identity cannot receive an encrypted profile; nor can a device whose
+    // certificate is not stored. Nothing is queued for either.
+    let ec_device = f.device("ec");
+    f.enroll(&ec_device).await;
+    let error = f
+        .engine
+        .install_profile_encrypted(&id(&ec_device), &profile, None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "key_not_supported", "{error}");
+    let mut record = store
+        .get_enrollment(&id(&ec_device))
+        .await
+        .unwrap()
+        .unwrap();
+    record.identity_certificate = None;
+    store.put_enrollment(&record).await.unwrap();
+    let error = f
+        .engine
+        .install_profile_encrypted(&id(&ec_device), &profile, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::IdentityCertificateMissing(_)),
+        "{error}"
+    );
+    assert_eq!(error.code(), "identity_certificate_missing");
+    assert_eq!(f.pending(&ec_device).await, 0);
+    assert_eq!(f.pending(&device).await, 0);
+    let error = f
+        .engine
+        .install_profile_encrypted(&EnrollmentId::device("nobody"), &profile, None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "not_found");
 }

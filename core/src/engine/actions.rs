@@ -14,7 +14,7 @@ use crate::command::{
     DisableLostMode, EnableLostMode, EraseDevice, InstallProfile, PlayLostModeSound, RemoveProfile,
 };
 use crate::plist_io;
-use crate::profile::Profile;
+use crate::profile::{self, Profile, SigningIdentity};
 use crate::push::{push_and_mark_invalid, ProgressCallback, PushOutcome, PushResult, PushTarget};
 use crate::schema::{Channel, DeviceFacts, Platform};
 use crate::store::{EnrollmentRecord, QueuedCommand};
@@ -350,15 +350,44 @@ impl Engine {
     }
 
     /// Installs a configuration profile (`InstallProfile`): an XML or binary plist, or a
-    /// signed profile. Bytes that are not a readable profile are refused.
+    /// signed profile, possibly already encrypted (`EncryptedPayloadContent`). Bytes that
+    /// are not a readable profile are refused.
     pub async fn install_profile(
         &self,
         enrollment: &EnrollmentId,
         profile: Vec<u8>,
     ) -> Result<Queued> {
-        Profile::read(&profile)?;
+        Profile::read_maybe_encrypted(&profile)?;
         self.enqueue_command(enrollment, InstallProfile::new(Data::new(profile)))
             .await
+    }
+
+    /// Installs a configuration profile whose payloads are encrypted to the device's
+    /// identity certificate (see [`profile::encrypt`]), signed with `signer` when given.
+    /// The certificate is the one the device authenticated with (or that
+    /// [`Engine::rebind_identity`] bound); for a user channel, its device channel's.
+    ///
+    /// Refused before anything is queued: [`Error::IdentityCertificateMissing`] when no
+    /// certificate is stored for the device, [`Error::KeyNotSupported`] when its key is not
+    /// RSA, the profile's validation error, and what [`Engine::install_profile`] refuses.
+    pub async fn install_profile_encrypted(
+        &self,
+        enrollment: &EnrollmentId,
+        profile: &Profile,
+        signer: Option<&SigningIdentity>,
+    ) -> Result<Queued> {
+        let device = super::hooks::device_channel(enrollment);
+        let certificate = self
+            .enrollment(&device)
+            .await?
+            .identity_certificate
+            .ok_or_else(|| Error::IdentityCertificateMissing(device.to_string()))?;
+        let encrypted = profile::encrypt(profile, &certificate)?;
+        let bytes = match signer {
+            Some(signer) => profile::sign(&encrypted, signer)?,
+            None => encrypted.to_xml()?,
+        };
+        self.install_profile(enrollment, bytes).await
     }
 
     /// Removes the profile with this `PayloadIdentifier` (`RemoveProfile`).

@@ -171,6 +171,7 @@ impl Engine {
         );
         record.enrolled_topic = Some(message.topic.clone());
         record.identity_cert_sha256 = Some(identity.sha256.clone());
+        record.identity_certificate = Some(identity.certificate_der.clone());
         record.enabled = false;
         record.authenticate_message = Some(body.to_vec());
         record.last_seen = Some(now);

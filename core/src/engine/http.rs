@@ -21,7 +21,8 @@
 //! Actions: `lock` (`message`, `phone_number`, `pin`), `unlock`, `enable-lost-mode`
 //! (`message`, `phone_number`, `footnote`), `disable-lost-mode`, `locate`,
 //! `play-lost-mode-sound`, `wipe` (EraseDevice keys), `retire`, `device-information`
-//! (`queries`), `install-profile` (`profile`: base64), `remove-profile` (`identifier`).
+//! (`queries`), `install-profile` (`profile`: base64; `encrypt`: true encrypts the payloads
+//! to the device's identity certificate), `remove-profile` (`identifier`).
 
 use std::sync::Arc;
 
@@ -162,6 +163,8 @@ impl From<Error> for ApiError {
             }
             Error::CommandNotSupported { .. }
             | Error::UnlockTokenMissing(_)
+            | Error::IdentityCertificateMissing(_)
+            | Error::KeyNotSupported(_)
             | Error::EnrollmentDisabled(_) => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
         };
@@ -433,7 +436,32 @@ async fn run_action(
                         format!("profile must be base64: {e}"),
                     )
                 })?;
-            engine.install_profile(&id, bytes).await?
+            match options.get("encrypt") {
+                None | Some(JsonValue::Null) | Some(JsonValue::Bool(false)) => {
+                    engine.install_profile(&id, bytes).await?
+                }
+                Some(JsonValue::Bool(true)) => {
+                    if crate::profile::is_signed(&bytes) {
+                        return Err(ApiError(
+                            StatusCode::BAD_REQUEST,
+                            "profile_signature".into(),
+                            "give the unsigned profile to encrypt (the server holds no signer)"
+                                .into(),
+                        ));
+                    }
+                    let profile = crate::profile::Profile::read(&bytes)?;
+                    engine
+                        .install_profile_encrypted(&id, &profile, None)
+                        .await?
+                }
+                Some(_) => {
+                    return Err(ApiError(
+                        StatusCode::BAD_REQUEST,
+                        "json_invalid".into(),
+                        "encrypt must be true or false".into(),
+                    ))
+                }
+            }
         }
         "remove-profile" => {
             let identifier = text(&options, "identifier")?.ok_or_else(|| Error::MissingKey {

@@ -314,6 +314,7 @@ impl Engine {
                     id: device.to_string(),
                 })?;
         record.identity_cert_sha256 = Some(identity.sha256.clone());
+        record.identity_certificate = Some(identity.certificate_der.clone());
         record.updated_at = crate::store::now_micros();
         self.store.put_enrollment(&record).await?;
         Ok(identity)

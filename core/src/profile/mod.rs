@@ -33,10 +33,12 @@ use crate::plist_io::{self, DecodeLimits, PlistFormat};
 use crate::schema::{self, KeyInfo, Platform, UnknownKeys};
 use crate::Error;
 
+mod encryption;
 pub mod payloads;
 mod signing;
 mod spec;
 
+pub use encryption::{decrypt, decrypt_bytes, encrypt, ENCRYPTED_PAYLOAD_CONTENT, IS_ENCRYPTED};
 pub use payloads::{payload_info, PayloadContent};
 pub(crate) use signing::read_certificates;
 pub use signing::{is_signed, sign, sign_bytes, verify, SigningIdentity, VerifiedProfile};
@@ -312,8 +314,12 @@ pub struct Profile {
     /// `TargetDeviceType`: 0 any, 1 iPhone/iPad, 2 Apple Watch, 3 HomePod, 4 Apple TV,
     /// 5 Mac, 6 Vision Pro.
     pub target_device_type: Option<i64>,
-    /// `PayloadContent`: the payloads.
+    /// `PayloadContent`: the payloads (empty when they are encrypted).
     pub payloads: Vec<Payload>,
+    /// `EncryptedPayloadContent`: the payloads encrypted to a device certificate (CMS
+    /// EnvelopedData, DER), written with `IsEncrypted` = true instead of `PayloadContent`.
+    /// Set by [`encrypt`], cleared by [`decrypt`].
+    pub encrypted_payload_content: Option<crate::Data>,
     /// Top-level keys this version of mdmkit does not model, kept as they were.
     pub extra: Dictionary,
 }
@@ -337,6 +343,7 @@ impl Profile {
             consent_text: None,
             target_device_type: None,
             payloads: Vec::new(),
+            encrypted_payload_content: None,
             extra: Dictionary::new(),
         }
     }
@@ -409,14 +416,21 @@ impl Profile {
         codec::put_optional(&mut dict, "PayloadExpirationDate", &self.expiration_date);
         codec::put_optional(&mut dict, "ConsentText", &self.consent_text);
         codec::put_optional(&mut dict, "TargetDeviceType", &self.target_device_type);
-        codec::put(&mut dict, "PayloadContent", &self.payloads);
+        match &self.encrypted_payload_content {
+            Some(envelope) => {
+                codec::put(&mut dict, IS_ENCRYPTED, &true);
+                codec::put(&mut dict, ENCRYPTED_PAYLOAD_CONTENT, envelope);
+            }
+            None => codec::put(&mut dict, "PayloadContent", &self.payloads),
+        }
         for (k, v) in &self.extra {
             dict.insert(k.clone(), v.clone());
         }
         dict
     }
 
-    /// Reads a profile dictionary.
+    /// Reads a profile dictionary. An encrypted profile (`EncryptedPayloadContent`) is read
+    /// with no payloads and its envelope in [`Profile::encrypted_payload_content`].
     pub fn from_dictionary(mut dict: Dictionary) -> Result<Self, Error> {
         let path = KeyPath::named("Profile");
         let payload_type: String = codec::required(&mut dict, "PayloadType", &path)?;
@@ -427,12 +441,25 @@ impl Profile {
                 allowed: PROFILE_PAYLOAD_TYPE.into(),
             });
         }
-        if dict.contains_key("EncryptedPayloadContent") {
-            return Err(Error::Profile {
-                path: path.key("EncryptedPayloadContent").to_string(),
-                message: "the payloads are encrypted to a device; only that device can read them"
-                    .into(),
-            });
+        let encrypted_payload_content: Option<crate::Data> =
+            codec::optional(&mut dict, ENCRYPTED_PAYLOAD_CONTENT, &path)?;
+        if encrypted_payload_content.is_some() {
+            let is_encrypted: Option<bool> = codec::optional(&mut dict, IS_ENCRYPTED, &path)?;
+            if is_encrypted == Some(false) {
+                return Err(Error::Profile {
+                    path: path.key(IS_ENCRYPTED).to_string(),
+                    message: format!("is false but the profile has {ENCRYPTED_PAYLOAD_CONTENT}"),
+                });
+            }
+            let payloads: Option<Vec<Value>> = codec::optional(&mut dict, "PayloadContent", &path)?;
+            if payloads.is_some_and(|p| !p.is_empty()) {
+                return Err(Error::Profile {
+                    path: path.key("PayloadContent").to_string(),
+                    message: format!(
+                        "a profile has either PayloadContent or {ENCRYPTED_PAYLOAD_CONTENT}, not both"
+                    ),
+                });
+            }
         }
         Ok(Self {
             identifier: codec::required(&mut dict, "PayloadIdentifier", &path)?,
@@ -450,6 +477,7 @@ impl Profile {
             consent_text: codec::optional(&mut dict, "ConsentText", &path)?,
             target_device_type: codec::optional(&mut dict, "TargetDeviceType", &path)?,
             payloads: codec::optional(&mut dict, "PayloadContent", &path)?.unwrap_or_default(),
+            encrypted_payload_content,
             extra: dict,
         })
     }
@@ -457,11 +485,36 @@ impl Profile {
     /// Reads a `.mobileconfig`: an XML or binary plist, or a signed profile (CMS SignedData,
     /// DER), whose signature is then checked (but not its certificate chain: use [`verify`]
     /// for that).
+    ///
+    /// A profile whose payloads are encrypted to a device is an [`Error::Profile`] naming
+    /// `EncryptedPayloadContent`: read it with [`decrypt_bytes`] when you hold the device's
+    /// key, or keep it encrypted with [`Profile::read_maybe_encrypted`].
     pub fn read(bytes: &[u8]) -> Result<Self, Error> {
+        let profile = Self::read_maybe_encrypted(bytes)?;
+        if profile.is_encrypted() {
+            return Err(Error::Profile {
+                path: format!("Profile.{ENCRYPTED_PAYLOAD_CONTENT}"),
+                message: "the payloads are encrypted to a device; only the holder of its key \
+                          can read them (profile::decrypt)"
+                    .into(),
+            });
+        }
+        Ok(profile)
+    }
+
+    /// Reads a `.mobileconfig` like [`Profile::read`], but an encrypted profile is read as it
+    /// is: its own keys, no payloads, and its envelope in
+    /// [`Profile::encrypted_payload_content`].
+    pub fn read_maybe_encrypted(bytes: &[u8]) -> Result<Self, Error> {
         if is_signed(bytes) {
             return Ok(verify(bytes, None)?.profile);
         }
         Self::from_dictionary(plist_io::parse_dictionary(bytes, DecodeLimits::DEFAULT)?)
+    }
+
+    /// Whether the payloads are encrypted (`EncryptedPayloadContent`; see [`encrypt`]).
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted_payload_content.is_some()
     }
 
     /// Validates the profile, then writes it as an XML plist (`.mobileconfig`).
@@ -474,7 +527,8 @@ impl Profile {
     /// keys present, of the right type, among the allowed values and within range;
     /// identifiers and UUIDs unique within the profile; every reference to another payload
     /// pointing to one of a suitable type. The first problem is the error; its message names
-    /// the payload and the key path.
+    /// the payload and the key path. Of an encrypted profile only the profile's own keys are
+    /// checked (its payloads were validated when it was encrypted).
     pub fn validate(&self) -> Result<(), Error> {
         let top = self.to_dictionary();
         let top_path = KeyPath::named("Profile");
@@ -487,6 +541,17 @@ impl Profile {
             &top_path,
             UnknownKeys::Accept,
         )?;
+        if self.is_encrypted() {
+            if !self.payloads.is_empty() {
+                return Err(Error::Profile {
+                    path: top_path.key("PayloadContent").to_string(),
+                    message: format!(
+                        "a profile has either PayloadContent or {ENCRYPTED_PAYLOAD_CONTENT}, not both"
+                    ),
+                });
+            }
+            return Ok(());
+        }
         if self.payloads.is_empty() {
             return Err(Error::Profile {
                 path: top_path.key("PayloadContent").to_string(),
@@ -597,7 +662,8 @@ impl Profile {
 
     /// What `platform` does not support in this profile: whole payload types, and keys
     /// that the platform ignores. An empty list means the platform supports everything in
-    /// it.
+    /// it. The payloads of an encrypted profile cannot be seen: check the profile before
+    /// [`encrypt`].
     pub fn unsupported_on(&self, platform: Platform) -> Vec<PlatformIssue> {
         let mut issues = Vec::new();
         for payload in &self.payloads {

@@ -18,7 +18,7 @@ fn certificate_error(what: &str, error: impl std::fmt::Display) -> Error {
 }
 
 /// The first reason in an OpenSSL error stack, without its codes and source locations.
-fn reason(errors: &openssl::error::ErrorStack) -> String {
+pub(crate) fn reason(errors: &openssl::error::ErrorStack) -> String {
     errors
         .errors()
         .iter()
@@ -41,6 +41,21 @@ pub(crate) fn read_certificates(bytes: &[u8], what: &str) -> Result<Vec<X509>, E
             .map(|c| vec![c])
             .map_err(|e| certificate_error(what, format!("neither PEM nor DER ({})", reason(&e))))
     }
+}
+
+/// Reads an unencrypted private key, PEM or DER.
+pub(crate) fn read_private_key(key: &[u8], what: &str) -> Result<PKey<Private>, Error> {
+    if key.trim_ascii_start().starts_with(b"-----BEGIN") {
+        PKey::private_key_from_pem(key)
+    } else {
+        PKey::private_key_from_der(key)
+    }
+    .map_err(|e| {
+        Error::Certificate(format!(
+            "{what}: not a readable private key ({})",
+            reason(&e)
+        ))
+    })
 }
 
 /// The certificate, private key and chain that sign profiles.
@@ -68,17 +83,7 @@ impl SigningIdentity {
     /// belong to the certificate.
     pub fn from_bytes(certificate: &[u8], key: &[u8], chain: Option<&[u8]>) -> Result<Self, Error> {
         let certificate = read_certificates(certificate, "signer certificate")?.remove(0);
-        let key = if key.trim_ascii_start().starts_with(b"-----BEGIN") {
-            PKey::private_key_from_pem(key)
-        } else {
-            PKey::private_key_from_der(key)
-        }
-        .map_err(|e| {
-            Error::Certificate(format!(
-                "signer key: not a readable private key ({})",
-                reason(&e)
-            ))
-        })?;
+        let key = read_private_key(key, "signer key")?;
         let public = certificate
             .public_key()
             .map_err(|e| certificate_error("signer certificate", e))?;
@@ -168,6 +173,9 @@ pub struct VerifiedProfile {
 /// Verifies a signed profile. The signature must match the content (a tampered or garbled
 /// file is an error). With `trusted` roots (PEM bundle or DER), the signer's certificate
 /// must also chain to one of them; without, the chain is not checked.
+///
+/// The profile inside may be encrypted ([`Profile::is_encrypted`]); it is returned as it is,
+/// for [`decrypt`](super::decrypt).
 pub fn verify(signed: &[u8], trusted: Option<&[u8]>) -> Result<VerifiedProfile, Error> {
     let pkcs7 = Pkcs7::from_der(signed)
         .map_err(|_| Error::Signature("not a signed profile (no CMS SignedData in DER)".into()))?;

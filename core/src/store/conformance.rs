@@ -96,6 +96,7 @@ pub async fn enrollments(store: &dyn Store) {
     record.unlock_token = Some(Secret::new(b"unlock-secret".to_vec()));
     record.bootstrap_token = Some(Secret::new(b"bootstrap-secret".to_vec()));
     record.identity_cert_sha256 = Some("ab".repeat(32));
+    record.identity_certificate = Some(vec![0x30, 0x82, 0x01, 0x0a, 0x00, 0xff]);
     record.owner = Some(owner.clone());
     record.enabled = true;
     record.authenticate_message = Some(b"<plist>auth</plist>".to_vec());

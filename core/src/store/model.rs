@@ -71,6 +71,10 @@ pub struct EnrollmentRecord {
     pub bootstrap_token: Option<Secret>,
     /// Lowercase hex SHA-256 of the device identity certificate bound at Authenticate.
     pub identity_cert_sha256: Option<String>,
+    /// The device identity certificate bound at Authenticate (or by
+    /// [`Engine::rebind_identity`](crate::engine::Engine::rebind_identity)), DER: what profiles
+    /// are encrypted to. `None` for enrollments authenticated before mdmkit kept it.
+    pub identity_certificate: Option<Vec<u8>>,
     /// The portal user who owns the device (end user), if any.
     pub owner: Option<String>,
     /// Whether the enrollment may be managed: false after Authenticate until TokenUpdate,
@@ -100,6 +104,7 @@ impl EnrollmentRecord {
             unlock_token: None,
             bootstrap_token: None,
             identity_cert_sha256: None,
+            identity_certificate: None,
             owner: None,
             enabled: false,
             authenticate_message: None,

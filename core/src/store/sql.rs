@@ -101,8 +101,8 @@ macro_rules! impl_sql_store {
     ) => {
         const ENROLLMENT_COLUMNS: &str = "id, enrollment_type, enrolled_topic, push_token, \
             push_magic, push_topic, push_invalid_since, unlock_token, bootstrap_token, \
-            identity_cert_sha256, owner, enabled, authenticate_message, token_update_message, \
-            last_seen, created_at, updated_at";
+            identity_cert_sha256, identity_certificate, owner, enabled, authenticate_message, \
+            token_update_message, last_seen, created_at, updated_at";
         const USER_CERT_COLUMNS: &str = "id, owner, kind_id, name, certificate_der, pkcs12, \
             pkcs12_password, has_private_key, subject, issuer, serial, not_after, uploaded_at, \
             updated_at";
@@ -209,6 +209,8 @@ macro_rules! impl_sql_store {
                 )?;
                 record.identity_cert_sha256 =
                     row.try_get("identity_cert_sha256").map_err(backend)?;
+                record.identity_certificate =
+                    row.try_get("identity_certificate").map_err(backend)?;
                 record.owner = row.try_get("owner").map_err(backend)?;
                 record.enabled = row.try_get("enabled").map_err(backend)?;
                 record.authenticate_message =
@@ -430,10 +432,10 @@ macro_rules! impl_sql_store {
                 sqlx::query(
                     "INSERT INTO mdmkit_enrollments (id, device_id, enrollment_type, \
                      enrolled_topic, push_token, push_magic, push_topic, push_invalid_since, \
-                     unlock_token, bootstrap_token, identity_cert_sha256, owner, enabled, \
-                     authenticate_message, token_update_message, last_seen, created_at, \
-                     updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                     $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO UPDATE SET \
+                     unlock_token, bootstrap_token, identity_cert_sha256, identity_certificate, \
+                     owner, enabled, authenticate_message, token_update_message, last_seen, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                     $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (id) DO UPDATE SET \
                      device_id = excluded.device_id, enrollment_type = excluded.enrollment_type, \
                      enrolled_topic = excluded.enrolled_topic, push_token = excluded.push_token, \
                      push_magic = excluded.push_magic, push_topic = excluded.push_topic, \
@@ -441,6 +443,7 @@ macro_rules! impl_sql_store {
                      unlock_token = excluded.unlock_token, \
                      bootstrap_token = excluded.bootstrap_token, \
                      identity_cert_sha256 = excluded.identity_cert_sha256, \
+                     identity_certificate = excluded.identity_certificate, \
                      owner = excluded.owner, enabled = excluded.enabled, \
                      authenticate_message = excluded.authenticate_message, \
                      token_update_message = excluded.token_update_message, \
@@ -458,6 +461,7 @@ macro_rules! impl_sql_store {
                 .bind(seal(&self.key, record.unlock_token.as_ref(), "mdmkit_enrollments", "unlock_token", id)?)
                 .bind(seal(&self.key, record.bootstrap_token.as_ref(), "mdmkit_enrollments", "bootstrap_token", id)?)
                 .bind(record.identity_cert_sha256.as_deref())
+                .bind(record.identity_certificate.as_deref())
                 .bind(record.owner.as_deref())
                 .bind(record.enabled)
                 .bind(record.authenticate_message.as_deref())

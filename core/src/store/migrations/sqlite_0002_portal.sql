@@ -1,7 +1,8 @@
 -- Privacy settings per portal user and per enrollment, overriding the server-wide ones
 -- (NULL inherits), the portal's branding (one row), the invitation a registration
--- token was sent with, failed portal sign-ins (shared by every server on the store), and
--- an index for finding an enrollment by its identity certificate.
+-- token was sent with, failed portal sign-ins (shared by every server on the store), an
+-- index for finding an enrollment by its identity certificate, and that certificate itself
+-- (DER; profiles are encrypted to it).
 
 CREATE TABLE mdmkit_privacy_overrides (
     scope_kind          TEXT NOT NULL,  -- 'user' or 'enrollment'
@@ -32,3 +33,5 @@ CREATE TABLE mdmkit_sign_in_failures (
 );
 
 CREATE INDEX mdmkit_enrollments_identity ON mdmkit_enrollments (identity_cert_sha256);
+
+ALTER TABLE mdmkit_enrollments ADD COLUMN identity_certificate BLOB;
