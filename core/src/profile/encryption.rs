@@ -10,9 +10,9 @@
 //!
 //! The envelope is the classic PKCS #7 one OpenSSL's `PKCS7_encrypt` writes: one
 //! KeyTransRecipientInfo per recipient, named by issuer and serial number, the content key
-//! wrapped with RSA PKCS #1 v1.5, and the content encrypted with AES-256-CBC. Apple's CMS
-//! decoder reads AES-CBC envelopes with RSA key transport, and `openssl cms -decrypt` /
-//! `openssl smime -decrypt -inform DER` read them too. The recipient certificate must hold
+//! wrapped with RSA PKCS #1 v1.5, and the content encrypted with AES-256-CBC — the
+//! envelope other MDM servers send; it is checked here with `openssl cms -decrypt` /
+//! `openssl smime -decrypt -inform DER`, not on a device. The recipient certificate must hold
 //! an RSA key: key transport needs one (device identities from SCEP or PKCS #12 payloads
 //! are RSA).
 //!
