@@ -6,17 +6,32 @@
 //! SQLite store (a temporary file): a simulated iPhone enrolls with messages signed by its
 //! identity certificate, an administrator locks it, the lock is pushed through the APNs
 //! client to the loopback mock APNs server, and the device fetches and acknowledges it.
+//! Step 5 is enrollment and the self-service portal on the same store: an invitation by
+//! e-mail, a device enrolled through its registration link, the user's first password, a
+//! lock from the portal, and another user who cannot see the device.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use mdmkit_apns::client::{ApnsClient, ApnsConfig, ClientIdentity, Endpoint};
+use mdmkit_apns::lifecycle::{InstallRequest, PushCertLifecycle};
 use mdmkit_apns::mock::{MockConfig, MockServer, TestPki};
+use mdmkit_apns::push_cert::PushCertificate;
 use mdmkit_core::command::{CommandEnvelope, DeviceInformation, DeviceLock};
 use mdmkit_core::engine::{Engine, LockOptions, MdmResponse};
+use mdmkit_core::notify::{EmailMessage, Notifier};
+use mdmkit_core::profile::SigningIdentity;
 use mdmkit_core::schema::{DeviceFacts, Platform};
-use mdmkit_core::store::{AtRestKey, SharedStore, SqliteStore};
-use mdmkit_core::{Checkin, CheckinMessage, CommandResponse, CommandResult, EnrollmentId, Error};
-use mdmkit_tests::{DeviceCa, SimulatedDevice};
+use mdmkit_core::store::{AtRestKey, AuditQuery, SharedStore, SqliteStore};
+use mdmkit_core::{
+    Checkin, CheckinMessage, CommandResponse, CommandResult, EnrollmentId, Error, Secret,
+};
+use mdmkit_enrollment::{
+    DeviceCa as EnrollmentCa, Enroller, EnrollmentLinks, EnrollmentProfileSettings, Invitations,
+    OwnerBinding, Portal, PortalConfig,
+};
+use mdmkit_tests::{DeviceCa, DeviceIdentityKey, SimulatedDevice};
+use time::OffsetDateTime;
 
 /// A TokenUpdate as an iPhone sends it after enrolling.
 const TOKEN_UPDATE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -141,6 +156,7 @@ async fn engine_steps() -> Result<(), Box<dyn std::error::Error>> {
     let config = ApnsConfig::new(Endpoint::from_url(&apns.url())?, identity)
         .server_ca_pem(pki.ca_pem.clone());
     let pusher = Arc::new(ApnsClient::new(config)?);
+    let pusher_for_portal = pusher.clone();
     println!("APNs:   mock server at {}", apns.url());
 
     // Device identities come from the enrollment's CA; the engine trusts it.
@@ -243,6 +259,177 @@ async fn engine_steps() -> Result<(), Box<dyn std::error::Error>> {
         "   reason (logged, not sent): {}",
         response.error.unwrap_or_default()
     );
+    portal_steps(&store, pusher_for_portal, &pki).await?;
     apns.shutdown().await;
+    Ok(())
+}
+
+/// Prints each invitation instead of sending it (an application passes its SMTP notifier).
+struct PrintingNotifier;
+
+#[async_trait::async_trait]
+impl Notifier for PrintingNotifier {
+    async fn send(&self, message: EmailMessage) -> Result<(), Error> {
+        println!(
+            "   e-mail to {}: {:?}",
+            message.to.join(", "),
+            message.subject
+        );
+        for line in message.text_body.lines().filter(|l| !l.trim().is_empty()) {
+            println!("   | {line}");
+        }
+        Ok(())
+    }
+}
+
+/// The token value of a link (`...?token=VALUE`).
+fn token_of(link: &Secret) -> String {
+    let link = link.expose_str().unwrap_or_default();
+    link.split_once("token=")
+        .map(|(_, token)| token.to_owned())
+        .unwrap_or_default()
+}
+
+async fn portal_steps(
+    store: &SharedStore,
+    pusher: Arc<ApnsClient>,
+    pki: &TestPki,
+) -> Result<(), Box<dyn std::error::Error>> {
+    println!("\n== 5. Enrollment and the self-service portal (same store)");
+    // The push certificate is registered first: enrollment profiles carry its topic.
+    let mut pem = pki.client_cert_pem.clone();
+    pem.extend_from_slice(&pki.client_key_pem);
+    let certificate = PushCertificate::parse(&pem, None)?;
+    PushCertLifecycle::new(store.clone())
+        .install(
+            InstallRequest::new(certificate, "mdm-admin@example.com").note("demo"),
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+    println!("   push certificate for {TOPIC} registered");
+
+    let ca = Arc::new(EnrollmentCa::generate("Demo Enrollment CA", 365)?);
+    let signer_ca = EnrollmentCa::generate("Demo Profile Signer", 365)?;
+    let signer = SigningIdentity::from_bytes(
+        &signer_ca.certificate_pem()?,
+        signer_ca.private_key_pem()?.expose(),
+        None,
+    )?;
+    let engine = Engine::builder(store.clone(), pusher)
+        .device_ca(ca.certificate_pem()?)
+        .enrollment_profile_identifier("com.example.mdm.enrollment")
+        .events(Arc::new(OwnerBinding::new(store.clone())))
+        .build()?;
+    let settings = EnrollmentProfileSettings::new(
+        "com.example.mdm.enrollment",
+        "https://mdm.example.com/mdm",
+        TOPIC,
+    );
+    let enroller = Enroller::new(store.clone(), ca, settings, Arc::new(signer));
+    let links = EnrollmentLinks::new(
+        "https://portal.example.com/accept",
+        "https://mdm.example.com/enroll",
+    )?;
+    let invitations = Invitations::new(store.clone(), Arc::new(PrintingNotifier), links);
+    let portal = Portal::new(engine.clone(), PortalConfig::default());
+
+    println!("-- a) an administrator invites Amy");
+    let sent = invitations
+        .invite("amy", "amy@example.com", Duration::from_secs(72 * 3600))
+        .await?;
+    println!(
+        "   invitation {}...",
+        sent.invitation.id.get(..16).unwrap_or("?")
+    );
+
+    println!("-- b) Amy opens the registration link on her iPhone: a signed enrollment profile");
+    let enrollment = enroller.enroll(&token_of(&sent.registration_link)).await?;
+    println!(
+        "   {} bytes, signed: {}, identity sha256 {}...",
+        enrollment.profile.len(),
+        enrollment.signed,
+        enrollment
+            .identity_sha256
+            .as_deref()
+            .and_then(|s| s.get(..16))
+            .unwrap_or("?")
+    );
+    let again = enroller.enroll(&token_of(&sent.registration_link)).await;
+    println!(
+        "   the same link again: {}",
+        again.err().map(|e| e.to_string()).unwrap_or_default()
+    );
+    let udid = "00008110-000A1B2C3D4E5F60";
+    let device = SimulatedDevice::new(udid, TOPIC).with_identity(
+        DeviceIdentityKey::from_enrollment_profile(&enrollment.profile)?,
+    );
+    for body in [
+        device.authenticate()?,
+        device.token_update(&[7; 32], "AMY-MAGIC")?,
+    ] {
+        let response = engine.handle_checkin(device.request(body)?).await;
+        show("check-in", &response);
+    }
+
+    println!("-- c) Amy sets her password through the portal link and signs in");
+    invitations
+        .accept(&token_of(&sent.portal_link), "correct horse battery")
+        .await?;
+    let session = portal
+        .sign_in("amy@example.com", "correct horse battery")
+        .await?;
+    for listed in portal.devices(&session).await? {
+        println!(
+            "   her device {}: can {}",
+            listed.enrollment_id,
+            listed.actions.join(", ")
+        );
+    }
+
+    println!("-- d) she locks it from the portal; the device fetches and acknowledges the lock");
+    let queued = portal.lock(&session, udid, LockOptions::default()).await?;
+    println!(
+        "   queued DeviceLock {}, push: {:?}",
+        queued.command_uuid, queued.push
+    );
+    let response = engine.handle_command(device.request(device.idle()?)?).await;
+    let delivered = CommandEnvelope::decode(&response.body)?;
+    println!("   delivered {}", delivered.request_type());
+    let ack = device.answer(
+        &response.body,
+        mdmkit_core::CommandStatus::Acknowledged,
+        plist::Dictionary::new(),
+    )?;
+    show(
+        "Acknowledged",
+        &engine.handle_command(device.request(ack)?).await,
+    );
+
+    println!("-- e) another user cannot see or lock Amy's iPhone");
+    portal
+        .add_user("bob", "bob@example.com", Some("Bob"))
+        .await?;
+    portal.set_password("bob", "bobs password").await?;
+    let bob = portal.sign_in("bob@example.com", "bobs password").await?;
+    let refused = portal.lock(&bob, udid, LockOptions::default()).await;
+    println!(
+        "   Bob's attempt: {}; pending commands on the iPhone: {}",
+        refused.err().map(|e| e.to_string()).unwrap_or_default(),
+        store
+            .pending_commands(&EnrollmentId::device(udid))
+            .await?
+            .len()
+    );
+    let audit = store.list_audit_events(&AuditQuery::default()).await?;
+    println!("   audit log (newest first):");
+    for event in audit.iter().take(6) {
+        println!(
+            "   {} {} {} {}",
+            event.actor,
+            event.action,
+            event.target.as_deref().unwrap_or("-"),
+            event.detail.as_deref().unwrap_or("")
+        );
+    }
     Ok(())
 }
