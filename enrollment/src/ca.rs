@@ -11,6 +11,7 @@ use openssl::rsa::Rsa;
 use openssl::x509::extension::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
 use openssl::x509::{X509Builder, X509Name, X509NameBuilder, X509};
 
+use mdmkit_core::engine::DeviceIdentity;
 use mdmkit_core::Secret;
 
 use crate::{Error, Result};
@@ -142,9 +143,14 @@ impl DeviceCa {
             .mac_md(MessageDigest::sha1())
             .build2(&password)?
             .to_der()?;
-        let certificate_der = certificate.to_der()?;
+        // The fingerprint exactly as the engine binds it at Authenticate.
+        let DeviceIdentity {
+            certificate_der,
+            sha256,
+            ..
+        } = DeviceIdentity::from_der(certificate.to_der()?);
         Ok(IssuedIdentity {
-            sha256: sha256_hex(&certificate_der),
+            sha256,
             certificate_der,
             pkcs12: Secret::new(pkcs12),
             password: Secret::new(password.into_bytes()),
@@ -166,10 +172,7 @@ pub fn certificate_der(pem_or_der: &[u8]) -> Result<Vec<u8>> {
 
 /// Lowercase hex SHA-256 of `bytes`.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    openssl::sha::sha256(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(openssl::sha::sha256(bytes))
 }
 
 /// A random URL-safe token of `bytes` random bytes (base64url, no padding).

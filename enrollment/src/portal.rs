@@ -19,6 +19,7 @@ use mdmkit_core::store::{
 };
 use mdmkit_core::{EnrollmentId, Secret};
 
+use crate::invite::check_email;
 use crate::{Error, Result};
 
 /// Sign-in rate limiting. The failures are counted in the store, so every server sharing
@@ -126,11 +127,10 @@ pub async fn add_user(
     email: &str,
     name: Option<&str>,
 ) -> Result<PortalUser> {
-    if id.is_empty() || !email.contains('@') {
-        return Err(Error::InvalidInput(format!(
-            "user id {id:?} / e-mail {email:?}"
-        )));
+    if id.is_empty() {
+        return Err(Error::InvalidInput("empty user id".into()));
     }
+    check_email(email)?;
     if store.get_portal_user(id).await?.is_some()
         || store.find_portal_user_by_email(email).await?.is_some()
     {
@@ -311,9 +311,7 @@ impl Portal {
         let store = self.engine.store();
         let mut user = self.current_user(session).await?;
         if let Some(email) = email {
-            if !email.contains('@') {
-                return Err(Error::InvalidInput(format!("e-mail {email:?}")));
-            }
+            check_email(email)?;
             if let Some(other) = store.find_portal_user_by_email(email).await? {
                 if other.id != user.id {
                     self.audit(&user.id, "portal.account_update", None, "store_conflict")

@@ -33,17 +33,12 @@ pub struct DeviceIdentity {
 impl DeviceIdentity {
     /// The identity of a certificate (DER), without verifying it.
     pub fn from_der(certificate_der: Vec<u8>) -> Self {
-        let sha256 = hex(&openssl::sha::sha256(&certificate_der));
+        let sha256 = hex::encode(openssl::sha::sha256(&certificate_der));
         Self {
             certificate_der,
             sha256,
         }
     }
-}
-
-/// Lowercase hexadecimal.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    hex::encode(bytes)
 }
 
 /// Verifies device identity certificates against the CA certificates the application
