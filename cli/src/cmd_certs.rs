@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::{Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use mdmkit_certstore::{CertStore, CertificateEdit, ImportOutcome, ImportRequest, UserCertificate};
 use mdmkit_core::store::CertificatePurpose;
 use time::format_description::well_known::Rfc3339;
@@ -52,16 +52,7 @@ pub enum CertsCommand {
         json: bool,
     },
     /// Change a certificate's display name or kind.
-    Edit {
-        /// The certificate's id.
-        id: String,
-        /// The new display name.
-        #[arg(long)]
-        name: Option<String>,
-        /// The new kind, by id or name.
-        #[arg(long)]
-        kind: Option<String>,
-    },
+    Edit(EditArgs),
     /// Remove a certificate's private key for good (nothing is re-pushed).
     ClearKey {
         /// The certificate's id.
@@ -193,11 +184,9 @@ async fn execute(command: CertsCommand, certs: &CertStore) -> CliResult<String> 
             let list = certs.list(&user).await.map_err(refusal)?;
             list_text(&list, json, &user)?
         }
-        CertsCommand::Edit { id, name, kind } => {
-            let cert = certs
-                .edit(&id, &certificate_edit(name, kind)?)
-                .await
-                .map_err(refusal)?;
+        CertsCommand::Edit(args) => {
+            let (id, edit) = args.into_edit()?;
+            let cert = certs.edit(&id, &edit).await.map_err(refusal)?;
             format!("edited {}: {} ({})\n", cert.id, cert.name, cert.kind_name)
         }
         CertsCommand::ClearKey { id } => {
@@ -332,23 +321,34 @@ pub(crate) fn list_text(list: &[UserCertificate], json: bool, user: &str) -> Cli
     })
 }
 
-/// The change `certs edit` (and the portal's `certs edit`) asks for: at least one of a new
-/// name and a new kind.
-pub(crate) fn certificate_edit(
+/// What `certs edit` (and the portal's `certs edit`) changes.
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// The certificate's id.
+    id: String,
+    /// The new display name.
+    #[arg(long)]
     name: Option<String>,
+    /// The new kind, by id or name.
+    #[arg(long)]
     kind: Option<String>,
-) -> CliResult<CertificateEdit> {
-    if name.is_none() && kind.is_none() {
-        return Err(CliError::input(
-            "nothing to change: give --name and/or --kind",
-        ));
+}
+
+impl EditArgs {
+    /// The certificate's id and the change: at least one of a new name and a new kind.
+    pub(crate) fn into_edit(self) -> CliResult<(String, CertificateEdit)> {
+        if self.name.is_none() && self.kind.is_none() {
+            return Err(CliError::input(
+                "nothing to change: give --name and/or --kind",
+            ));
+        }
+        let mut edit = CertificateEdit::new();
+        if let Some(name) = self.name {
+            edit = edit.with_name(name);
+        }
+        if let Some(kind) = self.kind {
+            edit = edit.with_kind(kind);
+        }
+        Ok((self.id, edit))
     }
-    let mut edit = CertificateEdit::new();
-    if let Some(name) = name {
-        edit = edit.with_name(name);
-    }
-    if let Some(kind) = kind {
-        edit = edit.with_kind(kind);
-    }
-    Ok(edit)
 }

@@ -14,9 +14,7 @@ use mdmkit_core::profile::SigningIdentity;
 use mdmkit_core::store::Branding;
 use mdmkit_enrollment::{Portal, PortalConfig, WebClipSettings};
 
-use crate::cmd_certs::{
-    certificate_edit, import_text, list_text, read_password, refusal, timestamp,
-};
+use crate::cmd_certs::{import_text, list_text, read_password, refusal, timestamp, EditArgs};
 use crate::store_open::{block_on, open_store, queueing_engine, GlobalOpts};
 use crate::{print_out, read_input, CliError, CliResult};
 
@@ -200,16 +198,7 @@ pub enum CertsAction {
         file: String,
     },
     /// Change a certificate's display name or kind.
-    Edit {
-        /// The certificate's id.
-        id: String,
-        /// The new display name.
-        #[arg(long)]
-        name: Option<String>,
-        /// The new kind, by id or name.
-        #[arg(long)]
-        kind: Option<String>,
-    },
+    Edit(EditArgs),
     /// Remove a certificate's private key for good.
     ClearKey {
         /// The certificate's id.
@@ -452,11 +441,9 @@ async fn certs_tab(certs: &OwnCertificates, action: CertsAction) -> CliResult<St
                 .map_err(refusal)?;
             import_text(&outcome)
         }
-        CertsAction::Edit { id, name, kind } => {
-            let cert = certs
-                .edit(&id, &certificate_edit(name, kind)?)
-                .await
-                .map_err(refusal)?;
+        CertsAction::Edit(args) => {
+            let (id, edit) = args.into_edit()?;
+            let cert = certs.edit(&id, &edit).await.map_err(refusal)?;
             format!("edited {}: {} ({})\n", cert.id, cert.name, cert.kind_name)
         }
         CertsAction::ClearKey { id } => {
