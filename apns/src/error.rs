@@ -211,13 +211,13 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::EmptyInput { .. } => "empty_input",
-            Error::UnreadableCertificate { .. } => "cert_unreadable",
+            Error::UnreadableCertificate { .. } => "certificate_unreadable",
             Error::P12BadPassword => "p12_bad_password",
             Error::P12NoCertificate => "p12_no_certificate",
             Error::InvalidPassword => "invalid_password",
             Error::NoTopic { .. } => "no_topic",
             Error::NotMdmTopic { .. } => "not_mdm_topic",
-            Error::Expired { .. } => "cert_expired",
+            Error::Expired { .. } => "certificate_expired",
             Error::KeyMismatch { .. } => "key_mismatch",
             Error::TopicMismatch { .. } => "topic_mismatch",
             Error::TopicNotFound { .. } => "topic_not_found",

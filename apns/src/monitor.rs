@@ -370,7 +370,7 @@ mod tests {
         assert_eq!(credential.not_after, NOW + Duration::days(20));
         assert_eq!(
             Credential::vendor_certificate(b"junk").unwrap_err().code(),
-            "cert_unreadable"
+            "certificate_unreadable"
         );
     }
 

@@ -468,7 +468,7 @@ mod tests {
             PushCertificate::parse(b"\x00garbage\xff", None)
                 .unwrap_err()
                 .code(),
-            "cert_unreadable"
+            "certificate_unreadable"
         );
         assert_eq!(
             PushCertificate::parse(
@@ -477,13 +477,13 @@ mod tests {
             )
             .unwrap_err()
             .code(),
-            "cert_unreadable"
+            "certificate_unreadable"
         );
         assert_eq!(
             PushCertificate::parse(b"-----BEGIN PUBLIC KEY-----\n", None)
                 .unwrap_err()
                 .code(),
-            "cert_unreadable"
+            "certificate_unreadable"
         );
 
         let ca = TestCa::new("Test Apple CA");

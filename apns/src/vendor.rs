@@ -413,7 +413,7 @@ mod tests {
         files.vendor_key = key.to_pem().unwrap();
         assert_eq!(
             VendorSigner::from_files(&files).unwrap_err().code(),
-            "cert_expired"
+            "certificate_expired"
         );
     }
 

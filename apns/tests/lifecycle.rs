@@ -157,7 +157,7 @@ async fn refuses_an_expired_certificate() {
     let certificate = s.apple_certificate(T1, now() - Duration::days(1)).await;
     let request = InstallRequest::new(certificate, "a@b.example");
     let error = s.lifecycle.install(request, now()).await.unwrap_err();
-    assert_eq!(error.code(), "cert_expired");
+    assert_eq!(error.code(), "certificate_expired");
     assert!(s.lifecycle.status(now()).await.unwrap().is_empty());
 }
 

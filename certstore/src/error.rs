@@ -156,7 +156,7 @@ impl Error {
             Error::CertificateExpired { .. } => "certificate_expired",
             Error::CertificateNotYetValid { .. } => "certificate_not_yet_valid",
             Error::NotForEmail => "certificate_not_for_email",
-            Error::UnreadableCertificate(_) => "unreadable_certificate",
+            Error::UnreadableCertificate(_) => "certificate_unreadable",
             Error::UnknownKind(_) => "unknown_kind",
             Error::KindExists(_) => "kind_exists",
             Error::UnknownCertificate(_) => "unknown_certificate",
@@ -165,7 +165,7 @@ impl Error {
             Error::Configuration { .. } => "configuration_invalid",
             Error::Install { .. } => "install_failed",
             Error::Crypto(_) => "crypto",
-            Error::Core(_) => "core",
+            Error::Core(inner) => inner.code(),
         }
     }
 }

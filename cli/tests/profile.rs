@@ -370,7 +370,7 @@ fn encrypt_to_a_device_certificate_then_sign_inspect_and_decrypt() {
     );
     assert_refused(
         &mdmkit(&["profile", "encrypt", path(&plain), "--cert", path(&spec)]),
-        "certificate_invalid",
+        "certificate_unreadable",
     );
     let ec_cert = dir.join("ec.pem");
     let out = Command::new("openssl")

@@ -92,7 +92,7 @@ fn inspect_refuses_bad_files_with_one_line() {
     let garbage = write(dir.path(), "garbage", b"\x00\x01 this is not a certificate");
     assert_refused(
         &mdmkit(&["push-cert", "inspect", &garbage]),
-        "[cert_unreadable]",
+        "[certificate_unreadable]",
     );
 
     let empty = write(dir.path(), "empty", b"");
@@ -379,7 +379,7 @@ fn csr_install_renew_edit_delete_history() {
     let expired = request_and_issue(d, &apple, TOPIC, -1, "expired");
     assert_refused(
         &with_store(d, &["install", &expired, "--apple-id", "a@b.example"]),
-        "[cert_expired]",
+        "[certificate_expired]",
     );
     // The right key supplied with a foreign certificate installs it: a renewal.
     let right_key = write(d, "right.key", &stranger.to_pem().unwrap());

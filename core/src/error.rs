@@ -228,7 +228,7 @@ impl Error {
             Error::Json { .. } => "json_invalid",
             Error::Profile { .. } => "profile_invalid",
             Error::Signature(_) => "profile_signature",
-            Error::Certificate(_) => "certificate_invalid",
+            Error::Certificate(_) => "certificate_unreadable",
             Error::KeyNotSupported(_) => "key_not_supported",
             Error::ProfileEncryption(_) => "profile_encryption",
             Error::NotRecipient(_) => "profile_not_recipient",

@@ -445,7 +445,7 @@ fn tampered_garbled_and_untrusted_signatures_are_refused() {
         "profile_signature"
     );
     let err = SigningIdentity::from_bytes(&cert, &other_key, None).unwrap_err();
-    assert_eq!(err.code(), "certificate_invalid");
+    assert_eq!(err.code(), "certificate_unreadable");
     assert!(SigningIdentity::from_bytes(b"not a cert", &key, None).is_err());
     let _ = other_key;
 }
@@ -552,9 +552,9 @@ fn encryption_refuses_wrong_keys_garbled_envelopes_and_unusable_certificates() {
     let err = profile::decrypt(&encrypted, &other_cert, &other_key).unwrap_err();
     assert_eq!(err.code(), "profile_not_recipient", "{err}");
     let err = profile::decrypt(&encrypted, &cert, &other_key).unwrap_err();
-    assert_eq!(err.code(), "certificate_invalid", "{err}");
+    assert_eq!(err.code(), "certificate_unreadable", "{err}");
     let err = profile::decrypt(&encrypted, b"not a cert", &key).unwrap_err();
-    assert_eq!(err.code(), "certificate_invalid", "{err}");
+    assert_eq!(err.code(), "certificate_unreadable", "{err}");
 
     let envelope = encrypted.encrypted_payload_content.clone().unwrap();
     let mut garbled = encrypted.clone();
@@ -578,7 +578,7 @@ fn encryption_refuses_wrong_keys_garbled_envelopes_and_unusable_certificates() {
     assert_eq!(err.code(), "key_not_supported", "{err}");
     assert!(err.to_string().contains("RSA"), "{err}");
     let err = profile::encrypt(&profile, b"not a cert").unwrap_err();
-    assert_eq!(err.code(), "certificate_invalid", "{err}");
+    assert_eq!(err.code(), "certificate_unreadable", "{err}");
     let err = profile::encrypt(&encrypted, &cert).unwrap_err();
     assert_eq!(err.code(), "profile_invalid", "{err}");
     let err = profile::encrypt(&Profile::new("com.example.empty"), &cert).unwrap_err();

@@ -256,7 +256,7 @@ mod tests {
         assert!(DeviceCa::from_pem(&cert, key.expose()).is_ok());
         let foreign = other.private_key_pem().unwrap();
         let err = DeviceCa::from_pem(&cert, foreign.expose()).unwrap_err();
-        assert_eq!(err.code(), "certificate_error");
+        assert_eq!(err.code(), "certificate_unreadable");
         assert!(DeviceCa::from_pem(b"junk", key.expose()).is_err());
         assert!(matches!(ca.issue(""), Err(Error::InvalidInput(_))));
     }

@@ -40,7 +40,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Core(inner) => inner.code(),
-            Error::Certificate(_) => "certificate_error",
+            Error::Certificate(_) => "certificate_unreadable",
             Error::TokenInvalid => "token_invalid",
             Error::SignInFailed => "sign_in_failed",
             Error::RateLimited { .. } => "rate_limited",

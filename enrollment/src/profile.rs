@@ -568,7 +568,7 @@ mod tests {
         };
         let error =
             scep_enrollment_profile(&base.clone().with_scep(not_a_certificate)).unwrap_err();
-        assert_eq!(error.code(), "certificate_error");
+        assert_eq!(error.code(), "certificate_unreadable");
         let oid = ScepSettings {
             subject: vec![("2.5.4.3".into(), "device".into())],
             ..good

@@ -42,6 +42,7 @@ pub async fn run_all(store: &dyn Store) {
     privacy_overrides_precedence(store).await;
     branding(store).await;
     sign_in_failures(store).await;
+    settings(store).await;
 }
 
 /// A prefix unique to this check and run.
@@ -1402,4 +1403,67 @@ pub async fn sign_in_failures(store: &dyn Store) {
     assert_eq!(fail(&account, t(2010), 3).await, None);
     assert_eq!(fail(&account, t(2020), 3).await, Some(t(2620)));
     assert_eq!(fail(&other, t(0), 1).await, Some(t(600)), "a limit of one");
+}
+
+/// Settings: plain and secret values stored, read back, replaced (a secret by a plain
+/// value and back), listed in name order, deleted.
+pub async fn settings(store: &dyn Store) {
+    let url = unique("server_url");
+    let password = unique("smtp_password");
+    assert_eq!(
+        store.get_setting(&url).await.expect("get"),
+        None,
+        "settings: unknown name"
+    );
+    let plain = SettingValue::Plain("https://mdm.example.com/mdm".into());
+    store.put_setting(&url, &plain).await.expect("put plain");
+    let secret = SettingValue::Secret(Secret::new(b"hunter2".to_vec()));
+    store
+        .put_setting(&password, &secret)
+        .await
+        .expect("put secret");
+    assert_eq!(
+        store.get_setting(&url).await.expect("get"),
+        Some(plain.clone())
+    );
+    assert_eq!(
+        store.get_setting(&password).await.expect("get"),
+        Some(secret.clone())
+    );
+
+    let replaced = SettingValue::Plain("https://other.example.com/".into());
+    store
+        .put_setting(&password, &replaced)
+        .await
+        .expect("replace secret");
+    assert_eq!(
+        store.get_setting(&password).await.expect("get"),
+        Some(replaced)
+    );
+    store
+        .put_setting(&password, &secret)
+        .await
+        .expect("replace plain");
+    assert_eq!(
+        store.get_setting(&password).await.expect("get"),
+        Some(secret.clone())
+    );
+
+    let listed = store.list_settings().await.expect("list");
+    let mine: Vec<_> = listed
+        .iter()
+        .filter(|(name, _)| name == &url || name == &password)
+        .cloned()
+        .collect();
+    let mut expected = vec![(url.clone(), plain), (password.clone(), secret)];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(mine, expected, "settings: list in name order");
+    let names: Vec<&String> = listed.iter().map(|(name, _)| name).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "settings: list ordered by name");
+
+    assert!(store.delete_setting(&url).await.expect("delete"));
+    assert!(!store.delete_setting(&url).await.expect("delete again"));
+    assert_eq!(store.get_setting(&url).await.expect("get"), None);
 }

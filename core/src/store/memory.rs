@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use super::model::*;
 use super::{
     CommandQueue, ConfigurationStore, EnrollmentStore, PortalStore, PushCertificateStore,
-    UserCertificateStore,
+    SettingsStore, UserCertificateStore,
 };
 use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
 
@@ -41,6 +41,7 @@ struct Inner {
     branding: Option<Branding>,
     sign_in_failures: HashMap<String, SignInFailures>,
     audit: Vec<AuditEvent>,
+    settings: BTreeMap<String, SettingValue>,
 }
 
 /// Failed sign-ins of one account.
@@ -867,6 +868,31 @@ impl PortalStore for MemoryStore {
             })
             .take(limit)
             .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl SettingsStore for MemoryStore {
+    async fn get_setting(&self, name: &str) -> Result<Option<SettingValue>> {
+        Ok(self.lock().settings.get(name).cloned())
+    }
+
+    async fn put_setting(&self, name: &str, value: &SettingValue) -> Result<()> {
+        self.lock().settings.insert(name.to_owned(), value.clone());
+        Ok(())
+    }
+
+    async fn delete_setting(&self, name: &str) -> Result<bool> {
+        Ok(self.lock().settings.remove(name).is_some())
+    }
+
+    async fn list_settings(&self) -> Result<Vec<(String, SettingValue)>> {
+        Ok(self
+            .lock()
+            .settings
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
             .collect())
     }
 }

@@ -8,6 +8,7 @@
 //!   certificate kinds.
 //! * [`ConfigurationStore`]: named configurations and their assignments.
 //! * [`PortalStore`]: portal users, invitations and tokens, privacy settings, audit log.
+//! * [`SettingsStore`]: the server's settings (public URLs, device CA, SMTP), secrets sealed.
 //!
 //! [`Store`] is all of them at once; every backend implements it: [`MemoryStore`],
 //! `SqliteStore` (feature `sqlite`, default) and `PostgresStore` (feature `postgres`,
@@ -33,6 +34,8 @@ mod memory;
 pub mod model;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod settings_sql;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(feature = "sqlite")]
@@ -387,6 +390,24 @@ pub async fn effective_privacy<S: PortalStore + ?Sized>(
     ))
 }
 
+/// The server's settings: named values kept in the store so that every process on it (the
+/// server, the CLI, the bindings) runs from the same configuration. Names are chosen by the
+/// caller (the service layer owns the list); secret values are sealed at rest.
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    /// The value stored under `name`.
+    async fn get_setting(&self, name: &str) -> Result<Option<SettingValue>>;
+
+    /// Stores `value` under `name`, replacing any value.
+    async fn put_setting(&self, name: &str, value: &SettingValue) -> Result<()>;
+
+    /// Deletes the value under `name`; returns whether there was one.
+    async fn delete_setting(&self, name: &str) -> Result<bool>;
+
+    /// Every stored setting, ordered by name.
+    async fn list_settings(&self) -> Result<Vec<(String, SettingValue)>>;
+}
+
 /// Every store trait at once: what a backend implements and what the engine holds.
 pub trait Store:
     EnrollmentStore
@@ -395,6 +416,7 @@ pub trait Store:
     + UserCertificateStore
     + ConfigurationStore
     + PortalStore
+    + SettingsStore
 {
 }
 
@@ -405,6 +427,7 @@ impl<T> Store for T where
         + UserCertificateStore
         + ConfigurationStore
         + PortalStore
+        + SettingsStore
 {
 }
 

@@ -1055,3 +1055,32 @@ pub struct AuditQuery {
     /// At most this many (default 100).
     pub limit: Option<u32>,
 }
+
+/// The value of one server setting (see [`SettingsStore`](super::SettingsStore)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SettingValue {
+    /// A value that is not secret (a URL, a name, an identifier), stored as text.
+    Plain(String),
+    /// A secret (an SMTP password, a private key): sealed at rest in SQL stores, never
+    /// printed.
+    Secret(Secret),
+}
+
+impl SettingValue {
+    /// The plain text, or `None` for a secret.
+    pub fn as_plain(&self) -> Option<&str> {
+        match self {
+            Self::Plain(text) => Some(text),
+            Self::Secret(_) => None,
+        }
+    }
+
+    /// The secret, or `None` for a plain value.
+    pub fn as_secret(&self) -> Option<&Secret> {
+        match self {
+            Self::Plain(_) => None,
+            Self::Secret(secret) => Some(secret),
+        }
+    }
+}

@@ -20,6 +20,7 @@ use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
 const MIGRATIONS: Migrations = &[
     (1, include_str!("migrations/postgres_0001_initial.sql")),
     (2, include_str!("migrations/postgres_0002_portal.sql")),
+    (5, include_str!("migrations/postgres_0005_settings.sql")),
 ];
 
 /// The advisory lock key that serialises migrations of several engines starting at once.
@@ -139,3 +140,5 @@ impl_sql_store!(
     claim_suffix = ") SELECT c.command_uuid, c.request_type, c.payload, c.priority, \
         c.created_at FROM mdmkit_commands c JOIN claimed USING (command_uuid)"
 );
+
+super::settings_sql::impl_sql_settings!(PostgresStore, Postgres);

@@ -20,6 +20,7 @@ use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
 const MIGRATIONS: Migrations = &[
     (1, include_str!("migrations/sqlite_0001_initial.sql")),
     (2, include_str!("migrations/sqlite_0002_portal.sql")),
+    (5, include_str!("migrations/sqlite_0005_settings.sql")),
 ];
 
 /// Every store trait in one SQLite file (WAL journal, migrations applied on open).
@@ -104,3 +105,5 @@ impl_sql_store!(
     claim_prefix = "",
     claim_suffix = ""
 );
+
+super::settings_sql::impl_sql_settings!(SqliteStore, Sqlite);
