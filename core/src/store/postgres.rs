@@ -38,6 +38,9 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// The schema version this mdmkit migrates databases to (its last migration).
+    pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
     /// Connects to `url` (`postgres://user:password@host/database`) and applies pending
     /// migrations.
     pub async fn connect(url: &str, key: AtRestKey) -> Result<Self> {

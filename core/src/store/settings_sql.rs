@@ -8,7 +8,7 @@ macro_rules! impl_sql_settings {
         #[async_trait]
         impl $crate::store::SettingsStore for $store {
             async fn get_setting(&self, name: &str) -> Result<Option<SettingValue>> {
-                let row = sqlx::query("SELECT value, sealed FROM mdmkit_settings WHERE name = $1")
+                let row = sqlx::query("SELECT value, sealed FROM mdmkit_server_settings WHERE name = $1")
                     .bind(name)
                     .fetch_optional(&self.pool)
                     .await
@@ -21,11 +21,11 @@ macro_rules! impl_sql_settings {
                     SettingValue::Plain(text) => (Some(text.as_str()), None),
                     SettingValue::Secret(secret) => (
                         None,
-                        seal(&self.key, Some(secret), "mdmkit_settings", "sealed", name)?,
+                        seal(&self.key, Some(secret), "mdmkit_server_settings", "sealed", name)?,
                     ),
                 };
                 sqlx::query(
-                    "INSERT INTO mdmkit_settings (name, value, sealed, updated_at) \
+                    "INSERT INTO mdmkit_server_settings (name, value, sealed, updated_at) \
                      VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET \
                      value = excluded.value, sealed = excluded.sealed, \
                      updated_at = excluded.updated_at",
@@ -41,7 +41,7 @@ macro_rules! impl_sql_settings {
             }
 
             async fn delete_setting(&self, name: &str) -> Result<bool> {
-                let done = sqlx::query("DELETE FROM mdmkit_settings WHERE name = $1")
+                let done = sqlx::query("DELETE FROM mdmkit_server_settings WHERE name = $1")
                     .bind(name)
                     .execute(&self.pool)
                     .await
@@ -51,7 +51,7 @@ macro_rules! impl_sql_settings {
 
             async fn list_settings(&self) -> Result<Vec<(String, SettingValue)>> {
                 let rows =
-                    sqlx::query("SELECT name, value, sealed FROM mdmkit_settings ORDER BY name")
+                    sqlx::query("SELECT name, value, sealed FROM mdmkit_server_settings ORDER BY name")
                         .fetch_all(&self.pool)
                         .await
                         .map_err(backend)?;
@@ -77,7 +77,7 @@ macro_rules! impl_sql_settings {
                     (Some(text), None) => Ok(SettingValue::Plain(text)),
                     (None, Some(sealed)) => {
                         let secret =
-                            unseal(&self.key, Some(sealed), "mdmkit_settings", "sealed", name)?;
+                            unseal(&self.key, Some(sealed), "mdmkit_server_settings", "sealed", name)?;
                         secret.map(SettingValue::Secret).ok_or_else(|| {
                             Error::StoreBackend(format!("setting {name:?} has no value"))
                         })

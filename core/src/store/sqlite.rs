@@ -35,6 +35,9 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// The schema version this mdmkit migrates databases to (its last migration).
+    pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
     /// Opens (creating it if missing) the database at `location`, a file path or a
     /// `sqlite:` URL, and applies pending migrations.
     pub async fn open(location: &str, key: AtRestKey) -> Result<Self> {
