@@ -91,3 +91,30 @@ pub fn print_out(text: &str) {
         std::process::exit(0);
     }
 }
+
+impl From<mdmkit_service::Error> for CliError {
+    fn from(error: mdmkit_service::Error) -> Self {
+        match error {
+            mdmkit_service::Error::Core(inner) => inner.into(),
+            mdmkit_service::Error::SettingMissing { .. } => CliError::input(error.to_string()),
+            other => {
+                let message = format!("{other} [{}]", other.code());
+                match other.code() {
+                    "store_backend" | "connection_failure" | "tls_failure" | "smtp" => {
+                        CliError::failure(message)
+                    }
+                    _ => CliError::input(message),
+                }
+            }
+        }
+    }
+}
+
+impl From<mdmkit_web::Error> for CliError {
+    fn from(error: mdmkit_web::Error) -> Self {
+        match error {
+            mdmkit_web::Error::Service(inner) => inner.into(),
+            other => CliError::failure(format!("{other} [{}]", other.code())),
+        }
+    }
+}

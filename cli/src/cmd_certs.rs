@@ -9,7 +9,7 @@ use mdmkit_core::store::CertificatePurpose;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::store_open::{block_on, open_store, queueing_engine, GlobalOpts};
+use crate::store_open::{block_on, deployment, GlobalOpts};
 use crate::{print_out, read_input, CliError, CliResult};
 
 /// User-provided e-mail signing and encryption certificates.
@@ -34,9 +34,9 @@ pub enum CertsCommand {
         /// without it the file is opened with no password.
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
-        /// The device CA certificate(s) of the server (as for `serve`): re-push the
-        /// configurations using this kind (queued; devices get them at their next
-        /// check-in). Without it nothing is re-pushed.
+        /// The device CA certificate(s) of the server, overriding the stored one: the
+        /// configurations using this kind are re-pushed (queued and pushed). Without a
+        /// device CA (neither stored nor given) nothing is re-pushed.
         #[arg(long, value_name = "FILE")]
         device_ca: Vec<String>,
         /// The PKCS#12 file (`-` for standard input).
@@ -104,12 +104,17 @@ pub enum Use {
 /// Runs a `certs` subcommand.
 pub fn run(command: CertsCommand, opts: &GlobalOpts) -> CliResult<()> {
     let text = block_on(async {
-        let store = open_store(opts).await?;
-        let mut certs = CertStore::new(store.clone());
-        if let CertsCommand::Import { device_ca, .. } = &command {
-            if !device_ca.is_empty() {
-                let engine = queueing_engine(store, device_ca, None)?;
-                certs = certs.with_installer(Arc::new(engine));
+        let device_ca = match &command {
+            CertsCommand::Import { device_ca, .. } => device_ca.clone(),
+            _ => Vec::new(),
+        };
+        let mdm = deployment(opts, &device_ca, None).await?;
+        let mut certs = CertStore::new(mdm.store().clone());
+        // An upload re-pushes the configurations using its kind, through the deployment's
+        // engine (the stored device CA, or --device-ca).
+        if matches!(command, CertsCommand::Import { .. }) {
+            if let Ok(engine) = mdm.engine() {
+                certs = certs.with_installer(Arc::new(engine.clone()));
             }
         }
         execute(command, &certs).await

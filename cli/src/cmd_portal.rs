@@ -15,7 +15,7 @@ use mdmkit_core::store::Branding;
 use mdmkit_enrollment::{Portal, PortalConfig, WebClipSettings};
 
 use crate::cmd_certs::{import_text, list_text, read_password, refusal, timestamp, EditArgs};
-use crate::store_open::{block_on, open_store, queueing_engine, GlobalOpts};
+use crate::store_open::{block_on, deployment, open_store, queued_line, GlobalOpts};
 use crate::{print_out, read_input, CliError, CliResult};
 
 /// Portal users, and the portal's device operations as a given user.
@@ -31,8 +31,9 @@ pub enum PortalCommand {
         /// What to do.
         #[command(subcommand)]
         action: AsAction,
-        /// The device CA certificate(s) the server trusts (PEM or DER; as for `serve`).
-        #[arg(long, required = true, value_name = "FILE")]
+        /// The device CA certificate(s) the server trusts (PEM or DER), overriding the
+        /// stored one (`mdmkit init`).
+        #[arg(long, value_name = "FILE")]
         device_ca: Vec<String>,
         /// The enrollment profile's identifier (needed by `retire`).
         #[arg(long, value_name = "ID")]
@@ -65,8 +66,9 @@ pub enum PortalCommand {
         /// Do not let the user remove it.
         #[arg(long)]
         not_removable: bool,
-        /// The device CA certificate(s) the server trusts (PEM or DER; as for `serve`).
-        #[arg(long, required = true, value_name = "FILE")]
+        /// The device CA certificate(s) the server trusts (PEM or DER), overriding the
+        /// stored one (`mdmkit init`).
+        #[arg(long, value_name = "FILE")]
         device_ca: Vec<String>,
         /// Sign the profile with this certificate (PEM or DER; with --sign-key).
         #[arg(long, value_name = "FILE", requires = "sign_key")]
@@ -241,8 +243,8 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
             device_ca,
             enrollment_profile_id,
         } => {
-            let engine =
-                queueing_engine(open_store(opts).await?, &device_ca, enrollment_profile_id)?;
+            let mdm = deployment(opts, &device_ca, enrollment_profile_id).await?;
+            let engine = mdm.engine()?.clone();
             let portal = Portal::new(engine.clone(), PortalConfig::default());
             let session = portal.act_as(&user).await?;
             let queued = match action {
@@ -285,11 +287,14 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
                 AsAction::Retire { device } => portal.retire(&session, &device).await?,
                 AsAction::Checkin { device } => {
                     let outcome = portal.check_in(&session, &device).await?;
-                    print_out(&format!("push: {outcome:?}\n"));
+                    print_out(&format!(
+                        "push: {}\n",
+                        mdmkit_service::push_certs::describe(&outcome)
+                    ));
                     return Ok(());
                 }
             };
-            print_out(&format!("queued {}\n", queued.command_uuid));
+            print_out(&queued_line(queued));
         }
         PortalCommand::Branding(BrandingCommand::Set {
             name,
@@ -361,7 +366,8 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
                 )?),
                 _ => None,
             };
-            let engine = queueing_engine(open_store(opts).await?, &device_ca, None)?;
+            let mdm = deployment(opts, &device_ca, None).await?;
+            let engine = mdm.engine()?.clone();
             let label = match label {
                 Some(label) => label,
                 None => engine

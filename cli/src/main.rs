@@ -10,6 +10,7 @@ mod cmd_command;
 mod cmd_db;
 mod cmd_decode;
 mod cmd_enroll;
+mod cmd_init;
 mod cmd_invite;
 mod cmd_portal;
 mod cmd_privacy;
@@ -65,7 +66,7 @@ enum Commands {
     /// User-provided S/MIME certificates (PKCS#12) and their kinds.
     #[command(subcommand)]
     Certs(cmd_certs::CertsCommand),
-    /// The reference MDM server: MDM endpoints and the admin JSON API.
+    /// The server: MDM endpoints, enrollment links and the admin JSON API, from the store.
     Serve(cmd_serve::ServeArgs),
     /// Enrollment profiles for portal users.
     #[command(subcommand)]
@@ -78,6 +79,11 @@ enum Commands {
     Portal(cmd_portal::PortalCommand),
     /// Invite a portal user by e-mail (portal and registration links); list, revoke.
     Invite(cmd_invite::InviteArgs),
+    /// Set up a deployment: the device CA and the public URLs, kept in the store.
+    Init(cmd_init::InitArgs),
+    /// The settings kept in the store: show, set, unset.
+    #[command(subcommand)]
+    Settings(cmd_init::SettingsCommand),
 }
 
 fn run(cli: Cli) -> CliResult<()> {
@@ -96,6 +102,8 @@ fn run(cli: Cli) -> CliResult<()> {
         Commands::Privacy(command) => cmd_privacy::run(command, &cli.global),
         Commands::Portal(command) => cmd_portal::run(command, &cli.global),
         Commands::Invite(args) => cmd_invite::run(args, &cli.global),
+        Commands::Init(args) => cmd_init::run_init(args, &cli.global),
+        Commands::Settings(command) => cmd_init::run_settings(command, &cli.global),
     }
 }
 

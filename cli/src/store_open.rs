@@ -3,12 +3,11 @@
 use std::future::Future;
 use std::path::PathBuf;
 
-use std::sync::Arc;
-
-use mdmkit_core::engine::Engine;
+use mdmkit_core::engine::Queued;
 use mdmkit_core::store::{AtRestKey, SharedStore};
+use mdmkit_service::settings;
+use mdmkit_service::{ActionOutcome, Mdm};
 
-use crate::cmd_serve::NoPushCertificate;
 use crate::{read_input, CliError, CliResult};
 
 /// Where the store is and how its secrets are encrypted; global options of `mdmkit`.
@@ -49,22 +48,69 @@ pub fn block_on<F: Future>(future: F) -> CliResult<F::Output> {
     Ok(runtime.block_on(future))
 }
 
-/// An engine over `store` that queues commands without pushing (the device gets them at
-/// its next check-in), for the subcommands that act on devices outside `serve`:
-/// `portal as`, `portal webclip`, `certs import`. `device_ca` are the `--device-ca` files.
-pub fn queueing_engine(
-    store: SharedStore,
+/// The deployment for a subcommand that acts on devices (`portal as`, `portal webclip`,
+/// `certs import`): its engine pushes through the push certificates installed in the
+/// store. `device_ca` files (PEM) and `enrollment_profile_id`, when given, override the
+/// stored settings for this run.
+pub async fn deployment(
+    opts: &GlobalOpts,
     device_ca: &[String],
     enrollment_profile_id: Option<String>,
-) -> CliResult<Engine> {
-    let mut builder = Engine::builder(store, Arc::new(NoPushCertificate));
+) -> CliResult<Mdm> {
+    let mut ca = String::new();
     for path in device_ca {
-        builder = builder.device_ca(read_input(path)?);
+        let der_or_pem = read_input(path)?;
+        let pem = pem_certificates(&der_or_pem)
+            .ok_or_else(|| CliError::input(format!("--device-ca {path}: not a certificate")))?;
+        ca.push_str(&pem);
     }
-    if let Some(id) = enrollment_profile_id {
-        builder = builder.enrollment_profile_identifier(id);
+    open_mdm(opts, |mut config| {
+        if !ca.is_empty() {
+            config = config.setting(settings::DEVICE_CA_CERTIFICATE, ca);
+        }
+        if let Some(id) = enrollment_profile_id {
+            config = config.setting(settings::ENROLLMENT_PROFILE_ID, id);
+        }
+        config
+    })
+    .await
+}
+
+/// Certificates given as PEM or DER, as PEM text.
+fn pem_certificates(bytes: &[u8]) -> Option<String> {
+    let certificates = match openssl::x509::X509::stack_from_pem(bytes) {
+        Ok(certificates) if !certificates.is_empty() => certificates,
+        _ => vec![openssl::x509::X509::from_der(bytes).ok()?],
+    };
+    let mut text = String::new();
+    for certificate in certificates {
+        text.push_str(std::str::from_utf8(&certificate.to_pem().ok()?).ok()?);
     }
-    builder
-        .build()
-        .map_err(|e| CliError::input(format!("--device-ca: {e}")))
+    Some(text)
+}
+
+/// One line for a queued command: `queued UUID, pushed` or `queued UUID, not pushed:
+/// REASON`.
+pub fn queued_line(queued: Queued) -> String {
+    let outcome = ActionOutcome::from(queued);
+    let uuid = outcome.command_uuid.unwrap_or_default();
+    if outcome.pushed {
+        format!("queued {uuid}, pushed\n")
+    } else {
+        format!("queued {uuid}, not pushed: {}\n", outcome.push)
+    }
+}
+
+/// Opens the deployment on the `--db` store with the `--key-file` key, the given settings
+/// overriding the stored ones for this run (command-line flags).
+pub async fn open_mdm(
+    opts: &GlobalOpts,
+    config: impl FnOnce(mdmkit_service::MdmConfig) -> mdmkit_service::MdmConfig,
+) -> CliResult<mdmkit_service::Mdm> {
+    if opts.db.is_empty() {
+        return Err(CliError::input("--db must not be empty"));
+    }
+    let key = opts.key()?;
+    let base = mdmkit_service::MdmConfig::new(opts.db.clone()).key_hex(key.to_hex());
+    Ok(mdmkit_service::Mdm::open(config(base)).await?)
 }

@@ -69,8 +69,8 @@ pub struct ActionOutcome {
     pub push: String,
 }
 
-impl ActionOutcome {
-    fn from_queued(queued: Queued) -> Self {
+impl From<Queued> for ActionOutcome {
+    fn from(queued: Queued) -> Self {
         let (pushed, push) = match &queued.push {
             Some(outcome) => (outcome.is_delivered(), describe(outcome)),
             None => (false, "no push token".to_owned()),
@@ -204,19 +204,19 @@ impl Devices {
         options.phone_number = phone_number;
         options.pin = pin;
         let queued = self.mdm.engine()?.lock(&id(enrollment_id), options).await?;
-        Ok(ActionOutcome::from_queued(queued))
+        Ok(ActionOutcome::from(queued))
     }
 
     /// Clears the passcode (ClearPasscode with the stored UnlockToken).
     pub async fn unlock(&self, enrollment_id: &str) -> Result<ActionOutcome> {
         let queued = self.mdm.engine()?.unlock(&id(enrollment_id)).await?;
-        Ok(ActionOutcome::from_queued(queued))
+        Ok(ActionOutcome::from(queued))
     }
 
     /// Asks a device in Lost Mode for its location (DeviceLocation).
     pub async fn locate(&self, enrollment_id: &str) -> Result<ActionOutcome> {
         let queued = self.mdm.engine()?.locate(&id(enrollment_id)).await?;
-        Ok(ActionOutcome::from_queued(queued))
+        Ok(ActionOutcome::from(queued))
     }
 
     /// Erases the device (EraseDevice), with the six-digit PIN a Mac requires.
@@ -226,13 +226,13 @@ impl Devices {
             erase = erase.with_pin(pin);
         }
         let queued = self.mdm.engine()?.wipe(&id(enrollment_id), erase).await?;
-        Ok(ActionOutcome::from_queued(queued))
+        Ok(ActionOutcome::from(queued))
     }
 
     /// Removes the device from management (RemoveProfile of the enrollment profile).
     pub async fn retire(&self, enrollment_id: &str) -> Result<ActionOutcome> {
         let queued = self.mdm.engine()?.retire(&id(enrollment_id)).await?;
-        Ok(ActionOutcome::from_queued(queued))
+        Ok(ActionOutcome::from(queued))
     }
 
     /// Enables Lost Mode with a message and/or a phone number and footnote.
@@ -252,7 +252,7 @@ impl Devices {
             .engine()?
             .enable_lost_mode(&id(enrollment_id), options)
             .await?;
-        Ok(ActionOutcome::from_queued(queued))
+        Ok(ActionOutcome::from(queued))
     }
 
     /// Disables Lost Mode.
@@ -262,7 +262,7 @@ impl Devices {
             .engine()?
             .disable_lost_mode(&id(enrollment_id))
             .await?;
-        Ok(ActionOutcome::from_queued(queued))
+        Ok(ActionOutcome::from(queued))
     }
 
     /// Pushes the device so it checks in now (queues nothing).
@@ -287,7 +287,7 @@ impl Devices {
             .engine()?
             .query_device_information(&id(enrollment_id), queries)
             .await?;
-        Ok(ActionOutcome::from_queued(queued))
+        Ok(ActionOutcome::from(queued))
     }
 
     /// Installs a profile (`.mobileconfig` bytes, signed or not).
@@ -301,7 +301,7 @@ impl Devices {
             .engine()?
             .install_profile(&id(enrollment_id), profile)
             .await?;
-        Ok(ActionOutcome::from_queued(queued))
+        Ok(ActionOutcome::from(queued))
     }
 
     /// Removes the profile with this PayloadIdentifier.
@@ -315,7 +315,7 @@ impl Devices {
             .engine()?
             .remove_profile(&id(enrollment_id), identifier)
             .await?;
-        Ok(ActionOutcome::from_queued(queued))
+        Ok(ActionOutcome::from(queued))
     }
 
     /// Queues any command, given as JSON with Apple's key names (`{"RequestType":
@@ -327,7 +327,7 @@ impl Devices {
             .engine()?
             .enqueue_command(&id(enrollment_id), command)
             .await?;
-        Ok(ActionOutcome::from_queued(queued))
+        Ok(ActionOutcome::from(queued))
     }
 
     /// The commands waiting in an enrollment's queue, in delivery order; `not_found` for an

@@ -320,7 +320,7 @@ fn subject(email: &str, common_name: Option<&str>) -> CsrSubject {
 }
 
 /// A push outcome in words, for reports.
-pub(crate) fn describe(outcome: &mdmkit_core::push::PushOutcome) -> String {
+pub fn describe(outcome: &mdmkit_core::push::PushOutcome) -> String {
     use mdmkit_core::push::PushOutcome;
     match outcome {
         PushOutcome::Delivered { .. } => "pushed".into(),

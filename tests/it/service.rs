@@ -1,0 +1,293 @@
+//! The service layer and `mdmkit serve`'s web layer end to end: a deployment set up with
+//! `init` runs from its store alone. A push certificate is requested and installed through
+//! the service, a user is invited, the registration link is fetched over HTTP, the
+//! simulated device enrolls with the profile it serves and appears in the user's devices,
+//! and the same link is refused the second time.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use mdmkit_apns::testing::TestCa;
+use mdmkit_apns::CertificateRequest;
+use mdmkit_service::push_certs::InstallInput;
+use mdmkit_service::{settings, InitOptions, Mdm, MdmConfig};
+use mdmkit_tests::{DeviceIdentityKey, SimulatedDevice};
+use time::OffsetDateTime;
+
+const TOPIC: &str = "com.apple.mgmt.External.11111111-2222-3333-4444-555555555555";
+const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+/// One HTTP/1.1 exchange on a fresh connection: (status, headers, body).
+fn http(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).expect("write");
+    stream.write_all(body).expect("write body");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("read");
+    let split = answer
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .expect("end of headers");
+    let head = String::from_utf8_lossy(&answer[..split]).to_string();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .expect("status");
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    (status, headers, answer[split + 4..].to_vec())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+async fn open(path: &std::path::Path) -> Mdm {
+    Mdm::open(MdmConfig::new(path.to_string_lossy()).key_hex(KEY))
+        .await
+        .expect("open the deployment")
+}
+
+/// Starts `serve` on a free loopback port; returns its address and the shutdown trigger.
+async fn start(mdm: Mdm) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let options = mdmkit_web::ServeOptions::new("127.0.0.1:0".parse().unwrap());
+    tokio::spawn(async move {
+        mdmkit_web::serve(
+            mdm,
+            options,
+            async move {
+                let _ = stopped.await;
+            },
+            move |bound| {
+                let _ = bound_tx.send(bound.listen);
+            },
+        )
+        .await
+        .expect("serve");
+    });
+    (bound_rx.await.expect("bound"), stop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_runs_from_its_store_and_serves_the_enrollment_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mdmkit.db");
+
+    // Before init: the engine names the missing setting and how to set it.
+    let mdm = open(&db).await;
+    let error = mdm.engine().map(|_| ()).unwrap_err();
+    assert_eq!(error.code(), "setting_missing");
+    assert!(error.to_string().contains("mdmkit init"), "{error}");
+
+    let mut options = InitOptions::default();
+    options.base_url = Some("https://mdm.example.test/".into());
+    options.enrollment_profile_id = Some("com.example.mdm".into());
+    options.organisation = Some("Example Corp".into());
+    let report = mdm.enrollment().init(options).await.unwrap();
+    assert_eq!(report.device_ca, "created");
+    assert!(report.written.contains(&settings::SERVER_URL.to_owned()));
+
+    // Reopened, the deployment runs from the stored settings alone.
+    let mdm = open(&db).await;
+    assert!(mdm.engine().is_ok());
+    assert_eq!(
+        mdm.settings().get(settings::SERVER_URL).await.unwrap().as_deref(),
+        Some("https://mdm.example.test/mdm")
+    );
+    let listed = mdm.settings().list().await.unwrap();
+    let key = listed
+        .iter()
+        .find(|entry| entry.name == settings::DEVICE_CA_KEY)
+        .unwrap();
+    assert!(key.is_set && key.secret && key.value.is_none(), "{key:?}");
+    // init again keeps the device CA.
+    let again = mdm.enrollment().init(InitOptions::default()).await.unwrap();
+    assert_eq!(again.device_ca, "kept");
+
+    // The push certificate: CSR here, "Apple" issues, install with Apple ID and note.
+    let csr = mdm
+        .push_certs()
+        .create_request("admin@example.test", None)
+        .await
+        .unwrap();
+    let request = CertificateRequest::parse(csr.as_bytes()).unwrap();
+    let apple = TestCa::new("Apple test push CA");
+    let not_after = OffsetDateTime::now_utc() + time::Duration::days(200);
+    let issued = apple.issue_push_cert_for_request(TOPIC, &request, not_after);
+    let mut input = InstallInput::new(issued, "admin@example.test");
+    input.note = Some("obtained 2026-12-01".into());
+    let installed = mdm.push_certs().install(input).await.unwrap();
+    assert_eq!(installed.topic, TOPIC);
+    let status = mdm.push_certs().status().await.unwrap();
+    assert_eq!(status.len(), 1);
+    assert!((199..=200).contains(&status[0].days_remaining), "{status:?}");
+    assert_eq!(mdm.push_certs().topic().await.unwrap(), TOPIC);
+
+    // An invitation without SMTP settings: the links come back, unsent.
+    let invited = mdm
+        .enrollment()
+        .invite("alice", "alice@example.test", Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert!(!invited.sent);
+    let link = invited.registration_link.clone();
+    assert!(link.starts_with("https://mdm.example.test/enroll?token="), "{link}");
+    let path = &link["https://mdm.example.test".len()..];
+
+    let (address, stop) = start(mdm.clone()).await;
+    let (status, headers, _) = http(address, "GET", "/healthz", &[], b"");
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), Some("text/plain; charset=utf-8"));
+
+    // The registration link serves the signed enrollment profile...
+    let (status, headers, profile) = http(address, "GET", path, &[], b"");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&profile));
+    assert_eq!(
+        header(&headers, "content-type"),
+        Some(mdmkit_web::ENROLLMENT_PROFILE_TYPE)
+    );
+    // ...which a device enrolls with, over HTTP, signing with the identity it carries.
+    let identity = DeviceIdentityKey::from_enrollment_profile(&profile).unwrap();
+    let device = SimulatedDevice::new("UDID-ALICE-1", TOPIC).with_identity(identity);
+    for body in [
+        device.authenticate().unwrap(),
+        device.token_update(b"token-alice-1", "magic-1").unwrap(),
+    ] {
+        let request = device.request(body).unwrap();
+        let signature = request.header("Mdm-Signature").unwrap().to_owned();
+        let (status, _, answer) = http(
+            address,
+            "PUT",
+            "/mdm/checkin",
+            &[("Mdm-Signature", &signature)],
+            &request.body,
+        );
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    }
+    // The device is the invited user's.
+    let page = mdm.devices().list(Some("alice"), None, 50).await.unwrap();
+    assert_eq!(page.devices.len(), 1, "{page:?}");
+    assert_eq!(page.devices[0].device_id, "UDID-ALICE-1");
+    assert_eq!(page.devices[0].owner.as_deref(), Some("alice"));
+
+    // The same link again is refused, and nothing is issued.
+    let (status, _, body) = http(address, "GET", path, &[], b"");
+    assert_eq!(status, 410, "{}", String::from_utf8_lossy(&body));
+    let (status, _, _) = http(address, "GET", "/enroll", &[], b"");
+    assert_eq!(status, 400);
+
+    // A lock is queued (and says why it was not pushed), and the device gets it.
+    let outcome = mdm
+        .devices()
+        .lock("UDID-ALICE-1", Some("Call IT".into()), None, None)
+        .await
+        .unwrap();
+    let uuid = outcome.command_uuid.clone().unwrap();
+    let request = device.request(device.idle().unwrap()).unwrap();
+    let signature = request.header("Mdm-Signature").unwrap().to_owned();
+    let (status, _, command) = http(
+        address,
+        "PUT",
+        "/mdm/server",
+        &[("Mdm-Signature", &signature)],
+        &request.body,
+    );
+    assert_eq!(status, 200);
+    let decoded = mdmkit_service::protocol::decode_command(&command).unwrap();
+    assert_eq!(decoded.request_type, "DeviceLock");
+    assert_eq!(decoded.command_uuid, uuid);
+    assert_eq!(mdm.devices().queue("UDID-ALICE-1").await.unwrap().len(), 1);
+
+    // Unknown devices and commands are typed refusals.
+    assert_eq!(
+        mdm.devices().get("UDID-NOBODY").await.unwrap_err().code(),
+        "not_found"
+    );
+    assert_eq!(
+        mdm.devices().queue("UDID-NOBODY").await.unwrap_err().code(),
+        "not_found"
+    );
+    assert_eq!(
+        mdm.devices().command_status("no-such-command").await.unwrap_err().code(),
+        "not_found"
+    );
+    let _ = stop.send(());
+}
+
+#[tokio::test]
+async fn settings_are_checked_and_secrets_never_shown() {
+    let mdm = Mdm::open(MdmConfig::new("memory:")).await.unwrap();
+    let settings = mdm.settings();
+    for (name, value, code) in [
+        (settings::SERVER_URL, "ftp://mdm.example.test", "setting_invalid"),
+        (settings::SERVER_URL, "http://mdm.example.test/mdm", "setting_invalid"),
+        (settings::ADMIN_EMAIL, "not an address", "setting_invalid"),
+        (settings::ORGANISATION, "two\nlines", "setting_invalid"),
+        (settings::DEVICE_CA_CERTIFICATE, "not a certificate", "setting_invalid"),
+        ("no_such_setting", "x", "setting_invalid"),
+    ] {
+        let error = settings.set(name, value).await.unwrap_err();
+        assert_eq!(error.code(), code, "{name}={value:?}: {error}");
+        assert!(!error.to_string().contains("two\nlines"));
+    }
+    settings
+        .set(settings::SERVER_URL, "http://127.0.0.1:8080/mdm")
+        .await
+        .unwrap();
+    settings
+        .set(settings::SMTP_URL, "smtps://mailer:hunter2@mail.example.test")
+        .await
+        .unwrap();
+    let error = settings.get(settings::SMTP_URL).await.unwrap_err();
+    assert_eq!(error.code(), "setting_invalid");
+    let listed = settings.list().await.unwrap();
+    let shown = format!("{listed:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(settings.unset(settings::SERVER_URL).await.unwrap());
+    let missing = settings.require(settings::SERVER_URL).await.unwrap_err();
+    assert_eq!(missing.code(), "setting_missing");
+    assert!(missing.to_string().contains("mdmkit settings set server_url"));
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_key_and_an_unknown_override_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let missing = Mdm::open(MdmConfig::new(db.to_string_lossy())).await.unwrap_err();
+    assert_eq!(missing.code(), "invalid_input");
+    let bad = Mdm::open(MdmConfig::new(db.to_string_lossy()).key_hex("zz"))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), "store_crypto", "{bad}");
+    let unknown = Mdm::open(MdmConfig::new("memory:").setting("bogus", "1"))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), "setting_invalid");
+}
