@@ -51,7 +51,10 @@ async fn postgres_store_conforms() {
     let store = PostgresStore::connect_in_schema(&url, &schema, key())
         .await
         .unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), PostgresStore::SCHEMA_VERSION);
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        PostgresStore::SCHEMA_VERSION
+    );
     conformance::run_all(&store).await;
     store.close().await;
     drop_schema(&url, &schema).await;

@@ -30,7 +30,10 @@ async fn sqlite_in_memory_and_url_locations_work() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("url.db").display());
     let store = SqliteStore::open(&url, key()).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), SqliteStore::SCHEMA_VERSION);
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        SqliteStore::SCHEMA_VERSION
+    );
 }
 
 /// Every secret the store holds, as distinctive plaintext.
@@ -273,7 +276,10 @@ async fn a_version_1_database_is_upgraded_keeping_its_settings() {
         .unwrap();
     }
     let store = SqliteStore::open(location, key()).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), SqliteStore::SCHEMA_VERSION);
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        SqliteStore::SCHEMA_VERSION
+    );
     assert!(store.get_privacy_settings().await.unwrap().allow_location);
     let scope = PrivacyScope::User("alice".into());
     let mut settings = PrivacyOverride::default();

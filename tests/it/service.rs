@@ -118,7 +118,11 @@ async fn a_deployment_runs_from_its_store_and_serves_the_enrollment_link() {
     let mdm = open(&db).await;
     assert!(mdm.engine().is_ok());
     assert_eq!(
-        mdm.settings().get(settings::SERVER_URL).await.unwrap().as_deref(),
+        mdm.settings()
+            .get(settings::SERVER_URL)
+            .await
+            .unwrap()
+            .as_deref(),
         Some("https://mdm.example.test/mdm")
     );
     let listed = mdm.settings().list().await.unwrap();
@@ -147,7 +151,10 @@ async fn a_deployment_runs_from_its_store_and_serves_the_enrollment_link() {
     assert_eq!(installed.topic, TOPIC);
     let status = mdm.push_certs().status().await.unwrap();
     assert_eq!(status.len(), 1);
-    assert!((199..=200).contains(&status[0].days_remaining), "{status:?}");
+    assert!(
+        (199..=200).contains(&status[0].days_remaining),
+        "{status:?}"
+    );
     assert_eq!(mdm.push_certs().topic().await.unwrap(), TOPIC);
 
     // An invitation without SMTP settings: the links come back, unsent.
@@ -158,13 +165,19 @@ async fn a_deployment_runs_from_its_store_and_serves_the_enrollment_link() {
         .unwrap();
     assert!(!invited.sent);
     let link = invited.registration_link.clone();
-    assert!(link.starts_with("https://mdm.example.test/enroll?token="), "{link}");
+    assert!(
+        link.starts_with("https://mdm.example.test/enroll?token="),
+        "{link}"
+    );
     let path = &link["https://mdm.example.test".len()..];
 
     let (address, stop) = start(mdm.clone()).await;
     let (status, headers, _) = http(address, "GET", "/healthz", &[], b"");
     assert_eq!(status, 200);
-    assert_eq!(header(&headers, "content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(
+        header(&headers, "content-type"),
+        Some("text/plain; charset=utf-8")
+    );
 
     // The registration link serves the signed enrollment profile...
     let (status, headers, profile) = http(address, "GET", path, &[], b"");
@@ -235,7 +248,11 @@ async fn a_deployment_runs_from_its_store_and_serves_the_enrollment_link() {
         "not_found"
     );
     assert_eq!(
-        mdm.devices().command_status("no-such-command").await.unwrap_err().code(),
+        mdm.devices()
+            .command_status("no-such-command")
+            .await
+            .unwrap_err()
+            .code(),
         "not_found"
     );
     let _ = stop.send(());
@@ -246,11 +263,23 @@ async fn settings_are_checked_and_secrets_never_shown() {
     let mdm = Mdm::open(MdmConfig::new("memory:")).await.unwrap();
     let settings = mdm.settings();
     for (name, value, code) in [
-        (settings::SERVER_URL, "ftp://mdm.example.test", "setting_invalid"),
-        (settings::SERVER_URL, "http://mdm.example.test/mdm", "setting_invalid"),
+        (
+            settings::SERVER_URL,
+            "ftp://mdm.example.test",
+            "setting_invalid",
+        ),
+        (
+            settings::SERVER_URL,
+            "http://mdm.example.test/mdm",
+            "setting_invalid",
+        ),
         (settings::ADMIN_EMAIL, "not an address", "setting_invalid"),
         (settings::ORGANISATION, "two\nlines", "setting_invalid"),
-        (settings::DEVICE_CA_CERTIFICATE, "not a certificate", "setting_invalid"),
+        (
+            settings::DEVICE_CA_CERTIFICATE,
+            "not a certificate",
+            "setting_invalid",
+        ),
         ("no_such_setting", "x", "setting_invalid"),
     ] {
         let error = settings.set(name, value).await.unwrap_err();
@@ -262,7 +291,10 @@ async fn settings_are_checked_and_secrets_never_shown() {
         .await
         .unwrap();
     settings
-        .set(settings::SMTP_URL, "smtps://mailer:hunter2@mail.example.test")
+        .set(
+            settings::SMTP_URL,
+            "smtps://mailer:hunter2@mail.example.test",
+        )
         .await
         .unwrap();
     let error = settings.get(settings::SMTP_URL).await.unwrap_err();
@@ -273,14 +305,18 @@ async fn settings_are_checked_and_secrets_never_shown() {
     assert!(settings.unset(settings::SERVER_URL).await.unwrap());
     let missing = settings.require(settings::SERVER_URL).await.unwrap_err();
     assert_eq!(missing.code(), "setting_missing");
-    assert!(missing.to_string().contains("mdmkit settings set server_url"));
+    assert!(missing
+        .to_string()
+        .contains("mdmkit settings set server_url"));
 }
 
 #[tokio::test]
 async fn a_wrong_or_missing_key_and_an_unknown_override_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db");
-    let missing = Mdm::open(MdmConfig::new(db.to_string_lossy())).await.unwrap_err();
+    let missing = Mdm::open(MdmConfig::new(db.to_string_lossy()))
+        .await
+        .unwrap_err();
     assert_eq!(missing.code(), "invalid_input");
     let bad = Mdm::open(MdmConfig::new(db.to_string_lossy()).key_hex("zz"))
         .await

@@ -168,7 +168,9 @@ pub async fn serve(
     ));
 
     let listener = bind(options.listen).await?;
-    let listen = listener.local_addr().map_err(|e| Error::Io(e.to_string()))?;
+    let listen = listener
+        .local_addr()
+        .map_err(|e| Error::Io(e.to_string()))?;
     let admin_listener = match (&admin, options.admin_listen) {
         (Some(_), Some(address)) => Some(bind(address).await?),
         _ => None,
@@ -243,7 +245,10 @@ struct EnrollQuery {
 /// `GET /enroll?token=…`: the signed enrollment profile, or a short text saying why not.
 async fn enroll(State(mdm): State<Mdm>, Query(query): Query<EnrollQuery>) -> Response {
     let Some(token) = query.token.filter(|token| !token.is_empty()) else {
-        return text(StatusCode::BAD_REQUEST, "This link has no enrollment token.");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "This link has no enrollment token.",
+        );
     };
     match mdm.enrollment().enroll(&token).await {
         Ok(profile) => {
@@ -284,7 +289,10 @@ async fn healthz(State(mdm): State<Mdm>) -> Response {
     match mdm.settings().list().await {
         Ok(_) => text(StatusCode::OK, "ok"),
         Err(error) => {
-            tracing::error!(code = error.code(), "health check: the store does not answer");
+            tracing::error!(
+                code = error.code(),
+                "health check: the store does not answer"
+            );
             text(StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
         }
     }

@@ -34,7 +34,9 @@ pub(crate) fn acceptor(chain_pem: &[u8], key_pem: &Secret) -> Result<SslAcceptor
     let key = PKey::private_key_from_pem(key_pem.expose())
         .map_err(|e| Error::Tls(format!("the server key is not a PEM private key: {e}")))?;
     let mut builder = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).map_err(tls)?;
-    builder.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(tls)?;
+    builder
+        .set_min_proto_version(Some(SslVersion::TLS1_2))
+        .map_err(tls)?;
     builder.set_certificate(&leaf).map_err(tls)?;
     for intermediate in chain {
         builder.add_extra_chain_cert(intermediate).map_err(tls)?;
@@ -95,14 +97,19 @@ pub(crate) async fn serve(
                 .ssl()
                 .peer_certificate()
                 .and_then(|certificate| certificate.to_der().ok());
-            let service = tower::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                let mut request = request.map(axum::body::Body::new);
-                request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                if let Some(der) = &certificate {
-                    request.extensions_mut().insert(PeerCertificate(der.clone()));
-                }
-                router.clone().oneshot(request)
-            });
+            let service =
+                tower::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let mut request = request.map(axum::body::Body::new);
+                    request
+                        .extensions_mut()
+                        .insert(ConnectInfo::<SocketAddr>(peer));
+                    if let Some(der) = &certificate {
+                        request
+                            .extensions_mut()
+                            .insert(PeerCertificate(der.clone()));
+                    }
+                    router.clone().oneshot(request)
+                });
             let builder = auto::Builder::new(TokioExecutor::new());
             let connection =
                 builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));

@@ -8,11 +8,12 @@ macro_rules! impl_sql_settings {
         #[async_trait]
         impl $crate::store::SettingsStore for $store {
             async fn get_setting(&self, name: &str) -> Result<Option<SettingValue>> {
-                let row = sqlx::query("SELECT value, sealed FROM mdmkit_server_settings WHERE name = $1")
-                    .bind(name)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(backend)?;
+                let row =
+                    sqlx::query("SELECT value, sealed FROM mdmkit_server_settings WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(backend)?;
                 row.map(|row| self.setting_from_row(name, &row)).transpose()
             }
 
@@ -21,7 +22,13 @@ macro_rules! impl_sql_settings {
                     SettingValue::Plain(text) => (Some(text.as_str()), None),
                     SettingValue::Secret(secret) => (
                         None,
-                        seal(&self.key, Some(secret), "mdmkit_server_settings", "sealed", name)?,
+                        seal(
+                            &self.key,
+                            Some(secret),
+                            "mdmkit_server_settings",
+                            "sealed",
+                            name,
+                        )?,
                     ),
                 };
                 sqlx::query(
@@ -50,11 +57,12 @@ macro_rules! impl_sql_settings {
             }
 
             async fn list_settings(&self) -> Result<Vec<(String, SettingValue)>> {
-                let rows =
-                    sqlx::query("SELECT name, value, sealed FROM mdmkit_server_settings ORDER BY name")
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(backend)?;
+                let rows = sqlx::query(
+                    "SELECT name, value, sealed FROM mdmkit_server_settings ORDER BY name",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
                 rows.iter()
                     .map(|row| {
                         let name: String = row.try_get("name").map_err(backend)?;
@@ -76,8 +84,13 @@ macro_rules! impl_sql_settings {
                 match (plain, sealed) {
                     (Some(text), None) => Ok(SettingValue::Plain(text)),
                     (None, Some(sealed)) => {
-                        let secret =
-                            unseal(&self.key, Some(sealed), "mdmkit_server_settings", "sealed", name)?;
+                        let secret = unseal(
+                            &self.key,
+                            Some(sealed),
+                            "mdmkit_server_settings",
+                            "sealed",
+                            name,
+                        )?;
                         secret.map(SettingValue::Secret).ok_or_else(|| {
                             Error::StoreBackend(format!("setting {name:?} has no value"))
                         })
