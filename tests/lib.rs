@@ -151,6 +151,13 @@ impl std::fmt::Debug for DeviceIdentityKey {
 }
 
 impl DeviceIdentityKey {
+    /// The certificate and private key as one PEM (what a TLS client presents).
+    pub fn to_pem(&self) -> Result<Vec<u8>, Error> {
+        let mut pem = self.certificate.to_pem().map_err(openssl_error)?;
+        pem.extend(self.key.private_key_to_pem_pkcs8().map_err(openssl_error)?);
+        Ok(pem)
+    }
+
     /// The certificate, DER.
     pub fn certificate_der(&self) -> Result<Vec<u8>, Error> {
         self.certificate.to_der().map_err(openssl_error)

@@ -327,3 +327,204 @@ async fn a_wrong_or_missing_key_and_an_unknown_override_are_refused() {
         .unwrap_err();
     assert_eq!(unknown.code(), "setting_invalid");
 }
+
+/// A deployment with a device CA, a push certificate and one invited user; returns it and
+/// a registration link path.
+async fn deployment(dir: &std::path::Path) -> (Mdm, String) {
+    let db = dir.join("mdmkit.db");
+    let mdm = open(&db).await;
+    let mut options = InitOptions::default();
+    options.base_url = Some("https://mdm.example.test".into());
+    options.enrollment_profile_id = Some("com.example.mdm".into());
+    mdm.enrollment().init(options).await.unwrap();
+    let mdm = open(&db).await;
+    let csr = mdm
+        .push_certs()
+        .create_request("admin@example.test", None)
+        .await
+        .unwrap();
+    let request = CertificateRequest::parse(csr.as_bytes()).unwrap();
+    let issued = TestCa::new("Apple test push CA").issue_push_cert_for_request(
+        TOPIC,
+        &request,
+        OffsetDateTime::now_utc() + time::Duration::days(300),
+    );
+    mdm.push_certs()
+        .install(InstallInput::new(issued, "admin@example.test"))
+        .await
+        .unwrap();
+    let link = mdm
+        .enrollment()
+        .invite("bob", "bob@example.test", Duration::from_secs(600))
+        .await
+        .unwrap()
+        .registration_link;
+    let path = link["https://mdm.example.test".len()..].to_owned();
+    (mdm, path)
+}
+
+async fn start_with(
+    mdm: Mdm,
+    options: mdmkit_web::ServeOptions,
+) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        mdmkit_web::serve(
+            mdm,
+            options,
+            async move {
+                let _ = stopped.await;
+            },
+            move |bound| {
+                let _ = bound_tx.send(bound.listen);
+            },
+        )
+        .await
+        .expect("serve");
+    });
+    (bound_rx.await.expect("bound"), stop)
+}
+
+/// The device's identity, from the enrollment profile the link serves.
+fn enroll_over_http(address: SocketAddr, path: &str) -> std::sync::Arc<DeviceIdentityKey> {
+    let (status, _, profile) = http(address, "GET", path, &[], b"");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&profile));
+    DeviceIdentityKey::from_enrollment_profile(&profile).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_proxy_the_certificate_header_counts_only_from_trusted_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mdm, path) = deployment(dir.path()).await;
+    // The test connects from 127.0.0.1: trusted in one server, not in the other.
+    let mut trusting = mdmkit_web::ServeOptions::new("127.0.0.1:0".parse().unwrap());
+    trusting.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    let mut distrusting = mdmkit_web::ServeOptions::new("127.0.0.1:0".parse().unwrap());
+    distrusting.trusted_proxies = vec!["127.0.0.2".parse().unwrap()];
+    let (trusted, stop_trusted) = start_with(mdm.clone(), trusting).await;
+    let (untrusted, stop_untrusted) = start_with(mdm.clone(), distrusting).await;
+
+    let identity = enroll_over_http(trusted, &path);
+    let device = SimulatedDevice::new("UDID-PROXY-1", TOPIC).with_identity(identity.clone());
+    let certificate = openssl::x509::X509::from_der(&identity.certificate_der().unwrap())
+        .unwrap()
+        .to_pem()
+        .unwrap();
+    let escaped: String = certificate
+        .iter()
+        .map(|&byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    // Unsigned bodies: the certificate comes only from the header.
+    let body = device.authenticate().unwrap();
+    let header = [("X-SSL-Client-Cert", escaped.as_str())];
+    let (status, _, answer) = http(untrusted, "PUT", "/mdm/checkin", &header, &body);
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&answer));
+    assert!(mdm.devices().get("UDID-PROXY-1").await.is_err());
+    let (status, _, answer) = http(trusted, "PUT", "/mdm/checkin", &header, &body);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    assert!(mdm.devices().get("UDID-PROXY-1").await.is_ok());
+    // A header that is not a certificate, from the trusted proxy: refused like none.
+    let token = device.token_update(b"token", "magic").unwrap();
+    let junk = [("X-SSL-Client-Cert", "not%20a%20certificate")];
+    let (status, _, _) = http(trusted, "PUT", "/mdm/checkin", &junk, &token);
+    assert_eq!(status, 400);
+    let _ = stop_trusted.send(());
+    let _ = stop_untrusted.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_tls_a_device_authenticates_with_its_client_certificate() {
+    use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mdm, path) = deployment(dir.path()).await;
+    // The server's own certificate, from a throwaway CA.
+    let ca = TestCa::new("Server test CA");
+    let key = mdmkit_apns::PrivateKey::generate_rsa_2048().unwrap();
+    let leaf = ca.issue_leaf(
+        "localhost",
+        &key,
+        OffsetDateTime::now_utc() + time::Duration::days(30),
+    );
+    let mut options = mdmkit_web::ServeOptions::new("127.0.0.1:0".parse().unwrap());
+    options.tls = Some((
+        ca.pem_of(&leaf),
+        mdmkit_core::Secret::new(key.to_pem().unwrap()),
+    ));
+    let (address, stop) = start_with(mdm.clone(), options).await;
+
+    let exchange = move |identity: Option<Vec<u8>>, request: Vec<u8>| {
+        tokio::task::spawn_blocking(move || {
+            let mut connector = SslConnector::builder(SslMethod::tls_client()).unwrap();
+            connector.set_verify(SslVerifyMode::NONE);
+            if let Some(pem) = identity {
+                let certificate = openssl::x509::X509::from_pem(&pem).unwrap();
+                let key = openssl::pkey::PKey::private_key_from_pem(&pem).unwrap();
+                connector.set_certificate(&certificate).unwrap();
+                connector.set_private_key(&key).unwrap();
+            }
+            let connector = connector.build();
+            let tcp = TcpStream::connect(address).unwrap();
+            tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            let mut tls = connector.connect("localhost", tcp).unwrap();
+            tls.write_all(&request).unwrap();
+            let mut answer = Vec::new();
+            let _ = tls.read_to_end(&mut answer);
+            String::from_utf8_lossy(&answer).to_string()
+        })
+    };
+    let get = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    // A browser without a client certificate still gets the enrollment profile.
+    let answer = exchange(None, get.into_bytes()).await.unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "{}",
+        &answer[..answer.len().min(200)]
+    );
+    assert!(
+        answer.contains(mdmkit_web::ENROLLMENT_PROFILE_TYPE),
+        "{}",
+        &answer[..answer.len().min(400)]
+    );
+
+    // A new link for the device itself (the first one was spent by the browser).
+    let invited = mdm
+        .enrollment()
+        .invite("carol", "carol@example.test", Duration::from_secs(600))
+        .await
+        .unwrap();
+    let signed = mdm
+        .enrollment()
+        .enroll(invited.registration_link.split("token=").nth(1).unwrap())
+        .await
+        .unwrap();
+    let identity = DeviceIdentityKey::from_enrollment_profile(&signed.profile).unwrap();
+    let device = SimulatedDevice::new("UDID-TLS-1", TOPIC).with_identity(identity.clone());
+    let body = device.authenticate().unwrap();
+    let put = |body: &[u8]| {
+        let mut request = format!(
+            "PUT /mdm/checkin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        request
+    };
+    // Unsigned body, no client certificate: refused.
+    let answer = exchange(None, put(&body)).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    // Unsigned body, the identity as the TLS client certificate: authenticated.
+    let answer = exchange(Some(identity.to_pem().unwrap()), put(&body))
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let device_record = mdm.devices().get("UDID-TLS-1").await.unwrap();
+    assert_eq!(device_record.owner.as_deref(), Some("carol"));
+    let _ = stop.send(());
+}
