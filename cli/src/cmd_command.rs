@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use mdmkit_core::codec::KeyPath;
-use mdmkit_core::command::{self, CommandEnvelope, COMMANDS};
+use mdmkit_core::command::{self, CommandEnvelope};
 use mdmkit_core::json;
-use mdmkit_core::schema::{KeyInfo, MessageInfo, ValueKind};
+use mdmkit_core::schema::{KeyInfo, ValueKind};
 use mdmkit_core::PlistFormat;
 use plist::{Dictionary, Value};
 
@@ -49,8 +49,12 @@ pub fn run(cmd: CommandCmd) -> CliResult<()> {
     match cmd {
         CommandCmd::List => {
             let mut out = String::new();
-            for info in COMMANDS {
-                out.push_str(&format!("{:<40} {}\n", info.name, platforms(info)));
+            for info in mdmkit_service::protocol::request_types() {
+                out.push_str(&format!(
+                    "{:<40} {}\n",
+                    info.name,
+                    info.platforms.join(", ")
+                ));
             }
             print_out(&out);
             Ok(())
@@ -77,15 +81,10 @@ pub fn run(cmd: CommandCmd) -> CliResult<()> {
         }
         CommandCmd::Decode { file } => {
             let bytes = read_input(&file)?;
-            let envelope = CommandEnvelope::decode(&bytes)
+            let decoded = mdmkit_service::protocol::decode_command(&bytes)
                 .map_err(|e| CliError::input(format!("{file}: {e} [{}]", e.code())))?;
-            let mut keys = envelope.command.to_dictionary();
-            keys.remove("RequestType");
-            let value = serde_json::json!({
-                "command_uuid": envelope.command_uuid,
-                "request_type": envelope.request_type(),
-                "command": json::dictionary_to_json(&keys),
-            });
+            let value = serde_json::to_value(&decoded)
+                .map_err(|e| CliError::failure(format!("cannot write JSON: {e}")))?;
             print_out(&format!("{value:#}\n"));
             Ok(())
         }
@@ -93,30 +92,6 @@ pub fn run(cmd: CommandCmd) -> CliResult<()> {
 }
 
 /// The platforms of a command as one line: `iOS 4.0, macOS 10.7 (supervised)`.
-fn platforms(info: &MessageInfo) -> String {
-    info.platforms
-        .iter()
-        .map(|p| {
-            let mut flags = Vec::new();
-            if p.supervised_only {
-                flags.push("supervised");
-            }
-            if p.requires_dep {
-                flags.push("ADE");
-            }
-            if p.user_channel && !p.device_channel {
-                flags.push("user channel");
-            }
-            if flags.is_empty() {
-                format!("{} {}", p.platform, p.introduced)
-            } else {
-                format!("{} {} ({})", p.platform, p.introduced, flags.join(", "))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn build(
     request_type: &str,
     uuid: Option<String>,
