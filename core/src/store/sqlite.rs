@@ -20,6 +20,7 @@ use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
 const MIGRATIONS: Migrations = &[
     (1, include_str!("migrations/sqlite_0001_initial.sql")),
     (2, include_str!("migrations/sqlite_0002_portal.sql")),
+    (6, include_str!("migrations/sqlite_0006_expiry_notices.sql")),
 ];
 
 /// Every store trait in one SQLite file (WAL journal, migrations applied on open).
