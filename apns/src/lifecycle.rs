@@ -151,6 +151,23 @@ pub struct PushCertStatus {
     pub note: Option<String>,
 }
 
+/// A topic whose certificate was deleted, with what is kept of it: its Apple ID and note
+/// stay, to be shown and edited until a certificate is installed again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeletedTopic {
+    /// The topic.
+    pub topic: String,
+    /// When its certificate was deleted.
+    #[serde(serialize_with = "crate::expiry::serialize_rfc3339")]
+    pub deleted_at: OffsetDateTime,
+    /// The serial number of the deleted certificate (hex), when known.
+    pub serial: Option<String>,
+    /// The Apple ID kept.
+    pub apple_id: Option<String>,
+    /// The note kept.
+    pub note: Option<String>,
+}
+
 /// A pending key, as [`stale_pending_keys`](PushCertLifecycle::stale_pending_keys) reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PendingKeyInfo {
@@ -469,6 +486,71 @@ impl PushCertLifecycle {
         self.store.append_push_certificate_event(&event).await?;
         self.announce(topic, PushCertificateAction::Deleted);
         Ok(record.note)
+    }
+
+    /// The topics whose certificate was deleted and not installed again, ordered by topic,
+    /// with the Apple ID and note kept for them (the dashboard keeps showing them).
+    pub async fn deleted_topics(&self) -> Result<Vec<DeletedTopic>> {
+        let mut deleted = Vec::new();
+        for last in self.store.latest_push_certificate_events().await? {
+            // A deletion may be followed by edits of what is kept: ask the store whether
+            // the topic has a certificate rather than trusting the last action.
+            if last.action != PushCertificateAction::Deleted
+                && self.store.get_push_certificate(&last.topic).await?.is_some()
+            {
+                continue;
+            }
+            let history = self.store.push_certificate_history(&last.topic).await?;
+            let Some(deletion) = history
+                .iter()
+                .rev()
+                .find(|event| event.action == PushCertificateAction::Deleted)
+            else {
+                continue;
+            };
+            deleted.push(DeletedTopic {
+                topic: last.topic.clone(),
+                deleted_at: deletion.at,
+                serial: deletion.serial.clone(),
+                apple_id: last.apple_id,
+                note: last.note,
+            });
+        }
+        Ok(deleted)
+    }
+
+    /// Changes the Apple ID and/or the note kept for a deleted topic (see
+    /// [`deleted_topics`](Self::deleted_topics)); the next install of the topic keeps the
+    /// note unless it gives one. Refused with [`Error::TopicNotFound`] for a topic that
+    /// never had a certificate; a registered topic is edited with [`edit`](Self::edit).
+    pub async fn edit_deleted(
+        &self,
+        topic: &str,
+        apple_id: Option<String>,
+        note: Option<String>,
+    ) -> Result<DeletedTopic> {
+        let Some(mut kept) = self
+            .deleted_topics()
+            .await?
+            .into_iter()
+            .find(|deleted| deleted.topic == topic)
+        else {
+            return Err(Error::TopicNotFound {
+                topic: topic.to_owned(),
+            });
+        };
+        if let Some(apple_id) = apple_id {
+            kept.apple_id = Some(apple_id);
+        }
+        if let Some(note) = note {
+            kept.note = Some(note);
+        }
+        let mut event = PushCertificateEvent::new(topic, PushCertificateAction::Edited);
+        event.apple_id = kept.apple_id.clone();
+        event.note = kept.note.clone();
+        self.store.append_push_certificate_event(&event).await?;
+        self.announce(topic, PushCertificateAction::Edited);
+        Ok(kept)
     }
 
     /// A topic's history (installs, renewals, edits, deletions), oldest first.
