@@ -17,8 +17,7 @@ use mdmkit_apns::client::{Endpoint, RetryPolicy};
 use mdmkit_apns::mock::{MockConfig, MockServer, TestPki};
 use mdmkit_apns::testing::TestCa;
 use mdmkit_apns::{
-    InstallRequest, PrivateKey, PushCertLifecycle, PushCertificate, StorePusher,
-    StorePusherOptions,
+    InstallRequest, PrivateKey, PushCertLifecycle, PushCertificate, StorePusher, StorePusherOptions,
 };
 use mdmkit_core::push::{PushInfo, PushTarget, Pusher};
 use mdmkit_core::store::{AtRestKey, EnrollmentRecord};
@@ -40,10 +39,16 @@ fn main() -> BenchResult<()> {
         .enable_all()
         .build()?;
     if let Some(position) = args.iter().position(|a| a == "--install") {
-        let files = args.get(position + 1..position + 4).ok_or("--install DB CERT KEY")?;
+        let files = args
+            .get(position + 1..position + 4)
+            .ok_or("--install DB CERT KEY")?;
         return runtime.block_on(install(&files[0], &files[1], &files[2]));
     }
-    let rounds = if args.iter().any(|a| a == "--bench") { 10 } else { 1 };
+    let rounds = if args.iter().any(|a| a == "--bench") {
+        10
+    } else {
+        1
+    };
     runtime.block_on(measure(rounds))
 }
 
@@ -56,7 +61,10 @@ async fn install(db: &str, certificate: &str, key_pem: &str) -> BenchResult<()> 
     PushCertLifecycle::new(store)
         .install(request, OffsetDateTime::now_utc())
         .await?;
-    println!("{}", SystemTime::now().duration_since(UNIX_EPOCH)?.as_micros());
+    println!(
+        "{}",
+        SystemTime::now().duration_since(UNIX_EPOCH)?.as_micros()
+    );
     Ok(())
 }
 
@@ -85,7 +93,9 @@ async fn measure(rounds: usize) -> BenchResult<()> {
         )
         .await?;
     let id = EnrollmentId::device("BENCH-DEVICE");
-    store.put_enrollment(&EnrollmentRecord::new(id.clone())).await?;
+    store
+        .put_enrollment(&EnrollmentRecord::new(id.clone()))
+        .await?;
     let info = PushInfo::new(vec![0xbe; 32], "bench-magic", TOPIC);
     store.set_push_info(&id, &info).await?;
     let target = PushTarget::new(id, info);

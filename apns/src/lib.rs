@@ -36,7 +36,9 @@ pub use csr::{CertificateRequest, CsrSubject};
 pub use error::{Error, Result};
 pub use expiry::{ExpiryStatus, DEFAULT_WARNING_DAYS};
 pub use key::PrivateKey;
-pub use lifecycle::{DeletedTopic, FollowUp, InstallAction, InstallOutcome, InstallRequest, PushCertLifecycle};
+pub use lifecycle::{
+    DeletedTopic, FollowUp, InstallAction, InstallOutcome, InstallRequest, PushCertLifecycle,
+};
 pub use monitor::{Credential, CredentialKind, CredentialReport, ExpiryMonitor};
 pub use push_cert::PushCertificate;
 pub use pusher::{PusherTopic, StorePusher, StorePusherOptions};

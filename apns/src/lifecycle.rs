@@ -11,11 +11,10 @@
 //! 3. [`install`](PushCertLifecycle::install) takes Apple's certificate with the Apple ID and
 //!    a note: a first install, or a renewal of the same topic.
 
-
 use mdmkit_core::notify::Notifier;
 use mdmkit_core::store::{
-    EnrollmentQuery, PendingCsrKey, PushCertificateAction,
-    PushCertificateEvent, PushCertificateRecord, PushTarget, SharedStore,
+    EnrollmentQuery, PendingCsrKey, PushCertificateAction, PushCertificateEvent,
+    PushCertificateRecord, PushTarget, SharedStore,
 };
 use mdmkit_core::{EnrollmentId, Secret};
 use serde::Serialize;
@@ -496,7 +495,11 @@ impl PushCertLifecycle {
             // A deletion may be followed by edits of what is kept: ask the store whether
             // the topic has a certificate rather than trusting the last action.
             if last.action != PushCertificateAction::Deleted
-                && self.store.get_push_certificate(&last.topic).await?.is_some()
+                && self
+                    .store
+                    .get_push_certificate(&last.topic)
+                    .await?
+                    .is_some()
             {
                 continue;
             }

@@ -417,8 +417,11 @@ pub async fn push_certificate_credentials(store: &dyn Store) -> Result<Vec<Crede
         .await?
         .into_iter()
         .map(|record| {
-            let mut credential =
-                Credential::new(CredentialKind::PushCertificate, record.topic, record.not_after);
+            let mut credential = Credential::new(
+                CredentialKind::PushCertificate,
+                record.topic,
+                record.not_after,
+            );
             credential.apple_id = record.apple_id;
             credential
         })

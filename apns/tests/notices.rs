@@ -55,7 +55,9 @@ async fn two_servers_send_each_notice_once_per_interval() {
     let location = dir.path().join("mdm.db");
     let location = location.to_str().unwrap();
     let key = AtRestKey::from_bytes(&[3; 32]).unwrap();
-    let a = mdmkit_core::store::open(location, key.clone()).await.unwrap();
+    let a = mdmkit_core::store::open(location, key.clone())
+        .await
+        .unwrap();
     let b = mdmkit_core::store::open(location, key).await.unwrap();
     let apple = TestCa::new("Test Apple CA");
     install(&a, &apple, T1, 30).await; // due: 30 days left
@@ -104,10 +106,15 @@ async fn two_servers_send_each_notice_once_per_interval() {
         .find(|m| m.contains("Apple Push certificate"))
         .unwrap();
     assert!(
-        push.contains(&format!("The Apple Push certificate for topic {T1} expires on")),
+        push.contains(&format!(
+            "The Apple Push certificate for topic {T1} expires on"
+        )),
         "{push}"
     );
-    assert!(push.contains("renew it with the Apple ID mdm@example.com"), "{push}");
+    assert!(
+        push.contains("renew it with the Apple ID mdm@example.com"),
+        "{push}"
+    );
 
     // Later the same week, from either server: nothing.
     for (store, later) in [(&a, t0 + Duration::hours(1)), (&b, t0 + Duration::days(6))] {
@@ -150,9 +157,14 @@ async fn a_notice_that_could_not_be_sent_is_sent_at_the_next_run() {
         "mdm@example.com",
     )
     .unwrap();
-    let sent = send_due_notices(store.as_ref(), &working, &settings, now + Duration::hours(1))
-        .await
-        .unwrap();
+    let sent = send_due_notices(
+        store.as_ref(),
+        &working,
+        &settings,
+        now + Duration::hours(1),
+    )
+    .await
+    .unwrap();
     assert_eq!(sent.len(), 1);
     assert_eq!(smtp.received().len(), 1);
 }
@@ -166,5 +178,8 @@ async fn notices_need_an_address() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), "invalid_input");
-    assert!(error.to_string().contains("administrators' address"), "{error}");
+    assert!(
+        error.to_string().contains("administrators' address"),
+        "{error}"
+    );
 }

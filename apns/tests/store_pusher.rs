@@ -167,7 +167,10 @@ async fn renewals_without_restart(serving: SharedStore, admin: SharedStore) -> V
     );
     let loaded = pusher.topics();
     assert_eq!(loaded.len(), 1);
-    assert_eq!((loaded[0].topic.as_str(), loaded[0].serial.as_str()), (T1, first.as_str()));
+    assert_eq!(
+        (loaded[0].topic.as_str(), loaded[0].serial.as_str()),
+        (T1, first.as_str())
+    );
 
     let mut delays = Vec::new();
     // A renewal (same topic) from the other handle: the next pushes present it.
@@ -218,7 +221,10 @@ async fn renewals_without_restart(serving: SharedStore, admin: SharedStore) -> V
     push_until(&pusher, &d2, PushOutcome::is_delivered, "second topic").await;
     delays.push(installed.elapsed());
     let results = pusher.push_many(vec![d1.clone(), d2.clone()], None).await;
-    assert!(results.iter().all(|r| r.outcome.is_delivered()), "{results:?}");
+    assert!(
+        results.iter().all(|r| r.outcome.is_delivered()),
+        "{results:?}"
+    );
     let p1 = world.last_for(&token(1)).unwrap();
     let p2 = world.last_for(&token(2)).unwrap();
     assert_eq!(p1.client_serial.as_deref(), Some(again.as_str()));
@@ -239,7 +245,10 @@ fn report(backend: &str, delays: &[Duration]) {
         .iter()
         .map(|d| format!("{} ms", d.as_millis()))
         .collect();
-    println!("{backend}: pick-up delays with a 1 s poll: {}", shown.join(", "));
+    println!(
+        "{backend}: pick-up delays with a 1 s poll: {}",
+        shown.join(", ")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,7 +257,9 @@ async fn sqlite_two_handles_renewal_delete_reinstall_two_topics() {
     let location = dir.path().join("mdm.db");
     let location = location.to_str().unwrap();
     let key = AtRestKey::from_bytes(&[7; 32]).unwrap();
-    let serving = mdmkit_core::store::open(location, key.clone()).await.unwrap();
+    let serving = mdmkit_core::store::open(location, key.clone())
+        .await
+        .unwrap();
     let admin = mdmkit_core::store::open(location, key).await.unwrap();
     let delays = renewals_without_restart(serving, admin).await;
     report("SQLite", &delays);
@@ -381,7 +392,10 @@ async fn renewing_an_expired_certificate_synchronises_its_devices() {
     let follow_up = follow_up.expect("an expired certificate was renewed");
     let results = pusher.synchronise(&follow_up, None).await.unwrap();
     assert_eq!(results.len(), 2);
-    assert!(results.iter().all(|r| r.outcome.is_delivered()), "{results:?}");
+    assert!(
+        results.iter().all(|r| r.outcome.is_delivered()),
+        "{results:?}"
+    );
     for (target, n) in [(&d1, 1), (&d2, 2)] {
         let push = world.last_for(&token(n)).unwrap();
         assert_eq!(push.client_serial.as_deref(), Some(renewed.as_str()));
@@ -401,7 +415,9 @@ async fn bad_options_are_refused() {
         StorePusherOptions::sandbox().connections(0),
         StorePusherOptions::sandbox().max_in_flight(0),
     ] {
-        let error = StorePusher::start(store.clone(), options).await.unwrap_err();
+        let error = StorePusher::start(store.clone(), options)
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), "invalid_config");
     }
 }

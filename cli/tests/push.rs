@@ -118,7 +118,10 @@ fn send_prints_the_apns_id_or_the_reason() {
             && stderr.contains("since 2023-11-14T22:13:20Z"),
         "{stderr}"
     );
-    assert!(!stderr.contains("1700000000000"), "a time for people: {stderr}");
+    assert!(
+        !stderr.contains("1700000000000"),
+        "a time for people: {stderr}"
+    );
 }
 
 #[test]

@@ -442,7 +442,13 @@ fn csr_install_renew_edit_delete_history() {
     assert_refused(
         &with_store(
             d,
-            &["edit", "--topic", "com.apple.mgmt.External.never", "--note", "x"],
+            &[
+                "edit",
+                "--topic",
+                "com.apple.mgmt.External.never",
+                "--note",
+                "x",
+            ],
         ),
         "[topic_not_found]",
     );

@@ -912,12 +912,18 @@ pub async fn expiry_notice_claims(store: &dyn Store) {
         "still within the interval"
     );
     assert!(
-        store.claim_notice(&key, at(0) + week, week).await.expect("claim"),
+        store
+            .claim_notice(&key, at(0) + week, week)
+            .await
+            .expect("claim"),
         "a full interval later the notice is due again"
     );
     let other = unique("dep_server_token:Main");
     assert!(
-        store.claim_notice(&other, at(60), week).await.expect("claim"),
+        store
+            .claim_notice(&other, at(60), week)
+            .await
+            .expect("claim"),
         "keys are independent"
     );
 

@@ -529,13 +529,14 @@ impl PushCertificateStore for MemoryStore {
     ) -> Result<bool> {
         let now = truncate_to_micros(now);
         let mut inner = self.lock();
-        let quiet = inner
-            .notices
-            .get(key)
-            .is_some_and(|claimed| match now.checked_sub(min_interval) {
-                Some(threshold) => *claimed > threshold,
-                None => true,
-            });
+        let quiet =
+            inner
+                .notices
+                .get(key)
+                .is_some_and(|claimed| match now.checked_sub(min_interval) {
+                    Some(threshold) => *claimed > threshold,
+                    None => true,
+                });
         if quiet {
             return Ok(false);
         }

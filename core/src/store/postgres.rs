@@ -20,7 +20,10 @@ use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
 const MIGRATIONS: Migrations = &[
     (1, include_str!("migrations/postgres_0001_initial.sql")),
     (2, include_str!("migrations/postgres_0002_portal.sql")),
-    (6, include_str!("migrations/postgres_0006_expiry_notices.sql")),
+    (
+        6,
+        include_str!("migrations/postgres_0006_expiry_notices.sql"),
+    ),
 ];
 
 /// The advisory lock key that serialises migrations of several engines starting at once.
