@@ -28,7 +28,8 @@
 //! A push looks its topic's client up when it starts: a push in flight during a renewal
 //! finishes on the old connection, the next one opens a connection with the new
 //! certificate. A push for a topic without a certificate (never installed, or deleted) is
-//! refused before anything is sent, with the reason `topic_not_found: ...`.
+//! refused before anything is sent, with the reason `topic_not_found: ...`; so is a push
+//! whose topic's certificate has expired (`cert_expired: ...`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
@@ -340,6 +341,18 @@ impl StorePusher {
             topics.get(topic)
         };
         match entry {
+            Some(Entry { info, .. }) if OffsetDateTime::now_utc() >= info.not_after => {
+                // APNs would refuse the handshake, after every retry: say why at once.
+                let error = Error::Expired {
+                    topic: info.topic.clone(),
+                    not_after: crate::expiry::rfc3339(info.not_after),
+                };
+                Err(refusal(&format!(
+                    "{}: {error} (renew it at Apple's Push Certificates Portal, then `mdmkit \
+                     push-cert install`)",
+                    error.code()
+                )))
+            }
             Some(Entry {
                 client: Ok(client), ..
             }) => Ok(client.clone()),

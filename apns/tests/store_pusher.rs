@@ -421,3 +421,42 @@ async fn bad_options_are_refused() {
         assert_eq!(error.code(), "invalid_config");
     }
 }
+
+/// A stored certificate that has expired refuses its pushes at once, saying so, instead of
+/// failing the TLS handshake after every retry; a renewal resumes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_certificate_refuses_its_pushes_with_the_reason() {
+    use mdmkit_core::store::PushCertificateRecord;
+    use mdmkit_core::Secret;
+    let world = world(Script::default()).await;
+    let store: SharedStore = Arc::new(MemoryStore::new());
+    let key = PrivateKey::generate_rsa_2048().unwrap();
+    let expired_at = now() - time::Duration::days(1);
+    let der = world.apple.issue_push_cert(Some(T1), &key, expired_at);
+    // Stored as it was installed a year ago (the lifecycle refuses expired installs).
+    let record =
+        PushCertificateRecord::new(T1, der, Secret::new(key.to_pem().unwrap()), expired_at);
+    store.put_push_certificate(&record).await.unwrap();
+    let d1 = enroll(&store, "D1", 1, T1).await;
+    let pusher = StorePusher::start(store.clone(), world.options(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    match pusher.push(&d1).await {
+        PushOutcome::Rejected {
+            status: 0, reason, ..
+        } => {
+            assert!(reason.starts_with("cert_expired: "), "{reason}");
+            assert!(reason.contains(T1), "{reason}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(world.server.received().is_empty());
+    let lifecycle = PushCertLifecycle::new(store.clone());
+    let renewed = world.install(&lifecycle, T1).await;
+    pusher.reload().await.unwrap();
+    assert!(pusher.push(&d1).await.is_delivered());
+    assert_eq!(
+        world.last_for(&token(1)).unwrap().client_serial.as_deref(),
+        Some(renewed.as_str())
+    );
+}
