@@ -7,7 +7,7 @@
 //!
 //! let lifecycle = PushCertLifecycle::new(store.clone());
 //! let pusher = StorePusher::start(store, StorePusherOptions::production()).await?;
-//! pusher.follow(&lifecycle); // this process's installs apply at once
+//! pusher.follow(&lifecycle)?; // this process's installs apply at once
 //! // Hand `pusher` to the engine: every push goes out with the certificate of the topic
 //! // the device enrolled with, and a renewal made by another process is used within the
 //! // poll interval (2 s by default), without a restart.
@@ -250,6 +250,9 @@ impl StorePusher {
     /// are refused with the reason, see [`topics`](Self::topics).
     pub async fn start(store: SharedStore, options: StorePusherOptions) -> Result<Self> {
         options.check()?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::InvalidConfig("the store-backed pusher needs a tokio runtime".into())
+        })?;
         let pusher = Self {
             shared: Arc::new(Shared {
                 store,
@@ -260,7 +263,7 @@ impl StorePusher {
             wake: Arc::new(Notify::new()),
         };
         pusher.reload().await?;
-        tokio::spawn(watch(
+        runtime.spawn(watch(
             Arc::downgrade(&pusher.shared),
             pusher.wake.clone(),
             pusher.shared.options.poll_interval,
@@ -269,9 +272,14 @@ impl StorePusher {
     }
 
     /// Reloads at once whenever `lifecycle` announces a change (an install, renewal,
-    /// edit or deletion made through it in this process), on top of the polling.
-    pub fn follow(&self, lifecycle: &PushCertLifecycle) {
-        tokio::spawn(relay(lifecycle.subscribe(), Arc::downgrade(&self.wake)));
+    /// edit or deletion made through it in this process), on top of the polling. Call it
+    /// within a tokio runtime (refused with `invalid_config` outside one).
+    pub fn follow(&self, lifecycle: &PushCertLifecycle) -> Result<()> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::InvalidConfig("following a lifecycle needs a tokio runtime".into())
+        })?;
+        runtime.spawn(relay(lifecycle.subscribe(), Arc::downgrade(&self.wake)));
+        Ok(())
     }
 
     /// Reads the store's push certificates now and applies what changed: a client for a

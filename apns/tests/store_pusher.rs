@@ -307,7 +307,7 @@ async fn changes_through_a_followed_lifecycle_apply_at_once() {
     let pusher = StorePusher::start(store.clone(), world.options(Duration::from_secs(60)))
         .await
         .unwrap();
-    pusher.follow(&lifecycle);
+    pusher.follow(&lifecycle).unwrap();
     let d1 = enroll(&store, "D1", 1, T1).await;
     assert!(refused_for_missing_topic(&pusher.push(&d1).await));
 
