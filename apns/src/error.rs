@@ -91,8 +91,12 @@ pub enum Error {
         offered: String,
     },
 
-    /// No push certificate is registered for the topic.
-    #[error("no push certificate is registered for topic {topic}")]
+    /// No push certificate is registered for the topic (never installed, or deleted): the
+    /// one code for a missing topic, whether the lifecycle or a push met it.
+    #[error(
+        "no push certificate is registered for topic {topic}; install one with `mdmkit \
+         push-cert install`"
+    )]
     TopicNotFound {
         /// The topic asked for.
         topic: String,
@@ -179,9 +183,6 @@ pub enum Error {
     /// certificate.
     #[error("invalid certificate or key: {0}")]
     InvalidIdentity(String),
-    /// A push certificate whose subject has no UID attribute, so no topic.
-    #[error("the certificate has no topic (UID attribute in its subject)")]
-    MissingTopic,
     /// The TLS layer could not be set up or the handshake failed.
     #[error("TLS failure: {0}")]
     Tls(String),
@@ -234,7 +235,6 @@ impl Error {
             Error::Smtp(_) => "smtp",
             Error::InvalidEndpoint { .. } => "invalid_endpoint",
             Error::InvalidIdentity(_) => "invalid_identity",
-            Error::MissingTopic => "missing_topic",
             Error::Tls(_) => "tls_failure",
             Error::Connection(_) => "connection_failure",
             Error::Http2(_) => "http2_failure",

@@ -11,12 +11,10 @@
 //! 3. [`install`](PushCertLifecycle::install) takes Apple's certificate with the Apple ID and
 //!    a note: a first install, or a renewal of the same topic.
 
-use std::collections::HashMap;
-
 use mdmkit_core::notify::Notifier;
 use mdmkit_core::store::{
-    AuditEvent, AuditQuery, EnrollmentQuery, PendingCsrKey, PushCertificateAction,
-    PushCertificateEvent, PushCertificateRecord, PushTarget, SharedStore,
+    EnrollmentQuery, PendingCsrKey, PushCertificateAction, PushCertificateEvent,
+    PushCertificateRecord, PushTarget, SharedStore,
 };
 use mdmkit_core::{EnrollmentId, Secret};
 use serde::Serialize;
@@ -27,13 +25,11 @@ use crate::csr::{CertificateRequest, CsrSubject};
 use crate::error::{Error, Result};
 use crate::expiry::{days_remaining, ExpiryStatus, DEFAULT_WARNING_DAYS};
 use crate::key::PrivateKey;
-use crate::monitor::{Credential, CredentialKind, ExpiryMonitor, SentNotice};
+use crate::monitor::{Credential, ExpiryMonitor, SentNotice};
 use crate::push_cert::PushCertificate;
 use crate::vendor::{PushCertUpload, VendorSigner};
 
-/// The audit-log action recorded when an expiry notice is sent (its target is the
-/// credential's notice key).
-pub const NOTICE_AUDIT_ACTION: &str = "expiry_notice.sent";
+pub use crate::monitor::NOTICE_AUDIT_ACTION;
 
 /// How old a pending key may get before [`stale_pending_keys`](PushCertLifecycle::stale_pending_keys)
 /// reports it, unless configured otherwise.
@@ -151,6 +147,23 @@ pub struct PushCertStatus {
     /// The Apple ID used at Apple's portal.
     pub apple_id: Option<String>,
     /// The administrator's note.
+    pub note: Option<String>,
+}
+
+/// A topic whose certificate was deleted, with what is kept of it: its Apple ID and note
+/// stay, to be shown and edited until a certificate is installed again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeletedTopic {
+    /// The topic.
+    pub topic: String,
+    /// When its certificate was deleted.
+    #[serde(serialize_with = "crate::expiry::serialize_rfc3339")]
+    pub deleted_at: OffsetDateTime,
+    /// The serial number of the deleted certificate (hex), when known.
+    pub serial: Option<String>,
+    /// The Apple ID kept.
+    pub apple_id: Option<String>,
+    /// The note kept.
     pub note: Option<String>,
 }
 
@@ -474,6 +487,75 @@ impl PushCertLifecycle {
         Ok(record.note)
     }
 
+    /// The topics whose certificate was deleted and not installed again, ordered by topic,
+    /// with the Apple ID and note kept for them (the dashboard keeps showing them).
+    pub async fn deleted_topics(&self) -> Result<Vec<DeletedTopic>> {
+        let mut deleted = Vec::new();
+        for last in self.store.latest_push_certificate_events().await? {
+            // A deletion may be followed by edits of what is kept: ask the store whether
+            // the topic has a certificate rather than trusting the last action.
+            if last.action != PushCertificateAction::Deleted
+                && self
+                    .store
+                    .get_push_certificate(&last.topic)
+                    .await?
+                    .is_some()
+            {
+                continue;
+            }
+            let history = self.store.push_certificate_history(&last.topic).await?;
+            let Some(deletion) = history
+                .iter()
+                .rev()
+                .find(|event| event.action == PushCertificateAction::Deleted)
+            else {
+                continue;
+            };
+            deleted.push(DeletedTopic {
+                topic: last.topic.clone(),
+                deleted_at: deletion.at,
+                serial: deletion.serial.clone(),
+                apple_id: last.apple_id,
+                note: last.note,
+            });
+        }
+        Ok(deleted)
+    }
+
+    /// Changes the Apple ID and/or the note kept for a deleted topic (see
+    /// [`deleted_topics`](Self::deleted_topics)); the next install of the topic keeps the
+    /// note unless it gives one. Refused with [`Error::TopicNotFound`] for a topic that
+    /// never had a certificate; a registered topic is edited with [`edit`](Self::edit).
+    pub async fn edit_deleted(
+        &self,
+        topic: &str,
+        apple_id: Option<String>,
+        note: Option<String>,
+    ) -> Result<DeletedTopic> {
+        let Some(mut kept) = self
+            .deleted_topics()
+            .await?
+            .into_iter()
+            .find(|deleted| deleted.topic == topic)
+        else {
+            return Err(Error::TopicNotFound {
+                topic: topic.to_owned(),
+            });
+        };
+        if let Some(apple_id) = apple_id {
+            kept.apple_id = Some(apple_id);
+        }
+        if let Some(note) = note {
+            kept.note = Some(note);
+        }
+        let mut event = PushCertificateEvent::new(topic, PushCertificateAction::Edited);
+        event.apple_id = kept.apple_id.clone();
+        event.note = kept.note.clone();
+        self.store.append_push_certificate_event(&event).await?;
+        self.announce(topic, PushCertificateAction::Edited);
+        Ok(kept)
+    }
+
     /// A topic's history (installs, renewals, edits, deletions), oldest first.
     pub async fn history(&self, topic: &str) -> Result<Vec<PushCertificateEvent>> {
         Ok(self.store.push_certificate_history(topic).await?)
@@ -575,28 +657,16 @@ impl PushCertLifecycle {
 
     /// The registered push certificates as credentials for the [`ExpiryMonitor`].
     pub async fn credentials(&self) -> Result<Vec<Credential>> {
-        Ok(self
-            .store
-            .list_push_certificates()
-            .await?
-            .into_iter()
-            .map(|record| {
-                let mut credential = Credential::new(
-                    CredentialKind::PushCertificate,
-                    record.topic,
-                    record.not_after,
-                );
-                credential.apple_id = record.apple_id;
-                credential
-            })
-            .collect())
+        crate::monitor::push_certificate_credentials(self.store.as_ref()).await
     }
 
     /// Sends the expiry notices due at `now` for the registered push certificates and for
     /// `others` (ADE/DEP server tokens, the vendor certificate), at most once per the
-    /// monitor's interval per credential. Each notice sent is recorded in the store's audit
-    /// log (action [`NOTICE_AUDIT_ACTION`], target the notice key) before the next is sent,
-    /// so a failure halfway never repeats the notices already sent.
+    /// monitor's interval per credential, even with several servers on the store: each is
+    /// claimed in the store before it is sent (see
+    /// [`monitor::send_due_notices`](crate::monitor::send_due_notices), which does the same
+    /// from [`NoticeSettings`](crate::monitor::NoticeSettings)). Each notice sent is recorded
+    /// in the store's audit log (action [`NOTICE_AUDIT_ACTION`], target the notice key).
     pub async fn send_due_notices(
         &self,
         monitor: &ExpiryMonitor,
@@ -606,38 +676,8 @@ impl PushCertLifecycle {
     ) -> Result<Vec<SentNotice>> {
         let mut credentials = self.credentials().await?;
         credentials.extend_from_slice(others);
-        let mut sent = Vec::new();
-        for credential in &credentials {
-            let key = credential.notice_key();
-            let mut last_sent = HashMap::new();
-            if let Some(at) = self.last_notice(&key).await? {
-                last_sent.insert(key.clone(), at);
-            }
-            let one = std::slice::from_ref(credential);
-            for notice in monitor.send_due(notifier, one, &last_sent, now).await? {
-                let mut event = AuditEvent::new("system", NOTICE_AUDIT_ACTION);
-                event.at = now;
-                event.target = Some(notice.key.clone());
-                event.detail = Some(notice.message.subject.clone());
-                self.store.append_audit_event(&event).await?;
-                sent.push(notice);
-            }
-        }
-        Ok(sent)
-    }
-
-    async fn last_notice(&self, key: &str) -> Result<Option<OffsetDateTime>> {
-        let mut query = AuditQuery::default();
-        query.target = Some(key.to_owned());
-        query.limit = Some(50);
-        Ok(self
-            .store
-            .list_audit_events(&query)
-            .await?
-            .into_iter()
-            .filter(|event| event.action == NOTICE_AUDIT_ACTION)
-            .map(|event| event.at)
-            .max())
+        crate::monitor::send_claimed(self.store.as_ref(), monitor, notifier, &credentials, now)
+            .await
     }
 }
 

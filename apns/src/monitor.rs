@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 
 use mdmkit_core::notify::{EmailMessage, Notifier};
+use mdmkit_core::store::{AuditEvent, Store};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::expiry::{days_remaining, rfc3339, ExpiryStatus, DEFAULT_WARNING_DAYS};
 
 /// How often a notice is repeated for the same credential, unless configured otherwise.
@@ -181,6 +182,11 @@ impl ExpiryMonitor {
         self.warning_days
     }
 
+    /// The shortest time between two notices for the same credential.
+    pub fn interval(&self) -> Duration {
+        self.notify_interval
+    }
+
     /// Every credential's state at `now`, soonest expiry first.
     pub fn report(&self, credentials: &[Credential], now: OffsetDateTime) -> Vec<CredentialReport> {
         let mut reports: Vec<CredentialReport> = credentials
@@ -306,6 +312,180 @@ impl ExpiryMonitor {
             .filter(|c| self.is_due(c, last_sent.get(&c.notice_key()).copied(), now))
             .collect()
     }
+}
+
+/// The audit-log action recorded when an expiry notice is sent (its target is the
+/// credential's notice key).
+pub const NOTICE_AUDIT_ACTION: &str = "expiry_notice.sent";
+
+/// What the server's own expiry notices need: who receives them, the organisation and the
+/// console's link written in them, and the credentials the store does not hold.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NoticeSettings {
+    /// The administrators' addresses (at least one).
+    pub recipients: Vec<String>,
+    /// The organisation's name, written in the subject and the body.
+    pub organisation: Option<String>,
+    /// The link to the administrators' console.
+    pub console_url: Option<String>,
+    /// Days before expiry from which notices are sent (default 60).
+    pub warning_days: u32,
+    /// The shortest time between two notices for one credential (default 7 days), across
+    /// every server sharing the store.
+    pub interval: Duration,
+    /// The MDM vendor certificate (PEM or DER), when this server signs requests.
+    pub vendor_certificate: Option<Vec<u8>>,
+    /// Other credentials to watch, such as ADE/DEP server tokens
+    /// ([`CredentialKind::DepServerToken`]).
+    pub others: Vec<Credential>,
+}
+
+impl NoticeSettings {
+    /// Notices to one administrators' address, with the defaults (from 60 days before
+    /// expiry, weekly).
+    pub fn new(recipient: impl Into<String>) -> Self {
+        Self {
+            recipients: vec![recipient.into()],
+            organisation: None,
+            console_url: None,
+            warning_days: DEFAULT_WARNING_DAYS,
+            interval: DEFAULT_NOTIFY_INTERVAL,
+            vendor_certificate: None,
+            others: Vec::new(),
+        }
+    }
+
+    /// Sets the organisation's name.
+    pub fn organisation(mut self, name: impl Into<String>) -> Self {
+        self.organisation = Some(name.into());
+        self
+    }
+
+    /// Sets the console's link.
+    pub fn console_url(mut self, url: impl Into<String>) -> Self {
+        self.console_url = Some(url.into());
+        self
+    }
+
+    /// Sets the warning threshold in days.
+    pub fn warning_days(mut self, days: u32) -> Self {
+        self.warning_days = days;
+        self
+    }
+
+    /// Sets the interval between two notices for one credential.
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// Watches the MDM vendor certificate (PEM or DER) too.
+    pub fn vendor_certificate(mut self, certificate: Vec<u8>) -> Self {
+        self.vendor_certificate = Some(certificate);
+        self
+    }
+
+    /// Watches another credential too (an ADE/DEP server token).
+    pub fn other(mut self, credential: Credential) -> Self {
+        self.others.push(credential);
+        self
+    }
+
+    /// The monitor these settings describe.
+    pub fn monitor(&self) -> ExpiryMonitor {
+        let mut monitor = ExpiryMonitor::new()
+            .warning_days(self.warning_days)
+            .notify_interval(self.interval);
+        for recipient in &self.recipients {
+            monitor = monitor.recipient(recipient.clone());
+        }
+        if let Some(organisation) = &self.organisation {
+            monitor = monitor.company(organisation.clone());
+        }
+        if let Some(url) = &self.console_url {
+            monitor = monitor.admin_url(url.clone());
+        }
+        monitor
+    }
+}
+
+/// The push certificates of `store` as credentials (named by topic, with their Apple ID).
+pub async fn push_certificate_credentials(store: &dyn Store) -> Result<Vec<Credential>> {
+    Ok(store
+        .list_push_certificates()
+        .await?
+        .into_iter()
+        .map(|record| {
+            let mut credential = Credential::new(
+                CredentialKind::PushCertificate,
+                record.topic,
+                record.not_after,
+            );
+            credential.apple_id = record.apple_id;
+            credential
+        })
+        .collect())
+}
+
+/// Sends the expiry notices due at `now`, as a server does by itself (daily and at
+/// start): for the push certificates in `store`, the vendor certificate and the other
+/// credentials of `settings`, from `warning_days` before expiry, to the administrators.
+///
+/// A notice goes out at most once per `settings.interval` per credential, even with
+/// several servers on one database: each is claimed in the store
+/// ([`claim_notice`](mdmkit_core::store::PushCertificateStore::claim_notice)) before it is
+/// sent, and the claim is given back when sending fails, so the next run tries again. Each
+/// notice sent is also recorded in the audit log ([`NOTICE_AUDIT_ACTION`]). Returns the
+/// notices sent by this call.
+pub async fn send_due_notices(
+    store: &dyn Store,
+    notifier: &dyn Notifier,
+    settings: &NoticeSettings,
+    now: OffsetDateTime,
+) -> Result<Vec<SentNotice>> {
+    if settings.recipients.iter().all(|r| r.trim().is_empty()) {
+        return Err(Error::InvalidInput {
+            field: "administrators' address".into(),
+            detail: "expiry notices need an address to go to".into(),
+        });
+    }
+    let mut credentials = push_certificate_credentials(store).await?;
+    if let Some(certificate) = &settings.vendor_certificate {
+        credentials.push(Credential::vendor_certificate(certificate)?);
+    }
+    credentials.extend(settings.others.iter().cloned());
+    send_claimed(store, &settings.monitor(), notifier, &credentials, now).await
+}
+
+/// Sends each due notice of `credentials` that this caller claims in the store.
+pub(crate) async fn send_claimed(
+    store: &dyn Store,
+    monitor: &ExpiryMonitor,
+    notifier: &dyn Notifier,
+    credentials: &[Credential],
+    now: OffsetDateTime,
+) -> Result<Vec<SentNotice>> {
+    let mut sent = Vec::new();
+    for credential in monitor.due(credentials, &HashMap::new(), now) {
+        let key = credential.notice_key();
+        if !store.claim_notice(&key, now, monitor.interval()).await? {
+            continue;
+        }
+        let message = monitor.notice(credential, now);
+        if let Err(error) = notifier.send(message.clone()).await {
+            // Not sent: the next run (here or on another server) may try again.
+            store.release_notice(&key, now).await?;
+            return Err(error.into());
+        }
+        let mut event = AuditEvent::new("system", NOTICE_AUDIT_ACTION);
+        event.at = now;
+        event.target = Some(key.clone());
+        event.detail = Some(message.subject.clone());
+        store.append_audit_event(&event).await?;
+        sent.push(SentNotice { key, message });
+    }
+    Ok(sent)
 }
 
 #[cfg(test)]

@@ -295,12 +295,49 @@ async fn edit_and_delete_keep_the_note() {
     assert_eq!(last.action, PushCertificateAction::Deleted);
     assert_eq!(last.note.as_deref(), Some("renew in November"));
 
+    // The deleted topic is still shown with its Apple ID and note, which can be edited.
+    let deleted = s.lifecycle.deleted_topics().await.unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0].topic, T1);
+    assert_eq!(deleted[0].apple_id.as_deref(), Some("new@example.com"));
+    assert_eq!(deleted[0].note.as_deref(), Some("renew in November"));
+    assert!(deleted[0].serial.is_some());
+    let deleted_at = deleted[0].deleted_at;
+    let edited = s
+        .lifecycle
+        .edit_deleted(T1, None, Some("renew with the IT account".into()))
+        .await
+        .unwrap();
+    assert_eq!(edited.note.as_deref(), Some("renew with the IT account"));
+    assert_eq!(edited.apple_id.as_deref(), Some("new@example.com"));
+    let deleted = s.lifecycle.deleted_topics().await.unwrap();
+    assert_eq!(deleted, vec![edited]);
+    assert_eq!(deleted[0].deleted_at, deleted_at);
+    assert_eq!(
+        s.lifecycle
+            .edit_deleted(T2, None, Some("x".into()))
+            .await
+            .unwrap_err()
+            .code(),
+        "topic_not_found"
+    );
+
     // Installing the topic again without a note brings the kept note back.
     let certificate = s.apple_certificate(T1, now() + Duration::days(365)).await;
     let request = InstallRequest::new(certificate, "new@example.com");
     s.lifecycle.install(request, now()).await.unwrap();
     let status = s.lifecycle.status(now()).await.unwrap();
-    assert_eq!(status[0].note.as_deref(), Some("renew in November"));
+    assert_eq!(status[0].note.as_deref(), Some("renew with the IT account"));
+    assert!(s.lifecycle.deleted_topics().await.unwrap().is_empty());
+    assert_eq!(
+        s.lifecycle
+            .edit_deleted(T1, None, Some("x".into()))
+            .await
+            .unwrap_err()
+            .code(),
+        "topic_not_found",
+        "a registered topic is edited with edit"
+    );
 
     assert_eq!(
         s.lifecycle.delete(T2).await.unwrap_err().code(),

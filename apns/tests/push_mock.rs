@@ -491,9 +491,9 @@ fn bad_configuration_is_an_error() {
     // A certificate without a UID has no topic unless one is given.
     let server_identity =
         ClientIdentity::from_pem(&pki.server_cert_pem, &pki.server_key_pem).unwrap();
-    assert_eq!(server_identity.topic().unwrap_err().code(), "missing_topic");
+    assert_eq!(server_identity.topic().unwrap_err().code(), "no_topic");
     let err = ApnsClient::new(ApnsConfig::new(Endpoint::Sandbox, server_identity.clone()));
-    assert_eq!(err.unwrap_err().code(), "missing_topic");
+    assert_eq!(err.unwrap_err().code(), "no_topic");
     let given = ApnsConfig::new(Endpoint::Sandbox, server_identity).topic("com.example.t");
     assert_eq!(ApnsClient::new(given).unwrap().topic(), "com.example.t");
     assert!(!format!("{identity:?}").contains("PRIVATE"));

@@ -210,30 +210,9 @@ fn parse_token(hex: &str) -> CliResult<Vec<u8>> {
     }
 }
 
-/// One line describing an outcome that is not a delivery.
+/// One line describing an outcome that is not a delivery (times in RFC 3339).
 fn describe_failure(outcome: &PushOutcome) -> String {
-    match outcome {
-        PushOutcome::Delivered { apns_id } => format!("delivered {apns_id}"),
-        PushOutcome::Rejected {
-            status,
-            reason,
-            token_invalid,
-            invalid_since_ms,
-        } => {
-            let mut text = format!("rejected: {reason} (HTTP {status})");
-            if *token_invalid {
-                text.push_str("; the device token is no longer valid");
-                if let Some(ms) = invalid_since_ms {
-                    text.push_str(&format!(" since {ms} ms after the Unix epoch"));
-                }
-            }
-            text
-        }
-        PushOutcome::Failed { attempts, error } => {
-            format!("failed after {attempts} attempts: {error}")
-        }
-        other => format!("{other:?}"),
-    }
+    outcome.to_string()
 }
 
 async fn send(args: SendArgs) -> CliResult<()> {

@@ -83,7 +83,8 @@ pub struct InstallArgs {
 /// Arguments of `push-cert edit`.
 #[derive(Debug, Args)]
 pub struct EditArgs {
-    /// The topic of the registered certificate.
+    /// The topic of the registered certificate (or of a deleted one: its kept Apple ID and
+    /// note are edited).
     #[arg(long)]
     topic: String,
     /// The new Apple ID.
@@ -343,12 +344,14 @@ async fn status(args: StatusArgs, opts: &GlobalOpts) -> CliResult<()> {
         .stale_pending_keys(DEFAULT_PENDING_KEY_MAX_AGE, now)
         .await
         .map_err(apns_error)?;
+    let deleted = lifecycle.deleted_topics().await.map_err(apns_error)?;
     let mut credentials = lifecycle.credentials().await.map_err(apns_error)?;
     credentials.extend(others.iter().cloned());
     let report = ExpiryMonitor::new().report(&credentials, now);
     if args.json {
         let value = json!({
             "certificates": certificates,
+            "deleted": deleted,
             "stale_pending_keys": stale,
             "credentials": report,
         });
@@ -374,6 +377,20 @@ async fn status(args: StatusArgs, opts: &GlobalOpts) -> CliResult<()> {
             "note:           {}",
             certificate.note.as_deref().unwrap_or("-")
         );
+        println!();
+    }
+    for topic in &deleted {
+        println!("topic:          {}", topic.topic);
+        println!(
+            "deleted:        {}: devices under this topic cannot be managed until a \
+             certificate is installed again",
+            human_time(topic.deleted_at)
+        );
+        println!(
+            "Apple ID:       {}",
+            topic.apple_id.as_deref().unwrap_or("-")
+        );
+        println!("note:           {}", topic.note.as_deref().unwrap_or("-"));
         println!();
     }
     let others = report
@@ -405,15 +422,24 @@ async fn edit(args: EditArgs, opts: &GlobalOpts) -> CliResult<()> {
         return Err(CliError::input("give --apple-id and/or --note to change"));
     }
     let lifecycle = lifecycle(opts).await?;
-    let status = lifecycle
-        .edit(&args.topic, args.apple_id, args.note)
-        .await
-        .map_err(apns_error)?;
+    let deleted = lifecycle.deleted_topics().await.map_err(apns_error)?;
+    let (topic, apple_id, note) = if deleted.iter().any(|d| d.topic == args.topic) {
+        let kept = lifecycle
+            .edit_deleted(&args.topic, args.apple_id, args.note)
+            .await
+            .map_err(apns_error)?;
+        (kept.topic, kept.apple_id, kept.note)
+    } else {
+        let status = lifecycle
+            .edit(&args.topic, args.apple_id, args.note)
+            .await
+            .map_err(apns_error)?;
+        (status.topic, status.apple_id, status.note)
+    };
     println!(
-        "{}: Apple ID {}, note {}",
-        status.topic,
-        status.apple_id.as_deref().unwrap_or("-"),
-        status.note.as_deref().unwrap_or("-")
+        "{topic}: Apple ID {}, note {}",
+        apple_id.as_deref().unwrap_or("-"),
+        note.as_deref().unwrap_or("-")
     );
     Ok(())
 }

@@ -423,8 +423,33 @@ fn csr_install_renew_edit_delete_history() {
         &with_store(d, &["delete", "--topic", TOPIC]),
         "[topic_not_found]",
     );
+
+    // After the deletion, status still shows the topic's Apple ID and note, which can be
+    // edited.
+    let status = json_of(&with_store(d, &["status", "--json"]));
+    let deleted = status["deleted"].as_array().unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0]["topic"], TOPIC);
+    assert_eq!(deleted[0]["note"], "renew in November");
+    assert!(deleted[0]["apple_id"].is_string());
+    let text = stdout(&with_store(d, &["status"]));
+    assert!(text.contains("deleted:"), "{text}");
+    assert!(text.contains("note:           renew in November"), "{text}");
+    let edited = with_store(d, &["edit", "--topic", TOPIC, "--note", "ask the IT team"]);
+    assert!(edited.status.success(), "{}", stderr(&edited));
+    let status = json_of(&with_store(d, &["status", "--json"]));
+    assert_eq!(status["deleted"][0]["note"], "ask the IT team");
     assert_refused(
-        &with_store(d, &["edit", "--topic", TOPIC, "--note", "x"]),
+        &with_store(
+            d,
+            &[
+                "edit",
+                "--topic",
+                "com.apple.mgmt.External.never",
+                "--note",
+                "x",
+            ],
+        ),
         "[topic_not_found]",
     );
 }

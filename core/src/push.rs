@@ -63,6 +63,57 @@ impl PushOutcome {
     pub fn is_delivered(&self) -> bool {
         matches!(self, PushOutcome::Delivered { .. })
     }
+
+    /// For an invalid token, when the push service last knew it valid, as a time (APNs
+    /// gives milliseconds since the Unix epoch); `None` when it did not say or the value
+    /// is beyond the calendar.
+    pub fn invalid_since(&self) -> Option<OffsetDateTime> {
+        match self {
+            PushOutcome::Rejected {
+                invalid_since_ms: Some(ms),
+                ..
+            } => OffsetDateTime::from_unix_timestamp_nanos(i128::from(*ms) * 1_000_000).ok(),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for PushOutcome {
+    /// One line for people: `delivered (apns-id …)`, `rejected: Unregistered (HTTP 410);
+    /// the device token is no longer valid since 2023-11-14T22:13:20Z`, `failed after 5
+    /// attempts: …`. Times are RFC 3339.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PushOutcome::Delivered { apns_id } => write!(f, "delivered (apns-id {apns_id})"),
+            PushOutcome::Rejected {
+                status,
+                reason,
+                token_invalid,
+                invalid_since_ms,
+            } => {
+                write!(f, "rejected: {reason} (HTTP {status})")?;
+                if *token_invalid {
+                    f.write_str("; the device token is no longer valid")?;
+                    match (self.invalid_since(), invalid_since_ms) {
+                        (Some(since), _) => {
+                            let since = since
+                                .format(&time::format_description::well_known::Rfc3339)
+                                .unwrap_or_else(|_| since.to_string());
+                            write!(f, " since {since}")?;
+                        }
+                        (None, Some(ms)) => {
+                            write!(f, " since {ms} (milliseconds since the Unix epoch)")?
+                        }
+                        (None, None) => {}
+                    }
+                }
+                Ok(())
+            }
+            PushOutcome::Failed { attempts, error } => {
+                write!(f, "failed after {attempts} attempts: {error}")
+            }
+        }
+    }
 }
 
 /// The outcome of one target of a bulk push.
@@ -364,6 +415,51 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(targets.len(), 1);
+    }
+
+    #[test]
+    fn outcomes_read_as_sentences_with_rfc3339_times() {
+        let gone = PushOutcome::Rejected {
+            status: 410,
+            reason: "Unregistered".into(),
+            token_invalid: true,
+            invalid_since_ms: Some(1_700_000_000_000),
+        };
+        assert_eq!(
+            gone.invalid_since().map(|t| t.unix_timestamp()),
+            Some(1_700_000_000)
+        );
+        assert_eq!(
+            gone.to_string(),
+            "rejected: Unregistered (HTTP 410); the device token is no longer valid since \
+             2023-11-14T22:13:20Z"
+        );
+        let beyond = PushOutcome::Rejected {
+            status: 410,
+            reason: "Unregistered".into(),
+            token_invalid: true,
+            invalid_since_ms: Some(i64::MAX),
+        };
+        assert_eq!(beyond.invalid_since(), None);
+        assert!(beyond.to_string().ends_with(&format!(
+            "since {} (milliseconds since the Unix epoch)",
+            i64::MAX
+        )));
+        assert_eq!(
+            PushOutcome::Delivered {
+                apns_id: "A-1".into()
+            }
+            .to_string(),
+            "delivered (apns-id A-1)"
+        );
+        assert_eq!(
+            PushOutcome::Failed {
+                attempts: 5,
+                error: "timed out".into()
+            }
+            .to_string(),
+            "failed after 5 attempts: timed out"
+        );
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub mod settings;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use mdmkit_apns::PushCertLifecycle;
 use mdmkit_core::engine::{Engine, EventSink};
 use mdmkit_core::push::Pusher;
 use mdmkit_core::store::SharedStore;
@@ -127,6 +128,7 @@ struct Inner {
     /// `None` until a device CA is configured (`mdmkit init`).
     engine: Option<Engine>,
     pusher: Arc<dyn Pusher>,
+    lifecycle: PushCertLifecycle,
     settings: Settings,
     feed: events::FeedSink,
 }
@@ -152,9 +154,10 @@ impl Mdm {
 
     async fn assemble(store: SharedStore, config: MdmConfig) -> Result<Self> {
         let settings = Settings::with_overrides(store.clone(), config.overrides.clone())?;
-        let pusher = match &config.pusher {
+        let lifecycle = PushCertLifecycle::new(store.clone());
+        let pusher: Arc<dyn Pusher> = match &config.pusher {
             Some(pusher) => pusher.clone(),
-            None => push::store_pusher(store.clone(), &settings).await?,
+            None => Arc::new(push::store_pusher(store.clone(), &settings, &lifecycle).await?),
         };
         let feed = events::FeedSink::new();
         let mut sinks: Vec<Arc<dyn EventSink>> = vec![
@@ -179,6 +182,7 @@ impl Mdm {
                 store,
                 engine,
                 pusher,
+                lifecycle,
                 settings,
                 feed,
             }),
@@ -197,6 +201,11 @@ impl Mdm {
             .engine
             .as_ref()
             .ok_or_else(|| settings::missing(settings::DEVICE_CA_CERTIFICATE))
+    }
+
+    /// The push-certificate lifecycle (the one the pusher follows).
+    pub(crate) fn lifecycle(&self) -> &PushCertLifecycle {
+        &self.inner.lifecycle
     }
 
     /// The pusher the engine pushes through.

@@ -1,32 +1,29 @@
-//! The pusher the engine of a [`Mdm`](crate::Mdm) uses.
+//! The pusher the engine of a [`Mdm`](crate::Mdm) uses: the store-backed one, whose APNs
+//! identities are the push certificates installed through the lifecycle, one client per
+//! topic, renewals made by any process picked up within seconds.
 
-use std::sync::Arc;
-
-use mdmkit_core::push::{PushOutcome, PushTarget, Pusher};
+use mdmkit_apns::client::Endpoint;
+use mdmkit_apns::{PushCertLifecycle, StorePusher, StorePusherOptions};
 use mdmkit_core::store::SharedStore;
 
-use crate::settings::Settings;
+use crate::settings::{self, Settings};
 use crate::Result;
 
-/// Refuses every push, saying why: no push certificate is installed.
-pub(crate) struct NoPushCertificate;
-
-#[async_trait::async_trait]
-impl Pusher for NoPushCertificate {
-    async fn push(&self, _target: &PushTarget) -> PushOutcome {
-        PushOutcome::Rejected {
-            status: 0,
-            reason: "NoPushCertificate".into(),
-            token_invalid: false,
-            invalid_since_ms: None,
-        }
-    }
-}
-
-/// The store-backed pusher for a deployment.
+/// The store-backed pusher for a deployment: APNs (or the `apns_endpoint` setting, with
+/// `apns_server_ca`), following `lifecycle` so this process's installs apply at once.
 pub(crate) async fn store_pusher(
-    _store: SharedStore,
-    _settings: &Settings,
-) -> Result<Arc<dyn Pusher>> {
-    Ok(Arc::new(NoPushCertificate))
+    store: SharedStore,
+    settings: &Settings,
+    lifecycle: &PushCertLifecycle,
+) -> Result<StorePusher> {
+    let mut options = match settings.get(settings::APNS_ENDPOINT).await? {
+        Some(url) => StorePusherOptions::new(Endpoint::from_url(&url)?),
+        None => StorePusherOptions::production(),
+    };
+    if let Some(ca) = settings.get(settings::APNS_SERVER_CA).await? {
+        options = options.server_ca_pem(ca.into_bytes());
+    }
+    let pusher = StorePusher::start(store, options).await?;
+    pusher.follow(lifecycle)?;
+    Ok(pusher)
 }

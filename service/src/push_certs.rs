@@ -167,8 +167,8 @@ impl PushCerts {
         Self { mdm }
     }
 
-    fn lifecycle(&self) -> PushCertLifecycle {
-        PushCertLifecycle::new(self.mdm.store().clone())
+    fn lifecycle(&self) -> &PushCertLifecycle {
+        self.mdm.lifecycle()
     }
 
     /// Reads a certificate file (PEM, DER, or PKCS#12 with its password) without storing
@@ -332,5 +332,62 @@ pub fn describe(outcome: &mdmkit_core::push::PushOutcome) -> String {
             format!("failed after {attempts} attempt(s): {error}")
         }
         other => format!("{other:?}"),
+    }
+}
+
+/// How often `mdmkit serve` looks for due expiry notices.
+pub const NOTICE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+impl PushCerts {
+    /// Sends the expiry notices due now (push certificates, and the vendor certificate and
+    /// ADE tokens when known), from 60 days before expiry, to the `admin_email` setting
+    /// through the SMTP settings, with the organisation's name and the console's link. Each
+    /// notice is claimed in the store first, so several servers on one database send it
+    /// once per interval. Returns the notice keys sent.
+    pub async fn send_due_notices(&self) -> Result<Vec<String>> {
+        let settings = self.mdm.settings();
+        let recipient = settings.require(crate::settings::ADMIN_EMAIL).await?;
+        let notifier = crate::enroll::notifier(&settings)
+            .await?
+            .ok_or_else(|| crate::settings::missing(crate::settings::SMTP_URL))?;
+        let mut notice = mdmkit_apns::monitor::NoticeSettings::new(recipient);
+        notice.organisation = settings.get(crate::settings::ORGANISATION).await?;
+        notice.console_url = settings.get(crate::settings::CONSOLE_URL).await?;
+        let sent = mdmkit_apns::monitor::send_due_notices(
+            self.mdm.store().as_ref(),
+            notifier.as_ref(),
+            &notice,
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+        Ok(sent.into_iter().map(|notice| notice.key).collect())
+    }
+}
+
+impl PushCerts {
+    /// Sends the due expiry notices now and then every [`NOTICE_CHECK_INTERVAL`], for as
+    /// long as the future runs (`mdmkit serve` spawns it). Without an administrators'
+    /// address or SMTP settings it says so once and sends nothing; a failed round is
+    /// retried at the next.
+    pub async fn run_notices(self) {
+        let mut said_off = false;
+        loop {
+            match self.send_due_notices().await {
+                Ok(sent) if !sent.is_empty() => {
+                    tracing::info!(count = sent.len(), notices = ?sent, "expiry notices sent");
+                }
+                Ok(_) => {}
+                Err(error) if error.code() == "setting_missing" => {
+                    if !said_off {
+                        tracing::info!(%error, "expiry notices are off");
+                        said_off = true;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(code = error.code(), %error, "expiry notices failed")
+                }
+            }
+            tokio::time::sleep(NOTICE_CHECK_INTERVAL).await;
+        }
     }
 }

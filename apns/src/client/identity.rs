@@ -2,11 +2,11 @@
 
 use std::fmt;
 
-use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 
-use crate::Error;
+use crate::push_cert::CertificateFields;
+use crate::{Error, PushCertificate};
 
 /// A push certificate with its private key, presented to APNs as the TLS client
 /// certificate. `Debug` never shows the key.
@@ -24,6 +24,25 @@ impl ClientIdentity {
             .map_err(|e| Error::InvalidIdentity(format!("certificate: {e}")))?;
         let key = PKey::private_key_from_pem(key_pem)
             .map_err(|e| Error::InvalidIdentity(format!("private key: {e}")))?;
+        Self::from_parts(certificate, key)
+    }
+
+    /// The identity of a push certificate that carries its private key (as
+    /// [`PushCertLifecycle::identity`](crate::PushCertLifecycle::identity) returns it):
+    /// the one push-identity type of the crate, seen by the TLS layer.
+    pub fn from_push_certificate(certificate: &PushCertificate) -> Result<Self, Error> {
+        let key = certificate.private_key().ok_or_else(|| {
+            Error::InvalidIdentity(format!(
+                "the push certificate for {} has no private key",
+                certificate.topic()
+            ))
+        })?;
+        let x509 = X509::from_der(certificate.der())
+            .map_err(|e| Error::InvalidIdentity(format!("certificate: {e}")))?;
+        Self::from_parts(x509, key.pkey().clone())
+    }
+
+    fn from_parts(certificate: X509, key: PKey<Private>) -> Result<Self, Error> {
         let public = certificate
             .public_key()
             .map_err(|e| Error::InvalidIdentity(format!("certificate key: {e}")))?;
@@ -36,19 +55,39 @@ impl ClientIdentity {
     }
 
     /// The push topic of the certificate: the UID attribute
-    /// (OID 0.9.2342.19200300.100.1.1) of its subject, such as `com.apple.mgmt.External.…`.
+    /// (OID 0.9.2342.19200300.100.1.1) of its subject, such as `com.apple.mgmt.External.…`,
+    /// read as [`PushCertificate::topic`] reads it. A certificate without one is refused
+    /// with [`Error::NoTopic`].
     pub fn topic(&self) -> Result<String, Error> {
-        let entry = self
+        let der = self
             .certificate
-            .subject_name()
-            .entries_by_nid(Nid::USERID)
-            .next()
-            .ok_or(Error::MissingTopic)?;
-        let topic = entry.data().to_string().map_err(|_| Error::MissingTopic)?;
-        if topic.is_empty() {
-            return Err(Error::MissingTopic);
+            .to_der()
+            .map_err(|e| Error::InvalidIdentity(format!("certificate: {e}")))?;
+        let fields = CertificateFields::read(&der, "client certificate")?;
+        match fields.uid {
+            Some(topic) if !topic.is_empty() => Ok(topic),
+            _ => Err(Error::NoTopic {
+                subject: fields.subject,
+            }),
         }
-        Ok(topic)
+    }
+
+    /// The serial number of the certificate (upper-case hexadecimal, as
+    /// [`PushCertificate::serial`] spells it).
+    pub fn serial(&self) -> Result<String, Error> {
+        let der = self
+            .certificate
+            .to_der()
+            .map_err(|e| Error::InvalidIdentity(format!("certificate: {e}")))?;
+        Ok(CertificateFields::read(&der, "client certificate")?.serial)
+    }
+}
+
+impl TryFrom<&PushCertificate> for ClientIdentity {
+    type Error = Error;
+
+    fn try_from(certificate: &PushCertificate) -> Result<Self, Error> {
+        Self::from_push_certificate(certificate)
     }
 }
 

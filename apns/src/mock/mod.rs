@@ -123,6 +123,10 @@ pub struct ReceivedPush {
     pub connection: u64,
     /// Whether that connection presented a verified client certificate.
     pub client_certificate: bool,
+    /// The serial number of that certificate (upper-case hexadecimal, as
+    /// [`PushCertificate::serial`](crate::PushCertificate::serial) spells it), so a test can
+    /// tell which push certificate a push presented.
+    pub client_serial: Option<String>,
     /// The HTTP method.
     pub method: String,
     /// The request path (`/3/device/<hex token>`).
@@ -340,7 +344,12 @@ async fn serve_connection(tcp: TcpStream, acceptor: Arc<SslAcceptor>, state: Arc
     if Pin::new(&mut stream).accept().await.is_err() {
         return;
     }
-    let client_certificate = stream.ssl().peer_certificate().is_some();
+    let peer = stream.ssl().peer_certificate();
+    let client_certificate = peer.is_some();
+    let client_serial: Option<Arc<str>> = peer
+        .and_then(|certificate| certificate.to_der().ok())
+        .and_then(|der| crate::push_cert::CertificateFields::read(&der, "client certificate").ok())
+        .map(|fields| Arc::from(fields.serial));
     let number = state.connections.fetch_add(1, Ordering::Relaxed) + 1;
     let plan = lock(&state.script).next_connection();
     let mut builder = h2::server::Builder::new();
@@ -376,6 +385,7 @@ async fn serve_connection(tcp: TcpStream, acceptor: Arc<SslAcceptor>, state: Arc
             in_flight.clone(),
             number,
             client_certificate,
+            client_serial.clone(),
         ));
         if plan.goaway_after == Some(accepted) {
             // Like APNs closing a connection: GOAWAY naming the last stream accepted; any
@@ -392,6 +402,7 @@ async fn serve_stream(
     in_flight: Arc<AtomicUsize>,
     connection: u64,
     client_certificate: bool,
+    client_serial: Option<Arc<str>>,
 ) {
     static APNS_IDS: AtomicU64 = AtomicU64::new(1);
     let (parts, mut body) = request.into_parts();
@@ -446,6 +457,7 @@ async fn serve_stream(
         let received = ReceivedPush {
             connection,
             client_certificate,
+            client_serial: client_serial.map(|serial| serial.to_string()),
             method: parts.method.to_string(),
             path: path.clone(),
             headers: parts

@@ -35,6 +35,7 @@ pub async fn run_all(store: &dyn Store) {
     queue_purge_finished(store).await;
     queue_clear_pending_and_identity_query(store).await;
     push_certificates(store).await;
+    expiry_notice_claims(store).await;
     user_certificates(store).await;
     configurations(store).await;
     portal_users_and_tokens(store).await;
@@ -860,6 +861,18 @@ pub async fn push_certificates(store: &dyn Store) {
         2,
         "history survives deletion"
     );
+    let latest = store
+        .latest_push_certificate_events()
+        .await
+        .expect("latest events");
+    let mine: Vec<_> = latest.iter().filter(|e| e.topic == topic).collect();
+    assert_eq!(mine.len(), 1, "one event per topic");
+    assert_eq!(mine[0].action, PushCertificateAction::Deleted);
+    assert_eq!(mine[0].note.as_deref(), Some("renewed"));
+    assert!(
+        latest.windows(2).all(|w| w[0].topic < w[1].topic),
+        "ordered by topic"
+    );
 
     let key_id = unique("csr");
     let mut key = PendingCsrKey::new(&key_id, Secret::from("csr private key"));
@@ -880,6 +893,78 @@ pub async fn push_certificates(store: &dyn Store) {
         .await
         .expect("get")
         .is_none());
+}
+
+/// Expiry notice claims: once per interval, atomic across concurrent claimers, released
+/// only by their own claim.
+pub async fn expiry_notice_claims(store: &dyn Store) {
+    let key = unique("push_certificate:com.apple.mgmt.External");
+    let week = time::Duration::days(7);
+    assert!(store.claim_notice(&key, at(0), week).await.expect("claim"));
+    assert!(
+        !store.claim_notice(&key, at(60), week).await.expect("claim"),
+        "a second claim within the interval is refused"
+    );
+    assert!(
+        !store
+            .claim_notice(&key, at(0) + week - time::Duration::seconds(1), week)
+            .await
+            .expect("claim"),
+        "still within the interval"
+    );
+    assert!(
+        store
+            .claim_notice(&key, at(0) + week, week)
+            .await
+            .expect("claim"),
+        "a full interval later the notice is due again"
+    );
+    let other = unique("dep_server_token:Main");
+    assert!(
+        store
+            .claim_notice(&other, at(60), week)
+            .await
+            .expect("claim"),
+        "keys are independent"
+    );
+
+    // Giving a claim back: only the claim made at that time is released.
+    assert!(!store
+        .release_notice(&key, at(0))
+        .await
+        .expect("release an older claim"));
+    assert!(!store
+        .claim_notice(&key, at(0) + week + time::Duration::hours(1), week)
+        .await
+        .expect("claim"));
+    assert!(store
+        .release_notice(&key, at(0) + week)
+        .await
+        .expect("release"));
+    assert!(store
+        .claim_notice(&key, at(0) + week + time::Duration::hours(1), week)
+        .await
+        .expect("claim after release"));
+    assert!(!store
+        .release_notice(&unique("never-claimed"), at(0))
+        .await
+        .expect("release unknown"));
+    // An interval too large for the calendar refuses a repeat instead of failing.
+    assert!(!store
+        .claim_notice(&other, at(120), time::Duration::MAX)
+        .await
+        .expect("huge interval"));
+
+    // Several servers claiming at once: exactly one wins.
+    let race = unique("vendor_certificate:CN=Vendor");
+    let claim = || store.claim_notice(&race, at(500), week);
+    let (a, b, c, d) = tokio::join!(claim(), claim(), claim(), claim());
+    let won = [a, b, c, d]
+        .into_iter()
+        .map(|claimed| claimed.expect("concurrent claim"))
+        .filter(|claimed| *claimed)
+        .count();
+    assert_eq!(won, 1, "one of the concurrent claims wins");
 }
 
 /// Certificate kinds and user certificates.

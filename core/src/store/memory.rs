@@ -29,6 +29,7 @@ struct Inner {
     next_seq: u64,
     push_certificates: BTreeMap<String, PushCertificateRecord>,
     push_history: Vec<PushCertificateEvent>,
+    notices: HashMap<String, OffsetDateTime>,
     csr_keys: BTreeMap<String, PendingCsrKey>,
     kinds: BTreeMap<String, CertificateKind>,
     user_certificates: BTreeMap<String, UserCertificateRecord>,
@@ -511,6 +512,47 @@ impl PushCertificateStore for MemoryStore {
 
     async fn delete_pending_csr_key(&self, id: &str) -> Result<bool> {
         Ok(self.lock().csr_keys.remove(id).is_some())
+    }
+
+    async fn latest_push_certificate_events(&self) -> Result<Vec<PushCertificateEvent>> {
+        let mut latest: BTreeMap<String, PushCertificateEvent> = BTreeMap::new();
+        for event in &self.lock().push_history {
+            latest.insert(event.topic.clone(), event.clone());
+        }
+        Ok(latest.into_values().collect())
+    }
+
+    async fn claim_notice(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        min_interval: time::Duration,
+    ) -> Result<bool> {
+        let now = truncate_to_micros(now);
+        let mut inner = self.lock();
+        let quiet =
+            inner
+                .notices
+                .get(key)
+                .is_some_and(|claimed| match now.checked_sub(min_interval) {
+                    Some(threshold) => *claimed > threshold,
+                    None => true,
+                });
+        if quiet {
+            return Ok(false);
+        }
+        inner.notices.insert(key.to_owned(), now);
+        Ok(true)
+    }
+
+    async fn release_notice(&self, key: &str, claimed_at: OffsetDateTime) -> Result<bool> {
+        let claimed_at = truncate_to_micros(claimed_at);
+        let mut inner = self.lock();
+        if inner.notices.get(key) == Some(&claimed_at) {
+            inner.notices.remove(key);
+            return Ok(true);
+        }
+        Ok(false)
     }
 }
 

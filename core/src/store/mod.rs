@@ -198,6 +198,26 @@ pub trait PushCertificateStore: Send + Sync {
 
     /// Deletes a pending CSR key (once its certificate is installed, or when abandoned).
     async fn delete_pending_csr_key(&self, id: &str) -> Result<bool>;
+
+    /// The last event of every topic that has a history, ordered by topic: what is still
+    /// known of a deleted topic (its note and Apple ID), for a dashboard to show and edit.
+    async fn latest_push_certificate_events(&self) -> Result<Vec<PushCertificateEvent>>;
+
+    /// Claims the expiry notice `key` at `now`: returns true, and records `now` as the
+    /// claim's time, when no claim of `key` was made within `min_interval` before `now`;
+    /// false otherwise. Atomic: of several servers sharing the store and claiming at once,
+    /// exactly one gets true, so a notice is never sent twice within the interval.
+    async fn claim_notice(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        min_interval: time::Duration,
+    ) -> Result<bool>;
+
+    /// Gives back the claim of `key` made at `claimed_at` (its notice could not be sent),
+    /// so that the next attempt may send it. Returns false, and changes nothing, when the
+    /// claim recorded is not that one.
+    async fn release_notice(&self, key: &str, claimed_at: OffsetDateTime) -> Result<bool>;
 }
 
 /// User-provided certificates and the administrator's certificate kinds.

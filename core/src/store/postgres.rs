@@ -21,6 +21,10 @@ const MIGRATIONS: Migrations = &[
     (1, include_str!("migrations/postgres_0001_initial.sql")),
     (2, include_str!("migrations/postgres_0002_portal.sql")),
     (5, include_str!("migrations/postgres_0005_settings.sql")),
+    (
+        6,
+        include_str!("migrations/postgres_0006_expiry_notices.sql"),
+    ),
 ];
 
 /// The advisory lock key that serialises migrations of several engines starting at once.

@@ -113,6 +113,23 @@ macro_rules! impl_sql_store {
 
         type DbRow = <$db as sqlx::Database>::Row;
 
+        fn push_certificate_event_from_row(row: &DbRow) -> Result<PushCertificateEvent> {
+            let topic: String = row.try_get("topic").map_err(backend)?;
+            let action: String = row.try_get("action").map_err(backend)?;
+            let mut event = PushCertificateEvent::new(
+                topic,
+                PushCertificateAction::parse(&action).ok_or_else(|| {
+                    Error::StoreBackend(format!("stored action {action:?} is unknown"))
+                })?,
+            );
+            event.serial = row.try_get("serial").map_err(backend)?;
+            event.not_after = opt_from_micros(row.try_get("not_after").map_err(backend)?)?;
+            event.apple_id = row.try_get("apple_id").map_err(backend)?;
+            event.note = row.try_get("note").map_err(backend)?;
+            event.at = from_micros(row.try_get("at").map_err(backend)?)?;
+            Ok(event)
+        }
+
         impl $store {
             /// Applies the schema migrations this version knows and the database lacks,
             /// in one transaction. Returns the schema version.
@@ -1089,24 +1106,7 @@ macro_rules! impl_sql_store {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;
-                rows.iter()
-                    .map(|row| {
-                        let action: String = row.try_get("action").map_err(backend)?;
-                        let mut event = PushCertificateEvent::new(
-                            topic,
-                            PushCertificateAction::parse(&action).ok_or_else(|| {
-                                Error::StoreBackend(format!("stored action {action:?} is unknown"))
-                            })?,
-                        );
-                        event.serial = row.try_get("serial").map_err(backend)?;
-                        event.not_after =
-                            opt_from_micros(row.try_get("not_after").map_err(backend)?)?;
-                        event.apple_id = row.try_get("apple_id").map_err(backend)?;
-                        event.note = row.try_get("note").map_err(backend)?;
-                        event.at = from_micros(row.try_get("at").map_err(backend)?)?;
-                        Ok(event)
-                    })
-                    .collect()
+                rows.iter().map(push_certificate_event_from_row).collect()
             }
 
             async fn put_pending_csr_key(&self, key: &PendingCsrKey) -> Result<()> {
@@ -1147,6 +1147,52 @@ macro_rules! impl_sql_store {
                     .execute(&self.pool)
                     .await
                     .map_err(backend)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn latest_push_certificate_events(&self) -> Result<Vec<PushCertificateEvent>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM mdmkit_push_certificate_events WHERE id IN \
+                     (SELECT MAX(id) FROM mdmkit_push_certificate_events GROUP BY topic) \
+                     ORDER BY topic",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(push_certificate_event_from_row).collect()
+            }
+
+            async fn claim_notice(
+                &self,
+                key: &str,
+                now: OffsetDateTime,
+                min_interval: time::Duration,
+            ) -> Result<bool> {
+                // One statement: the row's lock (PostgreSQL) or the write lock (SQLite)
+                // makes the test and the update one step for every server on the store.
+                let claimed: Option<String> = sqlx::query_scalar(
+                    "INSERT INTO mdmkit_expiry_notices (notice_key, claimed_at) VALUES ($1, $2) \
+                     ON CONFLICT (notice_key) DO UPDATE SET claimed_at = excluded.claimed_at \
+                     WHERE mdmkit_expiry_notices.claimed_at <= $3 RETURNING notice_key",
+                )
+                .bind(key)
+                .bind(to_micros(now))
+                .bind(now.checked_sub(min_interval).map_or(i64::MIN, to_micros))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(claimed.is_some())
+            }
+
+            async fn release_notice(&self, key: &str, claimed_at: OffsetDateTime) -> Result<bool> {
+                let done = sqlx::query(
+                    "DELETE FROM mdmkit_expiry_notices WHERE notice_key = $1 AND claimed_at = $2",
+                )
+                .bind(key)
+                .bind(to_micros(claimed_at))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
                 Ok(done.rows_affected() > 0)
             }
         }

@@ -21,6 +21,7 @@ const MIGRATIONS: Migrations = &[
     (1, include_str!("migrations/sqlite_0001_initial.sql")),
     (2, include_str!("migrations/sqlite_0002_portal.sql")),
     (5, include_str!("migrations/sqlite_0005_settings.sql")),
+    (6, include_str!("migrations/sqlite_0006_expiry_notices.sql")),
 ];
 
 /// Every store trait in one SQLite file (WAL journal, migrations applied on open).
