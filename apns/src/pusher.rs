@@ -29,7 +29,7 @@
 //! finishes on the old connection, the next one opens a connection with the new
 //! certificate. A push for a topic without a certificate (never installed, or deleted) is
 //! refused before anything is sent, with the reason `topic_not_found: ...`; so is a push
-//! whose topic's certificate has expired (`cert_expired: ...`).
+//! whose topic's certificate has expired (`certificate_expired: ...`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};

@@ -445,7 +445,7 @@ async fn an_expired_certificate_refuses_its_pushes_with_the_reason() {
         PushOutcome::Rejected {
             status: 0, reason, ..
         } => {
-            assert!(reason.starts_with("cert_expired: "), "{reason}");
+            assert!(reason.starts_with("certificate_expired: "), "{reason}");
             assert!(reason.contains(T1), "{reason}");
         }
         other => panic!("expected a refusal, got {other:?}"),
