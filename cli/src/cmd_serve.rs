@@ -13,7 +13,7 @@ use mdmkit_core::Secret;
 
 use crate::cmd_push::{client, ConnectionArgs};
 use crate::store_open::{open_store, GlobalOpts};
-use crate::{print_out, read_input, CliError, CliResult};
+use crate::{print_out, read_input, read_secret_input, CliError, CliResult};
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
@@ -102,7 +102,7 @@ async fn serve(args: ServeArgs, global: &GlobalOpts) -> CliResult<()> {
         builder = builder.enrollment_profile_identifier(id.clone());
     }
     if let (Some(url), Some(secret_file)) = (&args.webhook_url, &args.webhook_secret_file) {
-        let secret = read_input(secret_file)?;
+        let secret = read_secret_input(secret_file)?;
         let secret = String::from_utf8_lossy(&secret)
             .lines()
             .next()
@@ -120,7 +120,7 @@ async fn serve(args: ServeArgs, global: &GlobalOpts) -> CliResult<()> {
         .map_err(|e| CliError::input(format!("--device-ca: {e}")))?;
     let mut app = http::mdm_router(engine.clone());
     if let Some(path) = &args.api_key_file {
-        let key = read_input(&path.to_string_lossy())?;
+        let key = read_secret_input(&path.to_string_lossy())?;
         let key = String::from_utf8_lossy(&key).trim().to_owned();
         if key.len() < 16 {
             return Err(CliError::input(format!(
