@@ -71,7 +71,10 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(30));
+            .busy_timeout(Duration::from_secs(30))
+            // Deleted and overwritten content is zeroed, not left in free space: a
+            // replaced secret (or the plaintext an older version kept) does not linger.
+            .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             // A local file: no connection to test before each use (a round trip per query).
             .test_before_acquire(false)
