@@ -723,7 +723,10 @@ fn assert_owner_only(path: impl AsRef<std::path::Path>) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path.as_ref()).unwrap().permissions().mode();
+        let mode = std::fs::metadata(path.as_ref())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "{}", path.as_ref().display());
     }
 }

@@ -272,7 +272,10 @@ fn db_rotate_key_reseals_under_the_new_key() {
     );
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
 
-    let output = mdmkit(dir.path(), &["db", "rotate-key", "--new-key-file", "new.key"]);
+    let output = mdmkit(
+        dir.path(),
+        &["db", "rotate-key", "--new-key-file", "new.key"],
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains("re-sealed"), "{}", stdout(&output));
     #[cfg(unix)]
@@ -286,7 +289,11 @@ fn db_rotate_key_reseals_under_the_new_key() {
     }
     // The old key no longer opens the store; the new one does and reads the secrets.
     let output = mdmkit(dir.path(), &["queue", "show", "ROTATE"]);
-    assert!(stderr(&output).contains("store_key_mismatch"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("store_key_mismatch"),
+        "{}",
+        stderr(&output)
+    );
     let output = mdmkit(
         dir.path(),
         &["queue", "show", "ROTATE", "--key-file", "new.key"],
@@ -304,9 +311,16 @@ fn db_rotate_key_reseals_under_the_new_key() {
         store.close().await;
     });
     // Rotating with a key that is not the store's changes nothing and leaves no file.
-    let output = mdmkit(dir.path(), &["db", "rotate-key", "--new-key-file", "third.key"]);
+    let output = mdmkit(
+        dir.path(),
+        &["db", "rotate-key", "--new-key-file", "third.key"],
+    );
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("store_key_mismatch"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("store_key_mismatch"),
+        "{}",
+        stderr(&output)
+    );
     assert!(!dir.path().join("third.key").exists());
 }
 

@@ -166,10 +166,12 @@ fn schema_url(url: &str, schema: &str) -> String {
 async fn raw(url: &str, schema: &str) -> sqlx::PgConnection {
     use sqlx::Connection;
     let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
-    sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET search_path TO \"{schema}\""))
-        .execute(&mut connection)
-        .await
-        .unwrap();
+    sqlx::raw_sql(&format!(
+        "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET search_path TO \"{schema}\""
+    ))
+    .execute(&mut connection)
+    .await
+    .unwrap();
     connection
 }
 
@@ -306,13 +308,11 @@ async fn postgres_database_from_before_key_checks() {
     .execute(&mut connection)
     .await
     .unwrap();
-    sqlx::query(
-        "INSERT INTO mdmkit_commands VALUES ('V2C', 'ClearPasscode', $1, 0, 0)",
-    )
-    .bind(&b"V2-CLEAR"[..])
-    .execute(&mut connection)
-    .await
-    .unwrap();
+    sqlx::query("INSERT INTO mdmkit_commands VALUES ('V2C', 'ClearPasscode', $1, 0, 0)")
+        .bind(&b"V2-CLEAR"[..])
+        .execute(&mut connection)
+        .await
+        .unwrap();
     let location = schema_url(&url, &schema);
     let error = PostgresStore::connect(&location, AtRestKey::generate().unwrap())
         .await

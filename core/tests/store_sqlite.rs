@@ -360,7 +360,12 @@ async fn raw_messages_command_payloads_and_results_are_sealed() {
     assert_eq!(loaded.token_update_message, record.token_update_message);
     assert_eq!(loaded.authenticate_message, record.authenticate_message);
     assert_eq!(
-        store.get_device("RAW").await.unwrap().unwrap().device_information,
+        store
+            .get_device("RAW")
+            .await
+            .unwrap()
+            .unwrap()
+            .device_information,
         device.device_information
     );
     assert_eq!(
@@ -370,7 +375,12 @@ async fn raw_messages_command_payloads_and_results_are_sealed() {
     let status = store.command_status("CP").await.unwrap();
     assert_eq!(status[0].result.as_ref().unwrap().payload, b"RAW-RESULT");
     assert_eq!(
-        store.get_configuration("wifi").await.unwrap().unwrap().payload,
+        store
+            .get_configuration("wifi")
+            .await
+            .unwrap()
+            .unwrap()
+            .payload,
         configuration.payload
     );
     store.close().await;
@@ -615,8 +625,17 @@ async fn a_database_from_before_key_checks_is_verified_then_sealed() {
         connection.close().await.unwrap();
     }
     let bytes = file_bytes(location);
-    for secret in [&b"V2-TOKEN-UPDATE"[..], b"V2-CLEAR", b"V2-RESULT", b"V2-UNLOCK"] {
-        assert!(!contains(&bytes, secret), "{}", String::from_utf8_lossy(secret));
+    for secret in [
+        &b"V2-TOKEN-UPDATE"[..],
+        b"V2-CLEAR",
+        b"V2-RESULT",
+        b"V2-UNLOCK",
+    ] {
+        assert!(
+            !contains(&bytes, secret),
+            "{}",
+            String::from_utf8_lossy(secret)
+        );
     }
     // From now on the key check decides.
     assert_eq!(

@@ -91,8 +91,7 @@ fn checkin_body(udid: &str, message_type: &str, extra: &[(&str, Value)]) -> Vec<
     for (name, value) in extra {
         dict.insert((*name).into(), value.clone());
     }
-    mdmkit_core::plist_io::write(&Value::Dictionary(dict), mdmkit_core::PlistFormat::Xml)
-        .unwrap()
+    mdmkit_core::plist_io::write(&Value::Dictionary(dict), mdmkit_core::PlistFormat::Xml).unwrap()
 }
 
 /// Drives every path that stores a secret, checking each is readable back through the
@@ -144,7 +143,11 @@ async fn put_every_secret(store: SharedStore, run: &str) -> Secrets {
         "the device got ClearPasscode"
     );
     let ack = phone
-        .answer(&response.body, CommandStatus::Acknowledged, Dictionary::new())
+        .answer(
+            &response.body,
+            CommandStatus::Acknowledged,
+            Dictionary::new(),
+        )
         .unwrap();
     let response = engine.handle_command(phone.request(ack).unwrap()).await;
     assert_eq!(response.status, 200, "{:?}", response.error);
@@ -264,7 +267,10 @@ async fn no_secret_in_plaintext_in_the_sqlite_files() {
     assert!(files.iter().any(|(name, _)| name.ends_with("-wal")));
     let all: Vec<u8> = files.iter().flat_map(|(_, bytes)| bytes.clone()).collect();
     assert!(find(&all, b"ClearPasscode"), "the raw read sees the queue");
-    assert!(find(&all, TOPIC.as_bytes()), "the raw read sees enrollments");
+    assert!(
+        find(&all, TOPIC.as_bytes()),
+        "the raw read sees enrollments"
+    );
     assert_no_plaintext(&all, &needles, "the open SQLite files");
     #[cfg(unix)]
     for (name, _) in &files {

@@ -140,7 +140,12 @@ pub(crate) const SEALED_COLUMNS: &[SealedColumn] = &[
     sealed("mdmkit_push_certificates", "private_key", &["topic"], false),
     sealed("mdmkit_csr_keys", "private_key", &["id"], false),
     sealed("mdmkit_user_certificates", "pkcs12", &["id"], false),
-    sealed("mdmkit_user_certificates", "pkcs12_password", &["id"], false),
+    sealed(
+        "mdmkit_user_certificates",
+        "pkcs12_password",
+        &["id"],
+        false,
+    ),
     sealed("mdmkit_portal_users", "password_hash", &["id"], false),
     sealed("mdmkit_enrollments", "authenticate_message", &["id"], true),
     sealed("mdmkit_enrollments", "token_update_message", &["id"], true),

@@ -105,7 +105,11 @@ pub async fn fill_every_sealed_column<S: mdmkit_core::store::Store>(store: &S) {
         store
             .record_result(
                 &id,
-                &CommandResultRecord::new(uuid, CommandStatus::Acknowledged, b"ROT-result".to_vec()),
+                &CommandResultRecord::new(
+                    uuid,
+                    CommandStatus::Acknowledged,
+                    b"ROT-result".to_vec(),
+                ),
             )
             .await
             .unwrap();
