@@ -99,6 +99,13 @@ impl SqliteStore {
             store.pool.close().await;
             return Err(error);
         }
+        // Into the main file now: what an open re-sealed (the plaintext an older version
+        // kept) must not wait for the next checkpoint to leave it. A reader elsewhere may
+        // hold the checkpoint back; that is not an error.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&store.pool)
+            .await
+            .map_err(backend)?;
         Ok(store)
     }
 
@@ -139,16 +146,30 @@ fn owner_only_database(path: &Path) -> Result<()> {
     match options.open(path) {
         Ok(_) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-            restrict_to_owner(path)?;
-            for suffix in ["-wal", "-shm", "-journal"] {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
                 let mut name = path.as_os_str().to_owned();
                 name.push(suffix);
-                restrict_to_owner(Path::new(&name))?;
+                match restrict_to_owner(Path::new(&name)) {
+                    Ok(()) => {}
+                    // Another user's file (a shared deployment): its owner chose its mode,
+                    // and only the owner may change it.
+                    Err(_) if !owned_by_us(Path::new(&name)) => {}
+                    Err(error) => return Err(error),
+                }
             }
             Ok(())
         }
         // A directory that does not exist: let SQLite report it.
         Err(_) => Ok(()),
+    }
+}
+
+/// Whether the process can change the file's mode (it owns it): probed by setting the
+/// mode it already has, which only the owner (or root) may do.
+fn owned_by_us(path: &Path) -> bool {
+    match std::fs::metadata(path) {
+        Ok(metadata) => std::fs::set_permissions(path, metadata.permissions()).is_ok(),
+        Err(_) => false,
     }
 }
 
