@@ -78,6 +78,25 @@ pub fn read_input(path: &str) -> CliResult<Vec<u8>> {
     }
 }
 
+/// Reads a file holding a secret (a key, a password) named on the command line (`-` is
+/// standard input). A file that others than its owner can read is refused with one line,
+/// as ssh does ([`secret_file_too_open`](mdmkit_core::Error::SecretFileTooOpen)).
+pub fn read_secret_input(path: &str) -> CliResult<Vec<u8>> {
+    if path == "-" {
+        return read_input(path);
+    }
+    Ok(mdmkit_core::secret_file::read_secret_file(
+        std::path::Path::new(path),
+    )?)
+}
+
+/// Writes a file holding a secret (a key, a PKCS#12, a profile that may carry an identity
+/// or passwords), readable by its owner only (0600).
+pub fn write_secret_output(path: &std::path::Path, bytes: &[u8]) -> CliResult<()> {
+    mdmkit_core::secret_file::write_secret_file(path, bytes)
+        .map_err(|e| CliError::failure(format!("{e} [{}]", e.code())))
+}
+
 /// Prints text on standard output. A closed pipe (`mdmkit ... | head`) ends the program
 /// quietly instead of panicking as `println!` would.
 pub fn print_out(text: &str) {

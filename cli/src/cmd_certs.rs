@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::store_open::{block_on, deployment, GlobalOpts};
-use crate::{print_out, read_input, CliError, CliResult};
+use crate::{print_out, read_input, write_secret_output, CliError, CliResult};
 
 /// User-provided e-mail signing and encryption certificates.
 #[derive(Debug, Subcommand)]
@@ -214,9 +214,7 @@ async fn execute(command: CertsCommand, certs: &CertStore) -> CliResult<String> 
                 .export(&id, password.as_deref())
                 .await
                 .map_err(refusal)?;
-            std::fs::write(&output, package.expose()).map_err(|e| {
-                CliError::failure(format!("cannot write {}: {e}", output.display()))
-            })?;
+            write_secret_output(&output, package.expose())?;
             format!("wrote {}\n", output.display())
         }
     })
@@ -231,8 +229,7 @@ pub(crate) fn refusal(error: mdmkit_certstore::Error) -> CliError {
 }
 
 pub(crate) fn read_password(path: &std::path::Path) -> CliResult<String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = crate::read_secret_input(&path.to_string_lossy())?;
     let mut text = String::from_utf8(bytes)
         .map_err(|_| CliError::input(format!("{} is not UTF-8 text", path.display())))?;
     if text.ends_with('\n') {

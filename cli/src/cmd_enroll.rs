@@ -11,7 +11,7 @@ use mdmkit_enrollment::{
 };
 
 use crate::store_open::{block_on, open_store, GlobalOpts};
-use crate::{print_out, read_input, CliError, CliResult};
+use crate::{print_out, read_input, read_secret_input, write_secret_output, CliError, CliResult};
 
 /// Enrollment profiles for portal users.
 #[derive(Debug, Subcommand)]
@@ -121,7 +121,7 @@ impl ScepArgs {
             .with_key_size(self.scep_key_size)
             .with_key_usage(self.scep_key_usage);
         if let Some(path) = &self.scep_challenge_file {
-            let text = String::from_utf8(read_input(path)?)
+            let text = String::from_utf8(read_secret_input(path)?)
                 .map_err(|_| CliError::input("the SCEP challenge is not UTF-8"))?;
             let challenge = text.lines().next().unwrap_or_default().to_string();
             settings = settings.with_challenge(Secret::from(challenge));
@@ -189,8 +189,8 @@ pub fn run(command: EnrollCommand, opts: &GlobalOpts) -> CliResult<()> {
             .write_all(&signed.profile)
             .map_err(|e| CliError::failure(format!("cannot write the profile: {e}")))?;
     } else {
-        std::fs::write(&output, &signed.profile)
-            .map_err(|e| CliError::failure(format!("cannot write {output}: {e}")))?;
+        // It holds the device identity's PKCS#12 and its password.
+        write_secret_output(std::path::Path::new(&output), &signed.profile)?;
         let identity = match &signed.identity_sha256 {
             Some(sha256) => format!("identity sha256 {sha256}"),
             None => "SCEP identity: the device is not bound to the user automatically".to_string(),

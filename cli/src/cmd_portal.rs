@@ -16,7 +16,7 @@ use mdmkit_enrollment::{Portal, PortalConfig, WebClipSettings};
 
 use crate::cmd_certs::{import_text, list_text, read_password, refusal, timestamp, EditArgs};
 use crate::store_open::{block_on, deployment, open_store, queued_line, GlobalOpts};
-use crate::{print_out, read_input, CliError, CliResult};
+use crate::{print_out, read_input, read_secret_input, CliError, CliResult};
 
 /// Portal users, and the portal's device operations as a given user.
 #[derive(Debug, Subcommand)]
@@ -229,7 +229,7 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
             user,
             password_file,
         }) => {
-            let bytes = read_input(&password_file)?;
+            let bytes = read_secret_input(&password_file)?;
             let text = String::from_utf8(bytes)
                 .map_err(|_| CliError::input("the password is not UTF-8"))?;
             let password = text.lines().next().unwrap_or_default();

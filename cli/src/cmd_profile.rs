@@ -7,7 +7,7 @@ use mdmkit_core::json::dictionary_to_json;
 use mdmkit_core::profile::{self, Profile, SigningIdentity};
 use serde_json::json;
 
-use crate::{print_out, read_input, CliError, CliResult};
+use crate::{print_out, read_input, write_secret_output, CliError, CliResult};
 
 /// Subcommands of `mdmkit profile`.
 #[derive(Debug, Subcommand)]
@@ -87,8 +87,8 @@ fn read_path(path: &Path) -> CliResult<Vec<u8>> {
 
 fn write_output(output: Option<&PathBuf>, bytes: &[u8]) -> CliResult<()> {
     match output {
-        Some(path) => std::fs::write(path, bytes)
-            .map_err(|e| CliError::failure(format!("cannot write {}: {e}", path.display()))),
+        // A profile may carry passwords or an identity: owner-only.
+        Some(path) => write_secret_output(path, bytes),
         None => {
             use std::io::Write;
             std::io::stdout()

@@ -17,7 +17,7 @@ use mdmkit_core::push::{
 use mdmkit_core::EnrollmentId;
 
 use crate::store_open::{block_on, open_store, GlobalOpts};
-use crate::{read_input, CliError, CliResult};
+use crate::{read_input, write_secret_output, CliError, CliResult};
 
 /// Push subcommands.
 #[derive(Debug, Subcommand)]
@@ -327,8 +327,12 @@ fn mock_pki(args: MockPkiArgs) -> CliResult<()> {
         ("client.key", &pki.client_key_pem),
     ] {
         let path = args.out.join(name);
-        std::fs::write(&path, pem)
-            .map_err(|e| CliError::failure(format!("cannot write {}: {e}", path.display())))?;
+        if name.ends_with(".key") {
+            write_secret_output(&path, pem)?;
+        } else {
+            std::fs::write(&path, pem)
+                .map_err(|e| CliError::failure(format!("cannot write {}: {e}", path.display())))?;
+        }
     }
     println!(
         "wrote ca.pem server.pem server.key client.pem client.key to {}",

@@ -10,7 +10,7 @@ use mdmkit_apns::{
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::cli_error::{read_input, CliError, CliResult};
+use crate::cli_error::{read_input, read_secret_input, CliError, CliResult};
 use crate::store_open::{block_on, open_store, GlobalOpts};
 
 /// The push certificate subcommands.
@@ -615,7 +615,7 @@ fn vendor_sign(args: VendorSignArgs) -> CliResult<()> {
 /// Reads the first line of a password file (without its line ending).
 fn read_password(path: Option<&str>) -> CliResult<Option<String>> {
     let Some(path) = path else { return Ok(None) };
-    let bytes = read_input(path)?;
+    let bytes = read_secret_input(path)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| CliError::input(format!("the password file {path} is not UTF-8")))?;
     Ok(Some(

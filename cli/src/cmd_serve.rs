@@ -15,7 +15,7 @@ use mdmkit_web::ServeOptions;
 
 use crate::cmd_push::{client, ConnectionArgs};
 use crate::store_open::{open_mdm, GlobalOpts};
-use crate::{print_out, read_input, CliError, CliResult};
+use crate::{print_out, read_input, read_secret_input, CliError, CliResult};
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
@@ -123,7 +123,7 @@ async fn serve(args: ServeArgs, global: &GlobalOpts) -> CliResult<()> {
     };
     let webhook = match (&args.webhook_url, &args.webhook_secret_file) {
         (Some(url), Some(secret_file)) => {
-            let secret = read_input(secret_file)?;
+            let secret = read_secret_input(secret_file)?;
             let secret = String::from_utf8_lossy(&secret)
                 .lines()
                 .next()
@@ -140,7 +140,7 @@ async fn serve(args: ServeArgs, global: &GlobalOpts) -> CliResult<()> {
     };
     let api_key = match &args.api_key_file {
         Some(path) => {
-            let key = read_input(&path.to_string_lossy())?;
+            let key = read_secret_input(&path.to_string_lossy())?;
             let key = String::from_utf8_lossy(&key).trim().to_owned();
             if key.len() < 16 {
                 return Err(CliError::input(format!(

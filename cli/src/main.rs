@@ -25,7 +25,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use cli_error::{print_out, read_input, CliError, CliResult};
+pub use cli_error::{
+    print_out, read_input, read_secret_input, write_secret_output, CliError, CliResult,
+};
 
 /// mdmkit: Apple Mobile Device Management from the command line.
 #[derive(Debug, Parser)]

@@ -17,26 +17,49 @@ pub struct GlobalOpts {
     #[arg(long, global = true, value_name = "URL", default_value = "mdmkit.db")]
     pub db: String,
 
-    /// The at-rest encryption key (64 hex digits); created, readable by the owner only,
-    /// when absent.
+    /// The at-rest encryption key (64 hex digits), readable by its owner only; created
+    /// (0600) only for a new, empty store.
     #[arg(long, global = true, value_name = "FILE", default_value = "mdmkit.key")]
     pub key_file: PathBuf,
 }
 
 impl GlobalOpts {
-    /// Reads the key file, creating it when absent.
+    /// Reads the key file; one readable by others than its owner is refused.
     pub fn key(&self) -> CliResult<AtRestKey> {
-        Ok(AtRestKey::load_or_create(&self.key_file)?)
+        Ok(AtRestKey::load(&self.key_file)?)
     }
 }
 
-/// Opens the store named by `--db` (applying pending migrations) with the `--key-file` key.
+/// Opens the store named by `--db` (applying pending migrations) with the `--key-file` key,
+/// verified against the store's key check. When the key file does not exist, a new key is
+/// written to it (0600), but only for a new, empty store: an existing store is refused
+/// and the new key file removed again.
 pub async fn open_store(opts: &GlobalOpts) -> CliResult<SharedStore> {
     if opts.db.is_empty() {
         return Err(CliError::input("--db must not be empty"));
     }
-    let key = opts.key()?;
-    Ok(mdmkit_core::store::open(&opts.db, key).await?)
+    if opts.key_file.exists() {
+        return Ok(mdmkit_core::store::open(&opts.db, opts.key()?).await?);
+    }
+    let key = AtRestKey::generate()?;
+    // The key file first: a store never records the check of a key that is not saved.
+    key.create_file(&opts.key_file)?;
+    match mdmkit_core::store::open_new(&opts.db, key).await {
+        Ok(store) => Ok(store),
+        Err(error) => {
+            // Best effort: the key belongs to nothing, and the error below says why.
+            let _ = std::fs::remove_file(&opts.key_file);
+            match error {
+                mdmkit_core::Error::StoreNotEmpty(_) => Err(CliError::input(format!(
+                    "the key file {} does not exist, and {} already holds a store: pass the \
+                     --key-file it was created with [store_not_empty]",
+                    opts.key_file.display(),
+                    opts.db
+                ))),
+                other => Err(other.into()),
+            }
+        }
+    }
 }
 
 /// Runs a future to completion on a runtime made for one subcommand.
@@ -107,10 +130,7 @@ pub async fn open_mdm(
     opts: &GlobalOpts,
     config: impl FnOnce(mdmkit_service::MdmConfig) -> mdmkit_service::MdmConfig,
 ) -> CliResult<mdmkit_service::Mdm> {
-    if opts.db.is_empty() {
-        return Err(CliError::input("--db must not be empty"));
-    }
-    let key = opts.key()?;
-    let base = mdmkit_service::MdmConfig::new(opts.db.clone()).key_hex(key.to_hex());
-    Ok(mdmkit_service::Mdm::open(config(base)).await?)
+    let store = open_store(opts).await?;
+    let base = mdmkit_service::MdmConfig::new(opts.db.clone());
+    Ok(mdmkit_service::Mdm::with_store(store, config(base)).await?)
 }

@@ -62,7 +62,7 @@ fn kinds_import_list_edit_clear_export_delete() {
 
     let identity = TestIdentity::for_email("alice@example.com");
     std::fs::write(d.join("alice.p12"), identity.pkcs12_legacy("pw")).unwrap();
-    std::fs::write(d.join("pw.txt"), "pw\n").unwrap();
+    write_secret(d.join("pw.txt"), "pw\n");
     let imported = ok(
         d,
         &[
@@ -111,7 +111,7 @@ fn kinds_import_list_edit_clear_export_delete() {
     )
     .contains("Work (Encryption)"));
 
-    std::fs::write(d.join("new.txt"), "fresh").unwrap();
+    write_secret(d.join("new.txt"), "fresh");
     ok(
         d,
         &[
@@ -124,6 +124,7 @@ fn kinds_import_list_edit_clear_export_delete() {
             "new.txt",
         ],
     );
+    assert_owner_only(d.join("out.p12"));
     let exported = openssl::pkcs12::Pkcs12::from_der(&std::fs::read(d.join("out.p12")).unwrap())
         .unwrap()
         .parse2("fresh")
@@ -153,10 +154,10 @@ fn every_refusal_is_one_line_and_non_zero() {
     let identity = TestIdentity::for_email("bob@example.com");
     std::fs::write(d.join("bob.p12"), identity.pkcs12_modern("pw")).unwrap();
     std::fs::write(d.join("cert.pem"), identity.certificate_pem()).unwrap();
-    std::fs::write(d.join("wrong.txt"), "nope").unwrap();
+    write_secret(d.join("wrong.txt"), "nope");
     let expired = TestIdentity::new(&IdentitySpec::new("bob@example.com").valid_days(-90, -2));
     std::fs::write(d.join("expired.p12"), expired.pkcs12_modern("pw")).unwrap();
-    std::fs::write(d.join("pw.txt"), "pw").unwrap();
+    write_secret(d.join("pw.txt"), "pw");
     let import = |file: &str, kind: &str, password: Option<&str>| {
         let mut args = vec!["certs", "import", "--user", "bob", "--kind", kind, file];
         if let Some(p) = password {
@@ -250,7 +251,7 @@ fn import_re_pushes_configurations_with_a_device_ca() {
 
     let first = TestIdentity::for_email("alice@example.com");
     std::fs::write(d.join("first.p12"), first.pkcs12_modern("pw")).unwrap();
-    std::fs::write(d.join("pw.txt"), "pw\n").unwrap();
+    write_secret(d.join("pw.txt"), "pw\n");
     let import = |file: &str, device_ca: bool| {
         let mut args = vec![
             "certs",
@@ -307,4 +308,29 @@ fn import_re_pushes_configurations_with_a_device_ca() {
     let list: serde_json::Value =
         serde_json::from_str(&ok(d, &["certs", "list", "--user", "alice", "--json"])).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 2, "nothing stored");
+}
+
+/// Writes a file holding a secret as a careful user would: readable by its owner only
+/// (mdmkit refuses secret files that others can read).
+fn write_secret(path: impl AsRef<std::path::Path>, bytes: impl AsRef<[u8]>) {
+    let path = path.as_ref();
+    std::fs::write(path, bytes).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// Asserts that a file mdmkit wrote holding a secret is readable by its owner only.
+fn assert_owner_only(path: impl AsRef<std::path::Path>) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path.as_ref())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", path.as_ref().display());
+    }
 }

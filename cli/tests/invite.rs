@@ -226,7 +226,7 @@ fn enroll_profile_with_an_external_scep_server() {
         ),
         ("challenge.txt", b"s3cret challenge\n".to_vec()),
     ] {
-        std::fs::write(path.join(name), bytes).unwrap();
+        write_secret(path.join(name), bytes);
     }
     let args = |key_size: &'static str| {
         vec![
@@ -294,4 +294,16 @@ fn enroll_profile_with_an_external_scep_server() {
     let mut both = args("2048");
     both.extend(["--ca-cert", "scep-ca.pem", "--ca-key", "sign.key"]);
     assert_eq!(mdmkit(path, &both).status.code(), Some(2));
+}
+
+/// Writes a file holding a secret as a careful user would: readable by its owner only
+/// (mdmkit refuses secret files that others can read).
+fn write_secret(path: impl AsRef<std::path::Path>, bytes: impl AsRef<[u8]>) {
+    let path = path.as_ref();
+    std::fs::write(path, bytes).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
 }

@@ -291,6 +291,8 @@ fn enroll_profile_writes_a_signed_profile_for_a_user() {
     };
     let output = mdmkit(path, &args("alice"), b"");
     assert!(output.status.success(), "{}", text(&output.stderr));
+    // It holds the identity's PKCS#12 and its password.
+    assert_owner_only(path.join("enroll.mobileconfig"));
     let signed = std::fs::read(path.join("enroll.mobileconfig")).unwrap();
     let profile = verify(&signed, Some(&signer.certificate_pem().unwrap()))
         .unwrap()
@@ -305,6 +307,7 @@ fn enroll_profile_writes_a_signed_profile_for_a_user() {
     assert!(!unsigned.contains(&"--sign-cert"));
     let stdout = ok(path, &unsigned);
     assert!(stdout.contains("unsigned enrollment profile"), "{stdout}");
+    assert_owner_only(path.join("enroll.mobileconfig"));
     let written = std::fs::read(path.join("enroll.mobileconfig")).unwrap();
     assert!(!is_signed(&written));
     let profile = Profile::read(&written).unwrap();
@@ -630,8 +633,8 @@ fn the_certificates_tab_as_a_user() {
     );
     let identity = TestIdentity::for_email("alice@example.com");
     std::fs::write(path.join("alice.p12"), identity.pkcs12_modern("pw")).unwrap();
-    std::fs::write(path.join("pw.txt"), "pw\n").unwrap();
-    std::fs::write(path.join("wrong.txt"), "nope\n").unwrap();
+    write_secret(path.join("pw.txt"), "pw\n");
+    write_secret(path.join("wrong.txt"), "nope\n");
     fn tab<'a>(user: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
         let mut args = vec![
             "portal",
@@ -701,4 +704,29 @@ fn the_certificates_tab_as_a_user() {
         ok(path, &tab("alice", &["list"])),
         "no certificates for alice\n"
     );
+}
+
+/// Writes a file holding a secret as a careful user would: readable by its owner only
+/// (mdmkit refuses secret files that others can read).
+fn write_secret(path: impl AsRef<std::path::Path>, bytes: impl AsRef<[u8]>) {
+    let path = path.as_ref();
+    std::fs::write(path, bytes).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// Asserts that a file mdmkit wrote holding a secret is readable by its owner only.
+fn assert_owner_only(path: impl AsRef<std::path::Path>) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path.as_ref())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", path.as_ref().display());
+    }
 }

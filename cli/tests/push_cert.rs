@@ -34,7 +34,7 @@ fn assert_refused(output: &Output, needle: &str) {
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let path: PathBuf = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
+    write_secret(&path, bytes);
     path.to_string_lossy().into_owned()
 }
 
@@ -644,4 +644,16 @@ fn notify_over_starttls_with_a_company_ca() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(server.received().len(), 1);
     assert!(server.received()[0].over_tls);
+}
+
+/// Writes a file holding a secret as a careful user would: readable by its owner only
+/// (mdmkit refuses secret files that others can read).
+fn write_secret(path: impl AsRef<std::path::Path>, bytes: impl AsRef<[u8]>) {
+    let path = path.as_ref();
+    std::fs::write(path, bytes).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
 }

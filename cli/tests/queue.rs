@@ -158,7 +158,7 @@ fn queue_show_lists_pending_commands_in_order() {
 #[test]
 fn bad_input_is_refused_with_exit_code_2() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bad.key"), "not a key").unwrap();
+    write_secret(dir.path().join("bad.key"), "not a key");
     let output = mdmkit(dir.path(), &["queue", "show", "X", "--key-file", "bad.key"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
@@ -190,13 +190,155 @@ fn bad_input_is_refused_with_exit_code_2() {
         store.close().await;
     });
     let other = AtRestKey::generate().unwrap();
-    std::fs::write(dir.path().join("other.key"), other.to_hex()).unwrap();
-    // Queue inspection needs no secret, so it works; the key is still checked to be a key.
+    write_secret(dir.path().join("other.key"), other.to_hex());
+    // Even a subcommand that reads no secret is refused: the key is verified at open,
+    // before anything is written.
     let output = mdmkit(
         dir.path(),
         &["queue", "show", "K", "--key-file", "other.key"],
     );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("store_key_mismatch"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(stderr(&output).lines().count(), 1);
+}
+
+#[test]
+fn a_missing_key_file_is_created_only_for_a_new_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = mdmkit(dir.path(), &["db", "migrate"]);
     assert!(output.status.success(), "{}", stderr(&output));
+    std::fs::remove_file(dir.path().join("mdmkit.key")).unwrap();
+    let output = mdmkit(dir.path(), &["queue", "show", "X"]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.contains("store_not_empty") && text.contains("--key-file"),
+        "{text}"
+    );
+    assert!(
+        !dir.path().join("mdmkit.key").exists(),
+        "no key file is left beside the existing database"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn secret_files_readable_by_others_are_refused_like_ssh() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let output = mdmkit(dir.path(), &["db", "migrate"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let key_file = dir.path().join("mdmkit.key");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = mdmkit(dir.path(), &["queue", "show", "X"]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.contains(
+            "permissions 0644 for 'mdmkit.key' are too open; it must be readable by its \
+             owner only (chmod 600)"
+        ) && text.contains("secret_file_too_open"),
+        "{text}"
+    );
+    // The database file is the owner's only.
+    let mode = std::fs::metadata(dir.path().join("mdmkit.db"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn db_rotate_key_reseals_under_the_new_key() {
+    use mdmkit_core::store::{EnrollmentRecord, EnrollmentStore};
+    let dir = tempfile::tempdir().unwrap();
+    let output = mdmkit(dir.path(), &["db", "migrate"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let location = dir.path().join("mdmkit.db");
+    let location = location.to_str().unwrap().to_owned();
+    let old = AtRestKey::load(&dir.path().join("mdmkit.key")).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = SqliteStore::open(&location, old.clone()).await.unwrap();
+        let mut record = EnrollmentRecord::new(EnrollmentId::device("ROTATE"));
+        record.unlock_token = Some(mdmkit_core::Secret::from("rotate-unlock"));
+        store.put_enrollment(&record).await.unwrap();
+        store.close().await;
+    });
+    // The same file as the current key is refused.
+    let output = mdmkit(
+        dir.path(),
+        &["db", "rotate-key", "--new-key-file", "mdmkit.key"],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+
+    let output = mdmkit(
+        dir.path(),
+        &["db", "rotate-key", "--new-key-file", "new.key"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("re-sealed"), "{}", stdout(&output));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("new.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The old key no longer opens the store; the new one does and reads the secrets.
+    let output = mdmkit(dir.path(), &["queue", "show", "ROTATE"]);
+    assert!(
+        stderr(&output).contains("store_key_mismatch"),
+        "{}",
+        stderr(&output)
+    );
+    let output = mdmkit(
+        dir.path(),
+        &["queue", "show", "ROTATE", "--key-file", "new.key"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let new = AtRestKey::load(&dir.path().join("new.key")).unwrap();
+    runtime.block_on(async {
+        let store = SqliteStore::open(&location, new).await.unwrap();
+        let record = store
+            .get_enrollment(&EnrollmentId::device("ROTATE"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.unlock_token.unwrap().expose(), b"rotate-unlock");
+        store.close().await;
+    });
+    // Rotating with a key that is not the store's changes nothing and leaves no file.
+    let output = mdmkit(
+        dir.path(),
+        &["db", "rotate-key", "--new-key-file", "third.key"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("store_key_mismatch"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!dir.path().join("third.key").exists());
+}
+
+/// Writes a file holding a secret as a careful user would: readable by its owner only.
+fn write_secret(path: impl AsRef<std::path::Path>, bytes: impl AsRef<[u8]>) {
+    let path = path.as_ref();
+    std::fs::write(path, bytes).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
 }
 
 #[test]

@@ -33,7 +33,7 @@ fn start(dir: &std::path::Path, ca_pem: &[u8]) -> Server {
 /// [`start`] with more arguments.
 fn start_with(dir: &std::path::Path, ca_pem: &[u8], extra: &[&str]) -> Server {
     std::fs::write(dir.join("device-ca.pem"), ca_pem).unwrap();
-    std::fs::write(dir.join("api.key"), format!("{API_KEY}\n")).unwrap();
+    write_secret(dir.join("api.key"), format!("{API_KEY}\n"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_mdmkit"))
         .current_dir(dir)
         .args([
@@ -258,7 +258,7 @@ fn serve_refuses_a_missing_device_ca_or_a_short_api_key() {
     assert_eq!(output.status.code(), Some(2));
     let ca = DeviceCa::new("CA").unwrap();
     std::fs::write(dir.path().join("ca.pem"), ca.certificate_pem().unwrap()).unwrap();
-    std::fs::write(dir.path().join("short.key"), b"short").unwrap();
+    write_secret(dir.path().join("short.key"), b"short");
     let output = Command::new(env!("CARGO_BIN_EXE_mdmkit"))
         .current_dir(dir.path())
         .args([
@@ -331,7 +331,7 @@ fn serve_posts_signed_events_to_the_webhook() {
 
     let dir = tempfile::tempdir().unwrap();
     let (url, events) = webhook_receiver();
-    std::fs::write(dir.path().join("hook.secret"), "s3cret-for-the-hook\n").unwrap();
+    write_secret(dir.path().join("hook.secret"), "s3cret-for-the-hook\n");
     let ca = DeviceCa::new("Serve Webhook CA").unwrap();
     let server = start_with(
         dir.path(),
@@ -382,8 +382,8 @@ fn serve_refuses_a_webhook_it_cannot_use() {
     let dir = tempfile::tempdir().unwrap();
     let ca = DeviceCa::new("CA").unwrap();
     std::fs::write(dir.path().join("ca.pem"), ca.certificate_pem().unwrap()).unwrap();
-    std::fs::write(dir.path().join("hook.secret"), "secret\n").unwrap();
-    std::fs::write(dir.path().join("empty.secret"), "\n").unwrap();
+    write_secret(dir.path().join("hook.secret"), "secret\n");
+    write_secret(dir.path().join("empty.secret"), "\n");
     for (url, secret, expected) in [
         ("http://hooks.example.com/x", "hook.secret", "https"),
         (
@@ -490,4 +490,90 @@ fn serve_installs_a_profile_encrypted_to_the_device() {
         "",
     );
     assert_eq!(queue.as_array().unwrap().len(), 0);
+}
+
+/// Writes a file holding a secret as a careful user would: readable by its owner only
+/// (mdmkit refuses secret files that others can read).
+fn write_secret(path: impl AsRef<std::path::Path>, bytes: impl AsRef<[u8]>) {
+    let path = path.as_ref();
+    std::fs::write(path, bytes).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// `serve` verifies the at-rest key when it opens the store: a wrong key stops it at
+/// start (not 500s at every check-in later), and an API key file others can read is
+/// refused with one line.
+#[test]
+fn serve_refuses_a_wrong_key_and_an_open_api_key_file_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = DeviceCa::new("Serve Key CA").unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.certificate_pem().unwrap()).unwrap();
+    // A server that starts anyway is stopped after a while, and the test fails.
+    let run = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mdmkit"))
+            .current_dir(dir.path())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child.wait_with_output().unwrap()
+    };
+    assert!(run(&["db", "migrate"]).status.success());
+    write_secret(
+        dir.path().join("wrong.key"),
+        mdmkit_core::store::AtRestKey::generate().unwrap().to_hex(),
+    );
+    let output = run(&[
+        "serve",
+        "--device-ca",
+        "ca.pem",
+        "--listen",
+        "127.0.0.1:0",
+        "--key-file",
+        "wrong.key",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("[store_key_mismatch]"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("listening"));
+
+    std::fs::write(dir.path().join("open-api.key"), "0123456789abcdef0123\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.path().join("open-api.key"),
+            std::fs::Permissions::from_mode(0o640),
+        )
+        .unwrap();
+        let output = run(&[
+            "serve",
+            "--device-ca",
+            "ca.pem",
+            "--listen",
+            "127.0.0.1:0",
+            "--api-key-file",
+            "open-api.key",
+        ]);
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("permissions 0640 for 'open-api.key' are too open"),
+            "{stderr}"
+        );
+    }
 }

@@ -120,6 +120,31 @@ pub enum Error {
     /// tampered data.
     #[error("store encryption error: {0}")]
     StoreCrypto(String),
+
+    /// The at-rest key does not match the key check the store recorded when it was
+    /// created (or, for a store from before key checks, does not open its sealed
+    /// values): the store was opened with another key, and nothing was written.
+    #[error("the at-rest key does not match this store: {0}")]
+    StoreKeyMismatch(String),
+
+    /// A new at-rest key was offered for a store that already holds data: a key is
+    /// created only for a new, empty store.
+    #[error("{0}")]
+    StoreNotEmpty(String),
+
+    /// A file holding a secret (a key, a password) can be read or written by others
+    /// than its owner (Unix mode bits 0o077), so it is refused.
+    #[error("permissions {mode:04o} for '{path}' are too open; it must be readable by its owner only (chmod 600)")]
+    SecretFileTooOpen {
+        /// The file.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
+
+    /// A file holding a secret could not be read, created or written.
+    #[error("{0}")]
+    SecretFile(String),
     /// The device cannot run the command (platform, version, supervision, enrollment type
     /// or channel).
     #[error("{request_type} is not supported here: {reason}")]
@@ -224,6 +249,10 @@ impl Error {
             Error::StoreInput(_) => "store_input",
             Error::StoreBackend(_) => "store_backend",
             Error::StoreCrypto(_) => "store_crypto",
+            Error::StoreKeyMismatch(_) => "store_key_mismatch",
+            Error::StoreNotEmpty(_) => "store_not_empty",
+            Error::SecretFileTooOpen { .. } => "secret_file_too_open",
+            Error::SecretFile(_) => "secret_file_io",
             Error::CommandNotSupported { .. } => "command_not_supported",
             Error::Json { .. } => "json_invalid",
             Error::Profile { .. } => "profile_invalid",

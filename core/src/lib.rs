@@ -30,6 +30,7 @@ pub mod push;
 pub mod result;
 pub mod schema;
 pub mod secret;
+pub mod secret_file;
 pub mod status;
 pub mod store;
 

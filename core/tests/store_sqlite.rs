@@ -7,6 +7,8 @@ use mdmkit_core::store::{
 };
 use mdmkit_core::{EnrollmentId, Secret};
 
+mod common;
+
 fn key() -> AtRestKey {
     AtRestKey::from_bytes(&[7; 32]).unwrap()
 }
@@ -123,15 +125,10 @@ async fn secrets_are_encrypted_at_rest_and_need_the_key() {
     );
     store.close().await;
 
-    // Another key cannot.
+    // Another key is refused at open, before anything is written.
     let other = AtRestKey::from_bytes(&[8; 32]).unwrap();
-    let store = SqliteStore::open(&location, other).await.unwrap();
-    let error = store.get_enrollment(&id).await.unwrap_err();
-    assert_eq!(error.code(), "store_crypto");
-    assert_eq!(
-        store.get_user_certificate("uc").await.unwrap_err().code(),
-        "store_crypto"
-    );
+    let error = SqliteStore::open(&location, other).await.unwrap_err();
+    assert_eq!(error.code(), "store_key_mismatch");
 }
 
 #[tokio::test]
@@ -290,4 +287,461 @@ async fn a_version_1_database_is_upgraded_keeping_its_settings() {
         Some(settings)
     );
     assert_eq!(store.get_branding().await.unwrap(), None);
+}
+
+/// A raw look at a database file, past the store.
+async fn raw(location: &str) -> sqlx::SqliteConnection {
+    use sqlx::ConnectOptions;
+    sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(location)
+        .connect()
+        .await
+        .unwrap()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The main file and its write-ahead log, as an attacker with the files reads them.
+fn file_bytes(location: &str) -> Vec<u8> {
+    let mut bytes = std::fs::read(location).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        if let Ok(more) = std::fs::read(format!("{location}{suffix}")) {
+            bytes.extend(more);
+        }
+    }
+    bytes
+}
+
+#[tokio::test]
+async fn raw_messages_command_payloads_and_results_are_sealed() {
+    use mdmkit_core::store::{
+        CommandResultRecord, ConfigurationRecord, ConfigurationStore, DeviceRecord,
+    };
+    use mdmkit_core::CommandStatus;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("raw.db");
+    let location = path.to_str().unwrap();
+    let store = SqliteStore::open(location, key()).await.unwrap();
+    let id = EnrollmentId::device("RAW");
+    let mut record = EnrollmentRecord::new(id.clone());
+    record.token_update_message = Some(b"<key>UnlockToken</key><data>RAW-UNLOCK</data>".to_vec());
+    record.authenticate_message = Some(b"RAW-AUTHENTICATE".to_vec());
+    store.put_enrollment(&record).await.unwrap();
+    let mut device = DeviceRecord::new("RAW");
+    device.device_information = Some(b"RAW-DEVICE-INFORMATION".to_vec());
+    store.put_device(&device).await.unwrap();
+    let clear = QueuedCommand::new("CP", "ClearPasscode", b"RAW-CLEAR-PASSCODE".to_vec());
+    store
+        .enqueue(&clear, std::slice::from_ref(&id))
+        .await
+        .unwrap();
+    // The same command again: compared with what is stored (unsealed), not refused.
+    store
+        .enqueue(&clear, std::slice::from_ref(&id))
+        .await
+        .unwrap();
+    let changed = QueuedCommand::new("CP", "ClearPasscode", b"OTHER".to_vec());
+    assert_eq!(
+        store
+            .enqueue(&changed, std::slice::from_ref(&id))
+            .await
+            .unwrap_err()
+            .code(),
+        "store_conflict"
+    );
+    store
+        .record_result(
+            &id,
+            &CommandResultRecord::new("CP", CommandStatus::Acknowledged, b"RAW-RESULT".to_vec()),
+        )
+        .await
+        .unwrap();
+    let configuration = ConfigurationRecord::new("wifi", "Wi-Fi", b"RAW-WIFI-PASSWORD".to_vec());
+    store.put_configuration(&configuration).await.unwrap();
+
+    // Everything reads back.
+    let loaded = store.get_enrollment(&id).await.unwrap().unwrap();
+    assert_eq!(loaded.token_update_message, record.token_update_message);
+    assert_eq!(loaded.authenticate_message, record.authenticate_message);
+    assert_eq!(
+        store
+            .get_device("RAW")
+            .await
+            .unwrap()
+            .unwrap()
+            .device_information,
+        device.device_information
+    );
+    assert_eq!(
+        store.get_command("CP").await.unwrap().unwrap().payload,
+        clear.payload
+    );
+    let status = store.command_status("CP").await.unwrap();
+    assert_eq!(status[0].result.as_ref().unwrap().payload, b"RAW-RESULT");
+    assert_eq!(
+        store
+            .get_configuration("wifi")
+            .await
+            .unwrap()
+            .unwrap()
+            .payload,
+        configuration.payload
+    );
+    store.close().await;
+    let bytes = file_bytes(location);
+    assert!(contains(&bytes, b"ClearPasscode"), "the raw read sees data");
+    for secret in [
+        &b"RAW-UNLOCK"[..],
+        b"RAW-AUTHENTICATE",
+        b"RAW-DEVICE-INFORMATION",
+        b"RAW-CLEAR-PASSCODE",
+        b"RAW-RESULT",
+        b"RAW-WIFI-PASSWORD",
+    ] {
+        assert!(
+            !contains(&bytes, secret),
+            "{} in plaintext",
+            String::from_utf8_lossy(secret)
+        );
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn database_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &str| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("perms.db");
+    let location = path.to_str().unwrap();
+    let store = SqliteStore::open(location, key()).await.unwrap();
+    let mut record = EnrollmentRecord::new(EnrollmentId::device("PERMS"));
+    record.unlock_token = Some(Secret::from("x"));
+    store.put_enrollment(&record).await.unwrap();
+    // The write-ahead log and shared memory exist while the store is open.
+    for file in [
+        location.to_owned(),
+        format!("{location}-wal"),
+        format!("{location}-shm"),
+    ] {
+        assert_eq!(mode(&file), 0o600, "{file}");
+    }
+    store.close().await;
+
+    // A database left world-readable (by an older version) is narrowed at open, with its
+    // write-ahead log and shared memory (kept alive by another connection meanwhile).
+    let mut other = raw(location).await;
+    sqlx::query("SELECT COUNT(*) FROM mdmkit_enrollments")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let files = [
+        location.to_owned(),
+        format!("{location}-wal"),
+        format!("{location}-shm"),
+    ];
+    for file in &files {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let store = SqliteStore::open(location, key()).await.unwrap();
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_new_key_is_only_for_a_new_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    let location = path.to_str().unwrap();
+    // A new store takes a new key and records its check.
+    let store = SqliteStore::open_new(location, key()).await.unwrap();
+    store.close().await;
+    let store = SqliteStore::open(location, key()).await.unwrap();
+    store.close().await;
+    // Even empty, a store with a key check refuses another new key.
+    let error = SqliteStore::open_new(location, AtRestKey::generate().unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "store_not_empty");
+    // A store that holds data refuses a new key even when its key matches.
+    let store = SqliteStore::open(location, key()).await.unwrap();
+    store
+        .put_portal_user(&PortalUser::new("u", "u@example.com"))
+        .await
+        .unwrap();
+    store.close().await;
+    assert_eq!(
+        SqliteStore::open_new(location, key())
+            .await
+            .unwrap_err()
+            .code(),
+        "store_not_empty"
+    );
+    // The shared entry point too.
+    assert_eq!(
+        mdmkit_core::store::open_new(location, AtRestKey::generate().unwrap())
+            .await
+            .err()
+            .unwrap()
+            .code(),
+        "store_not_empty"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_refused_at_open_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wrong.db");
+    let location = path.to_str().unwrap();
+    let store = SqliteStore::open(location, key()).await.unwrap();
+    store.close().await;
+    let mut connection = raw(location).await;
+    let before: Vec<u8> = sqlx::query_scalar("SELECT key_check FROM mdmkit_store_key")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    // Neither the key nor its hash is stored.
+    assert_ne!(before, [7u8; 32]);
+    assert!(!contains(&file_bytes(location), &[7u8; 32]));
+    let wrong = AtRestKey::from_bytes(&[8; 32]).unwrap();
+    let error = SqliteStore::open(location, wrong.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "store_key_mismatch");
+    assert!(error.to_string().contains("nothing was written"), "{error}");
+    assert_eq!(
+        mdmkit_core::store::open(location, wrong.clone())
+            .await
+            .err()
+            .unwrap()
+            .code(),
+        "store_key_mismatch"
+    );
+    assert_eq!(
+        mdmkit_core::store::migrate(location, wrong)
+            .await
+            .unwrap_err()
+            .code(),
+        "store_key_mismatch"
+    );
+    let after: Vec<u8> = sqlx::query_scalar("SELECT key_check FROM mdmkit_store_key")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+}
+
+/// A database as version 2 left it: migrations 1 and 2, sealed secrets, plaintext raw
+/// messages, command payloads and results, no key check.
+async fn version_2_database(location: &str, with_data: bool) {
+    use sqlx::ConnectOptions;
+    let mut connection = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(location)
+        .create_if_missing(true)
+        .connect()
+        .await
+        .unwrap();
+    for sql in [
+        include_str!("../src/store/migrations/sqlite_0001_initial.sql"),
+        include_str!("../src/store/migrations/sqlite_0002_portal.sql"),
+        "CREATE TABLE mdmkit_schema_migrations (version BIGINT PRIMARY KEY, \
+         applied_at BIGINT NOT NULL); \
+         INSERT INTO mdmkit_schema_migrations VALUES (1, 0), (2, 0);",
+    ] {
+        sqlx::raw_sql(sql).execute(&mut connection).await.unwrap();
+    }
+    if !with_data {
+        return;
+    }
+    let sealed = key()
+        .seal(b"V2-UNLOCK", "mdmkit_enrollments.unlock_token\0V2")
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO mdmkit_enrollments (id, device_id, unlock_token, enabled, \
+         token_update_message, created_at, updated_at) VALUES ('V2', 'V2', $1, TRUE, $2, 0, 0)",
+    )
+    .bind(sealed)
+    .bind(&b"V2-TOKEN-UPDATE"[..])
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO mdmkit_commands VALUES ('V2C', 'ClearPasscode', X'56322D434C454152', 0, 0); \
+         INSERT INTO mdmkit_command_targets (enrollment_id, command_uuid, priority, status, \
+         finished, result_payload, result_at) \
+         VALUES ('V2', 'V2C', 0, 'Acknowledged', TRUE, X'56322D524553554C54', 0);",
+    )
+    .execute(&mut connection)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_database_from_before_key_checks_is_verified_then_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    let location = path.to_str().unwrap();
+    version_2_database(location, true).await;
+
+    // The wrong key cannot open the sealed UnlockToken: refused, and the database is as
+    // it was (still version 2, raw columns untouched, no key check).
+    let error = SqliteStore::open(location, AtRestKey::from_bytes(&[8; 32]).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "store_key_mismatch");
+    let mut connection = raw(location).await;
+    let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM mdmkit_schema_migrations")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(version, 2);
+    let message: Vec<u8> =
+        sqlx::query_scalar("SELECT token_update_message FROM mdmkit_enrollments")
+            .fetch_one(&mut connection)
+            .await
+            .unwrap();
+    assert_eq!(message, b"V2-TOKEN-UPDATE");
+    // A new key for it is refused too.
+    assert_eq!(
+        SqliteStore::open_new(location, AtRestKey::generate().unwrap())
+            .await
+            .unwrap_err()
+            .code(),
+        "store_not_empty"
+    );
+
+    // The right key: migrated, the plaintext sealed, the key check recorded.
+    let store = SqliteStore::open(location, key()).await.unwrap();
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        SqliteStore::SCHEMA_VERSION
+    );
+    let id = EnrollmentId::device("V2");
+    let loaded = store.get_enrollment(&id).await.unwrap().unwrap();
+    assert_eq!(loaded.unlock_token.unwrap().expose(), b"V2-UNLOCK");
+    assert_eq!(loaded.token_update_message.unwrap(), b"V2-TOKEN-UPDATE");
+    assert_eq!(
+        store.get_command("V2C").await.unwrap().unwrap().payload,
+        b"V2-CLEAR"
+    );
+    assert_eq!(
+        store.command_status("V2C").await.unwrap()[0]
+            .result
+            .as_ref()
+            .unwrap()
+            .payload,
+        b"V2-RESULT"
+    );
+    store.close().await;
+    {
+        use sqlx::Connection;
+        connection.close().await.unwrap();
+    }
+    let bytes = file_bytes(location);
+    for secret in [
+        &b"V2-TOKEN-UPDATE"[..],
+        b"V2-CLEAR",
+        b"V2-RESULT",
+        b"V2-UNLOCK",
+    ] {
+        assert!(
+            !contains(&bytes, secret),
+            "{}",
+            String::from_utf8_lossy(secret)
+        );
+    }
+    // From now on the key check decides.
+    assert_eq!(
+        SqliteStore::open(location, AtRestKey::from_bytes(&[8; 32]).unwrap())
+            .await
+            .unwrap_err()
+            .code(),
+        "store_key_mismatch"
+    );
+
+    // An empty version 2 database takes the key it is opened with.
+    let empty = dir.path().join("v2-empty.db");
+    let empty = empty.to_str().unwrap();
+    version_2_database(empty, false).await;
+    let store = SqliteStore::open(empty, key()).await.unwrap();
+    store.close().await;
+    assert_eq!(
+        SqliteStore::open(empty, AtRestKey::from_bytes(&[8; 32]).unwrap())
+            .await
+            .unwrap_err()
+            .code(),
+        "store_key_mismatch"
+    );
+}
+
+#[tokio::test]
+async fn rotate_key_reseals_everything_in_one_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rotate.db");
+    let location = path.to_str().unwrap();
+    let store = SqliteStore::open(location, key()).await.unwrap();
+    common::fill_every_sealed_column(&store).await;
+    let new_key = AtRestKey::from_bytes(&[42; 32]).unwrap();
+
+    // A value the current key cannot open: the rotation fails and changes nothing.
+    let mut connection = raw(location).await;
+    sqlx::query("UPDATE mdmkit_enrollments SET bootstrap_token = $1 WHERE id = $2")
+        .bind(
+            AtRestKey::from_bytes(&[1; 32])
+                .unwrap()
+                .seal(b"x", "mdmkit_enrollments.bootstrap_token\0DEVICE-ROT2")
+                .unwrap(),
+        )
+        .bind("DEVICE-ROT2")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.rotate_key(&new_key).await.unwrap_err().code(),
+        "store_crypto"
+    );
+    sqlx::query("UPDATE mdmkit_enrollments SET bootstrap_token = NULL WHERE id = $1")
+        .bind("DEVICE-ROT2")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    drop(connection);
+    // Everything is still under the old key.
+    common::assert_every_sealed_column_reads(&store).await;
+
+    // Another key than the store's cannot rotate.
+    store.close().await;
+    let count = store_rotate(location, &new_key).await;
+    assert!(count >= 13, "{count} values re-sealed");
+    assert_eq!(
+        SqliteStore::open(location, key()).await.unwrap_err().code(),
+        "store_key_mismatch"
+    );
+    let store = SqliteStore::open(location, new_key.clone()).await.unwrap();
+    common::assert_every_sealed_column_reads(&store).await;
+    // The store's key rotates again.
+    store
+        .rotate_key(&AtRestKey::generate().unwrap())
+        .await
+        .unwrap();
+    store.close().await;
+    let stale = SqliteStore::open(location, new_key).await.unwrap_err();
+    assert_eq!(stale.code(), "store_key_mismatch");
+}
+
+async fn store_rotate(location: &str, new_key: &AtRestKey) -> u64 {
+    assert_eq!(
+        mdmkit_core::store::rotate_key(location, AtRestKey::from_bytes(&[5; 32]).unwrap(), new_key)
+            .await
+            .unwrap_err()
+            .code(),
+        "store_key_mismatch"
+    );
+    mdmkit_core::store::rotate_key(location, key(), new_key)
+        .await
+        .unwrap()
 }

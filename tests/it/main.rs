@@ -1,5 +1,6 @@
 //! Cross-crate end-to-end tests of mdmkit.
 
+mod at_rest;
 mod certstore;
 mod engine;
 mod enrollment;

@@ -7,14 +7,20 @@
 use std::fmt;
 use std::path::Path;
 
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
 use openssl::rand::rand_bytes;
+use openssl::sign::Signer;
 use openssl::symm::{decrypt_aead, encrypt_aead, Cipher};
 
+use crate::secret_file::{create_secret_file, read_secret_file};
 use crate::{Error, Result, Secret};
 
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
+/// What the key check MACs: a constant, so the check reveals nothing about the key.
+const KEY_CHECK_CONSTANT: &[u8] = b"mdmkit at-rest key check v1";
 
 /// The 32-byte AES-256-GCM key that encrypts secrets in the SQLite and PostgreSQL stores.
 ///
@@ -60,23 +66,52 @@ impl AtRestKey {
         Ok(Self(key))
     }
 
-    /// Reads the key file at `path`, or creates it with a new random key (readable by the
-    /// owner only) when it does not exist.
-    pub fn load_or_create(path: &Path) -> Result<Self> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::from_hex(&text),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                let key = Self::generate()?;
-                write_owner_only(path, format!("{}\n", key.to_hex()).as_bytes()).map_err(|e| {
-                    Error::StoreCrypto(format!("cannot create key file {}: {e}", path.display()))
-                })?;
-                Ok(key)
-            }
-            Err(error) => Err(Error::StoreCrypto(format!(
-                "cannot read key file {}: {error}",
+    /// Reads the key file at `path` (64 hex digits). A file that others than its owner
+    /// can read is refused ([`Error::SecretFileTooOpen`]).
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = read_secret_file(path)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            Error::StoreCrypto(format!(
+                "the key file {} holds 64 hex digits",
                 path.display()
-            ))),
+            ))
+        })?;
+        Self::from_hex(text)
+    }
+
+    /// Writes the key to a new file at `path`, readable by its owner only; fails when the
+    /// file exists. The file format is what [`load`](Self::load) reads.
+    pub fn create_file(&self, path: &Path) -> Result<()> {
+        create_secret_file(path, format!("{}\n", self.to_hex()).as_bytes())
+    }
+
+    /// Reads the key file at `path`, or creates it with a new random key (readable by the
+    /// owner only) when it does not exist. Open a store with a created key through the
+    /// stores' `open_new`/`connect_new`, which refuse a store that already holds data.
+    pub fn load_or_create(path: &Path) -> Result<Self> {
+        if path.exists() {
+            return Self::load(path);
         }
+        let key = Self::generate()?;
+        key.create_file(path)?;
+        Ok(key)
+    }
+
+    /// The key check a store records: HMAC-SHA256 under the key of a constant. It tells
+    /// whether a key is the store's without revealing the key or a hash of it.
+    pub(crate) fn key_check(&self) -> Result<Vec<u8>> {
+        let bad = |e: openssl::error::ErrorStack| Error::StoreCrypto(format!("key check: {e}"));
+        let mac_key = PKey::hmac(&self.0).map_err(bad)?;
+        let mut signer = Signer::new(MessageDigest::sha256(), &mac_key).map_err(bad)?;
+        signer.update(KEY_CHECK_CONSTANT).map_err(bad)?;
+        signer.sign_to_vec().map_err(bad)
+    }
+
+    /// Whether `check` is this key's [`key_check`](Self::key_check) (compared in
+    /// constant time).
+    pub(crate) fn matches_check(&self, check: &[u8]) -> Result<bool> {
+        let own = self.key_check()?;
+        Ok(own.len() == check.len() && openssl::memcmp::eq(&own, check))
     }
 
     /// Encrypts `plaintext`, bound to `context` (table, column and row).
@@ -133,30 +168,6 @@ impl fmt::Debug for AtRestKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("AtRestKey(<redacted>)")
     }
-}
-
-#[cfg(unix)]
-fn write_owner_only(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_owner_only(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
 }
 
 #[cfg(test)]
@@ -216,6 +227,39 @@ mod tests {
         assert_eq!(
             AtRestKey::load_or_create(&path).unwrap_err().code(),
             "store_crypto"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::write(&path, format!("{}\n", created.to_hex())).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert_eq!(
+                AtRestKey::load(&path).unwrap_err().code(),
+                "secret_file_too_open"
+            );
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            assert_eq!(AtRestKey::load(&path).unwrap().to_hex(), created.to_hex());
+        }
+    }
+
+    #[test]
+    fn key_check_matches_only_its_key() {
+        let key = AtRestKey::from_bytes(&[1; 32]).unwrap();
+        let check = key.key_check().unwrap();
+        assert_eq!(check.len(), 32);
+        assert!(key.matches_check(&check).unwrap());
+        assert!(!AtRestKey::from_bytes(&[2; 32])
+            .unwrap()
+            .matches_check(&check)
+            .unwrap());
+        assert!(!key.matches_check(&check[..31]).unwrap());
+        assert!(!key.matches_check(&[]).unwrap());
+        // Neither the key nor its plain hash.
+        assert_ne!(check, vec![1; 32]);
+        assert_ne!(
+            check,
+            openssl::sha::sha256(&[1; 32]).to_vec(),
+            "the check is a MAC, not a hash of the key"
         );
     }
 }

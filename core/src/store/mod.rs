@@ -480,6 +480,67 @@ pub async fn open(location: &str, key: AtRestKey) -> Result<SharedStore> {
     ));
 }
 
+/// Opens the store at `location` like [`open`], for an at-rest key that was just created:
+/// an SQL store that already holds data (or another key's check) is refused with
+/// [`Error::StoreNotEmpty`](crate::Error::StoreNotEmpty), and nothing is written.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub async fn open_new(location: &str, key: AtRestKey) -> Result<SharedStore> {
+    if location == "memory:" {
+        return Ok(Arc::new(MemoryStore::new()));
+    }
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        return Ok(Arc::new(PostgresStore::connect_new(location, key).await?));
+        #[cfg(not(feature = "postgres"))]
+        return Err(crate::Error::StoreInput(
+            "this build has no PostgreSQL support (feature `postgres`)".to_owned(),
+        ));
+    }
+    #[cfg(feature = "sqlite")]
+    return Ok(Arc::new(SqliteStore::open_new(location, key).await?));
+    #[cfg(not(feature = "sqlite"))]
+    return Err(crate::Error::StoreInput(
+        "this build has no SQLite support (feature `sqlite`)".to_owned(),
+    ));
+}
+
+/// Re-seals every secret of the SQL store at `location` (opened with `key`) under
+/// `new_key`, in one transaction, and records the new key's check; see
+/// [`SqliteStore::rotate_key`]. Returns how many values were re-sealed. Stop the servers
+/// using the store first.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub async fn rotate_key(location: &str, key: AtRestKey, new_key: &AtRestKey) -> Result<u64> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        {
+            let store = PostgresStore::connect(location, key).await?;
+            let count = store.rotate_key(new_key).await;
+            store.close().await;
+            return count;
+        }
+        #[cfg(not(feature = "postgres"))]
+        return Err(crate::Error::StoreInput(
+            "this build has no PostgreSQL support (feature `postgres`)".to_owned(),
+        ));
+    }
+    if location == "memory:" {
+        return Err(crate::Error::StoreInput(
+            "the memory store keeps nothing at rest: there is no key to rotate".to_owned(),
+        ));
+    }
+    #[cfg(feature = "sqlite")]
+    {
+        let store = SqliteStore::open(location, key).await?;
+        let count = store.rotate_key(new_key).await;
+        store.close().await;
+        count
+    }
+    #[cfg(not(feature = "sqlite"))]
+    Err(crate::Error::StoreInput(
+        "this build has no SQLite support (feature `sqlite`)".to_owned(),
+    ))
+}
+
 /// Opens the SQL store at `location` (see [`open`]), applies pending migrations and
 /// returns the schema version the database is now at.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

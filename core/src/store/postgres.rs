@@ -20,6 +20,7 @@ use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
 const MIGRATIONS: Migrations = &[
     (1, include_str!("migrations/postgres_0001_initial.sql")),
     (2, include_str!("migrations/postgres_0002_portal.sql")),
+    (3, include_str!("migrations/postgres_0003_key_check.sql")),
     (5, include_str!("migrations/postgres_0005_settings.sql")),
     (
         6,
@@ -45,10 +46,19 @@ impl PostgresStore {
     /// The schema version this mdmkit migrates databases to (its last migration).
     pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
-    /// Connects to `url` (`postgres://user:password@host/database`) and applies pending
-    /// migrations.
+    /// Connects to `url` (`postgres://user:password@host/database`), applies pending
+    /// migrations and verifies `key` against the store's key check
+    /// ([`Error::StoreKeyMismatch`] for another key, with nothing written). A new
+    /// database records the key's check.
     pub async fn connect(url: &str, key: AtRestKey) -> Result<Self> {
-        Self::connect_with(Self::parse(url)?, key).await
+        Self::connect_with(Self::parse(url)?, key, KeyUse::Existing).await
+    }
+
+    /// Like [`connect`](Self::connect), for a key that was just created: refused with
+    /// [`Error::StoreNotEmpty`] (nothing written) when the database already holds data
+    /// or another key's check.
+    pub async fn connect_new(url: &str, key: AtRestKey) -> Result<Self> {
+        Self::connect_with(Self::parse(url)?, key, KeyUse::New).await
     }
 
     /// Connects to `url` with every table in `schema` (created if missing), so several
@@ -78,7 +88,12 @@ impl PostgresStore {
             .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         connection.close().await.map_err(backend)?;
-        Self::connect_with(options.options([("search_path", schema)]), key).await
+        Self::connect_with(
+            options.options([("search_path", schema)]),
+            key,
+            KeyUse::Existing,
+        )
+        .await
     }
 
     fn parse(url: &str) -> Result<PgConnectOptions> {
@@ -91,7 +106,11 @@ impl PostgresStore {
             .map_err(|e| Error::StoreInput(format!("bad PostgreSQL URL: {e}")))
     }
 
-    async fn connect_with(options: PgConnectOptions, key: AtRestKey) -> Result<Self> {
+    async fn connect_with(
+        options: PgConnectOptions,
+        key: AtRestKey,
+        key_use: KeyUse,
+    ) -> Result<Self> {
         // One direct connection first: an unreachable server fails now, not after the
         // pool's acquire timeout.
         sqlx::PgConnection::connect_with(&options)
@@ -112,7 +131,10 @@ impl PostgresStore {
             .await
             .map_err(backend)?;
         let store = Self { pool, key };
-        store.apply_migrations(MIGRATIONS).await?;
+        if let Err(error) = store.apply_migrations(MIGRATIONS, key_use).await {
+            store.pool.close().await;
+            return Err(error);
+        }
         Ok(store)
     }
 

@@ -80,6 +80,111 @@ pub(crate) fn unseal(
         .transpose()
 }
 
+/// Seals plain bytes (a raw message, a command payload) like a [`Secret`].
+pub(crate) fn seal_bytes(
+    key: &AtRestKey,
+    bytes: Option<&[u8]>,
+    table: &str,
+    column: &str,
+    row: &str,
+) -> Result<Option<Vec<u8>>> {
+    bytes
+        .map(|bytes| key.seal(bytes, &context(table, column, row)))
+        .transpose()
+}
+
+/// Opens what [`seal_bytes`] sealed.
+pub(crate) fn unseal_bytes(
+    key: &AtRestKey,
+    sealed: Option<Vec<u8>>,
+    table: &str,
+    column: &str,
+    row: &str,
+) -> Result<Option<Vec<u8>>> {
+    Ok(unseal(key, sealed, table, column, row)?.map(Secret::into_bytes))
+}
+
+/// The row part of a command result's context: its enrollment and command.
+pub(crate) fn target_row(enrollment_id: &str, command_uuid: &str) -> String {
+    format!("{enrollment_id}\0{command_uuid}")
+}
+
+/// A column whose every value is sealed, and the key columns naming a value's row (their
+/// values joined with NUL form the row part of the value's context).
+pub(crate) struct SealedColumn {
+    pub(crate) table: &'static str,
+    pub(crate) column: &'static str,
+    pub(crate) keys: &'static [&'static str],
+    /// Sealed only since schema version 3 (plaintext in stores created before).
+    pub(crate) since_v3: bool,
+}
+
+const fn sealed(
+    table: &'static str,
+    column: &'static str,
+    keys: &'static [&'static str],
+    since_v3: bool,
+) -> SealedColumn {
+    SealedColumn {
+        table,
+        column,
+        keys,
+        since_v3,
+    }
+}
+
+/// Every sealed column of the SQL schema: what key rotation re-seals.
+pub(crate) const SEALED_COLUMNS: &[SealedColumn] = &[
+    sealed("mdmkit_enrollments", "unlock_token", &["id"], false),
+    sealed("mdmkit_enrollments", "bootstrap_token", &["id"], false),
+    sealed("mdmkit_push_certificates", "private_key", &["topic"], false),
+    sealed("mdmkit_csr_keys", "private_key", &["id"], false),
+    sealed("mdmkit_user_certificates", "pkcs12", &["id"], false),
+    sealed(
+        "mdmkit_user_certificates",
+        "pkcs12_password",
+        &["id"],
+        false,
+    ),
+    sealed("mdmkit_portal_users", "password_hash", &["id"], false),
+    sealed("mdmkit_enrollments", "authenticate_message", &["id"], true),
+    sealed("mdmkit_enrollments", "token_update_message", &["id"], true),
+    sealed("mdmkit_devices", "device_information", &["device_id"], true),
+    sealed("mdmkit_commands", "payload", &["command_uuid"], true),
+    sealed(
+        "mdmkit_command_targets",
+        "result_payload",
+        &["enrollment_id", "command_uuid"],
+        true,
+    ),
+    sealed("mdmkit_configurations", "payload", &["id"], true),
+];
+
+/// The tables whose rows make a store "hold data" (a new key is refused for it).
+pub(crate) const DATA_TABLES: &[&str] = &[
+    "mdmkit_enrollments",
+    "mdmkit_devices",
+    "mdmkit_commands",
+    "mdmkit_push_certificates",
+    "mdmkit_csr_keys",
+    "mdmkit_user_certificates",
+    "mdmkit_certificate_kinds",
+    "mdmkit_configurations",
+    "mdmkit_portal_users",
+    "mdmkit_tokens",
+    "mdmkit_settings",
+    "mdmkit_audit_events",
+];
+
+/// How an open treats the at-rest key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyUse {
+    /// The store's key: verified against the store's key check.
+    Existing,
+    /// A key just created: accepted only for a store that holds no data yet.
+    New,
+}
+
 /// Implements every store trait for `$store` (a struct with `pool: sqlx::Pool<$db>` and
 /// `key: AtRestKey`), given the dialect's pieces:
 ///
@@ -132,8 +237,14 @@ macro_rules! impl_sql_store {
 
         impl $store {
             /// Applies the schema migrations this version knows and the database lacks,
-            /// in one transaction. Returns the schema version.
-            async fn apply_migrations(&self, migrations: $crate::store::sql::Migrations) -> Result<i64> {
+            /// and verifies the at-rest key (or records its check in a new store), in one
+            /// transaction: a wrong key leaves the database as it was. Returns the schema
+            /// version.
+            async fn apply_migrations(
+                &self,
+                migrations: $crate::store::sql::Migrations,
+                key_use: KeyUse,
+            ) -> Result<i64> {
                 let mut tx = self.begin_write().await?;
                 Self::lock_migrations(&mut tx).await?;
                 sqlx::raw_sql(
@@ -167,8 +278,214 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err(backend)?;
                 }
+                self.verify_key(&mut tx, key_use).await?;
                 tx.commit().await.map_err(backend)?;
                 Ok(latest)
+            }
+
+            /// Verifies the at-rest key against the store's key check, inside the open's
+            /// transaction. A store without a check gets one: an empty store at once; a
+            /// store from before key checks once the key has opened one of its sealed
+            /// values (its plaintext raw columns are sealed at the same time).
+            async fn verify_key(
+                &self,
+                tx: &mut Transaction<'static, $db>,
+                key_use: KeyUse,
+            ) -> Result<()> {
+                let stored: Option<Vec<u8>> =
+                    sqlx::query_scalar("SELECT key_check FROM mdmkit_store_key WHERE id = 1")
+                        .fetch_optional(&mut **tx)
+                        .await
+                        .map_err(backend)?;
+                if let Some(check) = stored {
+                    if key_use == KeyUse::New {
+                        return Err(Error::StoreNotEmpty(
+                            "this store already has an at-rest key: open it with the key it \
+                             was created with"
+                                .to_owned(),
+                        ));
+                    }
+                    if !self.key.matches_check(&check)? {
+                        return Err(Error::StoreKeyMismatch(
+                            "the store was created with another key; nothing was written"
+                                .to_owned(),
+                        ));
+                    }
+                    return Ok(());
+                }
+                if Self::holds_data(tx).await? {
+                    if key_use == KeyUse::New {
+                        return Err(Error::StoreNotEmpty(
+                            "this store already holds data: a new at-rest key is only for a \
+                             new, empty store; open it with the key it was created with"
+                                .to_owned(),
+                        ));
+                    }
+                    self.open_one_sealed_value(tx).await?;
+                    for column in SEALED_COLUMNS.iter().filter(|column| column.since_v3) {
+                        self.reseal_column(tx, column, None, &self.key).await?;
+                    }
+                }
+                Self::write_key_check(tx, &self.key).await
+            }
+
+            /// Whether any table holds a row.
+            async fn holds_data(tx: &mut Transaction<'static, $db>) -> Result<bool> {
+                for table in DATA_TABLES {
+                    let row: Option<i64> = sqlx::query_scalar(&format!(
+                        "SELECT CAST(1 AS BIGINT) FROM {table} LIMIT 1"
+                    ))
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(backend)?;
+                    if row.is_some() {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+
+            /// Opens the first sealed value found (a store from before key checks): a
+            /// key that cannot is the wrong key.
+            async fn open_one_sealed_value(&self, tx: &mut Transaction<'static, $db>) -> Result<()> {
+                for column in SEALED_COLUMNS.iter().filter(|column| !column.since_v3) {
+                    let rows = Self::sealed_values(tx, column, true).await?;
+                    if let Some((parts, sealed)) = rows.into_iter().next() {
+                        let row = parts.join("\0");
+                        return unseal(&self.key, Some(sealed), column.table, column.column, &row)
+                            .map(|_| ())
+                            .map_err(|_| {
+                                Error::StoreKeyMismatch(format!(
+                                    "the key does not open {}.{}; nothing was written",
+                                    column.table, column.column
+                                ))
+                            });
+                    }
+                }
+                Ok(())
+            }
+
+            /// The non-null values of a sealed column with the row part of their context
+            /// (the first one only when `first_only`).
+            async fn sealed_values(
+                tx: &mut Transaction<'static, $db>,
+                column: &SealedColumn,
+                first_only: bool,
+            ) -> Result<Vec<(Vec<String>, Vec<u8>)>> {
+                let sql = format!(
+                    "SELECT {keys}, {col} FROM {table} WHERE {col} IS NOT NULL{limit}",
+                    keys = column.keys.join(", "),
+                    col = column.column,
+                    table = column.table,
+                    limit = if first_only { " LIMIT 1" } else { "" },
+                );
+                let rows = sqlx::query(&sql).fetch_all(&mut **tx).await.map_err(backend)?;
+                rows.iter()
+                    .map(|row| {
+                        let mut parts = Vec::with_capacity(column.keys.len());
+                        for index in 0..column.keys.len() {
+                            parts.push(row.try_get::<String, _>(index).map_err(backend)?);
+                        }
+                        let value: Vec<u8> =
+                            row.try_get(column.keys.len()).map_err(backend)?;
+                        Ok((parts, value))
+                    })
+                    .collect()
+            }
+
+            /// Re-seals every value of `column` under `to`: values sealed under `from`,
+            /// or plaintext when `from` is `None`. Returns how many values were re-sealed.
+            async fn reseal_column(
+                &self,
+                tx: &mut Transaction<'static, $db>,
+                column: &SealedColumn,
+                from: Option<&AtRestKey>,
+                to: &AtRestKey,
+            ) -> Result<u64> {
+                let values = Self::sealed_values(tx, column, false).await?;
+                let condition: Vec<String> = column
+                    .keys
+                    .iter()
+                    .enumerate()
+                    .map(|(index, key)| format!("{key} = ${}", index + 2))
+                    .collect();
+                let sql = format!(
+                    "UPDATE {table} SET {col} = $1 WHERE {condition}",
+                    table = column.table,
+                    col = column.column,
+                    condition = condition.join(" AND "),
+                );
+                let mut count = 0;
+                for (parts, value) in values {
+                    let row = parts.join("\0");
+                    let plain = match from {
+                        Some(from) => unseal(from, Some(value), column.table, column.column, &row)?
+                            .map(Secret::into_bytes)
+                            .unwrap_or_default(),
+                        None => value,
+                    };
+                    let sealed = seal_bytes(to, Some(&plain), column.table, column.column, &row)?;
+                    let mut query = sqlx::query(&sql).bind(sealed);
+                    for part in parts {
+                        query = query.bind(part);
+                    }
+                    query.execute(&mut **tx).await.map_err(backend)?;
+                    count += 1;
+                }
+                Ok(count)
+            }
+
+            async fn write_key_check(
+                tx: &mut Transaction<'static, $db>,
+                key: &AtRestKey,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO mdmkit_store_key (id, key_check, created_at) VALUES (1, $1, $2) \
+                     ON CONFLICT (id) DO UPDATE SET key_check = excluded.key_check, \
+                     created_at = excluded.created_at",
+                )
+                .bind(key.key_check()?)
+                .bind(to_micros(now_micros()))
+                .execute(&mut **tx)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            /// Re-seals every sealed value of the store under `new_key` and records the
+            /// new key's check, in one transaction: after a crash the store is entirely
+            /// under the old key or entirely under the new one. Returns how many values
+            /// were re-sealed.
+            ///
+            /// This handle keeps the old key: close it and open the store with the new
+            /// key. Stop the servers that use the store first (one still holding the old
+            /// key would write values the new key cannot open).
+            pub async fn rotate_key(&self, new_key: &AtRestKey) -> Result<u64> {
+                let mut tx = self.begin_write().await?;
+                Self::lock_migrations(&mut tx).await?;
+                let stored: Option<Vec<u8>> =
+                    sqlx::query_scalar("SELECT key_check FROM mdmkit_store_key WHERE id = 1")
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                match stored {
+                    Some(check) if self.key.matches_check(&check)? => {}
+                    _ => {
+                        return Err(Error::StoreKeyMismatch(
+                            "the current key does not match this store; nothing was re-sealed"
+                                .to_owned(),
+                        ))
+                    }
+                }
+                let mut count = 0;
+                for column in SEALED_COLUMNS {
+                    count += self
+                        .reseal_column(&mut tx, column, Some(&self.key), new_key)
+                        .await?;
+                }
+                Self::write_key_check(&mut tx, new_key).await?;
+                tx.commit().await.map_err(backend)?;
+                Ok(count)
             }
 
             /// The schema version of the database (the last migration applied).
@@ -230,10 +547,20 @@ macro_rules! impl_sql_store {
                     row.try_get("identity_certificate").map_err(backend)?;
                 record.owner = row.try_get("owner").map_err(backend)?;
                 record.enabled = row.try_get("enabled").map_err(backend)?;
-                record.authenticate_message =
-                    row.try_get("authenticate_message").map_err(backend)?;
-                record.token_update_message =
-                    row.try_get("token_update_message").map_err(backend)?;
+                record.authenticate_message = unseal_bytes(
+                    &self.key,
+                    row.try_get("authenticate_message").map_err(backend)?,
+                    "mdmkit_enrollments",
+                    "authenticate_message",
+                    &id,
+                )?;
+                record.token_update_message = unseal_bytes(
+                    &self.key,
+                    row.try_get("token_update_message").map_err(backend)?,
+                    "mdmkit_enrollments",
+                    "token_update_message",
+                    &id,
+                )?;
                 record.last_seen = opt_from_micros(row.try_get("last_seen").map_err(backend)?)?;
                 record.created_at = from_micros(row.try_get("created_at").map_err(backend)?)?;
                 record.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
@@ -252,11 +579,20 @@ macro_rules! impl_sql_store {
                 Ok(PushTarget::new(EnrollmentId::new(id), push))
             }
 
-            fn command_from_row(row: &DbRow) -> Result<QueuedCommand> {
+            fn command_from_row(&self, row: &DbRow) -> Result<QueuedCommand> {
+                let uuid: String = row.try_get("command_uuid").map_err(backend)?;
+                let payload = unseal_bytes(
+                    &self.key,
+                    Some(row.try_get("payload").map_err(backend)?),
+                    "mdmkit_commands",
+                    "payload",
+                    &uuid,
+                )?
+                .unwrap_or_default();
                 let mut command = QueuedCommand::new(
-                    row.try_get::<String, _>("command_uuid").map_err(backend)?,
+                    uuid,
                     row.try_get::<String, _>("request_type").map_err(backend)?,
-                    row.try_get("payload").map_err(backend)?,
+                    payload,
                 );
                 command.priority = to_i32(row.try_get("priority").map_err(backend)?, "priority")?;
                 command.created_at = from_micros(row.try_get("created_at").map_err(backend)?)?;
@@ -347,11 +683,20 @@ macro_rules! impl_sql_store {
                 Ok(record)
             }
 
-            fn configuration_from_row(row: &DbRow) -> Result<ConfigurationRecord> {
+            fn configuration_from_row(&self, row: &DbRow) -> Result<ConfigurationRecord> {
+                let id: String = row.try_get("id").map_err(backend)?;
+                let payload = unseal_bytes(
+                    &self.key,
+                    Some(row.try_get("payload").map_err(backend)?),
+                    "mdmkit_configurations",
+                    "payload",
+                    &id,
+                )?
+                .unwrap_or_default();
                 let mut record = ConfigurationRecord::new(
-                    row.try_get::<String, _>("id").map_err(backend)?,
+                    id,
                     row.try_get::<String, _>("name").map_err(backend)?,
-                    row.try_get("payload").map_err(backend)?,
+                    payload,
                 );
                 let kinds: String = row.try_get("certificate_kinds").map_err(backend)?;
                 record.certificate_kinds = serde_json::from_str(&kinds).map_err(|e| {
@@ -481,8 +826,8 @@ macro_rules! impl_sql_store {
                 .bind(record.identity_certificate.as_deref())
                 .bind(record.owner.as_deref())
                 .bind(record.enabled)
-                .bind(record.authenticate_message.as_deref())
-                .bind(record.token_update_message.as_deref())
+                .bind(seal_bytes(&self.key, record.authenticate_message.as_deref(), "mdmkit_enrollments", "authenticate_message", id)?)
+                .bind(seal_bytes(&self.key, record.token_update_message.as_deref(), "mdmkit_enrollments", "token_update_message", id)?)
                 .bind(record.last_seen.map(to_micros))
                 .bind(to_micros(record.created_at))
                 .bind(to_micros(record.updated_at))
@@ -711,7 +1056,7 @@ macro_rules! impl_sql_store {
                 .bind(record.product_name.as_deref())
                 .bind(record.os_version.as_deref())
                 .bind(record.build_version.as_deref())
-                .bind(record.device_information.as_deref())
+                .bind(seal_bytes(&self.key, record.device_information.as_deref(), "mdmkit_devices", "device_information", record.device_id.as_str())?)
                 .bind(to_micros(record.updated_at))
                 .execute(&self.pool)
                 .await
@@ -736,7 +1081,13 @@ macro_rules! impl_sql_store {
                 record.product_name = row.try_get("product_name").map_err(backend)?;
                 record.os_version = row.try_get("os_version").map_err(backend)?;
                 record.build_version = row.try_get("build_version").map_err(backend)?;
-                record.device_information = row.try_get("device_information").map_err(backend)?;
+                record.device_information = unseal_bytes(
+                    &self.key,
+                    row.try_get("device_information").map_err(backend)?,
+                    "mdmkit_devices",
+                    "device_information",
+                    device_id,
+                )?;
                 record.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
                 Ok(Some(record))
             }
@@ -753,6 +1104,13 @@ macro_rules! impl_sql_store {
                 }
                 let ids: Vec<&str> = targets.iter().map(EnrollmentId::as_str).collect();
                 let id_list = Self::id_list_param(&ids)?;
+                let sealed_payload = seal_bytes(
+                    &self.key,
+                    Some(command.payload.as_slice()),
+                    "mdmkit_commands",
+                    "payload",
+                    &command.command_uuid,
+                )?;
                 let mut tx = self.begin_write().await?;
                 let inserted = sqlx::query(
                     "INSERT INTO mdmkit_commands (command_uuid, request_type, payload, priority, \
@@ -760,7 +1118,7 @@ macro_rules! impl_sql_store {
                 )
                 .bind(command.command_uuid.as_str())
                 .bind(command.request_type.as_str())
-                .bind(command.payload.as_slice())
+                .bind(sealed_payload)
                 .bind(i64::from(command.priority))
                 .bind(to_micros(command.created_at))
                 .execute(&mut *tx)
@@ -776,7 +1134,14 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err(backend)?;
                     let request_type: String = row.try_get("request_type").map_err(backend)?;
-                    let payload: Vec<u8> = row.try_get("payload").map_err(backend)?;
+                    let payload = unseal_bytes(
+                        &self.key,
+                        Some(row.try_get("payload").map_err(backend)?),
+                        "mdmkit_commands",
+                        "payload",
+                        &command.command_uuid,
+                    )?
+                    .unwrap_or_default();
                     let priority: i64 = row.try_get("priority").map_err(backend)?;
                     if request_type != command.request_type
                         || payload != command.payload
@@ -833,7 +1198,7 @@ macro_rules! impl_sql_store {
                     return Ok(None);
                 };
                 if Self::CLAIM_RETURNS_COMMAND {
-                    return Self::command_from_row(&row).map(Some);
+                    return self.command_from_row(&row).map(Some);
                 }
                 let uuid: String = row.try_get("command_uuid").map_err(backend)?;
                 let row = sqlx::query(
@@ -845,7 +1210,7 @@ macro_rules! impl_sql_store {
                 .await
                 .map_err(backend)?;
                 match row {
-                    Some(row) => Self::command_from_row(&row).map(Some),
+                    Some(row) => self.command_from_row(&row).map(Some),
                     None => Err(Error::NotFound {
                         kind: "command",
                         id: uuid,
@@ -864,6 +1229,13 @@ macro_rules! impl_sql_store {
                     ));
                 }
                 let is_final = result.status.is_final();
+                let sealed_result = seal_bytes(
+                    &self.key,
+                    Some(result.payload.as_slice()),
+                    "mdmkit_command_targets",
+                    "result_payload",
+                    &target_row(id.as_str(), &result.command_uuid),
+                )?;
                 let done = sqlx::query(
                     "UPDATE mdmkit_command_targets SET status = $3, finished = $4, \
                      delivered_at = NULL, result_payload = $5, result_at = $6 \
@@ -874,7 +1246,7 @@ macro_rules! impl_sql_store {
                 .bind(result.command_uuid.as_str())
                 .bind(result.status.as_str())
                 .bind(is_final)
-                .bind(result.payload.as_slice())
+                .bind(sealed_result)
                 .bind(to_micros(result.received_at))
                 .execute(&self.pool)
                 .await
@@ -929,7 +1301,7 @@ macro_rules! impl_sql_store {
                     .map(|row| {
                         let status: Option<String> = row.try_get("status").map_err(backend)?;
                         Ok(PendingCommand {
-                            command: Self::command_from_row(row)?,
+                            command: self.command_from_row(row)?,
                             status: status.as_deref().map(parse_status).transpose()?,
                             delivered_at: opt_from_micros(
                                 row.try_get("delivered_at").map_err(backend)?,
@@ -948,7 +1320,7 @@ macro_rules! impl_sql_store {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;
-                row.map(|row| Self::command_from_row(&row)).transpose()
+                row.map(|row| self.command_from_row(&row)).transpose()
             }
 
             async fn command_status(&self, command_uuid: &str) -> Result<Vec<CommandTargetStatus>> {
@@ -965,8 +1337,15 @@ macro_rules! impl_sql_store {
                         let status: Option<String> = row.try_get("status").map_err(backend)?;
                         let status = status.as_deref().map(parse_status).transpose()?;
                         let result_at = opt_from_micros(row.try_get("result_at").map_err(backend)?)?;
-                        let payload: Option<Vec<u8>> =
-                            row.try_get("result_payload").map_err(backend)?;
+                        let enrollment_id: String =
+                            row.try_get("enrollment_id").map_err(backend)?;
+                        let payload = unseal_bytes(
+                            &self.key,
+                            row.try_get("result_payload").map_err(backend)?,
+                            "mdmkit_command_targets",
+                            "result_payload",
+                            &target_row(&enrollment_id, command_uuid),
+                        )?;
                         let result = match (status, result_at) {
                             (Some(status), Some(received_at)) => Some(CommandResultRecord {
                                 command_uuid: command_uuid.to_owned(),
@@ -977,9 +1356,7 @@ macro_rules! impl_sql_store {
                             _ => None,
                         };
                         Ok(CommandTargetStatus {
-                            enrollment_id: EnrollmentId::new(
-                                row.try_get::<String, _>("enrollment_id").map_err(backend)?,
-                            ),
+                            enrollment_id: EnrollmentId::new(enrollment_id),
                             command_uuid: command_uuid.to_owned(),
                             status,
                             delivered_at: opt_from_micros(
@@ -1326,7 +1703,7 @@ macro_rules! impl_sql_store {
                 )
                 .bind(record.id.as_str())
                 .bind(record.name.as_str())
-                .bind(record.payload.as_slice())
+                .bind(seal_bytes(&self.key, Some(record.payload.as_slice()), "mdmkit_configurations", "payload", &record.id)?)
                 .bind(kinds)
                 .bind(to_micros(record.created_at))
                 .bind(to_micros(record.updated_at))
@@ -1359,7 +1736,7 @@ macro_rules! impl_sql_store {
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(backend)?;
-                row.map(|row| Self::configuration_from_row(&row)).transpose()
+                row.map(|row| self.configuration_from_row(&row)).transpose()
             }
 
             async fn list_configurations(&self) -> Result<Vec<ConfigurationRecord>> {
@@ -1367,7 +1744,7 @@ macro_rules! impl_sql_store {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(backend)?;
-                rows.iter().map(Self::configuration_from_row).collect()
+                rows.iter().map(|row| self.configuration_from_row(row)).collect()
             }
 
             async fn configurations_using_kind(
@@ -1383,7 +1760,7 @@ macro_rules! impl_sql_store {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;
-                rows.iter().map(Self::configuration_from_row).collect()
+                rows.iter().map(|row| self.configuration_from_row(row)).collect()
             }
 
             async fn delete_configuration(&self, id: &str) -> Result<bool> {

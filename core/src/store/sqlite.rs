@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: the embedded default backend, one SQLite file in WAL mode.
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -15,11 +16,13 @@ use super::{
     CommandQueue, ConfigurationStore, EnrollmentStore, PortalStore, PushCertificateStore,
     UserCertificateStore,
 };
+use crate::secret_file::restrict_to_owner;
 use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
 
 const MIGRATIONS: Migrations = &[
     (1, include_str!("migrations/sqlite_0001_initial.sql")),
     (2, include_str!("migrations/sqlite_0002_portal.sql")),
+    (3, include_str!("migrations/sqlite_0003_key_check.sql")),
     (5, include_str!("migrations/sqlite_0005_settings.sql")),
     (6, include_str!("migrations/sqlite_0006_expiry_notices.sql")),
 ];
@@ -40,8 +43,25 @@ impl SqliteStore {
     pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
     /// Opens (creating it if missing) the database at `location`, a file path or a
-    /// `sqlite:` URL, and applies pending migrations.
+    /// `sqlite:` URL, applies pending migrations and verifies `key` against the store's
+    /// key check ([`Error::StoreKeyMismatch`] for another key, with nothing written). A
+    /// new database records the key's check.
+    ///
+    /// The database file is created readable by its owner only (0600 on Unix), and an
+    /// existing one (with its `-wal` and `-shm` files) is narrowed to that; SQLite gives
+    /// the `-wal` and `-shm` files it creates the database file's mode.
     pub async fn open(location: &str, key: AtRestKey) -> Result<Self> {
+        Self::open_with(location, key, KeyUse::Existing).await
+    }
+
+    /// Like [`open`](Self::open), for a key that was just created: refused with
+    /// [`Error::StoreNotEmpty`] (nothing written) when the database already holds data
+    /// or another key's check.
+    pub async fn open_new(location: &str, key: AtRestKey) -> Result<Self> {
+        Self::open_with(location, key, KeyUse::New).await
+    }
+
+    async fn open_with(location: &str, key: AtRestKey, key_use: KeyUse) -> Result<Self> {
         let options = if location.starts_with("sqlite:") {
             SqliteConnectOptions::from_str(location)
                 .map_err(|e| Error::StoreInput(format!("bad SQLite location {location:?}: {e}")))?
@@ -49,11 +69,17 @@ impl SqliteStore {
             SqliteConnectOptions::new().filename(location)
         };
         let in_memory = location.contains(":memory:") || location.contains("mode=memory");
+        if !in_memory {
+            owner_only_database(options.get_filename())?;
+        }
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(30));
+            .busy_timeout(Duration::from_secs(30))
+            // Deleted and overwritten content is zeroed, not left in free space: a
+            // replaced secret (or the plaintext an older version kept) does not linger.
+            .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             // A local file: no connection to test before each use (a round trip per query).
             .test_before_acquire(false)
@@ -74,7 +100,17 @@ impl SqliteStore {
             .await
             .map_err(backend)?;
         let store = Self { pool, key };
-        store.apply_migrations(MIGRATIONS).await?;
+        if let Err(error) = store.apply_migrations(MIGRATIONS, key_use).await {
+            store.pool.close().await;
+            return Err(error);
+        }
+        // Into the main file now: what an open re-sealed (the plaintext an older version
+        // kept) must not wait for the next checkpoint to leave it. A reader elsewhere may
+        // hold the checkpoint back; that is not an error.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&store.pool)
+            .await
+            .map_err(backend)?;
         Ok(store)
     }
 
@@ -98,6 +134,47 @@ impl SqliteStore {
     /// The write lock of `begin_write` already serialises migrations.
     async fn lock_migrations(_tx: &mut Transaction<'static, Sqlite>) -> Result<()> {
         Ok(())
+    }
+}
+
+/// Creates the database file owner-only before SQLite does (SQLite would create it 0644
+/// and give its `-wal` and `-shm` files the same mode), or narrows an existing one and
+/// its `-wal` and `-shm` files to the owner.
+fn owner_only_database(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut name = path.as_os_str().to_owned();
+                name.push(suffix);
+                match restrict_to_owner(Path::new(&name)) {
+                    Ok(()) => {}
+                    // Another user's file (a shared deployment): its owner chose its mode,
+                    // and only the owner may change it.
+                    Err(_) if !owned_by_us(Path::new(&name)) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            Ok(())
+        }
+        // A directory that does not exist: let SQLite report it.
+        Err(_) => Ok(()),
+    }
+}
+
+/// Whether the process can change the file's mode (it owns it): probed by setting the
+/// mode it already has, which only the owner (or root) may do.
+fn owned_by_us(path: &Path) -> bool {
+    match std::fs::metadata(path) {
+        Ok(metadata) => std::fs::set_permissions(path, metadata.permissions()).is_ok(),
+        Err(_) => false,
     }
 }
 
