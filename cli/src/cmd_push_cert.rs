@@ -11,7 +11,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::cli_error::{read_input, read_secret_input, CliError, CliResult};
-use crate::store_open::{block_on, open_store, GlobalOpts};
+use crate::store_open::{block_on, open_mdm, open_store, GlobalOpts};
+use mdmkit_service::push_certs::InstallInput;
 
 /// The push certificate subcommands.
 #[derive(Debug, Subcommand)]
@@ -281,55 +282,52 @@ async fn csr(args: CsrArgs, opts: &GlobalOpts) -> CliResult<()> {
 }
 
 async fn install(args: InstallArgs, opts: &GlobalOpts) -> CliResult<()> {
-    let bytes = read_input(&args.file)?;
-    let password = read_password(args.password_file.as_deref())?;
-    let certificate = PushCertificate::parse(&bytes, password.as_deref()).map_err(apns_error)?;
-    let mut request = InstallRequest::new(certificate, args.apple_id);
-    if let Some(note) = args.note {
-        request = request.note(note);
-    }
-    if let Some(path) = &args.key {
-        let key = PrivateKey::from_pem(&read_input(path)?, password.as_deref(), "key file")
-            .map_err(apns_error)?;
-        request = request.key(key);
-    }
-    let lifecycle = lifecycle(opts).await?;
-    let now = OffsetDateTime::now_utc();
-    let outcome = lifecycle.install(request, now).await.map_err(apns_error)?;
-    let action = match outcome.action {
+    let mut input = InstallInput::new(read_input(&args.file)?, args.apple_id);
+    input.password = read_password(args.password_file.as_deref())?;
+    input.note = args.note;
+    input.key_pem = args.key.as_deref().map(read_input).transpose()?;
+    // Through the deployment: after renewing an expired certificate its pusher (the new
+    // certificate) synchronises the topic's devices.
+    let mdm = open_mdm(opts, |config| config).await?;
+    let report = mdm
+        .push_certs()
+        .install(input)
+        .await
+        .map_err(service_error)?;
+    let action = match report.action {
         InstallAction::Installed => "installed",
         _ => "renewed",
     };
-    let synchronise: Vec<String> = match &outcome.follow_up {
-        Some(FollowUp::SynchroniseDevices { targets, .. }) => targets
-            .iter()
-            .map(|t| t.enrollment_id.to_string())
-            .collect(),
-        _ => Vec::new(),
-    };
+    let mut pushed = report.synchronised.clone();
+    pushed.extend(report.not_synchronised.iter().map(|(id, _)| id.clone()));
     if args.json {
         let value = json!({
-            "topic": outcome.topic,
+            "topic": report.topic,
             "action": action,
-            "serial": outcome.certificate.serial(),
-            "not_after": rfc3339(outcome.certificate.not_after()),
-            "days_remaining": outcome.certificate.days_remaining(now),
-            "synchronise_devices": outcome.follow_up.is_some(),
-            "devices_to_push": synchronise,
+            "serial": report.serial,
+            "not_after": rfc3339(report.not_after),
+            "days_remaining": report.days_remaining,
+            "synchronise_devices": report.synchronise_devices,
+            "devices_to_push": pushed,
+            "devices_pushed": report.synchronised,
         });
         println!("{value}");
     } else {
         println!(
             "{action} the push certificate for {} (valid until {})",
-            outcome.topic,
-            human_time(outcome.certificate.not_after())
+            report.topic,
+            human_time(report.not_after)
         );
-        if outcome.follow_up.is_some() {
+        if report.synchronise_devices {
             println!(
-                "the previous certificate had expired: synchronise the devices (push to each \
-                 of the {} enrollments on this topic)",
-                synchronise.len()
+                "the previous certificate had expired: synchronised the devices ({} of the {} \
+                 enrollments on this topic pushed)",
+                report.synchronised.len(),
+                pushed.len()
             );
+            for (id, reason) in &report.not_synchronised {
+                println!("  not pushed: {id}: {reason}");
+            }
         }
     }
     Ok(())
@@ -646,6 +644,14 @@ fn apns_error(error: mdmkit_apns::Error) -> CliError {
         // Not the user's input: a mail server, the database, OpenSSL.
         "smtp" | "crypto" | "notify_failed" | "store_backend" => CliError::failure(line),
         _ => CliError::input(line),
+    }
+}
+
+/// Maps a service error like [`apns_error`]: one line with its code.
+fn service_error(error: mdmkit_service::Error) -> CliError {
+    match error {
+        mdmkit_service::Error::Apns(inner) => apns_error(inner),
+        other => other.into(),
     }
 }
 

@@ -91,9 +91,16 @@ pub struct InstallReport {
     pub topic: String,
     /// `installed` (first install) or `renewed`.
     pub action: InstallAction,
+    /// The certificate's serial (hex).
+    pub serial: String,
     /// Valid until (UTC).
     #[serde(with = "time::serde::rfc3339")]
     pub not_after: OffsetDateTime,
+    /// Whole days remaining.
+    pub days_remaining: i64,
+    /// Whether the previous certificate had expired, so the topic's devices had to be
+    /// synchronised (pushed).
+    pub synchronise_devices: bool,
     /// After renewing an expired certificate: the enrollments that were pushed so they
     /// synchronise (empty otherwise).
     pub synchronised: Vec<String>,
@@ -230,7 +237,10 @@ impl PushCerts {
         let mut report = InstallReport {
             topic: outcome.topic.clone(),
             action: outcome.action,
+            serial: outcome.certificate.serial().to_owned(),
             not_after: outcome.certificate.not_after(),
+            days_remaining: outcome.certificate.days_remaining(now),
+            synchronise_devices: outcome.follow_up.is_some(),
             synchronised: Vec::new(),
             not_synchronised: Vec::new(),
         };
