@@ -5,4 +5,5 @@ mod engine;
 mod enrollment;
 mod invite;
 mod protocol;
+mod takeover;
 mod webhook;
