@@ -1,5 +1,6 @@
 //! Cross-crate end-to-end tests of mdmkit.
 
+mod admin_api;
 mod certstore;
 mod engine;
 mod enrollment;

@@ -155,6 +155,15 @@ impl Engine {
                 allowed: "a device channel (user channels send no Authenticate)".into(),
             });
         }
+        for (key, value) in [
+            ("UDID", message.udid.as_deref()),
+            ("EnrollmentID", message.enrollment_id.as_deref()),
+        ] {
+            if let Some(value) = value {
+                plausible_identifier(key, value)?;
+            }
+        }
+        plausible_identifier("enrollment", id.as_str())?;
         self.ensure_not_bound_elsewhere(identity, id).await?;
         let now = now_micros();
         let mut record = match self.store.get_enrollment(id).await? {
@@ -513,6 +522,42 @@ impl Engine {
 }
 
 /// Devices send `PUT`; anything else is answered 405 before any work.
+/// The longest UDID or EnrollmentID accepted at Authenticate, in characters.
+pub const MAX_IDENTIFIER_CHARS: usize = 128;
+
+/// Refuses an identifier no device sends: empty, longer than [`MAX_IDENTIFIER_CHARS`],
+/// with control or bidirectional-formatting characters, or with path separators. Such
+/// values end up in logs, file names and admin pages.
+fn plausible_identifier(key: &str, value: &str) -> Result<()> {
+    let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    let problem = if value.is_empty() {
+        Some("is empty")
+    } else if value.chars().count() > MAX_IDENTIFIER_CHARS {
+        Some("is longer than 128 characters")
+    } else if value.chars().any(char::is_control) {
+        Some("contains a control character")
+    } else if value.chars().any(bidi) {
+        Some("contains a bidirectional formatting character")
+    } else if value.contains(['/', '\\']) {
+        Some("contains a path separator")
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some(problem) => Err(Error::InvalidValue {
+            path: format!("Authenticate.{key}"),
+            value: value
+                .chars()
+                .take(MAX_IDENTIFIER_CHARS)
+                .collect::<String>()
+                .escape_debug()
+                .to_string(),
+            allowed: format!("a plausible device identifier ({key} {problem})"),
+        }),
+    }
+}
+
 /// The answer to a failed request, logged with its reason: a device's mistake or an
 /// authentication failure as a warning, the server's own failure as an error.
 fn refused(endpoint: &str, error: &Error) -> MdmResponse {

@@ -51,6 +51,7 @@ use crate::push::Pusher;
 use crate::store::SharedStore;
 use crate::{EnrollmentId, Error, Result};
 
+mod action;
 mod actions;
 pub mod auth;
 mod endpoints;
@@ -61,8 +62,13 @@ pub mod http;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 
+pub use action::{
+    strict_object, Action, ActionOutcome, DEFAULT_QUERIES, MAX_COMMAND_STRING_CHARS,
+    MAX_MESSAGE_CHARS, MAX_PROFILE_BYTES, MAX_QUERIES, MAX_SHORT_CHARS,
+};
 pub use actions::{platform_of_model, BulkOutcome, LockOptions, LostModeOptions, Queued};
 pub use auth::{DeviceAuthenticator, DeviceIdentity, SIGNATURE_HEADER};
+pub use endpoints::MAX_IDENTIFIER_CHARS;
 pub use events::{Event, EventSink, NoEvents, RecordingSink};
 pub use hooks::{CheckinHooks, DefaultHooks, HookReply, IdentityChange};
 
