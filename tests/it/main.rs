@@ -4,6 +4,7 @@ mod admin_api;
 mod certstore;
 mod engine;
 mod enrollment;
+mod fuzz;
 mod invite;
 mod protocol;
 mod takeover;
