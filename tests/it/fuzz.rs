@@ -30,7 +30,11 @@ fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
         })
         .collect();
     files.sort();
-    assert!(files.len() >= 4, "corpus {target} has {} files", files.len());
+    assert!(
+        files.len() >= 4,
+        "corpus {target} has {} files",
+        files.len()
+    );
     files
 }
 
@@ -154,7 +158,11 @@ fn checkin_decode() {
 #[test]
 fn command_result_decode() {
     fuzz("command_result", |_, bytes| {
-        for request_type in [None, Some("DeviceInformation"), Some("InstalledApplicationList")] {
+        for request_type in [
+            None,
+            Some("DeviceInformation"),
+            Some("InstalledApplicationList"),
+        ] {
             CommandResult::decode_with_limits(bytes, request_type, DecodeLimits::DEFAULT)
                 .map(drop)
                 .map_err(|e| e.code())?;
@@ -191,8 +199,6 @@ fn admin_json_action_bodies() {
     fuzz("admin_json", |name, bytes| {
         // The file name says which action the body is for ("lock__1.json").
         let action = name.split("__").next().unwrap_or("lock");
-        Action::parse(action, bytes)
-            .map(drop)
-            .map_err(|e| e.code())
+        Action::parse(action, bytes).map(drop).map_err(|e| e.code())
     });
 }
