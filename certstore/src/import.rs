@@ -549,7 +549,7 @@ impl Outline {
 /// The elements of a DER encoding that must be exactly one element (nothing after it).
 fn only_element(bytes: &[u8]) -> Result<Any<'_>> {
     match Any::from_der(bytes) {
-        Ok((rest, any)) if rest.is_empty() => Ok(any),
+        Ok(([], any)) => Ok(any),
         _ => Err(Error::NotPkcs12),
     }
 }

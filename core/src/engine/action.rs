@@ -81,7 +81,7 @@ pub enum Action {
         identifier: String,
     },
     /// Any typed command (`{"RequestType": ..., keys}`), checked like the actions.
-    Command(Command),
+    Command(Box<Command>),
 }
 
 /// What [`Engine::run_action`] did.
@@ -223,7 +223,7 @@ impl Action {
                     identifier: o.identifier,
                 }
             }
-            "command" => Action::Command(command_from_object(options)?),
+            "command" => Action::Command(Box::new(command_from_object(options)?)),
             other => {
                 return Err(Error::NotFound {
                     kind: "action",
@@ -490,7 +490,7 @@ impl Engine {
             Action::RemoveProfile { identifier } => {
                 self.remove_profile(enrollment, &identifier).await?
             }
-            Action::Command(command) => self.enqueue_command(enrollment, command).await?,
+            Action::Command(command) => self.enqueue_command(enrollment, *command).await?,
         };
         Ok(ActionOutcome::Queued(queued))
     }
