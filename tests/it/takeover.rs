@@ -381,3 +381,70 @@ async fn external_identities_follow_the_policy_hook(store: SharedStore) {
     let response = f.checkin(&spare, spare.authenticate().unwrap()).await;
     assert_eq!(response.status, 400);
 }
+
+/// Captures the text of every `tracing` event on this thread (the tests' runtime is
+/// single-threaded).
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<String>>>);
+
+struct FieldText(String);
+
+impl tracing::field::Visit for FieldText {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!("{}={:?} ", field.name(), value));
+    }
+}
+
+impl tracing::Subscriber for Captured {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut text = FieldText(format!("{} ", event.metadata().level()));
+        event.record(&mut text);
+        self.0.lock().unwrap().push(text.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn every_refusal_is_logged_with_its_reason() {
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(captured.clone());
+    let f = fixture(Arc::new(MemoryStore::new()), true).await;
+    let alice = SimulatedDevice::new(&unique("alice-log"), TOPIC)
+        .with_identity(f.identity_for("alice").await);
+    f.enroll(&alice, b"push", b"SECRET-UNLOCK-VALUE").await;
+    let attacker =
+        SimulatedDevice::new(&alice.udid, TOPIC).with_identity(f.identity_for("bob").await);
+    let response = f.checkin(&attacker, attacker.authenticate().unwrap()).await;
+    assert_eq!(response.status, 400);
+    let unsigned = SimulatedDevice::new(&alice.udid, TOPIC);
+    let response = f.command(&unsigned, unsigned.idle().unwrap()).await;
+    assert_eq!(response.status, 400);
+
+    let lines = captured.0.lock().unwrap().clone();
+    assert!(
+        lines.iter().any(|l| l.starts_with("WARN")
+            && l.contains("identity takeover")
+            && l.contains("another user")
+            && l.contains(&alice.udid)),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("WARN")
+            && l.contains("MDM authentication failed")
+            && l.contains("no Mdm-Signature")),
+        "{lines:#?}"
+    );
+    // Secrets never reach the log.
+    assert!(!lines
+        .iter()
+        .any(|l| l.contains("SECRET-UNLOCK-VALUE") || l.contains("U0VDUkVU")));
+}
