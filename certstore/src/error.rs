@@ -35,6 +35,12 @@ pub enum Error {
     #[error("the PKCS#12 file has no integrity MAC; export it again with a password")]
     P12NoMac,
 
+    /// The file protects its content with an algorithm whose cost cannot be checked before
+    /// deriving keys (a key-derivation function other than PBKDF2, an unknown scheme or
+    /// content type).
+    #[error("the PKCS#12 file uses an unsupported protection: {0}")]
+    P12UnsupportedAlgorithm(String),
+
     /// The password is wrong.
     #[error("cannot open the PKCS#12 file: wrong password")]
     P12BadPassword,
@@ -147,6 +153,7 @@ impl Error {
             Error::FileTooLarge { .. } => "p12_too_large",
             Error::TooManyIterations { .. } => "p12_too_many_iterations",
             Error::P12NoMac => "p12_no_mac",
+            Error::P12UnsupportedAlgorithm(_) => "p12_unsupported_algorithm",
             Error::P12BadPassword => "p12_bad_password",
             Error::P12PasswordRequired => "p12_password_required",
             Error::InvalidPassword => "invalid_password",

@@ -12,7 +12,7 @@ use openssl::pkey::{PKey, Private};
 use openssl::stack::Stack;
 use openssl::x509::X509;
 use time::OffsetDateTime;
-use x509_parser::der_parser::asn1_rs::{Any, Class, FromBer, Oid, Tag};
+use x509_parser::der_parser::asn1_rs::{Any, Class, Oid, Tag};
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -292,10 +292,33 @@ pub(crate) fn build_package(
 const OID_DATA: &str = "1.2.840.113549.1.7.1";
 const OID_ENCRYPTED_DATA: &str = "1.2.840.113549.1.7.6";
 const OID_PBES2: &str = "1.2.840.113549.1.5.13";
+const OID_PBKDF2: &str = "1.2.840.113549.1.5.12";
+const OID_PBMAC1: &str = "1.2.840.113549.1.5.14";
+/// pbeWithSHAAnd128BitRC4 ... pbewithSHAAnd40BitRC2-CBC (RFC 7292 appendix C).
+const OID_PKCS12_PBE_PREFIX: &str = "1.2.840.113549.1.12.1.";
+/// PKCS#5 v1.5 schemes: pbeWithMD2AndDES-CBC (1) ... pbeWithSHA1AndRC2-CBC (11).
+const OIDS_PKCS5_V1: [&str; 6] = [
+    "1.2.840.113549.1.5.1",
+    "1.2.840.113549.1.5.3",
+    "1.2.840.113549.1.5.4",
+    "1.2.840.113549.1.5.6",
+    "1.2.840.113549.1.5.10",
+    "1.2.840.113549.1.5.11",
+];
 const OID_KEY_BAG: &str = "1.2.840.113549.1.12.10.1.1";
 const OID_SHROUDED_KEY_BAG: &str = "1.2.840.113549.1.12.10.1.2";
+const OID_SAFE_CONTENTS_BAG: &str = "1.2.840.113549.1.12.10.1.6";
+/// How deep safeContentsBags may nest (OpenSSL recurses into them; real files never
+/// nest).
+const MAX_BAG_NESTING: usize = 4;
 
 /// What the outer, unencrypted structure of a PKCS#12 file shows.
+///
+/// The structure is read as strict DER: definite lengths only, and every element must
+/// consume its enclosing bytes exactly (no trailing data at any level), so the outline
+/// sees every structure OpenSSL will read. OpenSSL ignores bytes after an encoded
+/// structure; an outline that skipped such a structure would miss its iteration counts.
+/// Anything that does not have the expected shape is refused before OpenSSL sees it.
 #[derive(Debug, Default)]
 struct Outline {
     has_mac: bool,
@@ -309,176 +332,322 @@ struct Outline {
 impl Outline {
     /// PFX ::= SEQUENCE { version INTEGER, authSafe ContentInfo, macData MacData OPTIONAL }
     fn read(bytes: &[u8]) -> Result<Self> {
-        let (rest, pfx) = Any::from_ber(bytes).map_err(|_| Error::NotPkcs12)?;
-        if !rest.is_empty() || pfx.tag() != Tag::Sequence {
-            return Err(Error::NotPkcs12);
-        }
-        let items = children(pfx.data).ok_or(Error::NotPkcs12)?;
-        let [version, auth_safe, rest @ ..] = items.as_slice() else {
+        let pfx = only_sequence(bytes)?;
+        let [version, auth_safe, mac @ ..] = pfx.as_slice() else {
             return Err(Error::NotPkcs12);
         };
-        if version.tag() != Tag::Integer || integer(version) != Some(3) {
-            return Err(Error::NotPkcs12);
-        }
-        if auth_safe.tag() != Tag::Sequence {
+        if integer(version)? != 3 || mac.len() > 1 {
             return Err(Error::NotPkcs12);
         }
         let mut outline = Outline::default();
-        // MacData ::= SEQUENCE { mac DigestInfo, macSalt OCTET STRING, iterations INTEGER DEFAULT 1 }
-        if let Some(mac) = rest.first() {
-            let fields = children(mac.data).ok_or(Error::NotPkcs12)?;
-            outline.has_mac = true;
-            let iterations = fields.get(2).and_then(integer).unwrap_or(1);
-            outline.iterations.push(iterations);
+        if let Some(mac) = mac.first() {
+            outline.read_mac(mac)?;
         }
-        outline.read_content_info(auth_safe, true);
+        // AuthenticatedSafe ::= SEQUENCE OF ContentInfo, in a data ContentInfo.
+        let (kind, content) = content_info(auth_safe)?;
+        if kind != OID_DATA {
+            return Err(Error::P12UnsupportedAlgorithm(format!(
+                "authenticated safe of content type {kind} (only password integrity is supported)"
+            )));
+        }
+        for info in only_sequence(&octet_string(&content)?)? {
+            outline.read_safe(&info)?;
+        }
         Ok(outline)
     }
 
-    /// ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT ANY OPTIONAL }.
-    /// Unexpected shapes inside are left to OpenSSL, which rejects what it cannot read.
-    fn read_content_info(&mut self, info: &Any<'_>, outer: bool) {
-        let Some(fields) = children(info.data) else {
-            return;
+    /// MacData ::= SEQUENCE { mac DigestInfo, macSalt OCTET STRING, iterations INTEGER DEFAULT 1 }
+    fn read_mac(&mut self, mac: &Any<'_>) -> Result<()> {
+        let fields = sequence(mac)?;
+        let [digest_info, salt, rest @ ..] = fields.as_slice() else {
+            return Err(Error::NotPkcs12);
         };
-        let (Some(kind), Some(content)) = (fields.first().and_then(oid), fields.get(1)) else {
-            return;
+        octet_string(salt)?;
+        let iterations = match rest {
+            [] => 1,
+            [iterations] => integer(iterations)?,
+            _ => return Err(Error::NotPkcs12),
         };
-        let Some(inner) = children(content.data).and_then(|c| c.into_iter().next()) else {
-            return;
+        // DigestInfo ::= SEQUENCE { digestAlgorithm AlgorithmIdentifier, digest OCTET STRING }
+        let digest = sequence(digest_info)?;
+        let [algorithm, value] = digest.as_slice() else {
+            return Err(Error::NotPkcs12);
         };
+        octet_string(value)?;
+        let (kind, params) = algorithm_identifier(algorithm)?;
+        if kind == OID_PBMAC1 {
+            // PBMAC1-params ::= SEQUENCE { keyDerivationFunc, messageAuthScheme }
+            let params = params.ok_or(Error::NotPkcs12)?;
+            let fields = sequence(&params)?;
+            let [kdf, scheme] = fields.as_slice() else {
+                return Err(Error::NotPkcs12);
+            };
+            algorithm_identifier(scheme)?;
+            self.read_kdf(kdf)?;
+        }
+        self.has_mac = true;
+        self.iterations.push(iterations);
+        Ok(())
+    }
+
+    /// One ContentInfo of the AuthenticatedSafe: data (a SafeContents) or encryptedData.
+    fn read_safe(&mut self, info: &Any<'_>) -> Result<()> {
+        let (kind, content) = content_info(info)?;
         match kind.as_str() {
-            OID_DATA => {
-                let Some(octets) = octet_string(&inner) else {
-                    return;
-                };
-                let Some(list) = parse_sequence(&octets) else {
-                    return;
-                };
-                for item in &list {
-                    if outer {
-                        // AuthenticatedSafe ::= SEQUENCE OF ContentInfo
-                        self.read_content_info(item, false);
-                    } else {
-                        // SafeContents ::= SEQUENCE OF SafeBag
-                        self.read_safe_bag(item);
-                    }
-                }
-            }
+            OID_DATA => self.read_safe_contents(&octet_string(&content)?, 0),
             OID_ENCRYPTED_DATA => {
-                // EncryptedData ::= SEQUENCE { version, EncryptedContentInfo }
-                // EncryptedContentInfo ::= SEQUENCE { contentType, AlgorithmIdentifier, [0] ... }
-                let algorithm = children(inner.data)
-                    .and_then(|f| f.get(1).cloned())
-                    .and_then(|eci| children(eci.data))
-                    .and_then(|f| f.get(1).cloned());
-                if let Some(algorithm) = algorithm {
-                    self.read_algorithm(&algorithm);
+                // EncryptedData ::= SEQUENCE { version INTEGER, EncryptedContentInfo }
+                // EncryptedContentInfo ::= SEQUENCE { contentType OID,
+                //     contentEncryptionAlgorithm AlgorithmIdentifier,
+                //     encryptedContent [0] IMPLICIT OCTET STRING OPTIONAL }
+                let fields = sequence(&content)?;
+                let [version, encrypted] = fields.as_slice() else {
+                    return Err(Error::NotPkcs12);
+                };
+                integer(version)?;
+                let fields = sequence(encrypted)?;
+                let [content_type, algorithm, rest @ ..] = fields.as_slice() else {
+                    return Err(Error::NotPkcs12);
+                };
+                oid(content_type)?;
+                match rest {
+                    [] => {}
+                    [value] if value.class() == Class::ContextSpecific && value.tag() == Tag(0) => {
+                        if value.header.is_constructed() {
+                            return Err(Error::NotPkcs12);
+                        }
+                    }
+                    _ => return Err(Error::NotPkcs12),
                 }
+                self.read_encryption(algorithm)
             }
-            _ => {}
+            other => Err(Error::P12UnsupportedAlgorithm(format!(
+                "safe of content type {other}"
+            ))),
         }
     }
 
+    /// SafeContents ::= SEQUENCE OF SafeBag
+    fn read_safe_contents(&mut self, bytes: &[u8], depth: usize) -> Result<()> {
+        for bag in only_sequence(bytes)? {
+            self.read_safe_bag(&bag, depth)?;
+        }
+        Ok(())
+    }
+
     /// SafeBag ::= SEQUENCE { bagId OID, bagValue [0] EXPLICIT ANY, bagAttributes SET OPTIONAL }
-    fn read_safe_bag(&mut self, bag: &Any<'_>) {
-        let Some(fields) = children(bag.data) else {
-            return;
+    fn read_safe_bag(&mut self, bag: &Any<'_>, depth: usize) -> Result<()> {
+        let fields = sequence(bag)?;
+        let [kind, value, attributes @ ..] = fields.as_slice() else {
+            return Err(Error::NotPkcs12);
         };
-        let Some(kind) = fields.first().and_then(oid) else {
-            return;
-        };
+        match attributes {
+            [] => {}
+            [set] if set.tag() == Tag::Set && set.class() == Class::Universal => {
+                children(set.data)?;
+            }
+            _ => return Err(Error::NotPkcs12),
+        }
+        let kind = oid(kind)?;
+        let value = explicit(value)?;
         match kind.as_str() {
             OID_KEY_BAG => self.key_bags += 1,
             OID_SHROUDED_KEY_BAG => {
                 self.key_bags += 1;
                 // EncryptedPrivateKeyInfo ::= SEQUENCE { AlgorithmIdentifier, OCTET STRING }
-                let algorithm = fields
-                    .get(1)
-                    .and_then(|value| children(value.data))
-                    .and_then(|c| c.into_iter().next())
-                    .and_then(|epki| children(epki.data))
-                    .and_then(|c| c.into_iter().next());
-                if let Some(algorithm) = algorithm {
-                    self.read_algorithm(&algorithm);
+                let fields = sequence(&value)?;
+                let [algorithm, encrypted] = fields.as_slice() else {
+                    return Err(Error::NotPkcs12);
+                };
+                octet_string(encrypted)?;
+                self.read_encryption(algorithm)?;
+            }
+            OID_SAFE_CONTENTS_BAG => {
+                if depth >= MAX_BAG_NESTING {
+                    return Err(Error::NotPkcs12);
+                }
+                for inner in sequence(&value)? {
+                    self.read_safe_bag(&inner, depth + 1)?;
                 }
             }
+            // Certificate, CRL, secret and unknown bags: no key derivation before they
+            // are read (OpenSSL skips the kinds it does not know).
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// A password-based encryption AlgorithmIdentifier: PBES2 (PBKDF2 inside) or a
+    /// PKCS#12 / PKCS#5 v1 scheme (parameters `SEQUENCE { salt OCTET STRING, iterations
+    /// INTEGER }`). Anything else cannot be bounded and is refused.
+    fn read_encryption(&mut self, algorithm: &Any<'_>) -> Result<()> {
+        let (kind, params) = algorithm_identifier(algorithm)?;
+        let params = params.ok_or(Error::NotPkcs12)?;
+        if kind == OID_PBES2 {
+            // PBES2-params ::= SEQUENCE { keyDerivationFunc, encryptionScheme }
+            let fields = sequence(&params)?;
+            let [kdf, scheme] = fields.as_slice() else {
+                return Err(Error::NotPkcs12);
+            };
+            algorithm_identifier(scheme)?;
+            self.read_kdf(kdf)
+        } else if kind.starts_with(OID_PKCS12_PBE_PREFIX) || OIDS_PKCS5_V1.contains(&kind.as_str())
+        {
+            let fields = sequence(&params)?;
+            let [salt, iterations] = fields.as_slice() else {
+                return Err(Error::NotPkcs12);
+            };
+            octet_string(salt)?;
+            self.iterations.push(integer(iterations)?);
+            Ok(())
+        } else {
+            Err(Error::P12UnsupportedAlgorithm(format!(
+                "encryption scheme {kind}"
+            )))
         }
     }
 
-    /// AlgorithmIdentifier: PBES2 (PBKDF2 parameters inside) or a PKCS#12/PKCS#5 v1
-    /// password-based scheme (parameters `SEQUENCE { salt OCTET STRING, iterations INTEGER }`).
-    fn read_algorithm(&mut self, algorithm: &Any<'_>) {
-        let Some(fields) = children(algorithm.data) else {
-            return;
-        };
-        let (Some(kind), Some(params)) = (fields.first().and_then(oid), fields.get(1)) else {
-            return;
-        };
-        let Some(params) = children(params.data) else {
-            return;
-        };
-        if kind == OID_PBES2 {
-            // PBES2-params ::= SEQUENCE { keyDerivationFunc AlgorithmIdentifier, encryptionScheme }
-            if let Some(kdf) = params.first() {
-                self.read_algorithm(kdf);
-            }
-        } else if let Some(iterations) = params.get(1).filter(|p| p.tag() == Tag::Integer) {
-            self.iterations
-                .push(integer(iterations).unwrap_or(u64::MAX));
+    /// A key-derivation AlgorithmIdentifier: only PBKDF2 is accepted.
+    /// PBKDF2-params ::= SEQUENCE { salt CHOICE { OCTET STRING, AlgorithmIdentifier },
+    ///     iterationCount INTEGER, keyLength INTEGER OPTIONAL, prf AlgorithmIdentifier DEFAULT }
+    fn read_kdf(&mut self, kdf: &Any<'_>) -> Result<()> {
+        let (kind, params) = algorithm_identifier(kdf)?;
+        if kind != OID_PBKDF2 {
+            return Err(Error::P12UnsupportedAlgorithm(format!(
+                "key derivation {kind} (only PBKDF2 is accepted)"
+            )));
         }
+        let fields = sequence(&params.ok_or(Error::NotPkcs12)?)?;
+        let [salt, iterations, rest @ ..] = fields.as_slice() else {
+            return Err(Error::NotPkcs12);
+        };
+        if salt.tag() == Tag::Sequence {
+            algorithm_identifier(salt)?;
+        } else {
+            octet_string(salt)?;
+        }
+        let iterations = integer(iterations)?;
+        match rest {
+            [] => {}
+            [prf] if prf.tag() == Tag::Sequence => {
+                algorithm_identifier(prf)?;
+            }
+            [key_length] => {
+                integer(key_length)?;
+            }
+            [key_length, prf] => {
+                integer(key_length)?;
+                algorithm_identifier(prf)?;
+            }
+            _ => return Err(Error::NotPkcs12),
+        }
+        self.iterations.push(iterations);
+        Ok(())
     }
 }
 
-fn children<'a>(data: &'a [u8]) -> Option<Vec<Any<'a>>> {
+/// The elements of a DER encoding that must be exactly one element (nothing after it).
+fn only_element(bytes: &[u8]) -> Result<Any<'_>> {
+    match Any::from_der(bytes) {
+        Ok(([], any)) => Ok(any),
+        _ => Err(Error::NotPkcs12),
+    }
+}
+
+/// The elements of `bytes`, which must be exactly one SEQUENCE.
+fn only_sequence(bytes: &[u8]) -> Result<Vec<Any<'_>>> {
+    let any = only_element(bytes)?;
+    let items = sequence(&any)?;
+    // The borrow of `any` ends here; its children borrow `bytes`.
+    Ok(items)
+}
+
+/// The elements of a universal SEQUENCE, which must fill it exactly.
+fn sequence<'a>(any: &Any<'a>) -> Result<Vec<Any<'a>>> {
+    if any.tag() != Tag::Sequence || any.class() != Class::Universal || !any.header.is_constructed()
+    {
+        return Err(Error::NotPkcs12);
+    }
+    children(any.data)
+}
+
+/// DER elements back to back filling `data` exactly.
+fn children(data: &[u8]) -> Result<Vec<Any<'_>>> {
     let mut items = Vec::new();
     let mut rest = data;
     while !rest.is_empty() {
-        let (next, item) = Any::from_ber(rest).ok()?;
+        let (next, item) = Any::from_der(rest).map_err(|_| Error::NotPkcs12)?;
         items.push(item);
         rest = next;
     }
-    Some(items)
+    Ok(items)
 }
 
-fn parse_sequence(bytes: &[u8]) -> Option<Vec<Any<'_>>> {
-    let (rest, sequence) = Any::from_ber(bytes).ok()?;
-    if !rest.is_empty() || sequence.tag() != Tag::Sequence {
-        return None;
+/// The one element inside a `[0] EXPLICIT` wrapper.
+fn explicit<'a>(any: &Any<'a>) -> Result<Any<'a>> {
+    if any.class() != Class::ContextSpecific || any.tag() != Tag(0) || !any.header.is_constructed()
+    {
+        return Err(Error::NotPkcs12);
     }
-    children(sequence.data)
+    let (rest, inner) = Any::from_der(any.data).map_err(|_| Error::NotPkcs12)?;
+    if !rest.is_empty() {
+        return Err(Error::NotPkcs12);
+    }
+    Ok(inner)
 }
 
-/// An OCTET STRING's content; BER's constructed form is concatenated.
-fn octet_string<'a>(any: &Any<'a>) -> Option<Cow<'a, [u8]>> {
-    if any.tag() != Tag::OctetString || any.class() != Class::Universal {
-        return None;
-    }
-    if !any.header.is_constructed() {
-        return Some(Cow::Borrowed(any.data));
-    }
-    let mut joined = Vec::new();
-    for part in children(any.data)? {
-        joined.extend_from_slice(&octet_string(&part)?);
-    }
-    Some(Cow::Owned(joined))
+/// ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT ANY }: the type and
+/// the content.
+fn content_info<'a>(info: &Any<'a>) -> Result<(String, Any<'a>)> {
+    let fields = sequence(info)?;
+    let [kind, content] = fields.as_slice() else {
+        return Err(Error::NotPkcs12);
+    };
+    Ok((oid(kind)?, explicit(content)?))
 }
 
-fn oid(any: &Any<'_>) -> Option<String> {
-    (any.tag() == Tag::Oid).then(|| Oid::new(Cow::Borrowed(any.data)).to_id_string())
+/// AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }
+fn algorithm_identifier<'a>(any: &Any<'a>) -> Result<(String, Option<Any<'a>>)> {
+    let fields = sequence(any)?;
+    match fields.as_slice() {
+        [kind] => Ok((oid(kind)?, None)),
+        [kind, params] => Ok((oid(kind)?, Some(params.clone()))),
+        _ => Err(Error::NotPkcs12),
+    }
+}
+
+/// A primitive OCTET STRING's content (DER has no constructed form).
+fn octet_string<'a>(any: &Any<'a>) -> Result<Cow<'a, [u8]>> {
+    if any.tag() != Tag::OctetString
+        || any.class() != Class::Universal
+        || any.header.is_constructed()
+    {
+        return Err(Error::NotPkcs12);
+    }
+    Ok(Cow::Borrowed(any.data))
+}
+
+fn oid(any: &Any<'_>) -> Result<String> {
+    if any.tag() != Tag::Oid || any.class() != Class::Universal || any.data.is_empty() {
+        return Err(Error::NotPkcs12);
+    }
+    Ok(Oid::new(Cow::Borrowed(any.data)).to_id_string())
 }
 
 /// A non-negative INTEGER; saturates at `u64::MAX`.
-fn integer(any: &Any<'_>) -> Option<u64> {
-    if any.tag() != Tag::Integer || any.data.is_empty() || any.data[0] & 0x80 != 0 {
-        return None;
+fn integer(any: &Any<'_>) -> Result<u64> {
+    if any.tag() != Tag::Integer
+        || any.class() != Class::Universal
+        || any.data.is_empty()
+        || any.data[0] & 0x80 != 0
+    {
+        return Err(Error::NotPkcs12);
     }
     let digits: Vec<u8> = any.data.iter().copied().skip_while(|b| *b == 0).collect();
     if digits.len() > 8 {
-        return Some(u64::MAX);
+        return Ok(u64::MAX);
     }
-    Some(digits.iter().fold(0u64, |n, b| (n << 8) | u64::from(*b)))
+    Ok(digits.iter().fold(0u64, |n, b| (n << 8) | u64::from(*b)))
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@ use clap::{Args, Subcommand};
 use mdmkit_apns::lifecycle::{PushCertLifecycle, DEFAULT_PENDING_KEY_MAX_AGE};
 use mdmkit_apns::monitor::{Credential, CredentialKind, ExpiryMonitor};
 use mdmkit_apns::{
-    CertificateRequest, CsrSubject, ExpiryStatus, FollowUp, InstallAction, InstallRequest,
-    PrivateKey, PushCertificate, SmtpNotifier, VendorFiles, VendorSigner,
+    CertificateRequest, CsrSubject, ExpiryStatus, InstallAction, PushCertificate, SmtpNotifier,
+    VendorFiles, VendorSigner,
 };
 use serde_json::json;
 use time::OffsetDateTime;

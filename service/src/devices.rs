@@ -69,6 +69,24 @@ pub struct ActionOutcome {
     pub push: String,
 }
 
+impl From<mdmkit_core::engine::ActionOutcome> for ActionOutcome {
+    fn from(outcome: mdmkit_core::engine::ActionOutcome) -> Self {
+        match outcome {
+            mdmkit_core::engine::ActionOutcome::Queued(queued) => queued.into(),
+            mdmkit_core::engine::ActionOutcome::Pushed(push) => ActionOutcome {
+                command_uuid: None,
+                pushed: push.is_delivered(),
+                push: describe(&push),
+            },
+            other => ActionOutcome {
+                command_uuid: None,
+                pushed: false,
+                push: format!("{other:?}"),
+            },
+        }
+    }
+}
+
 impl From<Queued> for ActionOutcome {
     fn from(queued: Queued) -> Self {
         let (pushed, push) = match &queued.push {
@@ -316,6 +334,36 @@ impl Devices {
             .remove_profile(&id(enrollment_id), identifier)
             .await?;
         Ok(ActionOutcome::from(queued))
+    }
+
+    /// Runs a device action by name with its options as JSON, from the engine's one action
+    /// table (`lock`, `unlock`, `locate`, `wipe`, `retire`, `enable-lost-mode`,
+    /// `disable-lost-mode`, `play-lost-mode-sound`, `check-in-now`, `device-information`,
+    /// `install-profile`, `remove-profile`, `command`): unknown or duplicate keys, wrong
+    /// types and empty identifiers are refused before anything is queued. The action is
+    /// audited with `actor` as who did it.
+    pub async fn action(
+        &self,
+        actor: &str,
+        enrollment_id: &str,
+        name: &str,
+        options_json: &[u8],
+    ) -> Result<ActionOutcome> {
+        let action = mdmkit_core::engine::Action::parse(name, options_json)?;
+        let outcome = self
+            .mdm
+            .engine()?
+            .run_action_as(actor, &id(enrollment_id), action)
+            .await?;
+        Ok(outcome.into())
+    }
+
+    /// The names of every device action [`Devices::action`] takes.
+    pub fn action_names() -> Vec<String> {
+        mdmkit_core::engine::Action::NAMES
+            .iter()
+            .map(|name| (*name).to_owned())
+            .collect()
     }
 
     /// Queues any command, given as JSON with Apple's key names (`{"RequestType":

@@ -1,10 +1,13 @@
 //! Cross-crate end-to-end tests of mdmkit.
 
+mod admin_api;
 mod at_rest;
 mod certstore;
 mod engine;
 mod enrollment;
+mod fuzz;
 mod invite;
 mod protocol;
 mod service;
+mod takeover;
 mod webhook;

@@ -69,6 +69,15 @@ pub struct LostModeOptions {
     pub footnote: Option<String>,
 }
 
+/// Whether an OS version reads as one: one to four dot-separated numbers ("17.4.1").
+fn is_version(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('.').collect();
+    (1..=4).contains(&parts.len())
+        && parts.iter().all(|part| {
+            !part.is_empty() && part.len() <= 6 && part.bytes().all(|b| b.is_ascii_digit())
+        })
+}
+
 /// The platform a model or product name belongs to ("iPhone15,2", "MacBookPro18,3").
 pub fn platform_of_model(name: &str) -> Option<Platform> {
     const PREFIXES: [(&str, Platform); 8] = [
@@ -120,7 +129,11 @@ impl Engine {
                 .unwrap_or(false)
         };
         let mut facts = DeviceFacts::new(platform);
-        facts.os_version = device.and_then(|d| d.os_version.clone());
+        // A version that does not read as one (a device's or a bug's garbage) is unknown:
+        // it must not make every version-gated action refuse.
+        facts.os_version = device
+            .and_then(|d| d.os_version.clone())
+            .filter(|version| is_version(version));
         facts.supervised = flag("IsSupervised");
         facts.shared_ipad = flag("IsMultiUser");
         facts.user_enrollment =
@@ -153,8 +166,18 @@ impl Engine {
         if !record.enabled {
             return Err(Error::EnrollmentDisabled(enrollment.to_string()));
         }
-        let facts = self.device_facts(enrollment).await?;
+        let mut facts = self.device_facts(enrollment).await?;
+        if matches!(command, Command::DeviceLock(_) | Command::EraseDevice(_)) {
+            // Safety actions are never refused for an OS version: a device that reports
+            // one oddly must still be lockable and erasable.
+            facts.os_version = None;
+        }
         command.info().check(&facts)?;
+        if let Command::InstallProfile(install) = command {
+            // Whatever path queued it (an action, a raw command), the payload must be a
+            // profile the device can read.
+            Profile::read_maybe_encrypted(install.payload.as_bytes())?;
+        }
         if let Command::DeviceLock(lock) = command {
             if facts.platform == Platform::MacOs && lock.pin.is_none() {
                 return Err(Error::CommandNotSupported {

@@ -2,13 +2,13 @@
 
 use plist::{Dictionary, Value};
 
-use super::hooks::{device_channel, HookReply};
+use super::hooks::{device_channel, HookReply, IdentityChange};
 use super::{DeviceIdentity, Engine, Event, MdmRequest, MdmResponse, SIGNATURE_HEADER};
 use crate::checkin::{Authenticate, Checkin, CheckinMessage, TokenUpdate};
 use crate::plist_io::{self, PlistFormat};
 use crate::store::{
     now_micros, CommandResultRecord, DeviceRecord, EnrollmentQuery, EnrollmentRecord, NextCommand,
-    PushInfo,
+    PushInfo, TokenKind,
 };
 use crate::{CommandResult, CommandStatus, EnrollmentId, Error, Result, Secret};
 
@@ -35,7 +35,7 @@ impl Engine {
         }
         match self.checkin(&request).await {
             Ok(response) => response,
-            Err(error) => MdmResponse::from_error(&error),
+            Err(error) => refused("check-in", &error),
         }
     }
 
@@ -47,7 +47,7 @@ impl Engine {
         }
         match self.command(&request).await {
             Ok(response) => response,
-            Err(error) => MdmResponse::from_error(&error),
+            Err(error) => refused("command", &error),
         }
     }
 
@@ -155,10 +155,28 @@ impl Engine {
                 allowed: "a device channel (user channels send no Authenticate)".into(),
             });
         }
+        for (key, value) in [
+            ("UDID", message.udid.as_deref()),
+            ("EnrollmentID", message.enrollment_id.as_deref()),
+        ] {
+            if let Some(value) = value {
+                plausible_identifier(key, value)?;
+            }
+        }
+        plausible_identifier("enrollment", id.as_str())?;
         self.ensure_not_bound_elsewhere(identity, id).await?;
         let now = now_micros();
         let mut record = match self.store.get_enrollment(id).await? {
-            Some(record) => record,
+            Some(record) => {
+                let mut record = record;
+                if record.identity_cert_sha256.as_deref() != Some(identity.sha256.as_str()) {
+                    self.allow_identity_change(&record, identity).await?;
+                    if record.identity_cert_sha256.is_some() {
+                        self.drop_old_binding(&mut record).await?;
+                    }
+                }
+                record
+            }
             None => EnrollmentRecord::new(id.clone()),
         };
         record.enrollment_type = Some(
@@ -195,6 +213,121 @@ impl Engine {
         device.updated_at = now;
         self.store.put_device(&device).await?;
         self.store.clear_pending(id).await?;
+        Ok(())
+    }
+
+    /// The user a device identity certificate was issued for: its
+    /// [`TokenKind::DeviceIdentity`] record (keyed by the certificate's SHA-256), written
+    /// by the enroller that issued it. `None` for certificates from elsewhere.
+    async fn issued_for(&self, sha256: &str) -> Result<Option<String>> {
+        Ok(self
+            .store
+            .get_token(sha256)
+            .await?
+            .filter(|record| record.kind == TokenKind::DeviceIdentity)
+            .map(|record| record.user_id))
+    }
+
+    /// Decides whether `identity` may replace the certificate bound to `record` (or be
+    /// bound to a record that has none); a refusal is logged and is an authentication
+    /// error (HTTP 400).
+    async fn allow_identity_change(
+        &self,
+        record: &EnrollmentRecord,
+        identity: &DeviceIdentity,
+    ) -> Result<()> {
+        let issued_for = self.issued_for(&identity.sha256).await?;
+        let owner = match (&record.owner, &record.identity_cert_sha256) {
+            (Some(owner), _) => Some(owner.clone()),
+            (None, Some(bound)) => self.issued_for(bound).await?,
+            (None, None) => None,
+        };
+        let refusal = match (&owner, &issued_for) {
+            (Some(owner), Some(user)) if owner != user => Some(format!(
+                "the identity certificate was issued for another user than the enrollment's \
+                 owner ({user} vs {owner})"
+            )),
+            (Some(_), Some(_)) => None,
+            _ => {
+                let change = IdentityChange {
+                    enrollment: record.id.clone(),
+                    bound_sha256: record.identity_cert_sha256.clone(),
+                    new_sha256: identity.sha256.clone(),
+                    owner: owner.clone(),
+                    issued_for: issued_for.clone(),
+                };
+                if self
+                    .hooks
+                    .allow_identity_change(&self.store, &change)
+                    .await?
+                {
+                    None
+                } else {
+                    Some(match (&owner, &issued_for) {
+                        (Some(owner), None) => format!(
+                            "an identity certificate with no recorded user may not take over \
+                             an enrollment owned by {owner} (application policy)"
+                        ),
+                        (None, Some(user)) => format!(
+                            "an identity certificate issued for {user} may not take over an \
+                             enrollment bound to another certificate with no known owner \
+                             (application policy)"
+                        ),
+                        _ => "the application's policy refused a new identity certificate for \
+                              this enrollment"
+                            .to_owned(),
+                    })
+                }
+            }
+        };
+        match refusal {
+            None => {
+                tracing::info!(
+                    enrollment = %record.id,
+                    new_identity = %identity.sha256,
+                    previous_identity = record.identity_cert_sha256.as_deref().unwrap_or("none"),
+                    "a new identity certificate is bound to the enrollment"
+                );
+                Ok(())
+            }
+            Some(reason) => {
+                tracing::warn!(
+                    enrollment = %record.id,
+                    identity = %identity.sha256,
+                    reason = %reason,
+                    "Authenticate refused: identity takeover"
+                );
+                Err(Error::DeviceAuth(reason))
+            }
+        }
+    }
+
+    /// Forgets every secret of an enrollment's previous binding before a new certificate
+    /// is bound: the push token and PushMagic, the UnlockToken, the bootstrap token and
+    /// the raw TokenUpdate; the same for the device's user channels, whose pending
+    /// commands go too (the device channel's queue is cleared by Authenticate itself).
+    async fn drop_old_binding(&self, record: &mut EnrollmentRecord) -> Result<()> {
+        fn forget(record: &mut EnrollmentRecord) {
+            record.push = None;
+            record.unlock_token = None;
+            record.bootstrap_token = None;
+            record.token_update_message = None;
+            record.enabled = false;
+            record.updated_at = now_micros();
+        }
+        forget(record);
+        let query = EnrollmentQuery {
+            device_id: Some(record.id.device_part().to_owned()),
+            ..EnrollmentQuery::default()
+        };
+        for mut channel in self.store.list_enrollments(&query).await? {
+            if channel.id == record.id {
+                continue;
+            }
+            forget(&mut channel);
+            self.store.put_enrollment(&channel).await?;
+            self.store.clear_pending(&channel.id).await?;
+        }
         Ok(())
     }
 
@@ -389,8 +522,58 @@ impl Engine {
 }
 
 /// Devices send `PUT`; anything else is answered 405 before any work.
+/// The longest UDID or EnrollmentID accepted at Authenticate, in characters.
+pub const MAX_IDENTIFIER_CHARS: usize = 128;
+
+/// Refuses an identifier no device sends: empty, longer than [`MAX_IDENTIFIER_CHARS`],
+/// with control or bidirectional-formatting characters, or with path separators. Such
+/// values end up in logs, file names and admin pages.
+fn plausible_identifier(key: &str, value: &str) -> Result<()> {
+    let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    let problem = if value.is_empty() {
+        Some("is empty")
+    } else if value.chars().count() > MAX_IDENTIFIER_CHARS {
+        Some("is longer than 128 characters")
+    } else if value.chars().any(char::is_control) {
+        Some("contains a control character")
+    } else if value.chars().any(bidi) {
+        Some("contains a bidirectional formatting character")
+    } else if value.contains(['/', '\\']) {
+        Some("contains a path separator")
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some(problem) => Err(Error::InvalidValue {
+            path: format!("Authenticate.{key}"),
+            value: value
+                .chars()
+                .take(MAX_IDENTIFIER_CHARS)
+                .collect::<String>()
+                .escape_debug()
+                .to_string(),
+            allowed: format!("a plausible device identifier ({key} {problem})"),
+        }),
+    }
+}
+
+/// The answer to a failed request, logged with its reason: a device's mistake or an
+/// authentication failure as a warning, the server's own failure as an error.
+fn refused(endpoint: &str, error: &Error) -> MdmResponse {
+    let response = MdmResponse::from_error(error);
+    if response.status >= 500 {
+        tracing::error!(endpoint, code = error.code(), reason = %error, "MDM request failed");
+    } else if matches!(error, Error::DeviceAuth(_)) {
+        tracing::warn!(endpoint, code = error.code(), reason = %error, "MDM authentication failed");
+    } else {
+        tracing::warn!(endpoint, code = error.code(), reason = %error, "MDM request refused");
+    }
+    response
+}
+
 fn refuse_method(request: &MdmRequest) -> Option<MdmResponse> {
-    if request.method.eq_ignore_ascii_case("PUT") || request.method.eq_ignore_ascii_case("POST") {
+    if request.method.eq_ignore_ascii_case("PUT") {
         None
     } else {
         let mut response = MdmResponse::status(405);

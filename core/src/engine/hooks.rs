@@ -23,6 +23,30 @@ pub enum HookReply {
     Status(u16),
 }
 
+/// An `Authenticate` that would bind a different identity certificate to an existing
+/// enrollment, for [`CheckinHooks::allow_identity_change`] to decide.
+///
+/// The engine decides alone when both users are known: an identity issued for the
+/// enrollment's owner may re-enroll it, an identity issued for another user never may.
+/// Every other case reaches the hook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IdentityChange {
+    /// The enrollment (device channel).
+    pub enrollment: EnrollmentId,
+    /// The SHA-256 (lowercase hex) of the certificate bound now; `None` when none is.
+    pub bound_sha256: Option<String>,
+    /// The SHA-256 of the certificate that sent the `Authenticate`.
+    pub new_sha256: String,
+    /// The enrollment's owner: its `owner`, else the user its bound certificate was
+    /// issued for; `None` when neither is known.
+    pub owner: Option<String>,
+    /// The user the new certificate was issued for (its
+    /// [`TokenKind::DeviceIdentity`](crate::store::TokenKind::DeviceIdentity) record);
+    /// `None` for an identity with no such record (an external SCEP CA).
+    pub issued_for: Option<String>,
+}
+
 /// What the engine asks the application while handling check-ins. Every method has a
 /// default, so an application implements only what it supports.
 ///
@@ -30,6 +54,27 @@ pub enum HookReply {
 /// they can read what the engine recorded.
 #[async_trait]
 pub trait CheckinHooks: Send + Sync {
+    /// An `Authenticate` would bind a new identity certificate to an existing enrollment
+    /// and the engine cannot decide from recorded users alone (see [`IdentityChange`]).
+    /// Return true to allow it; the engine then drops every secret of the old binding
+    /// (UnlockToken, bootstrap token, push token and PushMagic) and the pending queue.
+    ///
+    /// The default allows it only where nothing is at stake: the enrollment has no bound
+    /// certificate, or it has neither an owner nor is the new identity issued for a user
+    /// (an external SCEP CA renewing an unowned device). An enrollment with a bound
+    /// certificate and an owner is refused, and so is an identity issued for a user
+    /// taking over an enrollment with a bound certificate but no known owner.
+    async fn allow_identity_change(
+        &self,
+        _store: &SharedStore,
+        change: &IdentityChange,
+    ) -> Result<bool> {
+        Ok(
+            change.bound_sha256.is_none()
+                || (change.owner.is_none() && change.issued_for.is_none()),
+        )
+    }
+
     /// A user channel asks to be authenticated (macOS network users, Shared iPad). The
     /// default declines it with HTTP 410, which tells the device not to create the user
     /// channel.

@@ -18,25 +18,32 @@
 //! | `POST /admin/devices/{id}/push` | a push only |
 //! | `GET /admin/commands/{uuid}` | a command's status and results per target |
 //!
-//! Actions: `lock` (`message`, `phone_number`, `pin`), `unlock`, `enable-lost-mode`
-//! (`message`, `phone_number`, `footnote`), `disable-lost-mode`, `locate`,
-//! `play-lost-mode-sound`, `wipe` (EraseDevice keys), `retire`, `device-information`
-//! (`queries`), `install-profile` (`profile`: base64; `encrypt`: true encrypts the payloads
-//! to the device's identity certificate), `remove-profile` (`identifier`).
+//! Actions are [`Action`]'s table (parsed strictly by [`Action::parse`]): `lock`
+//! (`message`, `phone_number`, `pin`), `unlock`, `enable-lost-mode` (`message`,
+//! `phone_number`, `footnote`), `disable-lost-mode`, `locate`, `play-lost-mode-sound`,
+//! `wipe` (EraseDevice keys), `retire`, `check-in-now`, `device-information` (`queries`),
+//! `install-profile` (`profile`: base64; `encrypt`: true encrypts the payloads to the
+//! device's identity certificate), `remove-profile` (`identifier`).
+//!
+//! The API key is checked before anything else (the path, the body); every answer that
+//! is not a success is `{"error": code, "message": text}` (401, 404, 405, 413, 400 for
+//! bad paths and bodies, 409 when the device cannot run the action). Every action and
+//! command is audited (`device.<action>`, the key's name as the actor).
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Extension, Json, Router};
-use base64::Engine as _;
-use serde_json::{json, Map, Value as JsonValue};
+use serde_json::{json, Value as JsonValue};
 
-use super::{Engine, LockOptions, LostModeOptions, MdmRequest, MdmResponse, Queued};
-use crate::json::{command_from_json, dictionary_to_json};
+use super::{Action, ActionOutcome, Engine, MdmRequest, MdmResponse, Queued};
+use crate::json::dictionary_to_json;
 use crate::plist_io;
 use crate::push::PushOutcome;
 use crate::store::{EnrollmentQuery, EnrollmentRecord};
@@ -126,18 +133,50 @@ async fn combined(
     to_response(engine.handle(request).await)
 }
 
+/// The largest admin request body, in bytes (an `install-profile` carries a base64
+/// profile of up to [`MAX_PROFILE_BYTES`](super::MAX_PROFILE_BYTES)).
+pub const ADMIN_BODY_LIMIT: usize = 12 * 1024 * 1024;
+
+/// An admin API key and the name the audit log records for it.
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    /// The name recorded as the actor (`api-key:<name>`).
+    pub name: String,
+    /// The key (`Authorization: Bearer <key>`).
+    pub key: Secret,
+}
+
+impl ApiKey {
+    /// A named key.
+    pub fn new(name: impl Into<String>, key: Secret) -> Self {
+        Self {
+            name: name.into(),
+            key,
+        }
+    }
+}
+
 #[derive(Clone)]
 struct Admin {
     engine: Engine,
-    api_key: Arc<Secret>,
+    keys: Arc<Vec<ApiKey>>,
 }
 
+/// Who called: the name of the API key that authorized the request.
+#[derive(Clone)]
+struct Caller(String);
+
 /// The admin JSON API (see the module documentation), accepting only requests with
-/// `Authorization: Bearer <api_key>`.
+/// `Authorization: Bearer <api_key>`; the audit log names the key `api-key:default`.
 pub fn admin_router(engine: Engine, api_key: Secret) -> Router {
+    admin_router_with_keys(engine, vec![ApiKey::new("default", api_key)])
+}
+
+/// The admin JSON API accepting any of `keys`; the audit log names the key used.
+pub fn admin_router_with_keys(engine: Engine, keys: Vec<ApiKey>) -> Router {
     let state = Admin {
         engine,
-        api_key: Arc::new(api_key),
+        keys: Arc::new(keys),
     };
     Router::new()
         .route("/admin/devices", get(list_devices))
@@ -147,12 +186,26 @@ pub fn admin_router(engine: Engine, api_key: Secret) -> Router {
         .route("/admin/devices/{id}/commands", post(enqueue_command))
         .route("/admin/devices/{id}/push", post(push_device))
         .route("/admin/commands/{uuid}", get(show_command))
-        .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
+        // Runs before any extractor: no path is decoded and no body read for a caller
+        // without a key.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_key,
+        ))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }
 
 /// An admin API failure, as `{"error": code, "message": text}`.
 struct ApiError(StatusCode, String, String);
+
+impl ApiError {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        ApiError(status, code.to_owned(), message.into())
+    }
+}
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
@@ -172,6 +225,16 @@ impl From<Error> for ApiError {
     }
 }
 
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "path_invalid",
+            rejection.body_text(),
+        )
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.0, Json(json!({"error": self.1, "message": self.2}))).into_response()
@@ -180,22 +243,70 @@ impl IntoResponse for ApiError {
 
 type ApiResult = Result<Json<JsonValue>, ApiError>;
 
-fn authorize(admin: &Admin, headers: &HeaderMap) -> Result<(), ApiError> {
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method",
+    )
+}
+
+/// The key's name when the request carries one of the keys.
+fn caller(admin: &Admin, headers: &HeaderMap) -> Option<String> {
     let presented = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    let expected = admin.api_key.expose();
-    if presented.len() == expected.len() && openssl::memcmp::eq(presented.as_bytes(), expected) {
-        Ok(())
-    } else {
-        Err(ApiError(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized".into(),
-            "a valid API key is required (Authorization: Bearer <key>)".into(),
-        ))
+    let mut found = None;
+    // Every key is compared (in constant time each), so timing does not tell which
+    // key matched or how many there are before it.
+    for key in admin.keys.iter() {
+        let expected = key.key.expose();
+        if presented.len() == expected.len() && openssl::memcmp::eq(presented.as_bytes(), expected)
+        {
+            found = Some(key.name.clone());
+        }
     }
+    found
+}
+
+async fn require_key(State(admin): State<Admin>, mut request: Request, next: Next) -> Response {
+    match caller(&admin, request.headers()) {
+        Some(name) => {
+            request.extensions_mut().insert(Caller(name));
+            next.run(request).await
+        }
+        None => {
+            tracing::warn!(
+                path = %request.uri().path(),
+                "admin API request refused: no valid API key"
+            );
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid API key is required (Authorization: Bearer <key>)",
+            )
+            .into_response()
+        }
+    }
+}
+
+/// The body, at most [`ADMIN_BODY_LIMIT`] bytes (read only after the key was checked).
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, ADMIN_BODY_LIMIT)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body exceeds {ADMIN_BODY_LIMIT} bytes (or could not be read)"),
+            )
+        })
 }
 
 fn time_json(at: Option<time::OffsetDateTime>) -> JsonValue {
@@ -238,6 +349,13 @@ fn outcome_json(outcome: &PushOutcome) -> JsonValue {
     }
 }
 
+fn action_json(outcome: ActionOutcome) -> JsonValue {
+    match outcome {
+        ActionOutcome::Queued(queued) => queued_json(queued),
+        ActionOutcome::Pushed(push) => outcome_json(&push),
+    }
+}
+
 fn plist_json(bytes: &[u8]) -> JsonValue {
     match plist_io::parse_dictionary(bytes, Default::default()) {
         Ok(dict) => JsonValue::Object(dictionary_to_json(&dict)),
@@ -245,8 +363,19 @@ fn plist_json(bytes: &[u8]) -> JsonValue {
     }
 }
 
-async fn list_devices(State(admin): State<Admin>, headers: HeaderMap) -> ApiResult {
-    authorize(&admin, &headers)?;
+async fn existing(admin: &Admin, id: &EnrollmentId) -> Result<EnrollmentRecord, ApiError> {
+    Ok(admin
+        .engine
+        .store()
+        .get_enrollment(id)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            kind: "enrollment",
+            id: id.to_string(),
+        })?)
+}
+
+async fn list_devices(State(admin): State<Admin>) -> ApiResult {
     let records = admin
         .engine
         .store()
@@ -259,19 +388,12 @@ async fn list_devices(State(admin): State<Admin>, headers: HeaderMap) -> ApiResu
 
 async fn show_device(
     State(admin): State<Admin>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
-    authorize(&admin, &headers)?;
+    let Path(id) = path?;
     let id = EnrollmentId::new(id);
     let store = admin.engine.store();
-    let record = store
-        .get_enrollment(&id)
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            kind: "enrollment",
-            id: id.to_string(),
-        })?;
+    let record = existing(&admin, &id).await?;
     let mut value = enrollment_json(&record);
     if let Some(device) = store.get_device(id.device_part()).await? {
         value["device"] = json!({
@@ -289,15 +411,12 @@ async fn show_device(
 
 async fn show_queue(
     State(admin): State<Admin>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
-    authorize(&admin, &headers)?;
-    let pending = admin
-        .engine
-        .store()
-        .pending_commands(&EnrollmentId::new(id))
-        .await?;
+    let Path(id) = path?;
+    let id = EnrollmentId::new(id);
+    existing(&admin, &id).await?;
+    let pending = admin.engine.store().pending_commands(&id).await?;
     Ok(Json(JsonValue::Array(
         pending
             .iter()
@@ -316,10 +435,9 @@ async fn show_queue(
 
 async fn show_command(
     State(admin): State<Admin>,
-    headers: HeaderMap,
-    Path(uuid): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
-    authorize(&admin, &headers)?;
+    let Path(uuid) = path?;
     let store = admin.engine.store();
     let command = store
         .get_command(&uuid)
@@ -342,169 +460,75 @@ async fn show_command(
     })))
 }
 
-fn body_object(body: &Bytes) -> Result<Map<String, JsonValue>, ApiError> {
-    if body.is_empty() {
-        return Ok(Map::new());
-    }
-    match serde_json::from_slice(body) {
-        Ok(JsonValue::Object(object)) => Ok(object),
-        _ => Err(ApiError(
-            StatusCode::BAD_REQUEST,
-            "json_invalid".into(),
-            "the body must be a JSON object".into(),
-        )),
-    }
-}
-
-fn text(object: &Map<String, JsonValue>, key: &str) -> Result<Option<String>, ApiError> {
-    match object.get(key) {
-        None | Some(JsonValue::Null) => Ok(None),
-        Some(JsonValue::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError(
-            StatusCode::BAD_REQUEST,
-            "json_invalid".into(),
-            format!("{key} must be a string"),
-        )),
-    }
+/// Parses and runs one action for the caller, audited; the answer's JSON.
+async fn audited(
+    admin: &Admin,
+    caller: &Caller,
+    id: &EnrollmentId,
+    name: &str,
+    body: &[u8],
+) -> ApiResult {
+    let actor = format!("api-key:{}", caller.0);
+    let action = match Action::parse(name, body) {
+        Ok(action) => action,
+        Err(error) => {
+            let mut event = crate::store::AuditEvent::new(&actor, format!("device.{name}"));
+            event.target = Some(id.to_string());
+            event.detail = Some(json!({"outcome": "refused", "error": error.code()}).to_string());
+            if Action::NAMES.contains(&name) {
+                admin.engine.store().append_audit_event(&event).await?;
+            }
+            return Err(error.into());
+        }
+    };
+    let outcome = admin.engine.run_action_as(&actor, id, action).await?;
+    Ok(Json(action_json(outcome)))
 }
 
 async fn run_action(
     State(admin): State<Admin>,
-    headers: HeaderMap,
-    Path((id, action)): Path<(String, String)>,
-    body: Bytes,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Body,
 ) -> ApiResult {
-    authorize(&admin, &headers)?;
-    let id = EnrollmentId::new(id);
-    let options = body_object(&body)?;
-    let engine = &admin.engine;
-    let queued = match action.as_str() {
-        "lock" => {
-            let lock = LockOptions {
-                message: text(&options, "message")?,
-                phone_number: text(&options, "phone_number")?,
-                pin: text(&options, "pin")?,
-            };
-            engine.lock(&id, lock).await?
+    let Path((id, action)) = path?;
+    if action == "command" {
+        // The raw command has its own endpoint.
+        return Err(Error::NotFound {
+            kind: "action",
+            id: action,
         }
-        "unlock" => engine.unlock(&id).await?,
-        "enable-lost-mode" => {
-            let lost = LostModeOptions {
-                message: text(&options, "message")?,
-                phone_number: text(&options, "phone_number")?,
-                footnote: text(&options, "footnote")?,
-            };
-            engine.enable_lost_mode(&id, lost).await?
-        }
-        "disable-lost-mode" => engine.disable_lost_mode(&id).await?,
-        "locate" => engine.locate(&id).await?,
-        "play-lost-mode-sound" => engine.play_lost_mode_sound(&id).await?,
-        "wipe" => {
-            let crate::Command::EraseDevice(erase) = command_from_json("EraseDevice", &options)?
-            else {
-                return Err(Error::UnknownRequestType("EraseDevice".into()).into());
-            };
-            engine.wipe(&id, erase).await?
-        }
-        "retire" => engine.retire(&id).await?,
-        "device-information" => {
-            let queries = match options.get("queries") {
-                Some(JsonValue::Array(items)) => items
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect(),
-                _ => [
-                    "DeviceName",
-                    "OSVersion",
-                    "ProductName",
-                    "SerialNumber",
-                    "IsSupervised",
-                ]
-                .map(str::to_owned)
-                .to_vec(),
-            };
-            engine.query_device_information(&id, queries).await?
-        }
-        "install-profile" => {
-            let profile = text(&options, "profile")?.unwrap_or_default();
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(profile.trim())
-                .map_err(|e| {
-                    ApiError(
-                        StatusCode::BAD_REQUEST,
-                        "json_invalid".into(),
-                        format!("profile must be base64: {e}"),
-                    )
-                })?;
-            match options.get("encrypt") {
-                None | Some(JsonValue::Null) | Some(JsonValue::Bool(false)) => {
-                    engine.install_profile(&id, bytes).await?
-                }
-                Some(JsonValue::Bool(true)) => {
-                    if crate::profile::is_signed(&bytes) {
-                        return Err(ApiError(
-                            StatusCode::BAD_REQUEST,
-                            "profile_signature".into(),
-                            "give the unsigned profile to encrypt (the server holds no signer)"
-                                .into(),
-                        ));
-                    }
-                    let profile = crate::profile::Profile::read(&bytes)?;
-                    engine
-                        .install_profile_encrypted(&id, &profile, None)
-                        .await?
-                }
-                Some(_) => {
-                    return Err(ApiError(
-                        StatusCode::BAD_REQUEST,
-                        "json_invalid".into(),
-                        "encrypt must be true or false".into(),
-                    ))
-                }
-            }
-        }
-        "remove-profile" => {
-            let identifier = text(&options, "identifier")?.ok_or_else(|| Error::MissingKey {
-                path: "identifier".into(),
-            })?;
-            engine.remove_profile(&id, &identifier).await?
-        }
-        other => {
-            return Err(ApiError(
-                StatusCode::NOT_FOUND,
-                "unknown_action".into(),
-                format!("no action {other:?}"),
-            ))
-        }
-    };
-    Ok(Json(queued_json(queued)))
+        .into());
+    }
+    let body = read_body(body).await?;
+    audited(&admin, &caller, &EnrollmentId::new(id), &action, &body).await
 }
 
 async fn enqueue_command(
     State(admin): State<Admin>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+    body: Body,
 ) -> ApiResult {
-    authorize(&admin, &headers)?;
-    let object = body_object(&body)?;
-    let request_type = text(&object, "RequestType")?.ok_or_else(|| Error::MissingKey {
-        path: "RequestType".into(),
-    })?;
-    let command = command_from_json(&request_type, &object)?;
-    let queued = admin
-        .engine
-        .enqueue_command(&EnrollmentId::new(id), command)
-        .await?;
-    Ok(Json(queued_json(queued)))
+    let Path(id) = path?;
+    let body = read_body(body).await?;
+    audited(&admin, &caller, &EnrollmentId::new(id), "command", &body).await
 }
 
 async fn push_device(
     State(admin): State<Admin>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+    body: Body,
 ) -> ApiResult {
-    authorize(&admin, &headers)?;
-    let outcome = admin.engine.check_in_now(&EnrollmentId::new(id)).await?;
-    Ok(Json(outcome_json(&outcome)))
+    let Path(id) = path?;
+    let body = read_body(body).await?;
+    audited(
+        &admin,
+        &caller,
+        &EnrollmentId::new(id),
+        "check-in-now",
+        &body,
+    )
+    .await
 }

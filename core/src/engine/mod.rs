@@ -25,7 +25,12 @@
 //! the header is absent, the TLS client certificate the HTTP layer passes in. Then:
 //!
 //! * `Authenticate` binds the certificate to the device channel. A certificate already
-//!   bound to *another* device is refused (UDID spoofing).
+//!   bound to *another* device is refused (UDID spoofing). A certificate other than the
+//!   bound one is accepted only for the same owner (the user the identity was issued
+//!   for, from its [`TokenKind::DeviceIdentity`](crate::store::TokenKind::DeviceIdentity)
+//!   record) or where [`CheckinHooks::allow_identity_change`] allows it; then every
+//!   secret of the old binding (push token, UnlockToken, bootstrap token) and the queue
+//!   are dropped. See docs/engine.md, "Who may re-bind an enrollment".
 //! * Every other message must present the certificate bound to its device channel (user
 //!   channels are signed with the device's identity); an enrollment with no bound
 //!   certificate is refused.
@@ -46,6 +51,7 @@ use crate::push::Pusher;
 use crate::store::SharedStore;
 use crate::{EnrollmentId, Error, Result};
 
+mod action;
 mod actions;
 pub mod auth;
 mod endpoints;
@@ -56,10 +62,15 @@ pub mod http;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 
+pub use action::{
+    strict_object, Action, ActionOutcome, DEFAULT_QUERIES, MAX_COMMAND_STRING_CHARS,
+    MAX_MESSAGE_CHARS, MAX_PROFILE_BYTES, MAX_QUERIES, MAX_SHORT_CHARS,
+};
 pub use actions::{platform_of_model, BulkOutcome, LockOptions, LostModeOptions, Queued};
 pub use auth::{DeviceAuthenticator, DeviceIdentity, SIGNATURE_HEADER};
+pub use endpoints::MAX_IDENTIFIER_CHARS;
 pub use events::{Event, EventSink, NoEvents, RecordingSink};
-pub use hooks::{CheckinHooks, DefaultHooks, HookReply};
+pub use hooks::{CheckinHooks, DefaultHooks, HookReply, IdentityChange};
 
 /// A request to an MDM endpoint, as the HTTP layer received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
