@@ -12,14 +12,15 @@ use super::crypto::AtRestKey;
 use super::model::*;
 use super::sql::*;
 use super::{
-    CommandQueue, ConfigurationStore, EnrollmentStore, PortalStore, PushCertificateStore,
-    UserCertificateStore,
+    CommandQueue, ConfigurationStore, DeclarationStore, EnrollmentStore, PortalStore,
+    PushCertificateStore, UserCertificateStore,
 };
 use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
 
 const MIGRATIONS: Migrations = &[
     (1, include_str!("migrations/postgres_0001_initial.sql")),
     (2, include_str!("migrations/postgres_0002_portal.sql")),
+    (4, include_str!("migrations/postgres_0004_ddm.sql")),
 ];
 
 /// The advisory lock key that serialises migrations of several engines starting at once.

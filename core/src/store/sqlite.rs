@@ -12,14 +12,15 @@ use super::crypto::AtRestKey;
 use super::model::*;
 use super::sql::*;
 use super::{
-    CommandQueue, ConfigurationStore, EnrollmentStore, PortalStore, PushCertificateStore,
-    UserCertificateStore,
+    CommandQueue, ConfigurationStore, DeclarationStore, EnrollmentStore, PortalStore,
+    PushCertificateStore, UserCertificateStore,
 };
 use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
 
 const MIGRATIONS: Migrations = &[
     (1, include_str!("migrations/sqlite_0001_initial.sql")),
     (2, include_str!("migrations/sqlite_0002_portal.sql")),
+    (4, include_str!("migrations/sqlite_0004_ddm.sql")),
 ];
 
 /// Every store trait in one SQLite file (WAL journal, migrations applied on open).
