@@ -49,3 +49,11 @@ pub use declaration::{
     canonical_json, category_of, check_predicate, check_references, dictionary_from_json_lenient,
     value_from_json_lenient, Allowed, Declaration, Reference, MAX_IDENTIFIER_BYTES,
 };
+
+mod manage;
+pub mod serve;
+pub use manage::{delete_declaration, put_declarations, Declared};
+pub use serve::{
+    parse_status_report, DeclarationItem, DeclarativeReply, EffectiveDeclarations,
+    CLIENT_CAPABILITIES, DECLARATIONS_STATUS,
+};

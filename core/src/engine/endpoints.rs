@@ -235,6 +235,7 @@ impl Engine {
         Ok(match reply {
             HookReply::Empty => MdmResponse::empty(),
             HookReply::Body(body) => MdmResponse::plist(body),
+            HookReply::Json(body) => MdmResponse::json(body),
             HookReply::Status(status) => MdmResponse::status(status),
         })
     }

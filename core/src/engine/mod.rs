@@ -48,6 +48,7 @@ use crate::{EnrollmentId, Error, Result};
 
 mod actions;
 pub mod auth;
+mod ddm;
 mod endpoints;
 pub mod events;
 pub mod hooks;
@@ -57,6 +58,7 @@ pub mod http;
 pub mod webhook;
 
 pub use actions::{platform_of_model, BulkOutcome, LockOptions, LostModeOptions, Queued};
+pub use ddm::{Declare, SyncOutcome};
 pub use auth::{DeviceAuthenticator, DeviceIdentity, SIGNATURE_HEADER};
 pub use events::{Event, EventSink, NoEvents, RecordingSink};
 pub use hooks::{CheckinHooks, DefaultHooks, HookReply};
@@ -145,6 +147,16 @@ impl MdmResponse {
                 "Content-Type".into(),
                 "application/xml; charset=UTF-8".into(),
             )],
+            body,
+            error: None,
+        }
+    }
+
+    /// 200 with a JSON body (declarative-management answers).
+    pub fn json(body: Vec<u8>) -> Self {
+        Self {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
             body,
             error: None,
         }
