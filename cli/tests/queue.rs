@@ -29,7 +29,7 @@ fn db_migrate_creates_database_and_owner_only_key_file() {
     let dir = tempfile::tempdir().unwrap();
     let output = mdmkit(dir.path(), &["db", "migrate"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(stdout(&output).trim(), "database schema at version 2");
+    assert_eq!(stdout(&output).trim(), "database schema at version 4");
     assert!(dir.path().join("mdmkit.db").exists(), "default --db");
     let key_file = dir.path().join("mdmkit.key");
     let key = std::fs::read_to_string(&key_file).unwrap();

@@ -51,7 +51,7 @@ async fn postgres_store_conforms() {
     let store = PostgresStore::connect_in_schema(&url, &schema, key())
         .await
         .unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 2);
+    assert_eq!(store.schema_version().await.unwrap(), 4);
     conformance::run_all(&store).await;
     store.close().await;
     drop_schema(&url, &schema).await;

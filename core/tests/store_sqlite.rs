@@ -30,7 +30,7 @@ async fn sqlite_in_memory_and_url_locations_work() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("url.db").display());
     let store = SqliteStore::open(&url, key()).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 2);
+    assert_eq!(store.schema_version().await.unwrap(), 4);
 }
 
 /// Every secret the store holds, as distinctive plaintext.
@@ -150,7 +150,7 @@ async fn data_survives_reopening_and_migrations_are_idempotent() {
     }
     assert_eq!(
         mdmkit_core::store::migrate(location, key()).await.unwrap(),
-        2
+        4
     );
     let store = mdmkit_core::store::open(location, key()).await.unwrap();
     let pending = store.pending_commands(&id).await.unwrap();
@@ -273,7 +273,7 @@ async fn a_version_1_database_is_upgraded_keeping_its_settings() {
         .unwrap();
     }
     let store = SqliteStore::open(location, key()).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 2);
+    assert_eq!(store.schema_version().await.unwrap(), 4);
     assert!(store.get_privacy_settings().await.unwrap().allow_location);
     let scope = PrivacyScope::User("alice".into());
     let mut settings = PrivacyOverride::default();
