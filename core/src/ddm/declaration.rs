@@ -67,8 +67,7 @@ impl Declaration {
         declaration_type_info(self.declaration_type())
     }
 
-    /// The category, from the Type's prefix (`com.apple.configuration.` and so on; a
-    /// type outside `com.apple.` is categorised by its second component the same way).
+    /// The category, from the Type ([`category_of`]).
     pub fn category(&self) -> Option<DeclarationCategory> {
         category_of(self.declaration_type())
     }
@@ -351,13 +350,12 @@ impl DeclarationCategory {
     }
 }
 
-/// The category of a Type: `com.apple.<category>.…`, or `<vendor>.<category>.…`.
+/// The category of a Type: its first component that names one
+/// (`com.apple.configuration.…`, `com.example.asset.…`).
 pub fn category_of(declaration_type: &str) -> Option<DeclarationCategory> {
-    let rest = declaration_type
-        .strip_prefix("com.apple.")
-        .or_else(|| declaration_type.split_once('.').map(|(_, rest)| rest))?;
-    let (first, _) = rest.split_once('.')?;
-    DeclarationCategory::parse(first)
+    declaration_type
+        .split('.')
+        .find_map(DeclarationCategory::parse)
 }
 
 /// Checks that an activation predicate's parentheses, brackets and braces balance and its

@@ -57,3 +57,6 @@ pub use serve::{
     parse_status_report, DeclarationItem, DeclarativeReply, EffectiveDeclarations,
     CLIENT_CAPABILITIES, DECLARATIONS_STATUS,
 };
+
+#[cfg(test)]
+mod tests;
