@@ -1,6 +1,7 @@
 //! Cross-crate end-to-end tests of mdmkit.
 
 mod certstore;
+mod ddm;
 mod engine;
 mod enrollment;
 mod invite;

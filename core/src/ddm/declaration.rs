@@ -84,7 +84,9 @@ impl Declaration {
 
     /// The payload as JSON.
     pub fn payload_json(&self) -> Json {
-        Json::Object(crate::json::dictionary_to_json(&self.payload.to_dictionary()))
+        Json::Object(crate::json::dictionary_to_json(
+            &self.payload.to_dictionary(),
+        ))
     }
 
     /// The ServerToken: the SHA-256 (hex) of the canonical JSON (keys sorted) of Type,
@@ -195,7 +197,9 @@ impl Declaration {
         if let DeclarationPayload::ActivationSimple(activation) = &self.payload {
             if let Some(predicate) = &activation.predicate {
                 check_predicate(predicate).map_err(|message| {
-                    invalid(format!("its Predicate {predicate:?} is malformed: {message}"))
+                    invalid(format!(
+                        "its Predicate {predicate:?} is malformed: {message}"
+                    ))
                 })?;
             }
         }
@@ -440,7 +444,10 @@ pub fn dictionary_from_json_lenient(
     let mut dict = Dictionary::new();
     for (name, json) in object {
         let info = keys.iter().find(|k| k.name == name);
-        dict.insert(name.clone(), value_from_json_lenient(json, info, &path.key(name))?);
+        dict.insert(
+            name.clone(),
+            value_from_json_lenient(json, info, &path.key(name))?,
+        );
     }
     Ok(dict)
 }
@@ -481,10 +488,7 @@ pub fn value_from_json_lenient(
             };
             let mut dict = Dictionary::new();
             for (name, v) in object {
-                let key_info = keys
-                    .iter()
-                    .find(|k| k.name == name)
-                    .or(info.map_value);
+                let key_info = keys.iter().find(|k| k.name == name).or(info.map_value);
                 dict.insert(
                     name.clone(),
                     value_from_json_lenient(v, key_info, &path.key(name))?,

@@ -13,9 +13,7 @@ use super::protocol::{
 };
 use super::{category_of, value_from_json_lenient, DeclarationCategory, STATUS_ITEMS};
 use crate::codec::{KeyPath, PlistCodec};
-use crate::store::{
-    DeclarationRecord, DeclarationStore, StatusItemRecord, StatusUpdate, Store,
-};
+use crate::store::{DeclarationRecord, DeclarationStore, StatusItemRecord, StatusUpdate, Store};
 use crate::{EnrollmentId, Error, Result};
 
 /// One entry of the declaration-items manifest (Identifier and ServerToken).
@@ -160,9 +158,9 @@ impl EffectiveDeclarations {
     /// gets it.
     pub fn find(&self, category: &str, identifier: &str) -> Option<&DeclarationRecord> {
         let category = DeclarationCategory::parse(category)?;
-        self.declarations
-            .iter()
-            .find(|d| d.identifier == identifier && category_of(&d.declaration_type) == Some(category))
+        self.declarations.iter().find(|d| {
+            d.identifier == identifier && category_of(&d.declaration_type) == Some(category)
+        })
     }
 }
 
@@ -239,8 +237,10 @@ pub fn parse_status_report(body: &[u8]) -> Result<StatusUpdate> {
     };
     // Types are checked (a device's report may lack keys the schema calls required).
     let report_keys = super::protocol::status_report::INFO.keys;
-    let dict = super::dictionary_from_json_lenient(object, report_keys, &KeyPath::named("StatusReport"))?;
-    let report = StatusReport::from_plist(Value::Dictionary(dict), &KeyPath::named("StatusReport"))?;
+    let dict =
+        super::dictionary_from_json_lenient(object, report_keys, &KeyPath::named("StatusReport"))?;
+    let report =
+        StatusReport::from_plist(Value::Dictionary(dict), &KeyPath::named("StatusReport"))?;
     let mut items = Vec::new();
     if let Some(Json::Object(status_items)) = object.get("StatusItems") {
         flatten_items(status_items, "", &mut items)?;

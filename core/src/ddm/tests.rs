@@ -21,7 +21,11 @@ fn sample(info: &KeyInfo) -> Json {
                 json!(2)
             }
         }
-        ValueKind::Real => json!(info.range.map_or(1.5, |(min, _)| if min.is_finite() { min + 0.5 } else { 1.5 })),
+        ValueKind::Real => json!(info.range.map_or(1.5, |(min, _)| if min.is_finite() {
+            min + 0.5
+        } else {
+            1.5
+        })),
         ValueKind::Boolean => json!(true),
         ValueKind::Data => json!("AAEC"),
         ValueKind::Date => json!("2024-01-02T03:04:05Z"),
@@ -43,7 +47,9 @@ fn sample(info: &KeyInfo) -> Json {
 }
 
 fn sample_object(keys: &[KeyInfo]) -> Map<String, Json> {
-    keys.iter().map(|k| (k.name.to_owned(), sample(k))).collect()
+    keys.iter()
+        .map(|k| (k.name.to_owned(), sample(k)))
+        .collect()
 }
 
 #[test]
@@ -60,8 +66,17 @@ fn the_schema_has_every_declaration_type_and_status_item() {
         assert!(DECLARATION_TYPES.iter().any(|t| t.category == category));
     }
     for t in DECLARATION_TYPES {
-        assert_eq!(category_of(t.info.name), Some(t.category), "{}", t.info.name);
-        assert!(!t.info.platforms.is_empty(), "{} has platforms", t.info.name);
+        assert_eq!(
+            category_of(t.info.name),
+            Some(t.category),
+            "{}",
+            t.info.name
+        );
+        assert!(
+            !t.info.platforms.is_empty(),
+            "{} has platforms",
+            t.info.name
+        );
     }
 }
 
@@ -101,7 +116,12 @@ fn every_status_item_round_trips_from_a_sample() {
             .unwrap_or_else(|e| panic!("{}: {e}", info.name));
         assert!(!matches!(typed, StatusValue::Other { .. }), "{}", info.name);
         assert_eq!(typed.item(), info.name);
-        assert_eq!(crate::json::plist_to_json(&typed.to_value()), value, "{}", info.name);
+        assert_eq!(
+            crate::json::plist_to_json(&typed.to_value()),
+            value,
+            "{}",
+            info.name
+        );
     }
 }
 
@@ -110,11 +130,14 @@ fn every_protocol_message_round_trips_from_a_sample() {
     use protocol::{DeclarationItemsResponse, StatusReport, TokensResponse};
     fn check<T: PlistCodec>(info: &crate::schema::MessageInfo) -> T {
         let object = sample_object(info.keys);
-        let dict = dictionary_from_json_lenient(&object, info.keys, &KeyPath::named(info.name))
-            .unwrap();
+        let dict =
+            dictionary_from_json_lenient(&object, info.keys, &KeyPath::named(info.name)).unwrap();
         let typed = T::from_plist(plist::Value::Dictionary(dict), &KeyPath::named(info.name))
             .unwrap_or_else(|e| panic!("{}: {e}", info.name));
-        assert_eq!(crate::json::plist_to_json(&typed.to_plist()), Json::Object(object));
+        assert_eq!(
+            crate::json::plist_to_json(&typed.to_plist()),
+            Json::Object(object)
+        );
         typed
     }
     let items: DeclarationItemsResponse = check(&protocol::declaration_items_response::INFO);
@@ -140,7 +163,10 @@ fn unknown_keys_and_types_are_kept() {
         "Payload": { "Anything": true }
     });
     let declaration = Declaration::from_json(&newer).unwrap();
-    assert!(matches!(declaration.payload, DeclarationPayload::Other { .. }));
+    assert!(matches!(
+        declaration.payload,
+        DeclarationPayload::Other { .. }
+    ));
     assert_eq!(declaration.to_json()["Payload"], newer["Payload"]);
     assert_eq!(
         declaration.category(),
@@ -261,12 +287,16 @@ fn server_tokens_follow_content() {
     let x = Declaration::from_parts(
         "o",
         "com.apple.management.organization-info",
-        json!({"Name": "A", "URL": "https://a"}).as_object().unwrap(),
+        json!({"Name": "A", "URL": "https://a"})
+            .as_object()
+            .unwrap(),
     );
     let y = Declaration::from_parts(
         "o",
         "com.apple.management.organization-info",
-        json!({"URL": "https://a", "Name": "A"}).as_object().unwrap(),
+        json!({"URL": "https://a", "Name": "A"})
+            .as_object()
+            .unwrap(),
     );
     if let (Ok(x), Ok(y)) = (x, y) {
         assert_eq!(x.server_token(), y.server_token());
@@ -361,7 +391,11 @@ fn capabilities_hold_back_unsupported_declarations() {
     let all = EffectiveDeclarations::filter(assigned.clone(), None);
     assert_eq!(all.declarations.len(), 3);
     let some = EffectiveDeclarations::filter(assigned, Some(&capabilities));
-    let ids: Vec<&str> = some.declarations.iter().map(|d| d.identifier.as_str()).collect();
+    let ids: Vec<&str> = some
+        .declarations
+        .iter()
+        .map(|d| d.identifier.as_str())
+        .collect();
     assert_eq!(ids, ["a", "c"]);
     assert_eq!(some.refused[0].0.identifier, "b");
     assert_ne!(some.declarations_token(), all.declarations_token());
@@ -369,8 +403,14 @@ fn capabilities_hold_back_unsupported_declarations() {
     assert!(some.find("activation", "a").is_none());
     assert!(some.find("configuration", "b").is_none());
     let manifest = protocol_json(&some.manifest());
-    assert_eq!(manifest["Declarations"]["Configurations"][0]["Identifier"], "a");
-    assert_eq!(manifest["Declarations"]["Activations"][0]["ServerToken"], "tok");
+    assert_eq!(
+        manifest["Declarations"]["Configurations"][0]["Identifier"],
+        "a"
+    );
+    assert_eq!(
+        manifest["Declarations"]["Activations"][0]["ServerToken"],
+        "tok"
+    );
     assert_eq!(manifest["DeclarationsToken"], some.declarations_token());
 }
 

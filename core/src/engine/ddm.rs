@@ -105,10 +105,7 @@ impl Engine {
     /// Turns declarative management on for an enrollment: sends the
     /// `DeclarativeManagement` command with its SyncTokens even when nothing changed (a
     /// device starts fetching declarations and sending status when it gets it).
-    pub async fn enable_declarative_management(
-        &self,
-        enrollment: &EnrollmentId,
-    ) -> Result<Queued> {
+    pub async fn enable_declarative_management(&self, enrollment: &EnrollmentId) -> Result<Queued> {
         let effective = EffectiveDeclarations::of(self.store.as_ref(), enrollment).await?;
         let queued = self
             .enqueue_command(enrollment, sync_command(&effective))

@@ -58,8 +58,8 @@ pub mod http;
 pub mod webhook;
 
 pub use actions::{platform_of_model, BulkOutcome, LockOptions, LostModeOptions, Queued};
-pub use ddm::{Declare, SyncOutcome};
 pub use auth::{DeviceAuthenticator, DeviceIdentity, SIGNATURE_HEADER};
+pub use ddm::{Declare, SyncOutcome};
 pub use events::{Event, EventSink, NoEvents, RecordingSink};
 pub use hooks::{CheckinHooks, DefaultHooks, HookReply};
 

@@ -1440,12 +1440,18 @@ pub async fn declarations(store: &dyn Store) {
         Some(record(&a, &set, "t1")),
         "a declaration round-trips"
     );
-    assert_eq!(store.get_declaration(&unique("none")).await.expect("get"), None);
+    assert_eq!(
+        store.get_declaration(&unique("none")).await.expect("get"),
+        None
+    );
     let listed = store.list_declarations(Some(&set)).await.expect("list");
     let mut expected = vec![a.clone(), b.clone()];
     expected.sort();
     assert_eq!(
-        listed.iter().map(|r| r.identifier.clone()).collect::<Vec<_>>(),
+        listed
+            .iter()
+            .map(|r| r.identifier.clone())
+            .collect::<Vec<_>>(),
         expected,
         "a set lists its declarations by Identifier"
     );
@@ -1462,40 +1468,97 @@ pub async fn declarations(store: &dyn Store) {
         .await
         .expect("replace");
     assert_eq!(
-        store.get_declaration(&b).await.expect("get").map(|r| (r.server_token, r.set_name)),
+        store
+            .get_declaration(&b)
+            .await
+            .expect("get")
+            .map(|r| (r.server_token, r.set_name)),
         Some(("t2".to_owned(), other_set.clone()))
     );
 
     // Assignments: once per (set, enrollment); the enrollment gets its sets' declarations.
-    assert!(store.declarations_for_enrollment(&device).await.expect("for").is_empty());
-    store.assign_declaration_set(&set, &device).await.expect("assign");
-    store.assign_declaration_set(&set, &device).await.expect("assign again");
-    store.assign_declaration_set(&other_set, &other).await.expect("assign other");
-    assert_eq!(store.declaration_sets_of(&device).await.expect("sets"), vec![set.clone()]);
+    assert!(store
+        .declarations_for_enrollment(&device)
+        .await
+        .expect("for")
+        .is_empty());
+    store
+        .assign_declaration_set(&set, &device)
+        .await
+        .expect("assign");
+    store
+        .assign_declaration_set(&set, &device)
+        .await
+        .expect("assign again");
+    store
+        .assign_declaration_set(&other_set, &other)
+        .await
+        .expect("assign other");
     assert_eq!(
-        store.enrollments_of_declaration_set(&set).await.expect("enrollments"),
+        store.declaration_sets_of(&device).await.expect("sets"),
+        vec![set.clone()]
+    );
+    assert_eq!(
+        store
+            .enrollments_of_declaration_set(&set)
+            .await
+            .expect("enrollments"),
         vec![device.clone()]
     );
     let ids = |records: Vec<DeclarationRecord>| {
-        records.into_iter().map(|r| r.identifier).collect::<Vec<_>>()
+        records
+            .into_iter()
+            .map(|r| r.identifier)
+            .collect::<Vec<_>>()
     };
     assert_eq!(
-        ids(store.declarations_for_enrollment(&device).await.expect("for")),
+        ids(store
+            .declarations_for_enrollment(&device)
+            .await
+            .expect("for")),
         vec![a.clone()]
     );
     let mut expected = vec![b.clone(), c.clone()];
     expected.sort();
-    assert_eq!(ids(store.declarations_for_enrollment(&other).await.expect("for")), expected);
-    assert!(store.unassign_declaration_set(&set, &device).await.expect("unassign"));
-    assert!(!store.unassign_declaration_set(&set, &device).await.expect("unassign again"));
-    assert!(store.declarations_for_enrollment(&device).await.expect("for").is_empty());
+    assert_eq!(
+        ids(store
+            .declarations_for_enrollment(&other)
+            .await
+            .expect("for")),
+        expected
+    );
+    assert!(store
+        .unassign_declaration_set(&set, &device)
+        .await
+        .expect("unassign"));
+    assert!(!store
+        .unassign_declaration_set(&set, &device)
+        .await
+        .expect("unassign again"));
+    assert!(store
+        .declarations_for_enrollment(&device)
+        .await
+        .expect("for")
+        .is_empty());
 
     assert!(store.delete_declaration(&c).await.expect("delete"));
     assert!(!store.delete_declaration(&c).await.expect("delete again"));
-    assert_eq!(ids(store.declarations_for_enrollment(&other).await.expect("for")), vec![b]);
+    assert_eq!(
+        ids(store
+            .declarations_for_enrollment(&other)
+            .await
+            .expect("for")),
+        vec![b]
+    );
 
     // The last synced DeclarationsToken.
-    assert_eq!(store.synced_declarations_token(&device).await.expect("token"), None);
+    assert_eq!(
+        store
+            .synced_declarations_token(&device)
+            .await
+            .expect("token"),
+        None
+    );
     store
         .set_synced_declarations_token(&device, "token-1")
         .await
@@ -1505,7 +1568,11 @@ pub async fn declarations(store: &dyn Store) {
         .await
         .expect("set token again");
     assert_eq!(
-        store.synced_declarations_token(&device).await.expect("token").as_deref(),
+        store
+            .synced_declarations_token(&device)
+            .await
+            .expect("token")
+            .as_deref(),
         Some("token-2")
     );
 }
@@ -1535,14 +1602,24 @@ pub async fn declarative_status(store: &dyn Store) {
         true,
     );
     full.received_at = at(1);
-    store.record_status(&device, &full).await.expect("full report");
+    store
+        .record_status(&device, &full)
+        .await
+        .expect("full report");
     let incremental = StatusUpdate::new(
         vec![item("passcode.is-present", "false", 2)],
         "[{\"StatusItem\":\"x\"}]",
         false,
     );
-    store.record_status(&device, &incremental).await.expect("incremental");
-    let status = store.get_status(&device).await.expect("get").expect("a status");
+    store
+        .record_status(&device, &incremental)
+        .await
+        .expect("incremental");
+    let status = store
+        .get_status(&device)
+        .await
+        .expect("get")
+        .expect("a status");
     assert_eq!(
         status.items,
         vec![
@@ -1555,13 +1632,24 @@ pub async fn declarative_status(store: &dyn Store) {
     assert_eq!(status.full_report_at, Some(at(1)));
     let mut full = StatusUpdate::new(vec![item("passcode.is-compliant", "true", 3)], "[]", true);
     full.received_at = at(3);
-    store.record_status(&device, &full).await.expect("second full report");
-    let status = store.get_status(&device).await.expect("get").expect("a status");
+    store
+        .record_status(&device, &full)
+        .await
+        .expect("second full report");
+    let status = store
+        .get_status(&device)
+        .await
+        .expect("get")
+        .expect("a status");
     assert_eq!(status.items, vec![item("passcode.is-compliant", "true", 3)]);
     assert_eq!(status.errors, "[]");
     assert_eq!(status.full_report_at, Some(at(3)));
     assert_eq!(
-        store.synced_declarations_token(&device).await.expect("token").as_deref(),
+        store
+            .synced_declarations_token(&device)
+            .await
+            .expect("token")
+            .as_deref(),
         Some("t"),
         "a status report keeps the synced token"
     );

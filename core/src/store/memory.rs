@@ -1001,10 +1001,7 @@ impl DeclarationStore for MemoryStore {
         Ok(())
     }
 
-    async fn synced_declarations_token(
-        &self,
-        enrollment: &EnrollmentId,
-    ) -> Result<Option<String>> {
+    async fn synced_declarations_token(&self, enrollment: &EnrollmentId) -> Result<Option<String>> {
         Ok(self.lock().synced_tokens.get(enrollment).cloned())
     }
 }

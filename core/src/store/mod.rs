@@ -445,8 +445,7 @@ pub trait DeclarationStore: Send + Sync {
     ) -> Result<()>;
 
     /// The DeclarationsToken last sent to an enrollment.
-    async fn synced_declarations_token(&self, enrollment: &EnrollmentId)
-        -> Result<Option<String>>;
+    async fn synced_declarations_token(&self, enrollment: &EnrollmentId) -> Result<Option<String>>;
 }
 
 /// Every store trait at once: what a backend implements and what the engine holds.
