@@ -11,10 +11,10 @@ use mdmkit_core::ddm::declarations::{
     ConfigurationManagementStatusSubscriptionsStatusItemsItem, ConfigurationPasscodeSettings,
     ConfigurationServicesConfigurationFiles, ManagementOrganizationInfo,
 };
-use mdmkit_core::ddm::{Declaration, DeclarationPayload};
+use mdmkit_core::ddm::{served_data_asset, Declaration, DeclarationPayload};
 use mdmkit_core::engine::{Engine, MdmResponse, SyncOutcome};
 use mdmkit_core::push::RecordingPusher;
-use mdmkit_core::store::{AtRestKey, MemoryStore, SharedStore, SqliteStore};
+use mdmkit_core::store::{AssetDataRecord, AtRestKey, MemoryStore, SharedStore, SqliteStore};
 use mdmkit_core::{CommandStatus, EnrollmentId};
 use mdmkit_tests::{DeviceCa, SimulatedDevice};
 use plist::Dictionary;
@@ -88,6 +88,7 @@ async fn postgres_store() -> Option<SharedStore> {
 on_every_store!(
     a_device_runs_the_whole_declarative_flow,
     bad_declarations_and_reports_store_nothing,
+    assets_are_served_to_their_devices_only,
 );
 
 struct Fixture {
@@ -517,4 +518,63 @@ async fn bad_declarations_and_reports_store_nothing(store: SharedStore) {
     let response = f.ddm(&device, "status", None).await;
     assert_eq!(response.status, 400);
     assert_eq!(store.get_status(&id(&device)).await.unwrap(), None);
+}
+
+async fn assets_are_served_to_their_devices_only(store: SharedStore) {
+    let f = fixture(store.clone());
+    let device = f.device("ddm-asset");
+    let stranger = f.device("ddm-asset-stranger");
+    f.enroll(&device).await;
+    f.enroll(&stranger).await;
+    let asset_id = unique("sshd-data");
+    let data = AssetDataRecord::new(&asset_id, "application/zip", b"PK\x03\x04 files".to_vec());
+    store.put_asset_data(&data).await.unwrap();
+    let asset =
+        served_data_asset(format!("https://mdm.example.com/assets/{asset_id}"), &data).unwrap();
+    let config = Declaration::new(
+        unique("sshd"),
+        ConfigurationServicesConfigurationFiles::new("com.apple.sshd", &asset_id),
+    )
+    .unwrap();
+    let set = unique("assets");
+    f.engine.declare(&set, &[asset, config]).await.unwrap();
+    f.engine
+        .assign_declaration_set(&set, &id(&device))
+        .await
+        .unwrap();
+
+    let fetched = f
+        .ddm_json(&device, &format!("declaration/asset/{asset_id}"))
+        .await;
+    assert_eq!(fetched["Payload"]["Authentication"]["Type"], "MDM");
+    assert_eq!(
+        fetched["Payload"]["Reference"]["Hash-SHA-256"],
+        json!(data.sha256)
+    );
+    assert_eq!(
+        fetched["Payload"]["Reference"]["Size"],
+        json!(data.data.len())
+    );
+
+    let get = |device: &SimulatedDevice| {
+        let mut request = device.request(Vec::new()).unwrap();
+        request.method = "GET".into();
+        request
+    };
+    let response = f.engine.handle_asset(get(&device), &asset_id).await;
+    assert_eq!(response.status, 200, "{:?}", response.error);
+    assert_eq!(response.body, data.data);
+    assert!(response
+        .headers
+        .contains(&("Content-Type".to_owned(), "application/zip".to_owned())));
+    // Another device, an unknown asset: the same 404. No signature: 400. Not GET: 405.
+    let other = f.engine.handle_asset(get(&stranger), &asset_id).await;
+    let missing = f.engine.handle_asset(get(&device), "no-such-asset").await;
+    assert_eq!((other.status, other.body.len()), (404, 0));
+    assert_eq!((missing.status, missing.body.len()), (404, 0));
+    let mut unsigned = mdmkit_core::engine::MdmRequest::put(Vec::new());
+    unsigned.method = "GET".into();
+    assert_eq!(f.engine.handle_asset(unsigned, &asset_id).await.status, 400);
+    let put = device.request(Vec::new()).unwrap();
+    assert_eq!(f.engine.handle_asset(put, &asset_id).await.status, 405);
 }

@@ -113,3 +113,26 @@ pub async fn delete_declaration<S: DeclarationStore + ?Sized>(
     store.delete_declaration(identifier).await?;
     Ok(Some(record.set_name.clone()))
 }
+
+/// An asset declaration (`com.apple.asset.data`, Identifier = the record's) for data the
+/// server serves itself at `url` to devices authenticated as for MDM requests
+/// (`Authentication.Type` `MDM`; see `Engine::handle_asset`), with the data's media type,
+/// size and SHA-256 so the device can check what it downloads.
+pub fn served_data_asset(
+    url: impl Into<String>,
+    data: &crate::store::AssetDataRecord,
+) -> Result<Declaration> {
+    use super::declarations::{
+        AssetData, AssetDataAuthentication, AssetDataAuthenticationType, AssetDataReference,
+    };
+    let size = i64::try_from(data.data.len())
+        .map_err(|_| Error::StoreInput("asset data too large".into()))?;
+    let reference = AssetDataReference::new(url)
+        .with_content_type(&data.content_type)
+        .with_size(size)
+        .with_hash_sha_256(&data.sha256);
+    let asset = AssetData::new(reference).with_authentication(AssetDataAuthentication::new(
+        AssetDataAuthenticationType::Mdm,
+    ));
+    Declaration::new(&data.identifier, asset)
+}

@@ -52,7 +52,7 @@ pub use declaration::{
 
 mod manage;
 pub mod serve;
-pub use manage::{delete_declaration, put_declarations, Declared};
+pub use manage::{delete_declaration, put_declarations, served_data_asset, Declared};
 pub use serve::{
     parse_status_report, DeclarationItem, DeclarativeReply, EffectiveDeclarations,
     CLIENT_CAPABILITIES, DECLARATIONS_STATUS,

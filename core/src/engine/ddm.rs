@@ -9,9 +9,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{Engine, Queued};
+use super::{Engine, MdmRequest, MdmResponse, Queued};
 use crate::ddm::serve::sync_command;
 use crate::ddm::{Declaration, Declared, EffectiveDeclarations};
+use crate::store::EnrollmentQuery;
 use crate::{EnrollmentId, Error, Result};
 
 /// What a synchronisation did for one enrollment.
@@ -145,5 +146,66 @@ impl Engine {
             Err(error @ (Error::StoreBackend(_) | Error::StoreCrypto(_))) => Err(error),
             Err(error) => Ok(SyncOutcome::Refused(error.code(), error.to_string())),
         }
+    }
+}
+
+impl Engine {
+    /// Serves the data of an asset declaration the server stores itself
+    /// ([`AssetDataRecord`](crate::store::AssetDataRecord)) to a device: a `GET`
+    /// authenticated like an MDM request (an `Mdm-Signature` over the empty body, or the
+    /// TLS client certificate). Only an asset among the effective declarations of one of
+    /// the device's enrollments is served; any other (missing, or another device's) is
+    /// the same 404. Authentication failures answer 400, never 401.
+    ///
+    /// The HTTP layer routes the asset URLs it gave in the declarations
+    /// ([`served_data_asset`](crate::ddm::served_data_asset)) here with the Identifier.
+    pub async fn handle_asset(&self, request: MdmRequest, identifier: &str) -> MdmResponse {
+        if !request.method.eq_ignore_ascii_case("GET") {
+            return MdmResponse::status(405);
+        }
+        match self.asset(&request, identifier).await {
+            Ok(Some(record)) => MdmResponse {
+                status: 200,
+                headers: vec![("Content-Type".into(), record.content_type)],
+                body: record.data,
+                error: None,
+            },
+            Ok(None) => MdmResponse::status(404),
+            Err(error) => MdmResponse::from_error(&error),
+        }
+    }
+
+    async fn asset(
+        &self,
+        request: &MdmRequest,
+        identifier: &str,
+    ) -> Result<Option<crate::store::AssetDataRecord>> {
+        let identity = self.identify(request)?;
+        let query = EnrollmentQuery {
+            identity_cert_sha256: Some(identity.sha256.clone()),
+            ..EnrollmentQuery::default()
+        };
+        let Some(device) = self
+            .store
+            .list_enrollments(&query)
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Err(Error::DeviceAuth(
+                "the certificate is not bound to any enrollment".into(),
+            ));
+        };
+        let query = EnrollmentQuery {
+            device_id: Some(device.id.device_part().to_owned()),
+            ..EnrollmentQuery::default()
+        };
+        for enrollment in self.store.list_enrollments(&query).await? {
+            let effective = EffectiveDeclarations::of(self.store.as_ref(), &enrollment.id).await?;
+            if effective.find("asset", identifier).is_some() {
+                return self.store.get_asset_data(identifier).await;
+            }
+        }
+        Ok(None)
     }
 }

@@ -53,7 +53,7 @@ impl Engine {
 
     /// The verified identity certificate of a request: its `Mdm-Signature`, else its TLS
     /// client certificate.
-    fn identify(&self, request: &MdmRequest) -> Result<DeviceIdentity> {
+    pub(super) fn identify(&self, request: &MdmRequest) -> Result<DeviceIdentity> {
         if request.body.len() > self.config.limits.max_body_bytes {
             return Err(Error::BodyTooLarge {
                 size: request.body.len(),

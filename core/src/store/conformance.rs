@@ -44,6 +44,7 @@ pub async fn run_all(store: &dyn Store) {
     sign_in_failures(store).await;
     declarations(store).await;
     declarative_status(store).await;
+    asset_data(store).await;
 }
 
 /// A prefix unique to this check and run.
@@ -1653,4 +1654,29 @@ pub async fn declarative_status(store: &dyn Store) {
         Some("t"),
         "a status report keeps the synced token"
     );
+}
+
+/// Asset data the server serves: bytes round-trip, replaced by Identifier, deleted.
+pub async fn asset_data(store: &dyn Store) {
+    let asset = unique("asset");
+    assert_eq!(store.get_asset_data(&asset).await.expect("get asset"), None);
+    let mut data = AssetDataRecord::new(&asset, "application/zip", vec![0, 1, 2, 255]);
+    data.updated_at = at(20);
+    store.put_asset_data(&data).await.expect("put asset");
+    assert_eq!(
+        store.get_asset_data(&asset).await.expect("get asset"),
+        Some(data)
+    );
+    let mut data = AssetDataRecord::new(&asset, "text/plain", b"new".to_vec());
+    data.updated_at = at(21);
+    store.put_asset_data(&data).await.expect("replace asset");
+    assert_eq!(
+        store.get_asset_data(&asset).await.expect("get asset"),
+        Some(data)
+    );
+    assert!(store.delete_asset_data(&asset).await.expect("delete asset"));
+    assert!(!store
+        .delete_asset_data(&asset)
+        .await
+        .expect("delete asset again"));
 }

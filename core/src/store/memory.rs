@@ -45,6 +45,7 @@ struct Inner {
     declaration_sets: std::collections::BTreeSet<(EnrollmentId, String)>,
     statuses: BTreeMap<EnrollmentId, DeclarativeStatus>,
     synced_tokens: BTreeMap<EnrollmentId, String>,
+    asset_data: BTreeMap<String, AssetDataRecord>,
 }
 
 /// Failed sign-ins of one account.
@@ -1003,5 +1004,22 @@ impl DeclarationStore for MemoryStore {
 
     async fn synced_declarations_token(&self, enrollment: &EnrollmentId) -> Result<Option<String>> {
         Ok(self.lock().synced_tokens.get(enrollment).cloned())
+    }
+
+    async fn put_asset_data(&self, record: &AssetDataRecord) -> Result<()> {
+        let mut stored = record.clone();
+        stored.updated_at = truncate_to_micros(stored.updated_at);
+        self.lock()
+            .asset_data
+            .insert(record.identifier.clone(), stored);
+        Ok(())
+    }
+
+    async fn get_asset_data(&self, identifier: &str) -> Result<Option<AssetDataRecord>> {
+        Ok(self.lock().asset_data.get(identifier).cloned())
+    }
+
+    async fn delete_asset_data(&self, identifier: &str) -> Result<bool> {
+        Ok(self.lock().asset_data.remove(identifier).is_some())
     }
 }

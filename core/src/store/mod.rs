@@ -446,6 +446,15 @@ pub trait DeclarationStore: Send + Sync {
 
     /// The DeclarationsToken last sent to an enrollment.
     async fn synced_declarations_token(&self, enrollment: &EnrollmentId) -> Result<Option<String>>;
+
+    /// Stores (or replaces) the data the server serves for an asset declaration.
+    async fn put_asset_data(&self, record: &AssetDataRecord) -> Result<()>;
+
+    /// The data stored for an asset declaration.
+    async fn get_asset_data(&self, identifier: &str) -> Result<Option<AssetDataRecord>>;
+
+    /// Deletes the data stored for an asset declaration.
+    async fn delete_asset_data(&self, identifier: &str) -> Result<bool>;
 }
 
 /// Every store trait at once: what a backend implements and what the engine holds.

@@ -1156,3 +1156,37 @@ impl StatusUpdate {
         }
     }
 }
+
+/// The data of an asset declaration the server itself serves (to devices authenticated as
+/// for MDM requests: `Authentication.Type` `MDM`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AssetDataRecord {
+    /// The asset declaration's Identifier.
+    pub identifier: String,
+    /// The media type (`application/zip`).
+    pub content_type: String,
+    /// The bytes.
+    pub data: Vec<u8>,
+    /// Their SHA-256, lowercase hex (the declaration's `Hash-SHA-256`).
+    pub sha256: String,
+    /// When they were stored.
+    pub updated_at: OffsetDateTime,
+}
+
+impl AssetDataRecord {
+    /// Data stored now, its hash computed.
+    pub fn new(
+        identifier: impl Into<String>,
+        content_type: impl Into<String>,
+        data: Vec<u8>,
+    ) -> Self {
+        Self {
+            identifier: identifier.into(),
+            content_type: content_type.into(),
+            sha256: hex::encode(openssl::sha::sha256(&data)),
+            data,
+            updated_at: now_micros(),
+        }
+    }
+}

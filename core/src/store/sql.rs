@@ -2092,6 +2092,52 @@ macro_rules! impl_sql_store {
                 .map_err(backend)?;
                 Ok(token.flatten())
             }
+
+            async fn put_asset_data(&self, record: &AssetDataRecord) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO mdmkit_ddm_asset_data (identifier, content_type, data, sha256, \
+                     updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (identifier) DO UPDATE \
+                     SET content_type = excluded.content_type, data = excluded.data, \
+                     sha256 = excluded.sha256, updated_at = excluded.updated_at",
+                )
+                .bind(record.identifier.as_str())
+                .bind(record.content_type.as_str())
+                .bind(record.data.as_slice())
+                .bind(record.sha256.as_str())
+                .bind(to_micros(record.updated_at))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn get_asset_data(&self, identifier: &str) -> Result<Option<AssetDataRecord>> {
+                let row = sqlx::query("SELECT * FROM mdmkit_ddm_asset_data WHERE identifier = $1")
+                    .bind(identifier)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let mut record = AssetDataRecord::new(
+                    row.try_get::<String, _>("identifier").map_err(backend)?,
+                    row.try_get::<String, _>("content_type").map_err(backend)?,
+                    row.try_get::<Vec<u8>, _>("data").map_err(backend)?,
+                );
+                record.sha256 = row.try_get("sha256").map_err(backend)?;
+                record.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
+                Ok(Some(record))
+            }
+
+            async fn delete_asset_data(&self, identifier: &str) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM mdmkit_ddm_asset_data WHERE identifier = $1")
+                    .bind(identifier)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Ok(done.rows_affected() > 0)
+            }
         }
     };
 }

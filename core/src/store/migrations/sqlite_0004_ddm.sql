@@ -1,6 +1,7 @@
 -- Declarative Device Management: declarations (validated JSON, keyed by Identifier) in
 -- named sets, the sets' assignments to enrollments, each enrollment's reported status
--- items and last status errors, and the DeclarationsToken last sent to it.
+-- items and last status errors, the DeclarationsToken last sent to it, and the data of
+-- assets the server serves itself.
 
 CREATE TABLE mdmkit_ddm_declarations (
     identifier       TEXT PRIMARY KEY,
@@ -33,4 +34,12 @@ CREATE TABLE mdmkit_ddm_enrollments (
     full_report_at BIGINT,
     has_status     BOOLEAN NOT NULL DEFAULT FALSE,
     synced_token   TEXT
+);
+
+CREATE TABLE mdmkit_ddm_asset_data (
+    identifier   TEXT PRIMARY KEY,
+    content_type TEXT NOT NULL,
+    data         BLOB NOT NULL,
+    sha256       TEXT NOT NULL,
+    updated_at   BIGINT NOT NULL
 );
