@@ -139,7 +139,10 @@ fn main() {
         }
         let plain = start.elapsed();
         report(
-            &format!("declaration-items, 200 declarations ({} bytes)", manifest.len()),
+            &format!(
+                "declaration-items, 200 declarations ({} bytes)",
+                manifest.len()
+            ),
             n,
             served,
             plain,

@@ -241,10 +241,10 @@ fn references_must_exist_and_fit() {
     .unwrap();
     let none = Default::default();
     assert!(check_references(&[activation.clone(), config.clone(), asset.clone()], &none).is_ok());
-    let err = check_references(&[activation.clone()], &none).unwrap_err();
+    let err = check_references(std::slice::from_ref(&activation), &none).unwrap_err();
     assert_eq!(err.code(), "declaration_reference");
     assert!(err.to_string().contains("cfg"), "{err}");
-    let err = check_references(&[config.clone()], &none).unwrap_err();
+    let err = check_references(std::slice::from_ref(&config), &none).unwrap_err();
     assert!(err.to_string().contains("DataAssetReference"), "{err}");
     // An asset of the wrong type.
     let mut existing = std::collections::BTreeMap::new();
