@@ -380,6 +380,30 @@ async fn a_device_runs_the_whole_declarative_flow(store: SharedStore) {
     assert_eq!(install.value, "\"installing\"");
     assert!(status.items.iter().any(|i| i.item == "device.model.family"));
     assert_eq!(status.errors, "[]");
+    // List items of incremental reports merge by identifier; `_removed` removes.
+    for apps in [
+        json!([{ "identifier": "com.example.a", "state": "installed" },
+               { "identifier": "com.example.b", "state": "installing" }]),
+        json!([{ "identifier": "com.example.a", "_removed": true },
+               { "identifier": "com.example.b", "state": "installed" }]),
+    ] {
+        let report =
+            json!({ "StatusItems": { "app": { "managed": { "list": apps } } }, "Errors": [] });
+        let response = f
+            .ddm(&device, "status", Some(report.to_string().as_bytes()))
+            .await;
+        assert_eq!(response.status, 200, "{:?}", response.error);
+    }
+    let status = store.get_status(&id(&device)).await.unwrap().unwrap();
+    let apps = status
+        .items
+        .iter()
+        .find(|i| i.item == "app.managed.list")
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Json>(&apps.value).unwrap(),
+        json!([{ "identifier": "com.example.b", "state": "installed" }])
+    );
 
     // The capabilities match what is assigned: nothing held back, the token unchanged.
     assert_eq!(

@@ -201,7 +201,10 @@ pub async fn respond(
         let body = data.ok_or_else(|| {
             Error::DeclarativeRequest("the status endpoint needs a status report".into())
         })?;
-        let update = parse_status_report(body)?;
+        let mut update = parse_status_report(body)?;
+        if !update.full_report {
+            merge_removable_lists(store, enrollment, &mut update).await?;
+        }
         store.record_status(enrollment, &update).await?;
         return Ok(DeclarativeReply::Empty);
     }
@@ -304,6 +307,68 @@ fn flatten_items(
         }
     }
     Ok(())
+}
+
+/// Whether a status item is a list whose incremental reports carry only the changed
+/// entries (keyed by `identifier`, removals marked `_removed`), as the schema says.
+pub fn is_removable_list(item: &str) -> bool {
+    STATUS_ITEMS
+        .iter()
+        .find(|info| info.name == item)
+        .and_then(|info| info.keys[0].item)
+        .is_some_and(|entry| entry.key("_removed").is_some())
+}
+
+/// Merges the list items of an incremental report into what is stored: entries replace
+/// the stored entry with the same `identifier`, `_removed: true` removes it.
+async fn merge_removable_lists(
+    store: &dyn Store,
+    enrollment: &EnrollmentId,
+    update: &mut StatusUpdate,
+) -> Result<()> {
+    if !update.items.iter().any(|i| is_removable_list(&i.item)) {
+        return Ok(());
+    }
+    let Some(stored) = store.get_status(enrollment).await? else {
+        return Ok(());
+    };
+    for item in update
+        .items
+        .iter_mut()
+        .filter(|i| is_removable_list(&i.item))
+    {
+        let Some(old) = stored.items.iter().find(|o| o.item == item.item) else {
+            continue;
+        };
+        let (Ok(Json::Array(old)), Ok(Json::Array(new))) = (
+            serde_json::from_str::<Json>(&old.value),
+            serde_json::from_str::<Json>(&item.value),
+        ) else {
+            continue;
+        };
+        item.value = Json::Array(merge_entries(old, new)).to_string();
+    }
+    Ok(())
+}
+
+/// `old` with `new`'s entries applied by `identifier` (see [`is_removable_list`]).
+pub fn merge_entries(mut old: Vec<Json>, new: Vec<Json>) -> Vec<Json> {
+    for entry in new {
+        let identifier = entry.get("identifier").cloned();
+        let position = identifier
+            .as_ref()
+            .and_then(|id| old.iter().position(|o| o.get("identifier") == Some(id)));
+        let removed = entry.get("_removed").and_then(Json::as_bool) == Some(true);
+        match (position, removed) {
+            (Some(at), true) => {
+                old.remove(at);
+            }
+            (None, true) => {}
+            (Some(at), false) => old[at] = entry,
+            (None, false) => old.push(entry),
+        }
+    }
+    old
 }
 
 /// The typed value of a stored status item (unknown items as

@@ -415,3 +415,27 @@ fn capabilities_hold_back_unsupported_declarations() {
 }
 
 use serve::protocol_json;
+
+#[test]
+fn incremental_lists_merge_by_identifier() {
+    assert!(serve::is_removable_list("app.managed.list"));
+    assert!(!serve::is_removable_list("management.declarations"));
+    assert!(!serve::is_removable_list("device.model.family"));
+    let old = vec![
+        json!({"identifier": "a", "state": "installed"}),
+        json!({"identifier": "b", "state": "installed"}),
+    ];
+    let new = vec![
+        json!({"identifier": "a", "_removed": true}),
+        json!({"identifier": "b", "state": "updating"}),
+        json!({"identifier": "c", "state": "installing"}),
+        json!({"identifier": "z", "_removed": true}),
+    ];
+    assert_eq!(
+        serve::merge_entries(old, new),
+        vec![
+            json!({"identifier": "b", "state": "updating"}),
+            json!({"identifier": "c", "state": "installing"}),
+        ]
+    );
+}
