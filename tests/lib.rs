@@ -11,7 +11,9 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
-use mdmkit_core::checkin::{Authenticate, CheckOut, CheckinMessage, TokenUpdate};
+use mdmkit_core::checkin::{
+    Authenticate, CheckOut, CheckinMessage, DeclarativeManagement, TokenUpdate,
+};
 use mdmkit_core::engine::{MdmRequest, SIGNATURE_HEADER};
 use mdmkit_core::{CommandEnvelope, CommandStatus, Data, Error, PlistFormat};
 use openssl::asn1::{Asn1Integer, Asn1Time};
@@ -318,6 +320,24 @@ impl SimulatedDevice {
         dict.insert("CommandUUID".into(), Value::String(envelope.command_uuid));
         dict.insert("Status".into(), Value::String(status.as_str().into()));
         mdmkit_core::plist_io::write(&Value::Dictionary(dict), self.format)
+    }
+
+    /// The `DeclarativeManagement` check-in body for `endpoint` (`tokens`,
+    /// `declaration-items`, `declaration/configuration/ID`, `status`), with `data` (the
+    /// status report) when given.
+    pub fn declarative_management(
+        &self,
+        endpoint: &str,
+        data: Option<&[u8]>,
+    ) -> Result<Vec<u8>, Error> {
+        let mut message = DeclarativeManagement::new(endpoint);
+        if self.user_enrollment {
+            message.enrollment_id = Some(self.udid.clone());
+        } else {
+            message.udid = Some(self.udid.clone());
+        }
+        message.data = data.map(|d| Data::new(d.to_vec()));
+        CheckinMessage::DeclarativeManagement(message).encode(self.format)
     }
 
     /// The Idle body a device sends when it asks for its next command.

@@ -14,6 +14,13 @@ OUT_DIR defaults to `core/src` beside this script's parent. The generator writes
     checkin/<name>.rs       one module per MessageType
     profile/payloads/mod.rs the PayloadContent enum, PAYLOADS, TOP_LEVEL_KEYS and COMMON_KEYS
     profile/payloads/<name>.rs  one module per PayloadType (pages of one type are merged)
+    ddm/declarations/mod.rs the DeclarationPayload enum and the DECLARATION_TYPES table
+    ddm/declarations/<name>.rs  one module per declaration type (activations, assets,
+                            configurations, management)
+    ddm/status/mod.rs       the StatusValue enum and the STATUS_ITEMS table
+    ddm/status/<name>.rs    one module per status item: the type of its value
+    ddm/protocol/mod.rs, ddm/protocol/<name>.rs  the protocol messages (tokens,
+                            declaration-items, status report)
 
 and runs rustfmt on them. Hand-written code lives beside them (command/envelope.rs,
 checkin/envelope.rs) and is never touched. Doc comments state the schema's facts (types,
@@ -1119,6 +1126,385 @@ def used_imports(body):
     return "\n".join(lines)
 
 
+# ---- Declarative Device Management -------------------------------------------------------
+
+DDM_CATEGORIES = [("activation", "Activation"), ("asset", "Asset"),
+                  ("configuration", "Configuration"), ("management", "Management")]
+
+
+def asset_references(keys, prefix=""):
+    """(key path, asset types) of every key naming an asset declaration, depth first."""
+    out = []
+    for k in keys or []:
+        path = prefix + str(k["key"])
+        if k.get("assettypes"):
+            out.append((path, [str(t) for t in k["assettypes"]]))
+        sub = k.get("subkeys")
+        if sub and ktype(k) == "dictionary":
+            out += asset_references(sub, path + ".")
+        elif sub and ktype(k) == "array" and len(sub) == 1 and sub[0].get("subkeys"):
+            out += asset_references(sub[0]["subkeys"], path + ".*.")
+    return out
+
+
+def ddm_imports(body):
+    """The `use` lines a generated DDM module needs: only what its code names."""
+    code = "\n".join(line for line in body.split("\n") if not line.strip().startswith("//"))
+    code = re.sub(r'"(?:[^"\\]|\\.)*"', '""', code)
+    used = lambda n: re.search(r"\b" + n + r"\b", code) is not None
+    lines = []
+    if used("BTreeMap"):
+        lines.append("use std::collections::BTreeMap;")
+    if used("SystemTime"):
+        lines.append("use std::time::SystemTime;")
+    if lines:
+        lines.append("")
+    plist = [n for n in ["Dictionary", "Value"] if used(n)]
+    if plist:
+        lines.append(f"use plist::{{{', '.join(plist)}}};")
+        lines.append("")
+    codec = [n for n, pat in [("self", "codec::"), ("Data", "Data"), ("KeyPath", "KeyPath"),
+                              ("PlistCodec", "PlistCodec")] if used(pat)]
+    if codec:
+        lines.append(f"use crate::codec::{{{', '.join(codec)}}};")
+    schema = [n for n in ["EnrollmentMode", "KeyInfo", "MessageInfo", "Platform",
+                          "PlatformSupport", "SharedIpadSupport", "ValueKind"] if used(n)]
+    if schema:
+        lines.append(f"use crate::schema::{{{', '.join(schema)}}};")
+    if used("Error"):
+        lines.append("use crate::Error;")
+    return "\n".join(lines)
+
+
+def ddm_module_text(doc_line, m, info):
+    statics = recursive_statics_text()
+    if statics:
+        info = info + ["", statics]
+    body = "\n".join(m.items + info)
+    uses = ddm_imports(body)
+    if "AssetReference" in body or "DeclarationCategory" in body:
+        uses += "\nuse crate::ddm::{" + ", ".join(
+            n for n in ["AssetReference", "DeclarationCategory"] if n in body) + "};"
+    return HEADER + f"//! {doc_line}\n\n" + uses + "\n\n" + "\n\n".join(m.items) + "\n\n" + \
+        "\n".join(info) + "\n"
+
+
+def gen_ddm_declarations(schema, out):
+    base = os.path.join(schema, "declarative", "declarations")
+    files = []
+    for category, _ in DDM_CATEGORIES:
+        files += sorted(glob.glob(os.path.join(base, category + "s", "*.yaml")))
+        files += sorted(glob.glob(os.path.join(base, category, "*.yaml")))
+    entries = []
+    written = []
+    for path in files:
+        y = yaml.safe_load(open(path))
+        dt = y["payload"]["declarationtype"]
+        short = dt[len("com.apple."):] if dt.startswith("com.apple.") else dt
+        category = next(v for c, v in DDM_CATEGORIES if short.startswith(c + "."))
+        type_name = pascal(short)
+        mod_name = snake(type_name)
+        keys = y.get("payloadkeys") or []
+        supported = y["payload"].get("supportedOS") or {}
+        m = Module(f"the `{dt}` declaration")
+        g = Generator(m, lenient=False)
+        doc = [f"The payload of the `{dt}` declaration ({y.get('title', dt)}).", "",
+               "Platforms:"] + platform_doc(supported)
+        for os_name, _ in PLATFORMS:
+            e = supported.get(os_name)
+            if isinstance(e, dict) and e.get("allowed-enrollments"):
+                doc.append(f"- {os_name} enrollments: {', '.join(e['allowed-enrollments'])}; "
+                           f"scopes: {', '.join(e.get('allowed-scopes') or []) or 'none'}")
+        g.struct(type_name, keys, {"key": dt}, doc=doc)
+        refs = asset_references(keys)
+        info = [f"/// What Apple's schema says about the `{dt}` declaration's payload.",
+                "pub static INFO: MessageInfo = MessageInfo {",
+                f"    name: {rust_str(dt)},",
+                f"    title: {rust_str(y.get('title', dt))},",
+                "    platforms: &[" + ", ".join(platform_support(supported)) + "],",
+                "    keys: &[" + ", ".join(key_info(k) for k in keys) + "],",
+                "    response_keys: &[],",
+                "};", "",
+                "/// The payload keys that name asset declarations, with the asset types allowed.",
+                "pub static ASSET_REFERENCES: &[AssetReference] = &[" + ", ".join(
+                    f"AssetReference {{ key_path: {rust_str(p)}, asset_types: &[{', '.join(rust_str(t) for t in ts)}] }}"
+                    for p, ts in refs) + "];", "",
+                f"impl {type_name} {{",
+                "    /// The declaration's Type.",
+                f"    pub const DECLARATION_TYPE: &'static str = {rust_str(dt)};",
+                "    /// The declaration's category.",
+                f"    pub const CATEGORY: DeclarationCategory = DeclarationCategory::{category};",
+                "}"]
+        text = ddm_module_text(f"The `{dt}` declaration.", m, info)
+        p = os.path.join(out, "ddm", "declarations", mod_name + ".rs")
+        write(p, text)
+        written.append(p)
+        entries.append((dt, mod_name, type_name, category, sorted(m.names)))
+
+    lines = [HEADER, "//! Typed declaration payloads: one module per declaration type of Apple's schema.",
+             "",
+             "use plist::{Dictionary, Value};",
+             "",
+             "use crate::codec::{KeyPath, PlistCodec};",
+             "use crate::ddm::{DeclarationCategory, DeclarationTypeInfo};",
+             "use crate::Error;",
+             ""]
+    for _, mod_name, _, _, _ in entries:
+        lines.append(f"pub mod {mod_name};")
+    lines.append("")
+    for _, mod_name, _, _, names in entries:
+        lines.append(f"pub use {mod_name}::{{{', '.join(names)}}};")
+    lines.append("")
+    lines.append("/// What Apple's schema says about every declaration type, by category then Type.")
+    lines.append("pub static DECLARATION_TYPES: &[DeclarationTypeInfo] = &[")
+    for dt, mod_name, _, category, _ in entries:
+        lines.append(f"    DeclarationTypeInfo {{ info: &{mod_name}::INFO, category: "
+                     f"DeclarationCategory::{category}, asset_references: {mod_name}::ASSET_REFERENCES }},")
+    lines.append("];")
+    lines.append("")
+    lines.append("/// The payload of a declaration of any type.")
+    lines.append("#[allow(clippy::large_enum_variant)]")
+    lines.append("#[derive(Debug, Clone, PartialEq)]")
+    lines.append("#[non_exhaustive]")
+    lines.append("pub enum DeclarationPayload {")
+    for dt, _, type_name, _, _ in entries:
+        lines.append(f"    /// `{dt}`.")
+        lines.append(f"    {type_name}({type_name}),")
+    lines.append("    /// A declaration type this version of mdmkit does not model (a newer OS's), kept unchanged.")
+    lines.append("    Other {")
+    lines.append("        /// Its Type.")
+    lines.append("        declaration_type: String,")
+    lines.append("        /// Its payload.")
+    lines.append("        payload: Dictionary,")
+    lines.append("    },")
+    lines.append("}")
+    lines.append("")
+    lines.append("impl DeclarationPayload {")
+    lines.append("    /// The declaration's Type.")
+    lines.append("    pub fn declaration_type(&self) -> &str {")
+    lines.append("        match self {")
+    for dt, _, type_name, _, _ in entries:
+        lines.append(f"            DeclarationPayload::{type_name}(_) => {rust_str(dt)},")
+    lines.append("            DeclarationPayload::Other { declaration_type, .. } => declaration_type,")
+    lines.append("        }")
+    lines.append("    }")
+    lines.append("")
+    lines.append("    /// The payload dictionary.")
+    lines.append("    pub fn to_dictionary(&self) -> Dictionary {")
+    lines.append("        let value = match self {")
+    for _, _, type_name, _, _ in entries:
+        lines.append(f"            DeclarationPayload::{type_name}(p) => p.to_plist(),")
+    lines.append("            DeclarationPayload::Other { payload, .. } => return payload.clone(),")
+    lines.append("        };")
+    lines.append("        match value {")
+    lines.append("            Value::Dictionary(dict) => dict,")
+    lines.append("            _ => Dictionary::new(),")
+    lines.append("        }")
+    lines.append("    }")
+    lines.append("")
+    lines.append("    /// Reads the payload of a declaration of `declaration_type`; an unknown type is kept as")
+    lines.append("    /// [`DeclarationPayload::Other`].")
+    lines.append("    pub fn from_dictionary(declaration_type: &str, payload: Dictionary, path: &KeyPath<'_>) -> Result<Self, Error> {")
+    lines.append("        let value = Value::Dictionary(payload);")
+    lines.append("        Ok(match declaration_type {")
+    for dt, _, type_name, _, _ in entries:
+        lines.append(f"            {rust_str(dt)} => DeclarationPayload::{type_name}({type_name}::from_plist(value, path)?),")
+    lines.append("            _ => DeclarationPayload::Other {")
+    lines.append("                declaration_type: declaration_type.to_owned(),")
+    lines.append("                payload: crate::codec::expect_dictionary(value, path)?,")
+    lines.append("            },")
+    lines.append("        })")
+    lines.append("    }")
+    lines.append("}")
+    lines.append("")
+    for _, _, type_name, _, _ in entries:
+        lines.append(f"impl From<{type_name}> for DeclarationPayload {{")
+        lines.append(f"    fn from(payload: {type_name}) -> Self {{")
+        lines.append(f"        DeclarationPayload::{type_name}(payload)")
+        lines.append("    }")
+        lines.append("}")
+        lines.append("")
+    lines.append("/// What the schema says about a declaration type.")
+    lines.append("pub fn declaration_type_info(declaration_type: &str) -> Option<&'static DeclarationTypeInfo> {")
+    lines.append("    DECLARATION_TYPES.iter().find(|t| t.info.name == declaration_type)")
+    lines.append("}")
+    p = os.path.join(out, "ddm", "declarations", "mod.rs")
+    write(p, "\n".join(lines) + "\n")
+    return [p] + written
+
+
+def gen_ddm_status(schema, out):
+    files = sorted(glob.glob(os.path.join(schema, "declarative", "status", "*.yaml")))
+    entries = []
+    written = []
+    for path in files:
+        y = yaml.safe_load(open(path))
+        item = y["payload"].get("statusitemtype")
+        keys = y.get("payloadkeys") or []
+        supported = y["payload"].get("supportedOS") or {}
+        if item is None:
+            # The status reason shared by the items: a plain dictionary type.
+            name = pascal(str(y["payload"].get("declarationtype", "status-reason")))
+            m = Module("a status reason")
+            g = Generator(m, lenient=True)
+            g.struct(name, keys, {"key": name}, doc=[f"A status reason ({y.get('title', name)}): a code, a description and details."])
+            text = ddm_module_text("A status reason.", m, [])
+            p = os.path.join(out, "ddm", "status", snake(name) + ".rs")
+            write(p, text)
+            written.append(p)
+            entries.append((None, snake(name), name, sorted(m.names)))
+            continue
+        key = keys[0]
+        type_name = pascal(item)
+        mod_name = snake(type_name)
+        m = Module(f"the `{item}` status item")
+        g = Generator(m, lenient=True)
+        rtype = g.field_type(key, type_name)
+        if rtype != type_name:
+            m.names.add(type_name)
+            m.items.append(f"/// The value of the `{item}` status item: {ktype(key)}.\npub type {type_name} = {rtype};")
+        info = [f"/// What Apple's schema says about the `{item}` status item (one key, the item).",
+                "pub static INFO: MessageInfo = MessageInfo {",
+                f"    name: {rust_str(item)},",
+                f"    title: {rust_str(y.get('title', item))},",
+                "    platforms: &[" + ", ".join(platform_support(supported)) + "],",
+                "    keys: &[" + key_info(key) + "],",
+                "    response_keys: &[],",
+                "};"]
+        text = ddm_module_text(f"The `{item}` status item.", m, info)
+        p = os.path.join(out, "ddm", "status", mod_name + ".rs")
+        write(p, text)
+        written.append(p)
+        entries.append((item, mod_name, type_name, sorted(m.names)))
+
+    items = [e for e in entries if e[0] is not None]
+    lines = [HEADER, "//! Typed status items: one module per status item of Apple's schema.",
+             "",
+             "use plist::Value;",
+             "",
+             "use crate::codec::{KeyPath, PlistCodec};",
+             "use crate::schema::MessageInfo;",
+             "use crate::Error;",
+             ""]
+    for _, mod_name, _, _ in entries:
+        lines.append(f"pub mod {mod_name};")
+    lines.append("")
+    for _, mod_name, _, names in entries:
+        lines.append(f"pub use {mod_name}::{{{', '.join(names)}}};")
+    lines.append("")
+    lines.append("/// What Apple's schema says about every status item, by name.")
+    lines.append("pub static STATUS_ITEMS: &[&MessageInfo] = &[" +
+                 ", ".join(f"&{m}::INFO" for _, m, _, _ in items) + "];")
+    lines.append("")
+    lines.append("/// The value of any status item, typed.")
+    lines.append("#[allow(clippy::large_enum_variant)]")
+    lines.append("#[derive(Debug, Clone, PartialEq)]")
+    lines.append("#[non_exhaustive]")
+    lines.append("pub enum StatusValue {")
+    for item, _, type_name, _ in items:
+        lines.append(f"    /// `{item}`.")
+        lines.append(f"    {type_name}({type_name}),")
+    lines.append("    /// An item this version of mdmkit does not model (a newer OS's), kept unchanged.")
+    lines.append("    Other {")
+    lines.append("        /// The item's name.")
+    lines.append("        item: String,")
+    lines.append("        /// Its value.")
+    lines.append("        value: Value,")
+    lines.append("    },")
+    lines.append("}")
+    lines.append("")
+    lines.append("impl StatusValue {")
+    lines.append("    /// The status item's name (`softwareupdate.install-state`).")
+    lines.append("    pub fn item(&self) -> &str {")
+    lines.append("        match self {")
+    for item, _, type_name, _ in items:
+        lines.append(f"            StatusValue::{type_name}(_) => {rust_str(item)},")
+    lines.append("            StatusValue::Other { item, .. } => item,")
+    lines.append("        }")
+    lines.append("    }")
+    lines.append("")
+    lines.append("    /// The value as a plist value.")
+    lines.append("    pub fn to_value(&self) -> Value {")
+    lines.append("        match self {")
+    for _, _, type_name, _ in items:
+        lines.append(f"            StatusValue::{type_name}(v) => v.to_plist(),")
+    lines.append("            StatusValue::Other { value, .. } => value.clone(),")
+    lines.append("        }")
+    lines.append("    }")
+    lines.append("")
+    lines.append("    /// Reads the value of status item `item`; an unknown item is kept as [`StatusValue::Other`].")
+    lines.append("    pub fn from_value(item: &str, value: Value) -> Result<Self, Error> {")
+    lines.append("        let path = KeyPath::named(item);")
+    lines.append("        Ok(match item {")
+    for item, _, type_name, _ in items:
+        lines.append(f"            {rust_str(item)} => StatusValue::{type_name}(PlistCodec::from_plist(value, &path)?),")
+    lines.append("            _ => StatusValue::Other { item: item.to_owned(), value },")
+    lines.append("        })")
+    lines.append("    }")
+    lines.append("}")
+    lines.append("")
+    lines.append("/// What the schema says about a status item.")
+    lines.append("pub fn status_item_info(item: &str) -> Option<&'static MessageInfo> {")
+    lines.append("    STATUS_ITEMS.iter().copied().find(|info| info.name == item)")
+    lines.append("}")
+    p = os.path.join(out, "ddm", "status", "mod.rs")
+    write(p, "\n".join(lines) + "\n")
+    return [p] + written
+
+
+def gen_ddm_protocol(schema, out):
+    files = sorted(glob.glob(os.path.join(schema, "declarative", "protocol", "*.yaml")))
+    entries = []
+    written = []
+    for path in files:
+        y = yaml.safe_load(open(path))
+        name = y["payload"]["requesttype"]
+        keys = y.get("payloadkeys") or []
+        supported = y["payload"].get("supportedOS") or {}
+        mod_name = snake(name)
+        m = Module(f"the `{name}` message")
+        # The status report comes from devices: unknown enum values are kept.
+        g = Generator(m, lenient=(name == "StatusReport"))
+        doc = [f"The `{name}` message of the declarative-management protocol ({y.get('title', name)}).",
+               "", "Platforms:"] + platform_doc(supported)
+        g.struct(name, keys, {"key": name}, doc=doc)
+        info = [f"/// What Apple's schema says about the `{name}` message.",
+                "pub static INFO: MessageInfo = MessageInfo {",
+                f"    name: {rust_str(name)},",
+                f"    title: {rust_str(y.get('title', name))},",
+                "    platforms: &[" + ", ".join(platform_support(supported)) + "],",
+                "    keys: &[" + ", ".join(key_info(k) for k in keys) + "],",
+                "    response_keys: &[],",
+                "};"]
+        text = ddm_module_text(f"The `{name}` protocol message.", m, info)
+        p = os.path.join(out, "ddm", "protocol", mod_name + ".rs")
+        write(p, text)
+        written.append(p)
+        entries.append((name, mod_name, sorted(m.names)))
+    lines = [HEADER, "//! The declarative-management protocol messages (the JSON bodies of the",
+             "//! `DeclarativeManagement` check-in's endpoints).", "",
+             "use crate::schema::MessageInfo;", ""]
+    for _, mod_name, _ in entries:
+        lines.append(f"pub mod {mod_name};")
+    lines.append("")
+    for _, mod_name, names in entries:
+        lines.append(f"pub use {mod_name}::{{{', '.join(names)}}};")
+    lines.append("")
+    lines.append("/// What Apple's schema says about every protocol message.")
+    lines.append("pub static MESSAGES: &[&MessageInfo] = &[" +
+                 ", ".join(f"&{m}::INFO" for _, m, _ in entries) + "];")
+    p = os.path.join(out, "ddm", "protocol", "mod.rs")
+    write(p, "\n".join(lines) + "\n")
+    return [p] + written
+
+
+def gen_ddm(schema, out):
+    for sub in ("declarations", "status", "protocol"):
+        os.makedirs(os.path.join(out, "ddm", sub), exist_ok=True)
+    return gen_ddm_declarations(schema, out) + gen_ddm_status(schema, out) + \
+        gen_ddm_protocol(schema, out)
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -1127,13 +1513,16 @@ def main():
         schema = os.path.join(schema, "yaml")
     out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "core", "src")
-    for sub in ("command", "checkin", os.path.join("profile", "payloads")):
+    for sub in ("command", "checkin", os.path.join("profile", "payloads"),
+                os.path.join("ddm", "declarations"), os.path.join("ddm", "status"),
+                os.path.join("ddm", "protocol")):
         d = os.path.join(out, sub)
         os.makedirs(d, exist_ok=True)
         for old in glob.glob(os.path.join(d, "*.rs")):
             if open(old).read().startswith(HEADER.strip()):
                 os.remove(old)
-    written = gen_commands(schema, out) + gen_checkin(schema, out) + gen_profiles(schema, out)
+    written = gen_commands(schema, out) + gen_checkin(schema, out) + gen_profiles(schema, out) \
+        + gen_ddm(schema, out)
     subprocess.run(["rustfmt", "--edition", "2021"] + written, check=True)
     print(f"wrote {len(written)} files under {out}")
 

@@ -133,7 +133,7 @@ fn build(
 }
 
 /// Sets a dotted key path (`Options.PurchaseMethod`) to a value written as text.
-fn set_path(
+pub(crate) fn set_path(
     dict: &mut Dictionary,
     keys: &'static [KeyInfo],
     dotted: &str,

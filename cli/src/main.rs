@@ -8,6 +8,7 @@ mod cli_error;
 mod cmd_certs;
 mod cmd_command;
 mod cmd_db;
+mod cmd_ddm;
 mod cmd_decode;
 mod cmd_enroll;
 mod cmd_init;
@@ -59,6 +60,9 @@ enum Commands {
     /// Manage the store's database.
     #[command(subcommand)]
     Db(cmd_db::DbCommand),
+    /// Declarative Device Management: declarations, sets, status reports.
+    #[command(subcommand)]
+    Ddm(cmd_ddm::DdmCommand),
     /// Inspect the command queue.
     #[command(subcommand)]
     Queue(cmd_queue::QueueCommand),
@@ -96,6 +100,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Commands::Profile(cmd) => cmd_profile::run(cmd),
         Commands::PushCert(command) => cmd_push_cert::run(command, &cli.global),
         Commands::Db(command) => cmd_db::run(command, &cli.global),
+        Commands::Ddm(command) => cmd_ddm::run(command, &cli.global),
         Commands::Queue(command) => cmd_queue::run(command, &cli.global),
         Commands::Push(command) => cmd_push::run(command, &cli.global),
         Commands::Certs(command) => cmd_certs::run(command, &cli.global),

@@ -225,6 +225,38 @@ pub enum Error {
     /// webhook signature does not verify.
     #[error("webhook: {0}")]
     Webhook(String),
+
+    /// A declaration is malformed beyond its payload's keys: no or an overlong
+    /// Identifier, a Type in the wrong category for where it is used, an activation
+    /// predicate whose parentheses, brackets, braces or quotes do not balance.
+    #[error("declaration {identifier}: {message}")]
+    DeclarationInvalid {
+        /// The declaration's Identifier (empty when it has none).
+        identifier: String,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A declaration refers to another declaration that does not exist or is of the wrong
+    /// type (an activation's StandardConfigurations naming a missing configuration, a
+    /// configuration's asset reference naming a missing asset or one of another type).
+    /// Nothing is stored.
+    #[error("declaration {identifier}: {key} refers to {target:?}, which {reason}")]
+    DeclarationReference {
+        /// The referring declaration's Identifier.
+        identifier: String,
+        /// The payload key that holds the reference.
+        key: String,
+        /// The Identifier it names.
+        target: String,
+        /// Why it does not fit ("does not exist", "is a com.apple.asset.data, not ...").
+        reason: String,
+    },
+
+    /// A declarative-management request or status report cannot be used: not JSON,
+    /// nested too deep, of the wrong shape, or for an endpoint that does not exist.
+    #[error("declarative management: {0}")]
+    DeclarativeRequest(String),
 }
 
 impl Error {
@@ -267,6 +299,9 @@ impl Error {
             Error::IdentityCertificateMissing(_) => "identity_certificate_missing",
             Error::EnrollmentDisabled(_) => "enrollment_disabled",
             Error::Webhook(_) => "webhook_invalid",
+            Error::DeclarationInvalid { .. } => "declaration_invalid",
+            Error::DeclarationReference { .. } => "declaration_reference",
+            Error::DeclarativeRequest(_) => "declarative_request_invalid",
         }
     }
 }

@@ -18,6 +18,7 @@
 pub mod checkin;
 pub mod codec;
 pub mod command;
+pub mod ddm;
 pub mod engine;
 pub mod enrollment_id;
 pub mod error;

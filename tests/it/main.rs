@@ -3,6 +3,7 @@
 mod admin_api;
 mod at_rest;
 mod certstore;
+mod ddm;
 mod engine;
 mod enrollment;
 mod fuzz;

@@ -146,7 +146,7 @@ impl Engine {
         Ok(facts)
     }
 
-    async fn enrollment(&self, enrollment: &EnrollmentId) -> Result<EnrollmentRecord> {
+    pub(super) async fn enrollment(&self, enrollment: &EnrollmentId) -> Result<EnrollmentRecord> {
         self.store
             .get_enrollment(enrollment)
             .await?

@@ -53,7 +53,7 @@ impl Engine {
 
     /// The verified identity certificate of a request: its `Mdm-Signature`, else its TLS
     /// client certificate.
-    fn identify(&self, request: &MdmRequest) -> Result<DeviceIdentity> {
+    pub(super) fn identify(&self, request: &MdmRequest) -> Result<DeviceIdentity> {
         if request.body.len() > self.config.limits.max_body_bytes {
             return Err(Error::BodyTooLarge {
                 size: request.body.len(),
@@ -368,6 +368,7 @@ impl Engine {
         Ok(match reply {
             HookReply::Empty => MdmResponse::empty(),
             HookReply::Body(body) => MdmResponse::plist(body),
+            HookReply::Json(body) => MdmResponse::json(body),
             HookReply::Status(status) => MdmResponse::status(status),
         })
     }

@@ -16,8 +16,10 @@ use crate::{EnrollmentId, Result, Secret};
 pub enum HookReply {
     /// HTTP 200 with an empty body.
     Empty,
-    /// HTTP 200 with this body (a plist, or JSON for DeclarativeManagement).
+    /// HTTP 200 with this plist body.
     Body(Vec<u8>),
+    /// HTTP 200 with this JSON body (DeclarativeManagement answers).
+    Json(Vec<u8>),
     /// This HTTP status with an empty body (410 declines a user channel; a hook should
     /// never answer 401, which can make a device unenroll).
     Status(u16),
@@ -110,15 +112,26 @@ pub trait CheckinHooks: Send + Sync {
         Ok(HookReply::Status(404))
     }
 
-    /// A declarative-management request (`DeclarativeManagement`). The default has no
-    /// declarations: HTTP 404.
+    /// A declarative-management request (`DeclarativeManagement`). The default serves
+    /// the declarations the store assigns to the enrollment and stores its status reports
+    /// ([`crate::ddm::serve::respond`]): `tokens`, `declaration-items`,
+    /// `declaration/<category>/<identifier>` and `status`; anything else is HTTP 404.
     async fn declarative_management(
         &self,
-        _store: &SharedStore,
-        _enrollment: &EnrollmentId,
-        _message: &DeclarativeManagement,
+        store: &SharedStore,
+        enrollment: &EnrollmentId,
+        message: &DeclarativeManagement,
     ) -> Result<HookReply> {
-        Ok(HookReply::Status(404))
+        let data = message.data.as_ref().map(|d| d.as_bytes());
+        Ok(
+            match crate::ddm::serve::respond(store.as_ref(), enrollment, &message.endpoint, data)
+                .await?
+            {
+                crate::ddm::DeclarativeReply::Json(body) => HookReply::Json(body),
+                crate::ddm::DeclarativeReply::Empty => HookReply::Empty,
+                crate::ddm::DeclarativeReply::NotFound => HookReply::Status(404),
+            },
+        )
     }
 
     /// The device escrows its bootstrap token. The default stores it with the enrollment

@@ -54,6 +54,7 @@ use crate::{EnrollmentId, Error, Result};
 mod action;
 mod actions;
 pub mod auth;
+mod ddm;
 mod endpoints;
 pub mod events;
 pub mod hooks;
@@ -68,6 +69,7 @@ pub use action::{
 };
 pub use actions::{platform_of_model, BulkOutcome, LockOptions, LostModeOptions, Queued};
 pub use auth::{DeviceAuthenticator, DeviceIdentity, SIGNATURE_HEADER};
+pub use ddm::{Declare, SyncOutcome};
 pub use endpoints::MAX_IDENTIFIER_CHARS;
 pub use events::{Event, EventSink, NoEvents, RecordingSink};
 pub use hooks::{CheckinHooks, DefaultHooks, HookReply, IdentityChange};
@@ -156,6 +158,16 @@ impl MdmResponse {
                 "Content-Type".into(),
                 "application/xml; charset=UTF-8".into(),
             )],
+            body,
+            error: None,
+        }
+    }
+
+    /// 200 with a JSON body (declarative-management answers).
+    pub fn json(body: Vec<u8>) -> Self {
+        Self {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
             body,
             error: None,
         }

@@ -44,6 +44,9 @@ pub async fn run_all(store: &dyn Store) {
     branding(store).await;
     sign_in_failures(store).await;
     settings(store).await;
+    declarations(store).await;
+    declarative_status(store).await;
+    asset_data(store).await;
 }
 
 /// A prefix unique to this check and run.
@@ -1551,4 +1554,278 @@ pub async fn settings(store: &dyn Store) {
     assert!(store.delete_setting(&url).await.expect("delete"));
     assert!(!store.delete_setting(&url).await.expect("delete again"));
     assert_eq!(store.get_setting(&url).await.expect("get"), None);
+}
+
+/// Declarations: written all at once, replaced by Identifier, listed per set, served to
+/// the enrollments their set is assigned to (and to no other), deleted.
+pub async fn declarations(store: &dyn Store) {
+    let set = unique("set");
+    let other_set = unique("other-set");
+    let a = unique("decl-a");
+    let b = unique("decl-b");
+    let c = unique("decl-c");
+    let device = EnrollmentId::device(&unique("ddm-device"));
+    let other = EnrollmentId::device(&unique("ddm-other"));
+    let record = |id: &str, set: &str, token: &str| {
+        let mut r = DeclarationRecord::new(
+            id,
+            "com.apple.configuration.passcode.settings",
+            set,
+            token,
+            format!("{{\"Identifier\":\"{id}\",\"ServerToken\":\"{token}\"}}"),
+        );
+        r.updated_at = at(10);
+        r
+    };
+    store
+        .put_declarations(&[record(&a, &set, "t1"), record(&b, &set, "t1")])
+        .await
+        .expect("put_declarations");
+    store
+        .put_declarations(&[record(&c, &other_set, "t1")])
+        .await
+        .expect("put_declarations");
+    assert_eq!(
+        store.get_declaration(&a).await.expect("get_declaration"),
+        Some(record(&a, &set, "t1")),
+        "a declaration round-trips"
+    );
+    assert_eq!(
+        store.get_declaration(&unique("none")).await.expect("get"),
+        None
+    );
+    let listed = store.list_declarations(Some(&set)).await.expect("list");
+    let mut expected = vec![a.clone(), b.clone()];
+    expected.sort();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|r| r.identifier.clone())
+            .collect::<Vec<_>>(),
+        expected,
+        "a set lists its declarations by Identifier"
+    );
+    assert!(store
+        .list_declarations(None)
+        .await
+        .expect("list all")
+        .iter()
+        .any(|r| r.identifier == c));
+
+    // Replaced by Identifier (new token and set).
+    store
+        .put_declarations(&[record(&b, &other_set, "t2")])
+        .await
+        .expect("replace");
+    assert_eq!(
+        store
+            .get_declaration(&b)
+            .await
+            .expect("get")
+            .map(|r| (r.server_token, r.set_name)),
+        Some(("t2".to_owned(), other_set.clone()))
+    );
+
+    // Assignments: once per (set, enrollment); the enrollment gets its sets' declarations.
+    assert!(store
+        .declarations_for_enrollment(&device)
+        .await
+        .expect("for")
+        .is_empty());
+    store
+        .assign_declaration_set(&set, &device)
+        .await
+        .expect("assign");
+    store
+        .assign_declaration_set(&set, &device)
+        .await
+        .expect("assign again");
+    store
+        .assign_declaration_set(&other_set, &other)
+        .await
+        .expect("assign other");
+    assert_eq!(
+        store.declaration_sets_of(&device).await.expect("sets"),
+        vec![set.clone()]
+    );
+    assert_eq!(
+        store
+            .enrollments_of_declaration_set(&set)
+            .await
+            .expect("enrollments"),
+        vec![device.clone()]
+    );
+    let ids = |records: Vec<DeclarationRecord>| {
+        records
+            .into_iter()
+            .map(|r| r.identifier)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store
+            .declarations_for_enrollment(&device)
+            .await
+            .expect("for")),
+        vec![a.clone()]
+    );
+    let mut expected = vec![b.clone(), c.clone()];
+    expected.sort();
+    assert_eq!(
+        ids(store
+            .declarations_for_enrollment(&other)
+            .await
+            .expect("for")),
+        expected
+    );
+    assert!(store
+        .unassign_declaration_set(&set, &device)
+        .await
+        .expect("unassign"));
+    assert!(!store
+        .unassign_declaration_set(&set, &device)
+        .await
+        .expect("unassign again"));
+    assert!(store
+        .declarations_for_enrollment(&device)
+        .await
+        .expect("for")
+        .is_empty());
+
+    assert!(store.delete_declaration(&c).await.expect("delete"));
+    assert!(!store.delete_declaration(&c).await.expect("delete again"));
+    assert_eq!(
+        ids(store
+            .declarations_for_enrollment(&other)
+            .await
+            .expect("for")),
+        vec![b]
+    );
+
+    // The last synced DeclarationsToken.
+    assert_eq!(
+        store
+            .synced_declarations_token(&device)
+            .await
+            .expect("token"),
+        None
+    );
+    store
+        .set_synced_declarations_token(&device, "token-1")
+        .await
+        .expect("set token");
+    store
+        .set_synced_declarations_token(&device, "token-2")
+        .await
+        .expect("set token again");
+    assert_eq!(
+        store
+            .synced_declarations_token(&device)
+            .await
+            .expect("token")
+            .as_deref(),
+        Some("token-2")
+    );
+}
+
+/// Status reports: an incremental report replaces the items it carries, a full report
+/// replaces them all; errors are replaced either way.
+pub async fn declarative_status(store: &dyn Store) {
+    let device = EnrollmentId::device(&unique("ddm-status"));
+    assert_eq!(store.get_status(&device).await.expect("get_status"), None);
+    // A synced token alone is not a status.
+    store
+        .set_synced_declarations_token(&device, "t")
+        .await
+        .expect("set token");
+    assert_eq!(store.get_status(&device).await.expect("get_status"), None);
+    let item = |name: &str, value: &str, seconds: i64| {
+        let mut i = StatusItemRecord::new(name, value);
+        i.reported_at = at(seconds);
+        i
+    };
+    let mut full = StatusUpdate::new(
+        vec![
+            item("device.model.family", "\"iPhone\"", 1),
+            item("passcode.is-present", "true", 1),
+        ],
+        "[]",
+        true,
+    );
+    full.received_at = at(1);
+    store
+        .record_status(&device, &full)
+        .await
+        .expect("full report");
+    let incremental = StatusUpdate::new(
+        vec![item("passcode.is-present", "false", 2)],
+        "[{\"StatusItem\":\"x\"}]",
+        false,
+    );
+    store
+        .record_status(&device, &incremental)
+        .await
+        .expect("incremental");
+    let status = store
+        .get_status(&device)
+        .await
+        .expect("get")
+        .expect("a status");
+    assert_eq!(
+        status.items,
+        vec![
+            item("device.model.family", "\"iPhone\"", 1),
+            item("passcode.is-present", "false", 2),
+        ],
+        "an incremental report replaces only its items"
+    );
+    assert_eq!(status.errors, "[{\"StatusItem\":\"x\"}]");
+    assert_eq!(status.full_report_at, Some(at(1)));
+    let mut full = StatusUpdate::new(vec![item("passcode.is-compliant", "true", 3)], "[]", true);
+    full.received_at = at(3);
+    store
+        .record_status(&device, &full)
+        .await
+        .expect("second full report");
+    let status = store
+        .get_status(&device)
+        .await
+        .expect("get")
+        .expect("a status");
+    assert_eq!(status.items, vec![item("passcode.is-compliant", "true", 3)]);
+    assert_eq!(status.errors, "[]");
+    assert_eq!(status.full_report_at, Some(at(3)));
+    assert_eq!(
+        store
+            .synced_declarations_token(&device)
+            .await
+            .expect("token")
+            .as_deref(),
+        Some("t"),
+        "a status report keeps the synced token"
+    );
+}
+
+/// Asset data the server serves: bytes round-trip, replaced by Identifier, deleted.
+pub async fn asset_data(store: &dyn Store) {
+    let asset = unique("asset");
+    assert_eq!(store.get_asset_data(&asset).await.expect("get asset"), None);
+    let mut data = AssetDataRecord::new(&asset, "application/zip", vec![0, 1, 2, 255]);
+    data.updated_at = at(20);
+    store.put_asset_data(&data).await.expect("put asset");
+    assert_eq!(
+        store.get_asset_data(&asset).await.expect("get asset"),
+        Some(data)
+    );
+    let mut data = AssetDataRecord::new(&asset, "text/plain", b"new".to_vec());
+    data.updated_at = at(21);
+    store.put_asset_data(&data).await.expect("replace asset");
+    assert_eq!(
+        store.get_asset_data(&asset).await.expect("get asset"),
+        Some(data)
+    );
+    assert!(store.delete_asset_data(&asset).await.expect("delete asset"));
+    assert!(!store
+        .delete_asset_data(&asset)
+        .await
+        .expect("delete asset again"));
 }

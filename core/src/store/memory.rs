@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 
 use super::model::*;
 use super::{
-    CommandQueue, ConfigurationStore, EnrollmentStore, PortalStore, PushCertificateStore,
-    SettingsStore, UserCertificateStore,
+    CommandQueue, ConfigurationStore, DeclarationStore, EnrollmentStore, PortalStore,
+    PushCertificateStore, SettingsStore, UserCertificateStore,
 };
 use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
 
@@ -43,6 +43,11 @@ struct Inner {
     sign_in_failures: HashMap<String, SignInFailures>,
     audit: Vec<AuditEvent>,
     settings: BTreeMap<String, SettingValue>,
+    declarations: BTreeMap<String, DeclarationRecord>,
+    declaration_sets: std::collections::BTreeSet<(EnrollmentId, String)>,
+    statuses: BTreeMap<EnrollmentId, DeclarativeStatus>,
+    synced_tokens: BTreeMap<EnrollmentId, String>,
+    asset_data: BTreeMap<String, AssetDataRecord>,
 }
 
 /// Failed sign-ins of one account.
@@ -936,5 +941,153 @@ impl SettingsStore for MemoryStore {
             .iter()
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect())
+    }
+}
+
+#[async_trait]
+impl DeclarationStore for MemoryStore {
+    async fn put_declarations(&self, records: &[DeclarationRecord]) -> Result<()> {
+        let mut inner = self.lock();
+        for record in records {
+            let mut stored = record.clone();
+            stored.updated_at = truncate_to_micros(stored.updated_at);
+            inner.declarations.insert(record.identifier.clone(), stored);
+        }
+        Ok(())
+    }
+
+    async fn get_declaration(&self, identifier: &str) -> Result<Option<DeclarationRecord>> {
+        Ok(self.lock().declarations.get(identifier).cloned())
+    }
+
+    async fn list_declarations(&self, set_name: Option<&str>) -> Result<Vec<DeclarationRecord>> {
+        Ok(self
+            .lock()
+            .declarations
+            .values()
+            .filter(|d| set_name.is_none_or(|set| d.set_name == set))
+            .cloned()
+            .collect())
+    }
+
+    async fn delete_declaration(&self, identifier: &str) -> Result<bool> {
+        Ok(self.lock().declarations.remove(identifier).is_some())
+    }
+
+    async fn assign_declaration_set(
+        &self,
+        set_name: &str,
+        enrollment: &EnrollmentId,
+    ) -> Result<()> {
+        self.lock()
+            .declaration_sets
+            .insert((enrollment.clone(), set_name.to_owned()));
+        Ok(())
+    }
+
+    async fn unassign_declaration_set(
+        &self,
+        set_name: &str,
+        enrollment: &EnrollmentId,
+    ) -> Result<bool> {
+        Ok(self
+            .lock()
+            .declaration_sets
+            .remove(&(enrollment.clone(), set_name.to_owned())))
+    }
+
+    async fn declaration_sets_of(&self, enrollment: &EnrollmentId) -> Result<Vec<String>> {
+        Ok(self
+            .lock()
+            .declaration_sets
+            .iter()
+            .filter(|(id, _)| id == enrollment)
+            .map(|(_, set)| set.clone())
+            .collect())
+    }
+
+    async fn enrollments_of_declaration_set(&self, set_name: &str) -> Result<Vec<EnrollmentId>> {
+        Ok(self
+            .lock()
+            .declaration_sets
+            .iter()
+            .filter(|(_, set)| set == set_name)
+            .map(|(id, _)| id.clone())
+            .collect())
+    }
+
+    async fn declarations_for_enrollment(
+        &self,
+        enrollment: &EnrollmentId,
+    ) -> Result<Vec<DeclarationRecord>> {
+        let inner = self.lock();
+        let sets: Vec<&String> = inner
+            .declaration_sets
+            .iter()
+            .filter(|(id, _)| id == enrollment)
+            .map(|(_, set)| set)
+            .collect();
+        Ok(inner
+            .declarations
+            .values()
+            .filter(|d| sets.contains(&&d.set_name))
+            .cloned()
+            .collect())
+    }
+
+    async fn record_status(&self, enrollment: &EnrollmentId, update: &StatusUpdate) -> Result<()> {
+        let mut inner = self.lock();
+        let status = inner.statuses.entry(enrollment.clone()).or_default();
+        if update.full_report {
+            status.items.clear();
+            status.full_report_at = Some(truncate_to_micros(update.received_at));
+        }
+        for item in &update.items {
+            let mut stored = item.clone();
+            stored.reported_at = truncate_to_micros(stored.reported_at);
+            match status.items.iter_mut().find(|i| i.item == item.item) {
+                Some(existing) => *existing = stored,
+                None => status.items.push(stored),
+            }
+        }
+        status.items.sort_by(|a, b| a.item.cmp(&b.item));
+        status.errors = update.errors.clone();
+        Ok(())
+    }
+
+    async fn get_status(&self, enrollment: &EnrollmentId) -> Result<Option<DeclarativeStatus>> {
+        Ok(self.lock().statuses.get(enrollment).cloned())
+    }
+
+    async fn set_synced_declarations_token(
+        &self,
+        enrollment: &EnrollmentId,
+        token: &str,
+    ) -> Result<()> {
+        self.lock()
+            .synced_tokens
+            .insert(enrollment.clone(), token.to_owned());
+        Ok(())
+    }
+
+    async fn synced_declarations_token(&self, enrollment: &EnrollmentId) -> Result<Option<String>> {
+        Ok(self.lock().synced_tokens.get(enrollment).cloned())
+    }
+
+    async fn put_asset_data(&self, record: &AssetDataRecord) -> Result<()> {
+        let mut stored = record.clone();
+        stored.updated_at = truncate_to_micros(stored.updated_at);
+        self.lock()
+            .asset_data
+            .insert(record.identifier.clone(), stored);
+        Ok(())
+    }
+
+    async fn get_asset_data(&self, identifier: &str) -> Result<Option<AssetDataRecord>> {
+        Ok(self.lock().asset_data.get(identifier).cloned())
+    }
+
+    async fn delete_asset_data(&self, identifier: &str) -> Result<bool> {
+        Ok(self.lock().asset_data.remove(identifier).is_some())
     }
 }

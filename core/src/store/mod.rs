@@ -9,6 +9,8 @@
 //! * [`ConfigurationStore`]: named configurations and their assignments.
 //! * [`PortalStore`]: portal users, invitations and tokens, privacy settings, audit log.
 //! * [`SettingsStore`]: the server's settings (public URLs, device CA, SMTP), secrets sealed.
+//! * [`DeclarationStore`]: declarations (Declarative Device Management) in sets, the sets'
+//!   assignments to enrollments, the enrollments' status reports and last synced tokens.
 //!
 //! [`Store`] is all of them at once; every backend implements it: [`MemoryStore`],
 //! `SqliteStore` (feature `sqlite`, default) and `PostgresStore` (feature `postgres`,
@@ -428,6 +430,74 @@ pub trait SettingsStore: Send + Sync {
     async fn list_settings(&self) -> Result<Vec<(String, SettingValue)>>;
 }
 
+/// Declarative Device Management: declarations grouped in sets, sets assigned to
+/// enrollments, and what enrollments report. Declarations are validated (schema and
+/// references) before they reach the store; the store keeps them as JSON.
+#[async_trait]
+pub trait DeclarationStore: Send + Sync {
+    /// Inserts or replaces these declarations, all or none (one transaction).
+    async fn put_declarations(&self, records: &[DeclarationRecord]) -> Result<()>;
+
+    /// One declaration by Identifier.
+    async fn get_declaration(&self, identifier: &str) -> Result<Option<DeclarationRecord>>;
+
+    /// Every declaration, or those of one set, by Identifier.
+    async fn list_declarations(&self, set_name: Option<&str>) -> Result<Vec<DeclarationRecord>>;
+
+    /// Deletes a declaration.
+    async fn delete_declaration(&self, identifier: &str) -> Result<bool>;
+
+    /// Assigns a set to an enrollment (again: no change).
+    async fn assign_declaration_set(&self, set_name: &str, enrollment: &EnrollmentId)
+        -> Result<()>;
+
+    /// Removes a set's assignment to an enrollment.
+    async fn unassign_declaration_set(
+        &self,
+        set_name: &str,
+        enrollment: &EnrollmentId,
+    ) -> Result<bool>;
+
+    /// The sets assigned to an enrollment, by name.
+    async fn declaration_sets_of(&self, enrollment: &EnrollmentId) -> Result<Vec<String>>;
+
+    /// The enrollments a set is assigned to.
+    async fn enrollments_of_declaration_set(&self, set_name: &str) -> Result<Vec<EnrollmentId>>;
+
+    /// The declarations of every set assigned to an enrollment, by Identifier.
+    async fn declarations_for_enrollment(
+        &self,
+        enrollment: &EnrollmentId,
+    ) -> Result<Vec<DeclarationRecord>>;
+
+    /// Stores a status report: a full one replaces every item, an incremental one the
+    /// items it carries; the errors are replaced either way.
+    async fn record_status(&self, enrollment: &EnrollmentId, update: &StatusUpdate) -> Result<()>;
+
+    /// What an enrollment's status reports said (`None` before its first report).
+    async fn get_status(&self, enrollment: &EnrollmentId) -> Result<Option<DeclarativeStatus>>;
+
+    /// Records the DeclarationsToken last sent to an enrollment in a
+    /// `DeclarativeManagement` command.
+    async fn set_synced_declarations_token(
+        &self,
+        enrollment: &EnrollmentId,
+        token: &str,
+    ) -> Result<()>;
+
+    /// The DeclarationsToken last sent to an enrollment.
+    async fn synced_declarations_token(&self, enrollment: &EnrollmentId) -> Result<Option<String>>;
+
+    /// Stores (or replaces) the data the server serves for an asset declaration.
+    async fn put_asset_data(&self, record: &AssetDataRecord) -> Result<()>;
+
+    /// The data stored for an asset declaration.
+    async fn get_asset_data(&self, identifier: &str) -> Result<Option<AssetDataRecord>>;
+
+    /// Deletes the data stored for an asset declaration.
+    async fn delete_asset_data(&self, identifier: &str) -> Result<bool>;
+}
+
 /// Every store trait at once: what a backend implements and what the engine holds.
 pub trait Store:
     EnrollmentStore
@@ -437,6 +507,7 @@ pub trait Store:
     + ConfigurationStore
     + PortalStore
     + SettingsStore
+    + DeclarationStore
 {
 }
 
@@ -448,6 +519,7 @@ impl<T> Store for T where
         + ConfigurationStore
         + PortalStore
         + SettingsStore
+        + DeclarationStore
 {
 }
 

@@ -1084,3 +1084,138 @@ impl SettingValue {
         }
     }
 }
+
+/// A stored declaration (Declarative Device Management), validated before it was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeclarationRecord {
+    /// The declaration's Identifier (unique in the store).
+    pub identifier: String,
+    /// Its Type (`com.apple.configuration.passcode.settings`).
+    pub declaration_type: String,
+    /// The set it belongs to; sets are what enrollments are assigned.
+    pub set_name: String,
+    /// Its ServerToken (derived from its content).
+    pub server_token: String,
+    /// The whole declaration as a device fetches it (JSON: Type, Identifier, ServerToken,
+    /// Payload).
+    pub json: String,
+    /// When it was last written with a new ServerToken.
+    pub updated_at: OffsetDateTime,
+}
+
+impl DeclarationRecord {
+    /// A record written now.
+    pub fn new(
+        identifier: impl Into<String>,
+        declaration_type: impl Into<String>,
+        set_name: impl Into<String>,
+        server_token: impl Into<String>,
+        json: impl Into<String>,
+    ) -> Self {
+        Self {
+            identifier: identifier.into(),
+            declaration_type: declaration_type.into(),
+            set_name: set_name.into(),
+            server_token: server_token.into(),
+            json: json.into(),
+            updated_at: now_micros(),
+        }
+    }
+}
+
+/// One status item an enrollment reported (Declarative Device Management).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatusItemRecord {
+    /// The item's name (`softwareupdate.install-state`).
+    pub item: String,
+    /// Its value, JSON as the device sent it.
+    pub value: String,
+    /// When the device last reported it.
+    pub reported_at: OffsetDateTime,
+}
+
+impl StatusItemRecord {
+    /// An item reported now.
+    pub fn new(item: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            item: item.into(),
+            value: value.into(),
+            reported_at: now_micros(),
+        }
+    }
+}
+
+/// What an enrollment's status reports said, merged (Declarative Device Management).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct DeclarativeStatus {
+    /// The items, by name.
+    pub items: Vec<StatusItemRecord>,
+    /// The last report's `Errors` array (JSON), `[]` when it had none.
+    pub errors: String,
+    /// When the last full report came.
+    pub full_report_at: Option<OffsetDateTime>,
+}
+
+/// A status report to store: a full report replaces every item, an incremental one
+/// replaces the items it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatusUpdate {
+    /// The items it carries.
+    pub items: Vec<StatusItemRecord>,
+    /// Its `Errors` array (JSON).
+    pub errors: String,
+    /// Whether it is a full report (`FullReport: true`).
+    pub full_report: bool,
+    /// When it came.
+    pub received_at: OffsetDateTime,
+}
+
+impl StatusUpdate {
+    /// An update received now.
+    pub fn new(items: Vec<StatusItemRecord>, errors: impl Into<String>, full_report: bool) -> Self {
+        Self {
+            items,
+            errors: errors.into(),
+            full_report,
+            received_at: now_micros(),
+        }
+    }
+}
+
+/// The data of an asset declaration the server itself serves (to devices authenticated as
+/// for MDM requests: `Authentication.Type` `MDM`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AssetDataRecord {
+    /// The asset declaration's Identifier.
+    pub identifier: String,
+    /// The media type (`application/zip`).
+    pub content_type: String,
+    /// The bytes.
+    pub data: Vec<u8>,
+    /// Their SHA-256, lowercase hex (the declaration's `Hash-SHA-256`).
+    pub sha256: String,
+    /// When they were stored.
+    pub updated_at: OffsetDateTime,
+}
+
+impl AssetDataRecord {
+    /// Data stored now, its hash computed.
+    pub fn new(
+        identifier: impl Into<String>,
+        content_type: impl Into<String>,
+        data: Vec<u8>,
+    ) -> Self {
+        Self {
+            identifier: identifier.into(),
+            content_type: content_type.into(),
+            sha256: hex::encode(openssl::sha::sha256(&data)),
+            data,
+            updated_at: now_micros(),
+        }
+    }
+}

@@ -12,8 +12,8 @@ use super::crypto::AtRestKey;
 use super::model::*;
 use super::sql::*;
 use super::{
-    CommandQueue, ConfigurationStore, EnrollmentStore, PortalStore, PushCertificateStore,
-    UserCertificateStore,
+    CommandQueue, ConfigurationStore, DeclarationStore, EnrollmentStore, PortalStore,
+    PushCertificateStore, UserCertificateStore,
 };
 use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
 
@@ -21,6 +21,7 @@ const MIGRATIONS: Migrations = &[
     (1, include_str!("migrations/postgres_0001_initial.sql")),
     (2, include_str!("migrations/postgres_0002_portal.sql")),
     (3, include_str!("migrations/postgres_0003_key_check.sql")),
+    (4, include_str!("migrations/postgres_0004_ddm.sql")),
     (5, include_str!("migrations/postgres_0005_settings.sql")),
     (
         6,

@@ -683,6 +683,18 @@ macro_rules! impl_sql_store {
                 Ok(record)
             }
 
+            fn declaration_from_row(row: &DbRow) -> Result<DeclarationRecord> {
+                let mut record = DeclarationRecord::new(
+                    row.try_get::<String, _>("identifier").map_err(backend)?,
+                    row.try_get::<String, _>("declaration_type").map_err(backend)?,
+                    row.try_get::<String, _>("set_name").map_err(backend)?,
+                    row.try_get::<String, _>("server_token").map_err(backend)?,
+                    row.try_get::<String, _>("body").map_err(backend)?,
+                );
+                record.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
+                Ok(record)
+            }
+
             fn configuration_from_row(&self, row: &DbRow) -> Result<ConfigurationRecord> {
                 let id: String = row.try_get("id").map_err(backend)?;
                 let payload = unseal_bytes(
@@ -2248,6 +2260,306 @@ macro_rules! impl_sql_store {
                 .await
                 .map_err(backend)?;
                 rows.iter().map(Self::audit_from_row).collect()
+            }
+        }
+
+        #[async_trait]
+        impl DeclarationStore for $store {
+            async fn put_declarations(&self, records: &[DeclarationRecord]) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                for record in records {
+                    sqlx::query(
+                        "INSERT INTO mdmkit_ddm_declarations (identifier, declaration_type, \
+                         set_name, server_token, body, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (identifier) DO UPDATE SET \
+                         declaration_type = excluded.declaration_type, \
+                         set_name = excluded.set_name, server_token = excluded.server_token, \
+                         body = excluded.body, updated_at = excluded.updated_at",
+                    )
+                    .bind(record.identifier.as_str())
+                    .bind(record.declaration_type.as_str())
+                    .bind(record.set_name.as_str())
+                    .bind(record.server_token.as_str())
+                    .bind(record.json.as_str())
+                    .bind(to_micros(record.updated_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                }
+                tx.commit().await.map_err(backend)?;
+                Ok(())
+            }
+
+            async fn get_declaration(&self, identifier: &str) -> Result<Option<DeclarationRecord>> {
+                let row = sqlx::query("SELECT * FROM mdmkit_ddm_declarations WHERE identifier = $1")
+                    .bind(identifier)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                row.map(|row| Self::declaration_from_row(&row)).transpose()
+            }
+
+            async fn list_declarations(
+                &self,
+                set_name: Option<&str>,
+            ) -> Result<Vec<DeclarationRecord>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM mdmkit_ddm_declarations WHERE ($1 IS NULL OR set_name = $1) \
+                     ORDER BY identifier",
+                )
+                .bind(set_name)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(Self::declaration_from_row).collect()
+            }
+
+            async fn delete_declaration(&self, identifier: &str) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM mdmkit_ddm_declarations WHERE identifier = $1")
+                    .bind(identifier)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn assign_declaration_set(
+                &self,
+                set_name: &str,
+                enrollment: &EnrollmentId,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO mdmkit_ddm_set_assignments (enrollment_id, set_name) \
+                     VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(enrollment.as_str())
+                .bind(set_name)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn unassign_declaration_set(
+                &self,
+                set_name: &str,
+                enrollment: &EnrollmentId,
+            ) -> Result<bool> {
+                let done = sqlx::query(
+                    "DELETE FROM mdmkit_ddm_set_assignments WHERE enrollment_id = $1 \
+                     AND set_name = $2",
+                )
+                .bind(enrollment.as_str())
+                .bind(set_name)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn declaration_sets_of(&self, enrollment: &EnrollmentId) -> Result<Vec<String>> {
+                sqlx::query_scalar(
+                    "SELECT set_name FROM mdmkit_ddm_set_assignments WHERE enrollment_id = $1 \
+                     ORDER BY set_name",
+                )
+                .bind(enrollment.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)
+            }
+
+            async fn enrollments_of_declaration_set(
+                &self,
+                set_name: &str,
+            ) -> Result<Vec<EnrollmentId>> {
+                let ids: Vec<String> = sqlx::query_scalar(
+                    "SELECT enrollment_id FROM mdmkit_ddm_set_assignments WHERE set_name = $1 \
+                     ORDER BY enrollment_id",
+                )
+                .bind(set_name)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(ids.into_iter().map(EnrollmentId::new).collect())
+            }
+
+            async fn declarations_for_enrollment(
+                &self,
+                enrollment: &EnrollmentId,
+            ) -> Result<Vec<DeclarationRecord>> {
+                let rows = sqlx::query(
+                    "SELECT d.* FROM mdmkit_ddm_declarations d \
+                     JOIN mdmkit_ddm_set_assignments a ON a.set_name = d.set_name \
+                     WHERE a.enrollment_id = $1 ORDER BY d.identifier",
+                )
+                .bind(enrollment.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(Self::declaration_from_row).collect()
+            }
+
+            async fn record_status(
+                &self,
+                enrollment: &EnrollmentId,
+                update: &StatusUpdate,
+            ) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                if update.full_report {
+                    sqlx::query("DELETE FROM mdmkit_ddm_status_items WHERE enrollment_id = $1")
+                        .bind(enrollment.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
+                for item in &update.items {
+                    sqlx::query(
+                        "INSERT INTO mdmkit_ddm_status_items (enrollment_id, item, value, \
+                         reported_at) VALUES ($1, $2, $3, $4) ON CONFLICT (enrollment_id, item) \
+                         DO UPDATE SET value = excluded.value, reported_at = excluded.reported_at",
+                    )
+                    .bind(enrollment.as_str())
+                    .bind(item.item.as_str())
+                    .bind(item.value.as_str())
+                    .bind(to_micros(item.reported_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                }
+                let full_at = update.full_report.then(|| to_micros(update.received_at));
+                sqlx::query(
+                    "INSERT INTO mdmkit_ddm_enrollments (enrollment_id, errors, full_report_at, \
+                     has_status) VALUES ($1, $2, $3, TRUE) ON CONFLICT (enrollment_id) DO UPDATE \
+                     SET errors = excluded.errors, has_status = TRUE, full_report_at = \
+                     COALESCE(excluded.full_report_at, mdmkit_ddm_enrollments.full_report_at)",
+                )
+                .bind(enrollment.as_str())
+                .bind(update.errors.as_str())
+                .bind(full_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                tx.commit().await.map_err(backend)?;
+                Ok(())
+            }
+
+            async fn get_status(
+                &self,
+                enrollment: &EnrollmentId,
+            ) -> Result<Option<DeclarativeStatus>> {
+                let row = sqlx::query(
+                    "SELECT errors, full_report_at FROM mdmkit_ddm_enrollments \
+                     WHERE enrollment_id = $1 AND has_status",
+                )
+                .bind(enrollment.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let rows = sqlx::query(
+                    "SELECT item, value, reported_at FROM mdmkit_ddm_status_items \
+                     WHERE enrollment_id = $1 ORDER BY item",
+                )
+                .bind(enrollment.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                let mut items = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let mut item = StatusItemRecord::new(
+                        r.try_get::<String, _>("item").map_err(backend)?,
+                        r.try_get::<String, _>("value").map_err(backend)?,
+                    );
+                    item.reported_at = from_micros(r.try_get("reported_at").map_err(backend)?)?;
+                    items.push(item);
+                }
+                Ok(Some(DeclarativeStatus {
+                    items,
+                    errors: row.try_get("errors").map_err(backend)?,
+                    full_report_at: opt_from_micros(
+                        row.try_get("full_report_at").map_err(backend)?,
+                    )?,
+                }))
+            }
+
+            async fn set_synced_declarations_token(
+                &self,
+                enrollment: &EnrollmentId,
+                token: &str,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO mdmkit_ddm_enrollments (enrollment_id, synced_token) \
+                     VALUES ($1, $2) ON CONFLICT (enrollment_id) DO UPDATE \
+                     SET synced_token = excluded.synced_token",
+                )
+                .bind(enrollment.as_str())
+                .bind(token)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn synced_declarations_token(
+                &self,
+                enrollment: &EnrollmentId,
+            ) -> Result<Option<String>> {
+                let token: Option<Option<String>> = sqlx::query_scalar(
+                    "SELECT synced_token FROM mdmkit_ddm_enrollments WHERE enrollment_id = $1",
+                )
+                .bind(enrollment.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(token.flatten())
+            }
+
+            async fn put_asset_data(&self, record: &AssetDataRecord) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO mdmkit_ddm_asset_data (identifier, content_type, data, sha256, \
+                     updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (identifier) DO UPDATE \
+                     SET content_type = excluded.content_type, data = excluded.data, \
+                     sha256 = excluded.sha256, updated_at = excluded.updated_at",
+                )
+                .bind(record.identifier.as_str())
+                .bind(record.content_type.as_str())
+                .bind(record.data.as_slice())
+                .bind(record.sha256.as_str())
+                .bind(to_micros(record.updated_at))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn get_asset_data(&self, identifier: &str) -> Result<Option<AssetDataRecord>> {
+                let row = sqlx::query("SELECT * FROM mdmkit_ddm_asset_data WHERE identifier = $1")
+                    .bind(identifier)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let mut record = AssetDataRecord::new(
+                    row.try_get::<String, _>("identifier").map_err(backend)?,
+                    row.try_get::<String, _>("content_type").map_err(backend)?,
+                    row.try_get::<Vec<u8>, _>("data").map_err(backend)?,
+                );
+                record.sha256 = row.try_get("sha256").map_err(backend)?;
+                record.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
+                Ok(Some(record))
+            }
+
+            async fn delete_asset_data(&self, identifier: &str) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM mdmkit_ddm_asset_data WHERE identifier = $1")
+                    .bind(identifier)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Ok(done.rows_affected() > 0)
             }
         }
     };

@@ -13,8 +13,8 @@ use super::crypto::AtRestKey;
 use super::model::*;
 use super::sql::*;
 use super::{
-    CommandQueue, ConfigurationStore, EnrollmentStore, PortalStore, PushCertificateStore,
-    UserCertificateStore,
+    CommandQueue, ConfigurationStore, DeclarationStore, EnrollmentStore, PortalStore,
+    PushCertificateStore, UserCertificateStore,
 };
 use crate::secret_file::restrict_to_owner;
 use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
@@ -23,6 +23,7 @@ const MIGRATIONS: Migrations = &[
     (1, include_str!("migrations/sqlite_0001_initial.sql")),
     (2, include_str!("migrations/sqlite_0002_portal.sql")),
     (3, include_str!("migrations/sqlite_0003_key_check.sql")),
+    (4, include_str!("migrations/sqlite_0004_ddm.sql")),
     (5, include_str!("migrations/sqlite_0005_settings.sql")),
     (6, include_str!("migrations/sqlite_0006_expiry_notices.sql")),
 ];

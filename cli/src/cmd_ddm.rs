@@ -1,0 +1,439 @@
+//! `mdmkit ddm declare|assign|list|status|sync|delete|types`: Declarative Device
+//! Management over the store. Validation, references, tokens and synchronisation are
+//! core's (`mdmkit_core::ddm`, `Engine::declare` and friends); this module parses and
+//! prints.
+
+use clap::Subcommand;
+use mdmkit_core::codec::KeyPath;
+use mdmkit_core::ddm::serve::{declaration_states, typed_status_value};
+use mdmkit_core::ddm::{
+    declaration_type_info, put_declarations, Declaration, EffectiveDeclarations, DECLARATION_TYPES,
+};
+use mdmkit_core::engine::{Engine, SyncOutcome};
+use mdmkit_core::json;
+use mdmkit_core::store::SharedStore;
+use mdmkit_core::EnrollmentId;
+use plist::Dictionary;
+use serde_json::{json, Value as Json};
+
+use crate::store_open::{block_on, deployment, GlobalOpts};
+use crate::{print_out, read_input, CliError, CliResult};
+
+/// Subcommands of `mdmkit ddm`.
+#[derive(Debug, Subcommand)]
+pub enum DdmCommand {
+    /// Validate and store declarations in a set (all or none). From a JSON file holding
+    /// one declaration object (Type, Identifier, Payload) or an array of them, or from
+    /// --type, --identifier and --key. An unchanged declaration keeps its ServerToken.
+    Declare {
+        /// The JSON file (`-` reads standard input).
+        file: Option<String>,
+        /// The declaration set to store them in.
+        #[arg(long = "set", value_name = "SET")]
+        set_name: String,
+        /// The declaration's Type (instead of a file), e.g.
+        /// com.apple.configuration.passcode.settings.
+        #[arg(long = "type", value_name = "TYPE", conflicts_with = "file")]
+        declaration_type: Option<String>,
+        /// The declaration's Identifier (with --type).
+        #[arg(long, requires = "declaration_type")]
+        identifier: Option<String>,
+        /// A payload key and its value (with --type), with Apple's key name; nested keys
+        /// dotted; arrays and dictionaries as JSON. Repeatable.
+        #[arg(long = "key", value_name = "KEY=VALUE", requires = "declaration_type")]
+        keys: Vec<String>,
+        /// The server's device CA certificate(s), overriding the stored one: the
+        /// enrollments of the sets that changed are synchronised (the DeclarativeManagement
+        /// command is queued and pushed). Without a device CA (neither stored nor given)
+        /// nothing is queued: run `mdmkit ddm sync` later.
+        #[arg(long, value_name = "FILE")]
+        device_ca: Vec<String>,
+    },
+    /// Assign a declaration set to an enrollment (or remove the assignment).
+    Assign {
+        /// The set.
+        set_name: String,
+        /// The enrollment (a UDID, or UDID:user for a user channel).
+        enrollment: String,
+        /// Remove the assignment instead.
+        #[arg(long)]
+        remove: bool,
+        /// As for `declare`: synchronise the enrollment.
+        #[arg(long, value_name = "FILE")]
+        device_ca: Vec<String>,
+    },
+    /// List declarations: all, one set's, or those an enrollment gets.
+    List {
+        /// Only this set's.
+        #[arg(long = "set", value_name = "SET", conflicts_with = "enrollment")]
+        set_name: Option<String>,
+        /// Only those this enrollment gets (its sets', less what its device does not
+        /// support), with the state its device reported.
+        #[arg(long)]
+        enrollment: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what an enrollment reported in its status reports.
+    Status {
+        /// The enrollment.
+        enrollment: String,
+        /// Only this status item, e.g. softwareupdate.install-state.
+        #[arg(long)]
+        item: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue the DeclarativeManagement command to enrollments whose declarations changed
+    /// since they were last told (with --enable: to every one given).
+    Sync {
+        /// The enrollments.
+        #[arg(required = true)]
+        enrollments: Vec<String>,
+        /// Send it even when nothing changed (turns declarative management on).
+        #[arg(long)]
+        enable: bool,
+        /// The server's device CA certificate(s), overriding the stored one.
+        #[arg(long, value_name = "FILE")]
+        device_ca: Vec<String>,
+    },
+    /// Delete a declaration (refused while another refers to it).
+    Delete {
+        /// Its Identifier.
+        identifier: String,
+        /// As for `declare`: synchronise the enrollments of its set.
+        #[arg(long, value_name = "FILE")]
+        device_ca: Vec<String>,
+    },
+    /// List every declaration type of Apple's schema with its category and platforms.
+    Types,
+}
+
+/// Runs `mdmkit ddm ...`.
+pub fn run(command: DdmCommand, opts: &GlobalOpts) -> CliResult<()> {
+    if let DdmCommand::Types = command {
+        let mut out = String::new();
+        for t in DECLARATION_TYPES {
+            let platforms = t
+                .info
+                .platforms
+                .iter()
+                .map(|p| format!("{} {}", p.platform, p.introduced))
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push_str(&format!(
+                "{:<62} {:<13} {platforms}\n",
+                t.info.name,
+                t.category.as_str()
+            ));
+        }
+        print_out(&out);
+        return Ok(());
+    }
+    let device_ca = match &command {
+        DdmCommand::Declare { device_ca, .. }
+        | DdmCommand::Assign { device_ca, .. }
+        | DdmCommand::Sync { device_ca, .. }
+        | DdmCommand::Delete { device_ca, .. } => device_ca.clone(),
+        _ => Vec::new(),
+    };
+    let text = block_on(async {
+        // The deployment's engine (the stored device CA, or --device-ca) queues and pushes
+        // the DeclarativeManagement command; without a device CA nothing is queued.
+        let mdm = deployment(opts, &device_ca, None).await?;
+        let engine = mdm.engine().ok().cloned();
+        execute(command, mdm.store().clone(), engine).await
+    })??;
+    print_out(&text);
+    Ok(())
+}
+
+async fn execute(
+    command: DdmCommand,
+    store: SharedStore,
+    engine: Option<Engine>,
+) -> CliResult<String> {
+    Ok(match command {
+        DdmCommand::Declare {
+            file,
+            set_name,
+            declaration_type,
+            identifier,
+            keys,
+            device_ca: _,
+        } => {
+            let declarations = match (file, declaration_type) {
+                (Some(file), None) => read_declarations(&file)?,
+                (None, Some(declaration_type)) => {
+                    let identifier =
+                        identifier.ok_or_else(|| CliError::input("--type needs --identifier"))?;
+                    vec![from_keys(&declaration_type, &identifier, &keys)?]
+                }
+                _ => return Err(CliError::input("give a JSON file or --type")),
+            };
+            let (declared, synced) = match &engine {
+                Some(engine) => {
+                    let done = engine.declare(&set_name, &declarations).await?;
+                    (done.declared, Some(done.synced))
+                }
+                None => (
+                    put_declarations(store.as_ref(), &set_name, &declarations).await?,
+                    None,
+                ),
+            };
+            let mut out = format!(
+                "{} declaration(s) in set {set_name}, {} changed\n",
+                declared.records.len(),
+                declared.changed.len()
+            );
+            for record in &declared.records {
+                out.push_str(&format!(
+                    "{}  {}  {}\n",
+                    record.identifier, record.declaration_type, record.server_token
+                ));
+            }
+            match synced {
+                Some(synced) => out.push_str(&sync_lines(&synced)),
+                None if !declared.sets.is_empty() => out.push_str(
+                    "not synchronised (no --device-ca): run `mdmkit ddm sync` for the \
+                     enrollments of the changed sets\n",
+                ),
+                None => {}
+            }
+            out
+        }
+        DdmCommand::Assign {
+            set_name,
+            enrollment,
+            remove,
+            device_ca: _,
+        } => {
+            let id = EnrollmentId::new(enrollment);
+            let outcome = match (&engine, remove) {
+                (Some(engine), false) => Some(engine.assign_declaration_set(&set_name, &id).await?),
+                (Some(engine), true) => {
+                    Some(engine.unassign_declaration_set(&set_name, &id).await?)
+                }
+                (None, false) => {
+                    store.assign_declaration_set(&set_name, &id).await?;
+                    None
+                }
+                (None, true) => {
+                    if !store.unassign_declaration_set(&set_name, &id).await? {
+                        return Err(CliError::input(format!(
+                            "set {set_name} is not assigned to {id}"
+                        )));
+                    }
+                    None
+                }
+            };
+            let verb = if remove {
+                "removed from"
+            } else {
+                "assigned to"
+            };
+            let mut out = format!("set {set_name} {verb} {id}\n");
+            if let Some(outcome) = outcome {
+                out.push_str(&sync_lines(&[(id, outcome)]));
+            }
+            out
+        }
+        DdmCommand::List {
+            set_name,
+            enrollment,
+            json,
+        } => {
+            let (records, states) = match &enrollment {
+                Some(enrollment) => {
+                    let id = EnrollmentId::new(enrollment.clone());
+                    let effective = EffectiveDeclarations::of(store.as_ref(), &id).await?;
+                    let states = store
+                        .get_status(&id)
+                        .await?
+                        .map(|s| declaration_states(&s.items))
+                        .unwrap_or_default();
+                    (effective.declarations, states)
+                }
+                None => (
+                    store.list_declarations(set_name.as_deref()).await?,
+                    Default::default(),
+                ),
+            };
+            if json {
+                let rows: Vec<Json> = records
+                    .iter()
+                    .map(|r| {
+                        let mut row = json!({
+                            "identifier": r.identifier,
+                            "type": r.declaration_type,
+                            "set": r.set_name,
+                            "server_token": r.server_token,
+                            "updated_at": json::format_date(r.updated_at.into()),
+                        });
+                        if let Some((active, valid)) = states.get(&r.identifier) {
+                            row["active"] = json!(active);
+                            row["valid"] = json!(valid);
+                        }
+                        row
+                    })
+                    .collect();
+                format!("{:#}\n", Json::Array(rows))
+            } else {
+                let mut out = String::new();
+                for r in &records {
+                    let state = match states.get(&r.identifier) {
+                        Some((active, valid)) => {
+                            format!("  {} {valid}", if *active { "active" } else { "inactive" })
+                        }
+                        None => String::new(),
+                    };
+                    out.push_str(&format!(
+                        "{:<32} {:<56} {}{state}\n",
+                        r.identifier, r.declaration_type, r.set_name
+                    ));
+                }
+                out
+            }
+        }
+        DdmCommand::Status {
+            enrollment,
+            item,
+            json,
+        } => {
+            let id = EnrollmentId::new(enrollment);
+            let status = store
+                .get_status(&id)
+                .await?
+                .ok_or_else(|| CliError::input(format!("{id} has sent no status report")))?;
+            let items: Vec<_> = status
+                .items
+                .iter()
+                .filter(|i| item.as_deref().is_none_or(|name| i.item == name))
+                .collect();
+            if let Some(name) = &item {
+                if items.is_empty() {
+                    return Err(CliError::input(format!("{id} reported no {name}")));
+                }
+            }
+            let value = |text: &str| serde_json::from_str::<Json>(text).unwrap_or(Json::Null);
+            if json {
+                let mut object = serde_json::Map::new();
+                for i in &items {
+                    object.insert(i.item.clone(), value(&i.value));
+                }
+                let mut out = json!({ "items": object });
+                if item.is_none() {
+                    out["errors"] = value(&status.errors);
+                    out["full_report_at"] =
+                        json!(status.full_report_at.map(|at| json::format_date(at.into())));
+                }
+                format!("{out:#}\n")
+            } else {
+                let mut out = String::new();
+                for i in &items {
+                    // Checked against the schema as it is printed: a stored value that no
+                    // longer fits is shown with the error.
+                    let note = match typed_status_value(i) {
+                        Ok(_) => String::new(),
+                        Err(e) => format!("  ({e})"),
+                    };
+                    out.push_str(&format!("{:<50} {}{note}\n", i.item, i.value));
+                }
+                if item.is_none() && status.errors != "[]" {
+                    out.push_str(&format!("errors: {}\n", status.errors));
+                }
+                out
+            }
+        }
+        DdmCommand::Sync {
+            enrollments,
+            enable,
+            device_ca: _,
+        } => {
+            let engine = engine.ok_or_else(|| {
+                CliError::from(mdmkit_service::settings::missing(
+                    mdmkit_service::settings::DEVICE_CA_CERTIFICATE,
+                ))
+            })?;
+            let ids: Vec<EnrollmentId> = enrollments.into_iter().map(EnrollmentId::new).collect();
+            let outcomes = if enable {
+                let mut outcomes = Vec::new();
+                for id in ids {
+                    let queued = engine.enable_declarative_management(&id).await?;
+                    outcomes.push((id, SyncOutcome::Queued(queued)));
+                }
+                outcomes
+            } else {
+                engine.sync_declarations(&ids).await?
+            };
+            sync_lines(&outcomes)
+        }
+        DdmCommand::Delete {
+            identifier,
+            device_ca: _,
+        } => {
+            let outcome = match &engine {
+                Some(engine) => engine.delete_declaration(&identifier).await?,
+                None => mdmkit_core::ddm::delete_declaration(store.as_ref(), &identifier)
+                    .await?
+                    .map(|_| Vec::new()),
+            };
+            match outcome {
+                Some(synced) => format!("deleted {identifier}\n{}", sync_lines(&synced)),
+                None => return Err(CliError::input(format!("no declaration {identifier}"))),
+            }
+        }
+        DdmCommand::Types => String::new(),
+    })
+}
+
+fn sync_lines(outcomes: &[(EnrollmentId, SyncOutcome)]) -> String {
+    let mut out = String::new();
+    for (id, outcome) in outcomes {
+        let line = match outcome {
+            SyncOutcome::Unchanged => "unchanged".to_owned(),
+            SyncOutcome::Queued(queued) => format!("queued {}", queued.command_uuid),
+            SyncOutcome::Refused(code, message) => format!("refused: {message} [{code}]"),
+            _ => "unknown".to_owned(),
+        };
+        out.push_str(&format!("{id}: {line}\n"));
+    }
+    out
+}
+
+fn read_declarations(file: &str) -> CliResult<Vec<Declaration>> {
+    let bytes = read_input(file)?;
+    let json: Json = serde_json::from_slice(&bytes)
+        .map_err(|e| CliError::input(format!("{file}: not JSON: {e}")))?;
+    let list = match json {
+        Json::Array(items) => items,
+        object => vec![object],
+    };
+    list.iter()
+        .map(|d| Declaration::from_json(d).map_err(CliError::from))
+        .collect()
+}
+
+fn from_keys(declaration_type: &str, identifier: &str, keys: &[String]) -> CliResult<Declaration> {
+    let info = declaration_type_info(declaration_type).ok_or_else(|| {
+        CliError::input(format!(
+            "unknown declaration type {declaration_type:?} (`mdmkit ddm types` lists them; \
+             give a newer OS's type in a JSON file)"
+        ))
+    })?;
+    let root = KeyPath::named(info.info.name);
+    let mut dict = Dictionary::new();
+    for assignment in keys {
+        let (key, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| CliError::input(format!("--key {assignment:?}: expected KEY=VALUE")))?;
+        crate::cmd_command::set_path(&mut dict, info.info.keys, key, value, &root)?;
+    }
+    let payload = json::dictionary_to_json(&dict);
+    Ok(
+        Declaration::from_parts(identifier, declaration_type, &payload)
+            .and_then(|d| d.validate().map(|()| d))?,
+    )
+}
