@@ -9,3 +9,7 @@ cd "$(dirname "$0")/.."
 . scripts/h2load.sh
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+
+# The Python bindings: build into .venv, pytest (with the parity cases and examples),
+# mypy --strict, stubtest.
+. scripts/python.sh

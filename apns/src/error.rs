@@ -250,5 +250,65 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Every code [`code`](Error::code) returns for this crate's own errors, for bindings
+    /// that map codes to exception classes and tests that check such maps are complete.
+    /// Errors of the core crate passed through keep core's codes (`mdmkit_core::Error::CODES`).
+    pub const CODES: &'static [&'static str] = &[
+        "empty_input",
+        "certificate_unreadable",
+        "p12_bad_password",
+        "p12_no_certificate",
+        "invalid_password",
+        "no_topic",
+        "not_mdm_topic",
+        "certificate_expired",
+        "key_mismatch",
+        "topic_mismatch",
+        "topic_not_found",
+        "key_unreadable",
+        "key_bad_password",
+        "key_not_rsa",
+        "csr_unreadable",
+        "vendor_key_mismatch",
+        "chain_mismatch",
+        "invalid_input",
+        "crypto",
+        "smtp_url",
+        "email_address",
+        "smtp",
+        "invalid_endpoint",
+        "invalid_identity",
+        "missing_topic",
+        "tls_failure",
+        "connection_failure",
+        "http2_failure",
+        "invalid_config",
+        "invalid_script",
+        "invalid_token",
+    ];
+}
+
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod codes_tests {
+    /// `CODES` lists exactly the codes `code()` spells out, so a new code cannot be left out.
+    #[test]
+    fn codes_lists_every_code_of_code_fn() {
+        let source = include_str!("error.rs");
+        let start = source.find("pub fn code(&self)").unwrap();
+        let body = &source[start..start + source[start..].find("\n    }\n").unwrap()];
+        let mut spelled: Vec<&str> = body
+            .split("=> \"")
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .collect();
+        spelled.sort_unstable();
+        spelled.dedup();
+        let mut listed = super::Error::CODES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(listed, spelled);
+    }
+}

@@ -177,5 +177,56 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Every code [`code`](Error::code) returns for this crate's own errors, for bindings
+    /// that map codes to exception classes and tests that check such maps are complete.
+    /// Errors of the core crate passed through keep core's codes (`mdmkit_core::Error::CODES`).
+    pub const CODES: &'static [&'static str] = &[
+        "p12_not_pkcs12",
+        "p12_too_large",
+        "p12_too_many_iterations",
+        "p12_no_mac",
+        "p12_bad_password",
+        "p12_password_required",
+        "invalid_password",
+        "p12_no_private_key",
+        "p12_several_keys",
+        "p12_no_matching_certificate",
+        "certificate_expired",
+        "certificate_not_yet_valid",
+        "certificate_not_for_email",
+        "certificate_unreadable",
+        "unknown_kind",
+        "kind_exists",
+        "unknown_certificate",
+        "key_cleared",
+        "invalid_input",
+        "configuration_invalid",
+        "install_failed",
+        "crypto",
+    ];
+}
+
 /// The certstore crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod codes_tests {
+    /// `CODES` lists exactly the codes `code()` spells out, so a new code cannot be left out.
+    #[test]
+    fn codes_lists_every_code_of_code_fn() {
+        let source = include_str!("error.rs");
+        let start = source.find("pub fn code(&self)").unwrap();
+        let body = &source[start..start + source[start..].find("\n    }\n").unwrap()];
+        let mut spelled: Vec<&str> = body
+            .split("=> \"")
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .collect();
+        spelled.sort_unstable();
+        spelled.dedup();
+        let mut listed = super::Error::CODES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(listed, spelled);
+    }
+}

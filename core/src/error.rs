@@ -305,3 +305,63 @@ impl Error {
         }
     }
 }
+
+impl Error {
+    /// Every code [`code`](Error::code) returns for this crate's own errors, for bindings
+    /// that map codes to exception classes and tests that check such maps are complete.
+    pub const CODES: &'static [&'static str] = &[
+        "plist_malformed",
+        "body_too_large",
+        "plist_too_deep",
+        "missing_key",
+        "wrong_type",
+        "invalid_value",
+        "unknown_key",
+        "unknown_request_type",
+        "unknown_message_type",
+        "missing_enrollment_id",
+        "unknown_status",
+        "notify_failed",
+        "not_found",
+        "store_conflict",
+        "command_not_queued",
+        "store_input",
+        "store_backend",
+        "store_crypto",
+        "command_not_supported",
+        "json_invalid",
+        "profile_invalid",
+        "profile_signature",
+        "certificate_unreadable",
+        "key_not_supported",
+        "profile_encryption",
+        "profile_not_recipient",
+        "plist_encode",
+        "device_auth_failed",
+        "unlock_token_missing",
+        "identity_certificate_missing",
+        "enrollment_disabled",
+        "webhook_invalid",
+    ];
+}
+
+#[cfg(test)]
+mod codes_tests {
+    /// `CODES` lists exactly the codes `code()` spells out, so a new code cannot be left out.
+    #[test]
+    fn codes_lists_every_code_of_code_fn() {
+        let source = include_str!("error.rs");
+        let start = source.find("pub fn code(&self)").unwrap();
+        let body = &source[start..start + source[start..].find("\n    }\n").unwrap()];
+        let mut spelled: Vec<&str> = body
+            .split("=> \"")
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .collect();
+        spelled.sort_unstable();
+        spelled.dedup();
+        let mut listed = super::Error::CODES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(listed, spelled);
+    }
+}

@@ -51,6 +51,21 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Every code [`code`](Error::code) returns for this crate's own errors, for bindings
+    /// that map codes to exception classes and tests that check such maps are complete.
+    /// Errors of the core crate passed through keep core's codes (`mdmkit_core::Error::CODES`).
+    pub const CODES: &'static [&'static str] = &[
+        "certificate_unreadable",
+        "token_invalid",
+        "sign_in_failed",
+        "rate_limited",
+        "device_not_found",
+        "location_disabled",
+        "invalid_input",
+    ];
+}
+
 impl From<openssl::error::ErrorStack> for Error {
     fn from(error: openssl::error::ErrorStack) -> Self {
         Error::Certificate(error.to_string())
@@ -59,3 +74,24 @@ impl From<openssl::error::ErrorStack> for Error {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod codes_tests {
+    /// `CODES` lists exactly the codes `code()` spells out, so a new code cannot be left out.
+    #[test]
+    fn codes_lists_every_code_of_code_fn() {
+        let source = include_str!("error.rs");
+        let start = source.find("pub fn code(&self)").unwrap();
+        let body = &source[start..start + source[start..].find("\n    }\n").unwrap()];
+        let mut spelled: Vec<&str> = body
+            .split("=> \"")
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .collect();
+        spelled.sort_unstable();
+        spelled.dedup();
+        let mut listed = super::Error::CODES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(listed, spelled);
+    }
+}

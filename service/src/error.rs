@@ -56,6 +56,27 @@ impl Error {
         }
     }
 
+    /// The codes of the service's own errors (a missing or invalid setting, bad input).
+    pub const CODES: &'static [&'static str] =
+        &["setting_missing", "setting_invalid", "invalid_input"];
+
+    /// Every code a [`Mdm`](crate::Mdm) call can fail with: the service's own and those of
+    /// every crate below, sorted, without repeats. Bindings check their table of exception
+    /// classes against it, so a new code cannot be forgotten.
+    pub fn all_codes() -> Vec<&'static str> {
+        let mut codes = [
+            Self::CODES,
+            mdmkit_core::Error::CODES,
+            mdmkit_apns::Error::CODES,
+            mdmkit_certstore::Error::CODES,
+            mdmkit_enrollment::Error::CODES,
+        ]
+        .concat();
+        codes.sort_unstable();
+        codes.dedup();
+        codes
+    }
+
     pub(crate) fn input(message: impl Into<String>) -> Self {
         Error::InvalidInput(message.into())
     }
@@ -63,3 +84,24 @@ impl Error {
 
 /// The service layer's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    /// `CODES` lists exactly the codes `code()` spells out, so a new code cannot be left out.
+    #[test]
+    fn codes_lists_every_code_of_code_fn() {
+        let source = include_str!("error.rs");
+        let start = source.find("pub fn code(&self)").unwrap();
+        let body = &source[start..start + source[start..].find("\n    }\n").unwrap()];
+        let mut spelled: Vec<&str> = body
+            .split("=> \"")
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .collect();
+        spelled.sort_unstable();
+        let mut listed = super::Error::CODES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(listed, spelled);
+        assert!(super::Error::all_codes().contains(&"topic_mismatch"));
+    }
+}

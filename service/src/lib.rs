@@ -27,6 +27,7 @@ pub mod devices;
 pub mod enroll;
 mod error;
 mod events;
+pub mod notices;
 pub mod protocol;
 mod push;
 pub mod push_certs;
@@ -50,6 +51,7 @@ pub use enroll::{
 };
 pub use error::{Error, Result};
 pub use events::{EventFeed, MdmEvent};
+pub use notices::{DashboardEntry, Expiry, NoticeSent, OtherCredentials};
 pub use push_certs::{CertificateInfo, InstallInput, InstallReport, PushCerts};
 pub use settings::{SettingEntry, Settings};
 

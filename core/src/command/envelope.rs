@@ -119,6 +119,14 @@ pub fn validate_command_dictionary(dict: &Dictionary) -> Result<(), Error> {
     schema::validate_dictionary(&keys, info.keys, &KeyPath::named(info.name))
 }
 
+/// A typed command from a whole command dictionary (`RequestType` and its keys), checked
+/// strictly against the schema first (see [`validate_command_dictionary`]): what the
+/// language bindings take from a dict, map or object written with Apple's key names.
+pub fn command_from_dictionary(dict: Dictionary) -> Result<Command, Error> {
+    validate_command_dictionary(&dict)?;
+    Command::from_dictionary(dict)
+}
+
 /// A typed command from its RequestType and its keys, checked strictly against the schema
 /// first (see [`validate_command_dictionary`]): for commands a person wrote (the command
 /// line, an admin API, bindings).

@@ -1,0 +1,160 @@
+//! The expiry dashboard and the expiry notices, from the store's settings: every credential
+//! that expires (push certificates, the MDM vendor certificate, ADE server tokens) with its
+//! days remaining, and the e-mail notices due from 60 days before expiry, sent through the
+//! stored SMTP settings to the stored administrators' address.
+
+use mdmkit_apns::monitor::{Credential, CredentialKind, CredentialReport, ExpiryMonitor};
+use mdmkit_apns::{PushCertLifecycle, SmtpNotifier};
+use time::{Duration, OffsetDateTime};
+
+use crate::{settings, Error, Mdm, Result};
+
+/// Credentials the store does not hold, for the dashboard and the notices: the MDM vendor
+/// certificate (PEM or DER) and ADE server tokens (name, expiry).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct OtherCredentials {
+    /// The MDM vendor certificate, PEM or DER.
+    pub vendor_certificate: Option<Vec<u8>>,
+    /// ADE (DEP) server tokens: name and end of validity.
+    pub ade_tokens: Vec<(String, OffsetDateTime)>,
+}
+
+impl OtherCredentials {
+    fn read(&self) -> Result<Vec<Credential>> {
+        let mut credentials = Vec::new();
+        if let Some(certificate) = &self.vendor_certificate {
+            credentials.push(Credential::vendor_certificate(certificate)?);
+        }
+        for (name, not_after) in &self.ade_tokens {
+            credentials.push(Credential::new(
+                CredentialKind::DepServerToken,
+                name.clone(),
+                *not_after,
+            ));
+        }
+        Ok(credentials)
+    }
+}
+
+/// One credential on the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DashboardEntry {
+    /// `push_certificate`, `vendor_certificate` or `dep_server_token`.
+    pub kind: String,
+    /// The topic, the vendor certificate's subject, or the token's name.
+    pub name: String,
+    /// End of validity (UTC).
+    pub not_after: OffsetDateTime,
+    /// Whole days remaining (negative once expired).
+    pub days_remaining: i64,
+    /// `valid`, `expiring_soon` or `expired`.
+    pub status: String,
+    /// Whether 60 days or fewer remain (or it expired): time to renew.
+    pub renew_now: bool,
+    /// The Apple ID to renew it with, when known.
+    pub apple_id: Option<String>,
+}
+
+impl From<CredentialReport> for DashboardEntry {
+    fn from(report: CredentialReport) -> Self {
+        Self {
+            kind: report.kind.as_str().to_owned(),
+            name: report.name,
+            not_after: report.not_after,
+            days_remaining: report.days_remaining,
+            status: report.status.as_str().to_owned(),
+            renew_now: report.status.is_urgent(),
+            apple_id: report.apple_id,
+        }
+    }
+}
+
+/// A notice that was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NoticeSent {
+    /// The credential (`kind:name`).
+    pub key: String,
+    /// The e-mail's subject.
+    pub subject: String,
+}
+
+impl Mdm {
+    /// Expiry of every credential: the dashboard and the notices.
+    pub fn expiry(&self) -> Expiry {
+        Expiry { mdm: self.clone() }
+    }
+}
+
+/// Expiry of a deployment's credentials (`Mdm::expiry`).
+#[derive(Debug, Clone)]
+pub struct Expiry {
+    mdm: Mdm,
+}
+
+impl Expiry {
+    /// The dashboard: every credential that expires, soonest first, with its days
+    /// remaining, status and the 60-day flag.
+    pub async fn dashboard(&self, others: &OtherCredentials) -> Result<Vec<DashboardEntry>> {
+        let mut credentials = self.lifecycle_of_store().credentials().await?;
+        credentials.extend(others.read()?);
+        Ok(ExpiryMonitor::new()
+            .report(&credentials, OffsetDateTime::now_utc())
+            .into_iter()
+            .map(DashboardEntry::from)
+            .collect())
+    }
+
+    /// Sends the expiry notices due now through the stored SMTP settings (`smtp_url`,
+    /// `smtp_from`, `smtp_ca`) to the stored administrators' address (`admin_email`), with
+    /// the organisation's name and the console's link; at most once per `interval_days` per
+    /// credential, even with several processes on one store.
+    pub async fn send_due_notices(
+        &self,
+        others: &OtherCredentials,
+        interval_days: u32,
+    ) -> Result<Vec<NoticeSent>> {
+        let settings = self.mdm.settings();
+        let url = settings.require_secret(settings::SMTP_URL).await?;
+        let url = url
+            .expose_str()
+            .ok_or_else(|| Error::input("the SMTP URL is not text"))?
+            .to_owned();
+        let from = settings.require(settings::SMTP_FROM).await?;
+        let notifier = match settings.get(settings::SMTP_CA).await? {
+            Some(ca) => SmtpNotifier::with_root_certificate(&url, &from, ca.as_bytes())?,
+            None => SmtpNotifier::new(&url, &from)?,
+        };
+        let mut monitor = ExpiryMonitor::new()
+            .notify_interval(Duration::days(i64::from(interval_days.max(1))))
+            .recipient(settings.require(settings::ADMIN_EMAIL).await?);
+        if let Some(name) = settings.get(settings::ORGANISATION).await? {
+            monitor = monitor.company(name);
+        }
+        if let Some(console) = settings.get(settings::CONSOLE_URL).await? {
+            monitor = monitor.admin_url(console);
+        }
+        let sent = self
+            .lifecycle_of_store()
+            .send_due_notices(
+                &monitor,
+                &notifier,
+                &others.read()?,
+                OffsetDateTime::now_utc(),
+            )
+            .await?;
+        Ok(sent
+            .into_iter()
+            .map(|notice| NoticeSent {
+                key: notice.key,
+                subject: notice.message.subject,
+            })
+            .collect())
+    }
+
+    fn lifecycle_of_store(&self) -> PushCertLifecycle {
+        PushCertLifecycle::new(self.mdm.store().clone())
+    }
+}
