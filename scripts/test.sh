@@ -13,3 +13,6 @@ cargo test --workspace --doc
 # The Python bindings: build into .venv, pytest (with the parity cases and examples),
 # mypy --strict, stubtest.
 . scripts/python.sh
+bash scripts/node.sh
+# The Swift component through UniFFI's Python bindings, its generated files, tree-sitter.
+. scripts/swift.sh

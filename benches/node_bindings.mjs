@@ -1,0 +1,43 @@
+// Per-call overhead of the Node bindings against the same Rust call: decodes 10,000
+// TokenUpdate check-ins with `decodeCheckin` (showSecrets: true, no redaction) and compares
+// with benches/checkin_decode.rs (`cargo bench -p mdmkit-benches --bench checkin_decode`),
+// which decodes the same bodies in Rust. Goal: at most 2× the Rust time.
+//
+//   bash scripts/node.sh && node benches/node_bindings.mjs --debug   # both sides debug builds
+//   (cd bindings/node && npx napi build --platform --release) && node benches/node_bindings.mjs
+//
+// Compare like with like: `--debug` runs the Rust side as a debug test binary (the module
+// scripts/node.sh builds is a debug build); without it the Rust side is `cargo bench`
+// (release), for a module built with --release.
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeCheckin } from '../bindings/node/index.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const COUNT = 10_000;
+const TOKEN = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
+
+function body(index) {
+  const udid = `UDID-${String(index).padStart(5, '0')}`;
+  return Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0"><dict><key>MessageType</key><string>TokenUpdate</string><key>UDID</key><string>${udid}</string><key>Topic</key><string>com.apple.mgmt.External.bench</string><key>Token</key><data>${TOKEN}</data><key>PushMagic</key><string>magic-${index}</string><key>UnlockToken</key><data>${TOKEN}</data></dict></plist>`);
+}
+
+const bodies = Array.from({ length: COUNT }, (_, i) => body(i));
+for (const b of bodies.slice(0, 1000)) decodeCheckin(b, true);
+const start = process.hrtime.bigint();
+for (const b of bodies) decodeCheckin(b, true);
+const nodeMs = Number(process.hrtime.bigint() - start) / 1e6;
+console.log(`node decodeCheckin: ${COUNT} check-ins in ${nodeMs.toFixed(1)} ms (${((nodeMs * 1000) / COUNT).toFixed(2)} µs each)`);
+
+if (!process.argv.includes('--node-only')) {
+  const args = process.argv.includes('--debug')
+    ? ['test', '-q', '-p', 'mdmkit-benches', '--bench', 'checkin_decode', '--', '--bench']
+    : ['bench', '-q', '-p', 'mdmkit-benches', '--bench', 'checkin_decode'];
+  const out = execFileSync('cargo', args, { cwd: ROOT, encoding: 'utf8' });
+  console.log(out.trim());
+  const rustMs = Number(out.match(/in ([0-9.]+) ms/)[1]);
+  console.log(`ratio node/rust: ${(nodeMs / rustMs).toFixed(2)}× (goal ≤ 2×)`);
+}

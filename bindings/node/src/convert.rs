@@ -1,0 +1,159 @@
+//! Values between JavaScript and plists: `Buffer` ⇄ data, `Date` ⇄ date, integral numbers
+//! ⇄ integers, other numbers ⇄ reals; strings, booleans, arrays and plain objects as such.
+//! Dates between Rust and JavaScript go through `chrono` (napi's `Date`).
+
+use chrono::{DateTime, Utc};
+use napi::bindgen_prelude::{Buffer, JsObjectValue, Null, Object, ToNapiValue, Unknown};
+use napi::{Env, JsValue, ValueType};
+use plist::{Dictionary, Value};
+use time::OffsetDateTime;
+
+use crate::errors::{from_napi, usage};
+
+type Result<T> = mdmkit_service::Result<T>;
+
+/// A UTC time as a JavaScript `Date`.
+pub(crate) fn date(at: OffsetDateTime) -> DateTime<Utc> {
+    let nanos = at.unix_timestamp_nanos();
+    DateTime::from_timestamp_nanos(i64::try_from(nanos).unwrap_or(i64::MAX))
+}
+
+/// An optional UTC time as a JavaScript `Date` or `null`.
+pub(crate) fn opt_date(at: Option<OffsetDateTime>) -> Option<DateTime<Utc>> {
+    at.map(date)
+}
+
+/// A string argument, or `invalid_input` naming it (a number where a string is expected
+/// rejects the Promise instead of throwing).
+pub(crate) fn text(js: &Unknown<'_>, name: &str) -> Result<String> {
+    match js.get_type().map_err(from_napi)? {
+        ValueType::String => js
+            .coerce_to_string()
+            .and_then(|s| s.into_utf8())
+            .and_then(|s| s.into_owned())
+            .map_err(from_napi),
+        other => Err(usage(format!("{name} must be a string, not {other}"))),
+    }
+}
+
+/// A JavaScript object (Apple's key names) as a plist dictionary.
+pub(crate) fn dictionary(object: &Object<'_>, what: &str) -> Result<Dictionary> {
+    match value(&object.to_unknown(), what)? {
+        Value::Dictionary(dict) => Ok(dict),
+        _ => Err(usage(format!("{what} must be a plain object"))),
+    }
+}
+
+/// A JavaScript value as a plist value; `path` names it in errors.
+pub(crate) fn value(js: &Unknown<'_>, path: &str) -> Result<Value> {
+    let kind = js.get_type().map_err(from_napi)?;
+    match kind {
+        ValueType::String => Ok(Value::String(
+            js.coerce_to_string()
+                .and_then(|s| s.into_utf8())
+                .and_then(|s| s.into_owned())
+                .map_err(from_napi)?,
+        )),
+        ValueType::Boolean => Ok(Value::Boolean(js.coerce_to_bool().map_err(from_napi)?)),
+        ValueType::Number => {
+            let number = js
+                .coerce_to_number()
+                .and_then(|n| n.get_double())
+                .map_err(from_napi)?;
+            if number.fract() == 0.0 && number.abs() < 9.007_199_254_740_992e15 {
+                Ok(Value::Integer((number as i64).into()))
+            } else {
+                Ok(Value::Real(number))
+            }
+        }
+        ValueType::BigInt => Err(usage(format!(
+            "{path}: BigInt is not supported; use a number"
+        ))),
+        ValueType::Object => object_value(js, path),
+        other => Err(usage(format!(
+            "{path}: a {other} cannot be sent to a device"
+        ))),
+    }
+}
+
+fn object_value(js: &Unknown<'_>, path: &str) -> Result<Value> {
+    let object = js.coerce_to_object().map_err(from_napi)?;
+    if js.is_buffer().map_err(from_napi)? {
+        let mut holder = Object::new(&env_of(js)).map_err(from_napi)?;
+        holder.set("v", object).map_err(from_napi)?;
+        let buffer: Buffer = holder
+            .get("v")
+            .map_err(from_napi)?
+            .ok_or_else(|| usage(path))?;
+        return Ok(Value::Data(buffer.to_vec()));
+    }
+    if js.is_date().map_err(from_napi)? {
+        let mut holder = Object::new(&env_of(js)).map_err(from_napi)?;
+        holder.set("v", object).map_err(from_napi)?;
+        let at: DateTime<Utc> = holder
+            .get("v")
+            .map_err(from_napi)?
+            .ok_or_else(|| usage(path))?;
+        return Ok(Value::Date(std::time::SystemTime::from(at).into()));
+    }
+    if js.is_array().map_err(from_napi)? {
+        let length: u32 = object.get("length").map_err(from_napi)?.unwrap_or(0);
+        let mut items = Vec::with_capacity(length as usize);
+        for index in 0..length {
+            let item: Unknown = object.get_element(index).map_err(from_napi)?;
+            items.push(value(&item, &format!("{path}[{index}]"))?);
+        }
+        return Ok(Value::Array(items));
+    }
+    let mut dict = Dictionary::new();
+    for key in Object::keys(&object).map_err(from_napi)? {
+        let item: Unknown = object.get_named_property(&key).map_err(from_napi)?;
+        if matches!(item.get_type().map_err(from_napi)?, ValueType::Undefined) {
+            continue;
+        }
+        let child = value(&item, &format!("{path}.{key}"))?;
+        dict.insert(key, child);
+    }
+    Ok(Value::Dictionary(dict))
+}
+
+fn env_of(js: &Unknown<'_>) -> Env {
+    Env::from_raw(js.value().env)
+}
+
+/// A plist value as a JavaScript value (built on the JavaScript thread).
+pub(crate) fn to_js<'env>(env: &'env Env, value: &Value) -> napi::Result<Unknown<'env>> {
+    match value {
+        Value::String(s) => s.as_str().into_unknown(env),
+        Value::Boolean(b) => (*b).into_unknown(env),
+        Value::Integer(i) => match i.as_signed() {
+            Some(v) => v.into_unknown(env),
+            None => (i.as_unsigned().unwrap_or_default() as f64).into_unknown(env),
+        },
+        Value::Real(r) => (*r).into_unknown(env),
+        Value::Data(bytes) => Buffer::from(bytes.clone()).into_unknown(env),
+        Value::Date(at) => {
+            let at: DateTime<Utc> = std::time::SystemTime::from(*at).into();
+            at.into_unknown(env)
+        }
+        Value::Array(items) => {
+            let mut array = env.create_array(items.len() as u32)?;
+            for (index, item) in items.iter().enumerate() {
+                array.set(index as u32, to_js(env, item)?)?;
+            }
+            array.into_unknown(env)
+        }
+        Value::Dictionary(dict) => dict_to_js(env, dict)?.into_unknown(env),
+        Value::Uid(uid) => (uid.get() as f64).into_unknown(env),
+        _ => Null.into_unknown(env),
+    }
+}
+
+/// A plist dictionary as a JavaScript object, keys in order.
+pub(crate) fn dict_to_js<'env>(env: &'env Env, dict: &Dictionary) -> napi::Result<Object<'env>> {
+    let mut object = Object::new(env)?;
+    for (key, item) in dict {
+        object.set(key, to_js(env, item)?)?;
+    }
+    Ok(object)
+}

@@ -1,0 +1,19 @@
+//! Node.js bindings for mdmkit: the `mdmkit` npm package.
+//!
+//! A thin layer over `mdmkit-service`: each JavaScript method converts its arguments, calls
+//! one Rust function and converts the answer. Everything doing I/O returns a Promise (run on
+//! the tokio runtime, never on the event loop); pure work (render a command, decode a
+//! check-in) is synchronous. Times are `Date`s, bytes `Buffer`s, and every failure is an
+//! `Error` whose `code` is the stable Rust code (`Error::code()` of the crate below).
+
+mod convert;
+mod errors;
+mod mdm;
+mod protocol;
+
+pub use errors::error_codes;
+pub use mdm::{Devices, Enrollment, EventStream, EventSubscription, Mdm, PushCerts, Settings};
+pub use protocol::{
+    decode_checkin, decode_command, decode_result, inspect_push_certificate, profile_from_spec,
+    profile_read, render_command, request_type, request_types, verify_profile,
+};
