@@ -169,7 +169,7 @@ async fn serve(args: ServeArgs, global: &GlobalOpts) -> CliResult<()> {
         config
     })
     .await?;
-    tokio::spawn(mdm.push_certs().run_notices());
+    tokio::spawn(mdm.expiry().run_notices());
     let mut options = ServeOptions::new(args.listen);
     options.admin_listen = args.admin_listen;
     options.api_key = api_key;

@@ -4,10 +4,16 @@
 //! stored SMTP settings to the stored administrators' address.
 
 use mdmkit_apns::monitor::{Credential, CredentialKind, CredentialReport, ExpiryMonitor};
-use mdmkit_apns::{PushCertLifecycle, SmtpNotifier};
+use mdmkit_apns::PushCertLifecycle;
 use time::{Duration, OffsetDateTime};
 
-use crate::{settings, Error, Mdm, Result};
+use crate::{settings, Mdm, Result};
+
+/// How often `mdmkit serve` looks for due expiry notices.
+pub const NOTICE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The days between two notices for the same credential, as `serve` sends them.
+pub const NOTICE_INTERVAL_DAYS: u32 = 7;
 
 /// Credentials the store does not hold, for the dashboard and the notices: the MDM vendor
 /// certificate (PEM or DER) and ADE server tokens (name, expiry).
@@ -117,16 +123,9 @@ impl Expiry {
         interval_days: u32,
     ) -> Result<Vec<NoticeSent>> {
         let settings = self.mdm.settings();
-        let url = settings.require_secret(settings::SMTP_URL).await?;
-        let url = url
-            .expose_str()
-            .ok_or_else(|| Error::input("the SMTP URL is not text"))?
-            .to_owned();
-        let from = settings.require(settings::SMTP_FROM).await?;
-        let notifier = match settings.get(settings::SMTP_CA).await? {
-            Some(ca) => SmtpNotifier::with_root_certificate(&url, &from, ca.as_bytes())?,
-            None => SmtpNotifier::new(&url, &from)?,
-        };
+        let notifier = crate::enroll::notifier(&settings)
+            .await?
+            .ok_or_else(|| settings::missing(settings::SMTP_URL))?;
         let mut monitor = ExpiryMonitor::new()
             .notify_interval(Duration::days(i64::from(interval_days.max(1))))
             .recipient(settings.require(settings::ADMIN_EMAIL).await?);
@@ -140,7 +139,7 @@ impl Expiry {
             .lifecycle_of_store()
             .send_due_notices(
                 &monitor,
-                &notifier,
+                notifier.as_ref(),
                 &others.read()?,
                 OffsetDateTime::now_utc(),
             )
@@ -152,6 +151,36 @@ impl Expiry {
                 subject: notice.message.subject,
             })
             .collect())
+    }
+
+    /// Sends the due notices now and then every [`NOTICE_CHECK_INTERVAL`], for as long as
+    /// the future runs (`mdmkit serve` spawns it), once per week per credential. Without
+    /// an administrators' address or SMTP settings it says so once and sends nothing; a
+    /// failed round is retried at the next.
+    pub async fn run_notices(self) {
+        let mut said_off = false;
+        loop {
+            match self
+                .send_due_notices(&OtherCredentials::default(), NOTICE_INTERVAL_DAYS)
+                .await
+            {
+                Ok(sent) if !sent.is_empty() => {
+                    let keys: Vec<&str> = sent.iter().map(|notice| notice.key.as_str()).collect();
+                    tracing::info!(count = sent.len(), notices = ?keys, "expiry notices sent");
+                }
+                Ok(_) => {}
+                Err(error) if error.code() == "setting_missing" => {
+                    if !said_off {
+                        tracing::info!(%error, "expiry notices are off");
+                        said_off = true;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(code = error.code(), %error, "expiry notices failed")
+                }
+            }
+            tokio::time::sleep(NOTICE_CHECK_INTERVAL).await;
+        }
     }
 
     fn lifecycle_of_store(&self) -> PushCertLifecycle {
