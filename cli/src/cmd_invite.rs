@@ -13,7 +13,7 @@ use mdmkit_enrollment::{
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::store_open::{block_on, open_store, GlobalOpts};
+use crate::store_open::{block_on, open_mdm, open_store, GlobalOpts};
 use crate::{print_out, read_input, CliError, CliResult};
 
 /// `mdmkit invite --user U --email E ...`, or one of its subcommands.
@@ -52,7 +52,9 @@ struct SendArgs {
     #[arg(long, required = true)]
     email: Option<String>,
     /// The portal page that accepts invitations (https); the token is added as `?token=`.
-    #[arg(long, value_name = "URL", required = true)]
+    /// Without it the stored settings are used (`portal_url`, `enrollment_url` and the
+    /// SMTP settings of `mdmkit init`).
+    #[arg(long, value_name = "URL")]
     portal_url: Option<String>,
     /// The page serving the enrollment profile for a registration token (https);
     /// default: `/enroll` on the portal's host.
@@ -132,11 +134,34 @@ async fn run_async(args: InviteArgs, opts: &GlobalOpts) -> CliResult<()> {
 
 async fn send(args: SendArgs, opts: &GlobalOpts) -> CliResult<()> {
     // clap makes these present when no subcommand is given.
-    let (Some(user), Some(email), Some(portal_url)) = (args.user, args.email, args.portal_url)
-    else {
-        return Err(CliError::input(
-            "--user, --email and --portal-url are needed",
-        ));
+    let (Some(user), Some(email)) = (args.user, args.email) else {
+        return Err(CliError::input("--user and --email are needed"));
+    };
+    let ttl = Duration::from_secs(args.ttl_hours.saturating_mul(3600));
+    let Some(portal_url) = args.portal_url else {
+        if args.smtp.is_some() || args.registration_url.is_some() {
+            return Err(CliError::input(
+                "--smtp and --registration-url go with --portal-url; without it the stored \
+                 settings are used",
+            ));
+        }
+        // The deployment's settings: its links and, when configured, its mail server.
+        let mdm = open_mdm(opts, |config| config).await?;
+        let report = mdm.enrollment().invite(&user, &email, ttl).await?;
+        let mut text = format!(
+            "invitation {} {} {email} (expires {})\n",
+            report.invitation.id,
+            if report.sent { "sent to" } else { "made for" },
+            rfc3339(report.invitation.expires_at)
+        );
+        if !report.sent {
+            text.push_str(&format!(
+                "not sent (no SMTP settings); deliver these links to {email}:\nportal link: {}\nregistration link: {}\n",
+                report.portal_link, report.registration_link
+            ));
+        }
+        print_out(&text);
+        return Ok(());
     };
     let registration_url = match args.registration_url {
         Some(url) => url,
@@ -154,7 +179,6 @@ async fn send(args: SendArgs, opts: &GlobalOpts) -> CliResult<()> {
         _ => Arc::new(PrintNotifier),
     };
     let sent_by_smtp = args.smtp.is_some();
-    let ttl = Duration::from_secs(args.ttl_hours.saturating_mul(3600));
     let invitations = Invitations::new(open_store(opts).await?, notifier, links);
     let sent = invitations
         .invite(&user, &email, ttl)

@@ -368,9 +368,8 @@ pub fn check_value(spec: &SettingSpec, value: &str) -> Result<()> {
             if !one_line || value.chars().any(char::is_whitespace) {
                 return Err(invalid(spec, "a URL is one word"));
             }
-            if value.starts_with("https://") && value.len() > "https://".len() {
-                Ok(())
-            } else if value.starts_with("http://") && is_loopback_http(value) {
+            let https = value.starts_with("https://") && value.len() > "https://".len();
+            if https || (value.starts_with("http://") && is_loopback_http(value)) {
                 Ok(())
             } else {
                 Err(invalid(
