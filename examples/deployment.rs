@@ -161,7 +161,8 @@ async fn main() -> Fallible<()> {
     // "Apple": the CA that issues push certificates, and APNs (the mock trusts that CA for
     // client certificates and records the serial each connection presented).
     let apple = TestCa::new("Apple Push (demo)");
-    let pki = TestPki::generate(TOPIC)?;
+    // Only its server certificate is used (the mock's TLS identity and the CA to trust).
+    let pki = TestPki::generate("com.apple.mgmt.External.mock")?;
     let apns = MockServer::start(MockConfig::new(
         pki.server_cert_pem.clone(),
         pki.server_key_pem.clone(),

@@ -95,6 +95,7 @@ async fn serve(args: ServeArgs, global: &GlobalOpts) -> CliResult<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     let mut overrides = Vec::new();
     if let Some(path) = &args.device_ca {
