@@ -115,9 +115,17 @@ fn http(
 }
 
 /// A device request to `serve`: signed with the device's identity (`Mdm-Signature`).
-fn device_put(server: &Server, device: &SimulatedDevice, path: &str, body: Vec<u8>) -> Fallible<(u16, Vec<u8>)> {
+fn device_put(
+    server: &Server,
+    device: &SimulatedDevice,
+    path: &str,
+    body: Vec<u8>,
+) -> Fallible<(u16, Vec<u8>)> {
     let request = device.request(body)?;
-    let signature = request.header("Mdm-Signature").ok_or("unsigned")?.to_owned();
+    let signature = request
+        .header("Mdm-Signature")
+        .ok_or("unsigned")?
+        .to_owned();
     http(
         server.address,
         "PUT",
@@ -141,7 +149,11 @@ fn issue(apple: &TestCa, dir: &Path, csr: &str, out: &str, days: i64) -> Fallibl
 
 fn serial_of_pem(path: &Path) -> Fallible<String> {
     let certificate = openssl::x509::X509::from_pem(&std::fs::read(path)?)?;
-    let serial = certificate.serial_number().to_bn()?.to_hex_str()?.to_string();
+    let serial = certificate
+        .serial_number()
+        .to_bn()?
+        .to_hex_str()?
+        .to_string();
     Ok(serial.to_ascii_lowercase())
 }
 
@@ -188,7 +200,14 @@ async fn main() -> Fallible<()> {
     mdmkit.run(&["settings", "show"])?;
 
     println!("-- b) the push certificate: CSR here, issued by \"Apple\", installed with Apple ID and note");
-    mdmkit.run(&["push-cert", "csr", "--email", "it@example.com", "-o", "push.csr"])?;
+    mdmkit.run(&[
+        "push-cert",
+        "csr",
+        "--email",
+        "it@example.com",
+        "-o",
+        "push.csr",
+    ])?;
     issue(&apple, dir.path(), "push.csr", "push.pem", 365)?;
     mdmkit.run(&[
         "push-cert",
@@ -202,11 +221,20 @@ async fn main() -> Fallible<()> {
     let first_serial = serial_of_pem(&dir.path().join("push.pem"))?;
 
     println!("-- c) mdmkit serve, in its own process, from the store alone");
-    std::fs::write(dir.path().join("api.key"), "demo-admin-api-key-0123456789\n")?;
+    std::fs::write(
+        dir.path().join("api.key"),
+        "demo-admin-api-key-0123456789\n",
+    )?;
     set_owner_only(&dir.path().join("api.key"))?;
     println!("$ mdmkit serve --listen 127.0.0.1:0 --api-key-file api.key &");
     let mut child = mdmkit
-        .command(&["serve", "--listen", "127.0.0.1:0", "--api-key-file", "api.key"])
+        .command(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--api-key-file",
+            "api.key",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -237,7 +265,10 @@ async fn main() -> Fallible<()> {
     let device = SimulatedDevice::new(UDID, TOPIC).with_identity(identity);
     for (name, body) in [
         ("Authenticate", device.authenticate()?),
-        ("TokenUpdate", device.token_update(&[0xA1; 32], "push-magic-alice")?),
+        (
+            "TokenUpdate",
+            device.token_update(&[0xA1; 32], "push-magic-alice")?,
+        ),
     ] {
         let (status, _) = device_put(&server, &device, "/mdm/checkin", body)?;
         println!("   {name}: HTTP {status}");
@@ -246,19 +277,41 @@ async fn main() -> Fallible<()> {
     println!("   the same link again: HTTP {status} (spent)");
 
     println!("-- f) from the portal, alice locks her iPhone: queued and pushed");
-    let locked = mdmkit.run(&["portal", "as", "alice", "lock", UDID, "--message", "Found? Call +81 3 0000 0000"])?;
+    let locked = mdmkit.run(&[
+        "portal",
+        "as",
+        "alice",
+        "lock",
+        UDID,
+        "--message",
+        "Found? Call +81 3 0000 0000",
+    ])?;
     if !locked.contains(", pushed") {
         return Err("the lock was not pushed".into());
     }
     let (status, command) = device_put(&server, &device, "/mdm/server", device.idle()?)?;
     let envelope = CommandEnvelope::decode(&command)?;
-    println!("   the device checks in: HTTP {status}, {}", envelope.request_type());
-    let ack = device.answer(&command, CommandStatus::Acknowledged, plist::Dictionary::new())?;
+    println!(
+        "   the device checks in: HTTP {status}, {}",
+        envelope.request_type()
+    );
+    let ack = device.answer(
+        &command,
+        CommandStatus::Acknowledged,
+        plist::Dictionary::new(),
+    )?;
     let (status, _) = device_put(&server, &device, "/mdm/server", ack)?;
     println!("   the device acknowledges: HTTP {status}");
 
     println!("-- g) renewal: a new certificate (same topic) installed while serve runs");
-    mdmkit.run(&["push-cert", "csr", "--email", "it@example.com", "-o", "renew.csr"])?;
+    mdmkit.run(&[
+        "push-cert",
+        "csr",
+        "--email",
+        "it@example.com",
+        "-o",
+        "renew.csr",
+    ])?;
     issue(&apple, dir.path(), "renew.csr", "renewed.pem", 365)?;
     let renewed_serial = serial_of_pem(&dir.path().join("renewed.pem"))?;
     let installed_at = Instant::now();
@@ -279,7 +332,11 @@ async fn main() -> Fallible<()> {
         let before = apns.received().len();
         let (status, body) = http(server.address, "POST", &action, &[(name, value)], b"{}")?;
         if status != 200 {
-            return Err(format!("check-in-now: HTTP {status}: {}", String::from_utf8_lossy(&body)).into());
+            return Err(format!(
+                "check-in-now: HTTP {status}: {}",
+                String::from_utf8_lossy(&body)
+            )
+            .into());
         }
         let pushes = apns.received();
         let serial = pushes
