@@ -210,6 +210,20 @@ async fn a_deployment_runs_from_its_store_and_serves_the_enrollment_link() {
     assert_eq!(page.devices[0].device_id, "UDID-ALICE-1");
     assert_eq!(page.devices[0].owner.as_deref(), Some("alice"));
 
+    // DDM assets the server serves: routed to the engine, authenticated like MDM requests.
+    let signed = device.request(Vec::new()).unwrap();
+    let signature = signed.header("Mdm-Signature").unwrap().to_owned();
+    let (status, _, _) = http(
+        address,
+        "GET",
+        "/mdm/assets/no-such-asset",
+        &[("Mdm-Signature", &signature)],
+        b"",
+    );
+    assert_eq!(status, 404);
+    let (status, _, _) = http(address, "GET", "/mdm/assets/no-such-asset", &[], b"");
+    assert_eq!(status, 400, "unauthenticated");
+
     // The same link again is refused, and nothing is issued.
     let (status, _, body) = http(address, "GET", path, &[], b"");
     assert_eq!(status, 410, "{}", String::from_utf8_lossy(&body));

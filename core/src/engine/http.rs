@@ -53,13 +53,21 @@ use crate::{EnrollmentId, Error, Secret};
 #[derive(Debug, Clone)]
 pub struct PeerCertificate(pub Vec<u8>);
 
-/// The MDM endpoints: `/mdm/checkin`, `/mdm/server` and `/mdm` (combined).
+/// The path prefix of the DDM assets the server serves itself: an asset declaration made
+/// with [`served_data_asset`](crate::ddm::served_data_asset) points at
+/// `<server>/mdm/assets/<Identifier>`.
+pub const ASSETS_PATH: &str = "/mdm/assets/";
+
+/// The MDM endpoints: `/mdm/checkin`, `/mdm/server` and `/mdm` (combined), and the DDM
+/// assets the server serves (`GET /mdm/assets/{identifier}`, authenticated as MDM
+/// requests).
 pub fn mdm_router(engine: Engine) -> Router {
     let limit = engine.config().limits.max_body_bytes;
     Router::new()
         .route("/mdm/checkin", any(checkin))
         .route("/mdm/server", any(server))
         .route("/mdm", any(combined))
+        .route("/mdm/assets/{identifier}", any(asset))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(engine)
 }
@@ -120,6 +128,18 @@ async fn server(
 ) -> Response {
     let request = to_request(method, &headers, peer, body);
     to_response(engine.handle_command(request).await)
+}
+
+async fn asset(
+    State(engine): State<Engine>,
+    Path(identifier): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    peer: Option<Extension<PeerCertificate>>,
+    body: Bytes,
+) -> Response {
+    let request = to_request(method, &headers, peer, body);
+    to_response(engine.handle_asset(request, &identifier).await)
 }
 
 async fn combined(
