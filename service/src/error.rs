@@ -104,4 +104,16 @@ mod tests {
         assert_eq!(listed, spelled);
         assert!(super::Error::all_codes().contains(&"topic_mismatch"));
     }
+
+    /// docs/errors.md (written by tools/gen_errors_md.py) documents every code.
+    #[test]
+    fn every_code_is_documented() {
+        let table = include_str!("../../docs/errors.md");
+        for code in super::Error::all_codes() {
+            assert!(
+                table.contains(&format!("| `{code}` |")),
+                "{code} is not in docs/errors.md: run python3 tools/gen_errors_md.py"
+            );
+        }
+    }
 }
