@@ -23,6 +23,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod ddm;
 pub mod devices;
 pub mod enroll;
 mod error;

@@ -224,6 +224,40 @@ async fn a_deployment_runs_from_its_store_and_serves_the_enrollment_link() {
     let (status, _, _) = http(address, "GET", "/mdm/assets/no-such-asset", &[], b"");
     assert_eq!(status, 400, "unauthenticated");
 
+    // Declarative Device Management through the service: a configuration and the activation
+    // that refers to it, assigned to the device; a dangling reference stores nothing.
+    let ddm = mdm.declarations();
+    let dangling = r#"{"Type": "com.apple.activation.simple", "Identifier": "act.bad",
+        "Payload": {"StandardConfigurations": ["no.such.configuration"]}}"#;
+    let refused = ddm.declare("baseline", dangling).await.unwrap_err();
+    assert_eq!(refused.code(), "declaration_reference", "{refused}");
+    assert!(ddm.list(Some("baseline")).await.unwrap().is_empty());
+    let declarations = r#"[
+        {"Type": "com.apple.configuration.passcode.settings", "Identifier": "cfg.passcode",
+         "Payload": {"RequirePasscode": true, "MinimumLength": 6}},
+        {"Type": "com.apple.activation.simple", "Identifier": "act.baseline",
+         "Payload": {"StandardConfigurations": ["cfg.passcode"]}}]"#;
+    let declared = ddm.declare("baseline", declarations).await.unwrap();
+    assert_eq!(declared.changed.len(), 2, "{declared:?}");
+    let assigned = ddm.assign("baseline", "UDID-ALICE-1").await.unwrap();
+    assert_eq!(assigned.outcome, "queued", "{assigned:?}");
+    let listed = ddm.list(Some("baseline")).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    // Unchanged declarations keep their token: nothing to synchronise.
+    let again = ddm.declare("baseline", declarations).await.unwrap();
+    assert!(again.changed.is_empty() && again.synced.is_empty(), "{again:?}");
+    assert!(ddm.status("UDID-ALICE-1").await.unwrap().is_none());
+    assert_eq!(ddm.delete("no.such").await.unwrap_err().code(), "not_found");
+    assert_eq!(
+        ddm.declare("baseline", "not json").await.unwrap_err().code(),
+        "invalid_input"
+    );
+    // The queued DeclarativeManagement command is not the device's business in this test.
+    mdm.store()
+        .clear_pending(&mdmkit_core::EnrollmentId::new("UDID-ALICE-1"))
+        .await
+        .unwrap();
+
     // The same link again is refused, and nothing is issued.
     let (status, _, body) = http(address, "GET", path, &[], b"");
     assert_eq!(status, 410, "{}", String::from_utf8_lossy(&body));
