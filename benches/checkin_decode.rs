@@ -55,7 +55,7 @@ fn main() {
     }
     if !full {
         let first = Checkin::decode(&bodies[0]).unwrap();
-        assert!(!first.encode(PlistFormat::Xml).unwrap().is_empty());
+        assert!(!first.message.encode(PlistFormat::Xml).unwrap().is_empty());
     }
     println!(
         "rust: decoded {} check-ins in {:.1} ms ({:.2} us each)",
