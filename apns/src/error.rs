@@ -279,7 +279,6 @@ impl Error {
         "smtp",
         "invalid_endpoint",
         "invalid_identity",
-        "missing_topic",
         "tls_failure",
         "connection_failure",
         "http2_failure",

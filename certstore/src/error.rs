@@ -204,6 +204,7 @@ impl Error {
         "configuration_invalid",
         "install_failed",
         "crypto",
+        "p12_unsupported_algorithm",
     ];
 }
 

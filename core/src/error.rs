@@ -342,6 +342,13 @@ impl Error {
         "identity_certificate_missing",
         "enrollment_disabled",
         "webhook_invalid",
+        "store_key_mismatch",
+        "store_not_empty",
+        "secret_file_too_open",
+        "secret_file_io",
+        "declaration_invalid",
+        "declaration_reference",
+        "declarative_request_invalid",
     ];
 }
 

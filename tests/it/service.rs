@@ -245,11 +245,17 @@ async fn a_deployment_runs_from_its_store_and_serves_the_enrollment_link() {
     assert_eq!(listed.len(), 2);
     // Unchanged declarations keep their token: nothing to synchronise.
     let again = ddm.declare("baseline", declarations).await.unwrap();
-    assert!(again.changed.is_empty() && again.synced.is_empty(), "{again:?}");
+    assert!(
+        again.changed.is_empty() && again.synced.is_empty(),
+        "{again:?}"
+    );
     assert!(ddm.status("UDID-ALICE-1").await.unwrap().is_none());
     assert_eq!(ddm.delete("no.such").await.unwrap_err().code(), "not_found");
     assert_eq!(
-        ddm.declare("baseline", "not json").await.unwrap_err().code(),
+        ddm.declare("baseline", "not json")
+            .await
+            .unwrap_err()
+            .code(),
         "invalid_input"
     );
     // The queued DeclarativeManagement command is not the device's business in this test.

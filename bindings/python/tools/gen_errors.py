@@ -37,6 +37,9 @@ TABLE = {
     "unknown_status": ("UnknownStatus", "ProtocolError"),
     "json_invalid": ("InvalidJson", "ProtocolError"),
     "plist_encode": ("PlistEncode", "ProtocolError"),
+    "declaration_invalid": ("DeclarationInvalid", "ProtocolError"),
+    "declaration_reference": ("DeclarationReference", "ProtocolError"),
+    "declarative_request_invalid": ("DeclarativeRequestInvalid", "ProtocolError"),
     # store
     "not_found": ("NotFound", "StoreError"),
     "store_conflict": ("StoreConflict", "StoreError"),
@@ -44,6 +47,10 @@ TABLE = {
     "store_input": ("StoreInput", "StoreError"),
     "store_backend": ("StoreBackend", "StoreError"),
     "store_crypto": ("StoreCrypto", "StoreError"),
+    "store_key_mismatch": ("StoreKeyMismatch", "StoreError"),
+    "store_not_empty": ("StoreNotEmpty", "StoreError"),
+    "secret_file_too_open": ("SecretFileTooOpen", "StoreError"),
+    "secret_file_io": ("SecretFileIo", "StoreError"),
     # device refused
     "command_not_supported": ("CommandNotSupported", "DeviceRefused"),
     "device_auth_failed": ("DeviceAuthFailed", "DeviceRefused"),
@@ -71,7 +78,6 @@ TABLE = {
     "not_mdm_topic": ("NotMdmTopic", "PushCertificateError"),
     "topic_mismatch": ("TopicMismatch", "PushCertificateError"),
     "topic_not_found": ("TopicNotFound", "PushCertificateError"),
-    "missing_topic": ("MissingTopic", "PushCertificateError"),
     "vendor_key_mismatch": ("VendorKeyMismatch", "PushCertificateError"),
     # PKCS#12
     "p12_bad_password": ("P12BadPassword", "Pkcs12Error"),
@@ -84,6 +90,7 @@ TABLE = {
     "p12_no_private_key": ("P12NoPrivateKey", "Pkcs12Error"),
     "p12_several_keys": ("P12SeveralKeys", "Pkcs12Error"),
     "p12_no_matching_certificate": ("P12NoMatchingCertificate", "Pkcs12Error"),
+    "p12_unsupported_algorithm": ("P12UnsupportedAlgorithm", "Pkcs12Error"),
     "invalid_password": ("InvalidPassword", "Pkcs12Error"),
     # profiles
     "profile_invalid": ("ProfileInvalid", "ProfileError"),

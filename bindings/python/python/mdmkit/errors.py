@@ -128,6 +128,18 @@ class PlistEncode(ProtocolError):
     """`plist_encode`."""
 
 
+class DeclarationInvalid(ProtocolError):
+    """`declaration_invalid`."""
+
+
+class DeclarationReference(ProtocolError):
+    """`declaration_reference`."""
+
+
+class DeclarativeRequestInvalid(ProtocolError):
+    """`declarative_request_invalid`."""
+
+
 class NotFound(StoreError):
     """`not_found`."""
 
@@ -150,6 +162,22 @@ class StoreBackend(StoreError):
 
 class StoreCrypto(StoreError):
     """`store_crypto`."""
+
+
+class StoreKeyMismatch(StoreError):
+    """`store_key_mismatch`."""
+
+
+class StoreNotEmpty(StoreError):
+    """`store_not_empty`."""
+
+
+class SecretFileTooOpen(StoreError):
+    """`secret_file_too_open`."""
+
+
+class SecretFileIo(StoreError):
+    """`secret_file_io`."""
 
 
 class CommandNotSupported(DeviceRefused):
@@ -248,10 +276,6 @@ class TopicNotFound(PushCertificateError):
     """`topic_not_found`."""
 
 
-class MissingTopic(PushCertificateError):
-    """`missing_topic`."""
-
-
 class VendorKeyMismatch(PushCertificateError):
     """`vendor_key_mismatch`."""
 
@@ -294,6 +318,10 @@ class P12SeveralKeys(Pkcs12Error):
 
 class P12NoMatchingCertificate(Pkcs12Error):
     """`p12_no_matching_certificate`."""
+
+
+class P12UnsupportedAlgorithm(Pkcs12Error):
+    """`p12_unsupported_algorithm`."""
 
 
 class InvalidPassword(Pkcs12Error):
@@ -431,12 +459,19 @@ ERROR_CLASSES: Dict[str, Type[MdmError]] = {
     "unknown_status": UnknownStatus,
     "json_invalid": InvalidJson,
     "plist_encode": PlistEncode,
+    "declaration_invalid": DeclarationInvalid,
+    "declaration_reference": DeclarationReference,
+    "declarative_request_invalid": DeclarativeRequestInvalid,
     "not_found": NotFound,
     "store_conflict": StoreConflict,
     "command_not_queued": CommandNotQueued,
     "store_input": StoreInput,
     "store_backend": StoreBackend,
     "store_crypto": StoreCrypto,
+    "store_key_mismatch": StoreKeyMismatch,
+    "store_not_empty": StoreNotEmpty,
+    "secret_file_too_open": SecretFileTooOpen,
+    "secret_file_io": SecretFileIo,
     "command_not_supported": CommandNotSupported,
     "device_auth_failed": DeviceAuthFailed,
     "unlock_token_missing": UnlockTokenMissing,
@@ -461,7 +496,6 @@ ERROR_CLASSES: Dict[str, Type[MdmError]] = {
     "not_mdm_topic": NotMdmTopic,
     "topic_mismatch": TopicMismatch,
     "topic_not_found": TopicNotFound,
-    "missing_topic": MissingTopic,
     "vendor_key_mismatch": VendorKeyMismatch,
     "p12_bad_password": P12BadPassword,
     "p12_no_certificate": P12NoCertificate,
@@ -473,6 +507,7 @@ ERROR_CLASSES: Dict[str, Type[MdmError]] = {
     "p12_no_private_key": P12NoPrivateKey,
     "p12_several_keys": P12SeveralKeys,
     "p12_no_matching_certificate": P12NoMatchingCertificate,
+    "p12_unsupported_algorithm": P12UnsupportedAlgorithm,
     "invalid_password": InvalidPassword,
     "profile_invalid": ProfileInvalid,
     "profile_signature": ProfileSignature,
@@ -538,12 +573,19 @@ __all__ = [
     "UnknownStatus",
     "InvalidJson",
     "PlistEncode",
+    "DeclarationInvalid",
+    "DeclarationReference",
+    "DeclarativeRequestInvalid",
     "NotFound",
     "StoreConflict",
     "CommandNotQueued",
     "StoreInput",
     "StoreBackend",
     "StoreCrypto",
+    "StoreKeyMismatch",
+    "StoreNotEmpty",
+    "SecretFileTooOpen",
+    "SecretFileIo",
     "CommandNotSupported",
     "DeviceAuthFailed",
     "UnlockTokenMissing",
@@ -568,7 +610,6 @@ __all__ = [
     "NotMdmTopic",
     "TopicMismatch",
     "TopicNotFound",
-    "MissingTopic",
     "VendorKeyMismatch",
     "P12BadPassword",
     "P12NoCertificate",
@@ -580,6 +621,7 @@ __all__ = [
     "P12NoPrivateKey",
     "P12SeveralKeys",
     "P12NoMatchingCertificate",
+    "P12UnsupportedAlgorithm",
     "InvalidPassword",
     "ProfileInvalid",
     "ProfileSignature",
