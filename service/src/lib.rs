@@ -37,7 +37,7 @@ pub mod settings;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use mdmkit_apns::PushCertLifecycle;
+use mdmkit_apns::{PushCertLifecycle, StorePusher};
 use mdmkit_core::engine::{Engine, EventSink};
 use mdmkit_core::push::Pusher;
 use mdmkit_core::store::SharedStore;
@@ -131,6 +131,8 @@ struct Inner {
     /// `None` until a device CA is configured (`mdmkit init`).
     engine: Option<Engine>,
     pusher: Arc<dyn Pusher>,
+    /// The store-backed pusher, unless the config gave another.
+    store_pusher: Option<StorePusher>,
     lifecycle: PushCertLifecycle,
     settings: Settings,
     feed: events::FeedSink,
@@ -158,9 +160,12 @@ impl Mdm {
     async fn assemble(store: SharedStore, config: MdmConfig) -> Result<Self> {
         let settings = Settings::with_overrides(store.clone(), config.overrides.clone())?;
         let lifecycle = PushCertLifecycle::new(store.clone());
-        let pusher: Arc<dyn Pusher> = match &config.pusher {
-            Some(pusher) => pusher.clone(),
-            None => Arc::new(push::store_pusher(store.clone(), &settings, &lifecycle).await?),
+        let (pusher, store_pusher): (Arc<dyn Pusher>, Option<StorePusher>) = match &config.pusher {
+            Some(pusher) => (pusher.clone(), None),
+            None => {
+                let store_pusher = push::store_pusher(store.clone(), &settings).await?;
+                (Arc::new(store_pusher.clone()), Some(store_pusher))
+            }
         };
         let feed = events::FeedSink::new();
         let mut sinks: Vec<Arc<dyn EventSink>> = vec![
@@ -185,6 +190,7 @@ impl Mdm {
                 store,
                 engine,
                 pusher,
+                store_pusher,
                 lifecycle,
                 settings,
                 feed,
@@ -206,9 +212,20 @@ impl Mdm {
             .ok_or_else(|| settings::missing(settings::DEVICE_CA_CERTIFICATE))
     }
 
-    /// The push-certificate lifecycle (the one the pusher follows).
+    /// The push-certificate lifecycle.
     pub(crate) fn lifecycle(&self) -> &PushCertLifecycle {
         &self.inner.lifecycle
+    }
+
+    /// Applies a push-certificate change made through this handle to its pusher before the
+    /// call that made it returns (changes made by other processes are picked up by the
+    /// pusher's poll). Done in the caller's task rather than by a background follower, so
+    /// no TLS client is being built when a short-lived process (a script) exits.
+    pub(crate) async fn reload_pusher(&self) -> Result<()> {
+        if let Some(pusher) = &self.inner.store_pusher {
+            pusher.reload().await?;
+        }
+        Ok(())
     }
 
     /// The pusher the engine pushes through.

@@ -3,19 +3,16 @@
 //! topic, renewals made by any process picked up within seconds.
 
 use mdmkit_apns::client::Endpoint;
-use mdmkit_apns::{PushCertLifecycle, StorePusher, StorePusherOptions};
+use mdmkit_apns::{StorePusher, StorePusherOptions};
 use mdmkit_core::store::SharedStore;
 
 use crate::settings::{self, Settings};
 use crate::Result;
 
 /// The store-backed pusher for a deployment: APNs (or the `apns_endpoint` setting, with
-/// `apns_server_ca`), following `lifecycle` so this process's installs apply at once.
-pub(crate) async fn store_pusher(
-    store: SharedStore,
-    settings: &Settings,
-    lifecycle: &PushCertLifecycle,
-) -> Result<StorePusher> {
+/// `apns_server_ca`). Changes made through the service are applied by
+/// [`Mdm::reload_pusher`](crate::Mdm) when they are made; others by the pusher's poll.
+pub(crate) async fn store_pusher(store: SharedStore, settings: &Settings) -> Result<StorePusher> {
     let mut options = match settings.get(settings::APNS_ENDPOINT).await? {
         Some(url) => StorePusherOptions::new(Endpoint::from_url(&url)?),
         None => StorePusherOptions::production(),
@@ -23,7 +20,5 @@ pub(crate) async fn store_pusher(
     if let Some(ca) = settings.get(settings::APNS_SERVER_CA).await? {
         options = options.server_ca_pem(ca.into_bytes());
     }
-    let pusher = StorePusher::start(store, options).await?;
-    pusher.follow(lifecycle)?;
-    Ok(pusher)
+    Ok(StorePusher::start(store, options).await?)
 }

@@ -234,6 +234,7 @@ impl PushCerts {
             )?);
         }
         let outcome = self.lifecycle().install(request, now).await?;
+        self.mdm.reload_pusher().await?;
         let mut report = InstallReport {
             topic: outcome.topic.clone(),
             action: outcome.action,
@@ -288,13 +289,17 @@ impl PushCerts {
         apple_id: Option<String>,
         note: Option<String>,
     ) -> Result<PushCertStatus> {
-        Ok(self.lifecycle().edit(topic, apple_id, note).await?)
+        let status = self.lifecycle().edit(topic, apple_id, note).await?;
+        self.mdm.reload_pusher().await?;
+        Ok(status)
     }
 
     /// Deletes a topic's certificate and key: devices of the topic cannot be managed until a
     /// certificate is installed again. The note is kept; it is returned.
     pub async fn delete(&self, topic: &str) -> Result<Option<String>> {
-        Ok(self.lifecycle().delete(topic).await?)
+        let note = self.lifecycle().delete(topic).await?;
+        self.mdm.reload_pusher().await?;
+        Ok(note)
     }
 
     /// A topic's history, oldest first.

@@ -313,11 +313,13 @@ def test_open_bad_inputs(tmp_path: object) -> None:
 
 def test_store_key_must_match(store: tuple[str, str], pki: Pki) -> None:
     url, key = store
-    csr = mdmkit.open(url, key=key).push_certs.create_request("admin@example.com")
-    wrong_key = mdmkit.open(url, key=secrets.token_hex(32))
-    with pytest.raises(mdmkit.StoreCrypto):
-        wrong_key.push_certs.install(pki.issue(csr.encode(), new_topic()), "a@example.com")
-    assert wrong_key.push_certs.status() == []
+    right = mdmkit.open(url, key=key)
+    right.push_certs.create_request("admin@example.com")
+    # The store verifies the key when it is opened: nothing is ever written under another.
+    with pytest.raises(mdmkit.StoreKeyMismatch) as refused:
+        mdmkit.open(url, key=secrets.token_hex(32))
+    assert refused.value.code == "store_key_mismatch"
+    assert right.push_certs.status() == []
 
 
 # --- settings ----------------------------------------------------------------------
