@@ -57,7 +57,7 @@ fn status_report() -> Vec<u8> {
     let mut report = json!({
         "StatusItems": {
             "device": {
-                "identifier": { "udid": "00008030-0000000000000001", "serial-number": "C02XXXXXXX" },
+                "identifier": { "udid": "00008030-0000000000000001", "serial-number": "C02ABCDEF1" },
                 "model": { "family": "iPhone", "identifier": "iPhone15,2", "marketing-name": "iPhone 14 Pro", "number": "MQ0G3" },
                 "operating-system": { "family": "iOS", "version": "17.4", "build-version": "21E219", "marketing-name": "iOS 17.4" }
             },
