@@ -163,6 +163,9 @@ async fn main() -> Fallible<()> {
         .nth(1)
         .map(PathBuf::from)
         .ok_or("usage: deployment PATH-TO-mdmkit")?;
+    // The commands run in the demo's own directory: the binary's path must not be relative.
+    let binary =
+        std::fs::canonicalize(&binary).map_err(|e| format!("{}: {e}", binary.display()))?;
     let dir = tempfile::tempdir()?;
     let mdmkit = Mdmkit {
         binary,

@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 cargo run --quiet -p mdmkit-examples --bin demo
 # Part two: a deployment run from its store by the `mdmkit` commands, across processes.
 cargo build --quiet -p mdmkit-cli -p mdmkit-examples
-target=${CARGO_TARGET_DIR:-target}
+target=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)
 "$target/debug/deployment" "$target/debug/mdmkit"
