@@ -1,6 +1,9 @@
 //! APNs client throughput: MDM pushes per second and CPU microseconds per push, on one and
-//! four connections, against the mock APNs server running in another process; and, in the
-//! same run, the ceiling: h2load sending the same requests to the same server.
+//! four connections, against the mock APNs server running in another process and, when
+//! `MDMKIT_BENCH_NGINX_URL` and `MDMKIT_BENCH_NGINX_CA` are set (`. scripts/nginx.sh`),
+//! against nginx (one worker, HTTP/2 over TLS, 200 to every push: a peer no one in the
+//! project wrote); and, in the same run, the ceiling: h2load sending the same requests to
+//! the same server, its runs alternating with the client's.
 //!
 //! `cargo bench -p mdmkit-benches --bench push_throughput` measures 100,000 pushes per
 //! case. Without `--bench` (as `cargo test --all-targets` runs it) it only checks, with a
@@ -55,6 +58,16 @@ fn main() -> BenchResult<()> {
             .ok_or("--connections needs a positive count")?],
         None => vec![1, 4],
     };
+    // `--in-flight N` sets the pushes in flight at once per connection (default: the
+    // server's stream limit, as h2load's -m), to show what the count in flight costs.
+    let per_connection = match args.iter().position(|a| a == "--in-flight") {
+        Some(position) => args
+            .get(position + 1)
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .ok_or("--in-flight needs a positive count")?,
+        None => STREAMS as usize,
+    };
     let dir = std::env::temp_dir().join(format!("mdmkit-bench-push-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let pki = TestPki::generate(TOPIC)?;
@@ -66,6 +79,28 @@ fn main() -> BenchResult<()> {
         mock.child.id(),
         mock.url
     );
+    let mut peers = vec![Peer {
+        name: "mock",
+        url: mock.url.clone(),
+        ca_pem: pki.ca_pem.clone(),
+    }];
+    match (
+        std::env::var("MDMKIT_BENCH_NGINX_URL"),
+        std::env::var_os("MDMKIT_BENCH_NGINX_CA"),
+    ) {
+        (Ok(url), Some(ca)) if !url.is_empty() => {
+            println!("  nginx at {url} (scripts/nginx.sh: one worker, HTTP/2 over TLS)");
+            peers.push(Peer {
+                name: "nginx",
+                url,
+                ca_pem: std::fs::read(ca)?,
+            });
+        }
+        _ => println!(
+            "  nginx: SKIPPED (set MDMKIT_BENCH_NGINX_URL and MDMKIT_BENCH_NGINX_CA, e.g. with \
+             `. scripts/nginx.sh`)"
+        ),
+    }
 
     // One thread, like h2load -t 1: the two clients compete on the same footing.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -83,44 +118,94 @@ fn main() -> BenchResult<()> {
     // The machine is shared: client and h2load runs alternate, and the best of the rounds
     // is compared, so that a burst of load elsewhere does not decide the ratio.
     let rounds = if full { 5 } else { 1 };
-    for connections in cases {
-        let mut best_client = (0.0f64, f64::MAX);
-        let mut best_h2load = (0.0f64, f64::MAX);
-        for round in 1..=rounds {
-            let (rate, cpu_us) =
-                runtime.block_on(run_client(&pki, &mock.url, connections, pushes))?;
-            print!("  round {round}, {connections} connection(s): mdmkit {rate:.0} pushes/s, {cpu_us:.2} CPU µs/push");
-            if rate > best_client.0 {
-                best_client = (rate, cpu_us);
-            }
-            if let Some(h2load) = &h2load {
-                let (ceiling, h2load_us) =
-                    run_h2load(h2load, &mock.url, &body, connections, pushes)?;
-                print!("; h2load {ceiling:.0} requests/s, {h2load_us:.2} CPU µs/request");
-                if ceiling > best_h2load.0 {
-                    best_h2load = (ceiling, h2load_us);
+    let mut summary = Vec::new();
+    for peer in &peers {
+        for &connections in &cases {
+            let mut best_client = (0.0f64, f64::MAX);
+            let mut best_h2load = (0.0f64, f64::MAX);
+            for round in 1..=rounds {
+                let (rate, cpu_us) = runtime.block_on(run_client(
+                    &pki,
+                    peer,
+                    connections,
+                    per_connection,
+                    pushes,
+                ))?;
+                print!(
+                    "  {}, round {round}, {connections} connection(s): mdmkit {rate:.0} \
+                     pushes/s, {cpu_us:.2} CPU µs/push",
+                    peer.name
+                );
+                if rate > best_client.0 {
+                    best_client = (rate, cpu_us);
                 }
+                if let Some(h2load) = &h2load {
+                    let (ceiling, h2load_us) = run_h2load(
+                        h2load,
+                        &peer.url,
+                        &body,
+                        connections,
+                        per_connection,
+                        pushes,
+                    )?;
+                    print!("; h2load {ceiling:.0} requests/s, {h2load_us:.2} CPU µs/request");
+                    if ceiling > best_h2load.0 {
+                        best_h2load = (ceiling, h2load_us);
+                    }
+                }
+                println!();
             }
-            println!();
-        }
-        let (rate, cpu_us) = best_client;
-        println!(
-            "  mdmkit client, {connections} connection(s): {rate:>9.0} pushes/s, \
-             {cpu_us:.2} CPU µs/push (user+system of the client process; best of {rounds})"
-        );
-        if h2load.is_some() {
-            let (ceiling, h2load_us) = best_h2load;
+            let (rate, cpu_us) = best_client;
             println!(
-                "  h2load,        {connections} connection(s): {ceiling:>9.0} requests/s, \
-                 {h2load_us:.2} CPU µs/request (-m {STREAMS}, best of {rounds}); mdmkit \
-                 reaches {:.0}% of it",
-                100.0 * rate / ceiling
+                "  {}: mdmkit client, {connections} connection(s): {rate:>9.0} pushes/s, \
+                 {cpu_us:.2} CPU µs/push (user+system of the client process; best of {rounds})",
+                peer.name
             );
+            if h2load.is_some() {
+                let (ceiling, h2load_us) = best_h2load;
+                println!(
+                    "  {}: h2load,        {connections} connection(s): {ceiling:>9.0} \
+                     requests/s, {h2load_us:.2} CPU µs/request (-m {per_connection}, best of \
+                     {rounds}); mdmkit reaches {:.2}x its rate at {:.2}x its CPU per push",
+                    peer.name,
+                    rate / ceiling,
+                    cpu_us / h2load_us
+                );
+            }
+            summary.push((peer.name, connections, best_client, best_h2load));
+        }
+    }
+    println!("  summary (best of {rounds}; rate ratio to h2load, CPU ratio to h2load):");
+    for (peer, connections, (rate, cpu_us), (ceiling, h2load_us)) in &summary {
+        let one = summary
+            .iter()
+            .find(|(p, c, _, _)| p == peer && *c == 1)
+            .map(|(_, _, (one, _), _)| *one);
+        let versus_one = match one {
+            Some(one) if *connections != 1 => format!("; {:.2}x its rate on 1", rate / one),
+            _ => String::new(),
+        };
+        if h2load.is_some() {
+            println!(
+                "    {peer:<5} {connections} connection(s): mdmkit {rate:>9.0}/s = {:.2}x h2load \
+                 ({ceiling:.0}/s), CPU/push {:.2}x ({cpu_us:.2} vs {h2load_us:.2} µs){versus_one}",
+                rate / ceiling,
+                cpu_us / h2load_us
+            );
+        } else {
+            println!("    {peer:<5} {connections} connection(s): mdmkit {rate:>9.0}/s, {cpu_us:.2} CPU µs/push{versus_one}");
         }
     }
     drop(mock);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// A server the pushes go to, and the CA (PEM) its certificate is checked against.
+struct Peer {
+    name: &'static str,
+    url: String,
+    ca_pem: Vec<u8>,
 }
 
 fn write_pki(dir: &Path, pki: &TestPki) -> BenchResult<()> {
@@ -196,15 +281,16 @@ fn cpu_time_of(who: UsageWho) -> BenchResult<Duration> {
 /// Pushes `pushes` distinct devices; returns pushes per second and CPU µs per push.
 async fn run_client(
     pki: &TestPki,
-    url: &str,
+    peer: &Peer,
     connections: usize,
+    per_connection: usize,
     pushes: usize,
 ) -> BenchResult<(f64, f64)> {
     let identity = ClientIdentity::from_pem(&pki.client_cert_pem, &pki.client_key_pem)?;
-    let config = ApnsConfig::new(Endpoint::from_url(url)?, identity)
-        .server_ca_pem(pki.ca_pem.clone())
+    let config = ApnsConfig::new(Endpoint::from_url(&peer.url)?, identity)
+        .server_ca_pem(peer.ca_pem.clone())
         .connections(connections)
-        .max_in_flight(connections * STREAMS as usize)
+        .max_in_flight(connections * per_connection)
         .retry(RetryPolicy::new(
             3,
             Duration::from_millis(10),
@@ -258,6 +344,7 @@ fn run_h2load(
     url: &str,
     body: &Path,
     connections: usize,
+    per_connection: usize,
     pushes: usize,
 ) -> BenchResult<(f64, f64)> {
     let target = format!("{url}/3/device/{}", "00".repeat(32));
@@ -265,7 +352,7 @@ fn run_h2load(
     let output = Command::new(h2load)
         .args(["-n", &pushes.to_string()])
         .args(["-c", &connections.to_string()])
-        .args(["-t", "1", "-m", &STREAMS.to_string()])
+        .args(["-t", "1", "-m", &per_connection.to_string()])
         .arg("-d")
         .arg(body)
         .args(["-H", "apns-push-type: mdm"])

@@ -92,6 +92,7 @@ on_every_store!(
     hooks_bulk_actions_and_the_combined_endpoint,
     tls_client_certificate_identifies_the_device,
     encrypted_profiles_go_to_the_device_certificate,
+    remembered_certificates_still_have_every_signature_checked,
 );
 
 struct Fixture {
@@ -454,6 +455,69 @@ async fn bad_messages_answer_400_and_store_nothing(store: SharedStore) {
     assert_eq!(f.command(&device, body).await.status, 400);
     let pending = store.pending_commands(&id(&device)).await.unwrap();
     assert_eq!((pending.len(), pending[0].status), (1, None));
+}
+
+/// The engine remembers a certificate whose chain it verified (by its SHA-256); every
+/// later message must still carry a signature over its own body by that certificate's key.
+async fn remembered_certificates_still_have_every_signature_checked(store: SharedStore) {
+    let f = fixture(store.clone());
+    let device = f.device("remembered");
+    f.enroll(&device).await;
+    let other = f.device("remembered-other");
+    f.enroll(&other).await;
+    let idle = device.idle().unwrap();
+
+    // The body changed after signing.
+    let mut tampered = device.request(idle.clone()).unwrap();
+    tampered.body = idle
+        .iter()
+        .map(|b| if *b == b'I' { b'J' } else { *b })
+        .collect();
+    let response = f.engine.handle_command(tampered).await;
+    assert_eq!(response.status, 400);
+    assert!(response.error.unwrap().contains("device_auth_failed"));
+    // The signature of another of its messages, over another body.
+    let token_update = device
+        .request(device.token_update(&[1; 32], "MAGIC").unwrap())
+        .unwrap();
+    let signature = token_update.header(SIGNATURE_HEADER).unwrap().to_owned();
+    let swapped = MdmRequest::put(idle.clone()).with_header(SIGNATURE_HEADER, signature);
+    assert_eq!(f.engine.handle_command(swapped).await.status, 400);
+    // Another enrolled device's valid signature over its own Idle, sent for this device.
+    let theirs = other.request(other.idle().unwrap()).unwrap();
+    let signature = theirs.header(SIGNATURE_HEADER).unwrap().to_owned();
+    let borrowed = MdmRequest::put(idle.clone()).with_header(SIGNATURE_HEADER, signature);
+    assert_eq!(f.engine.handle_command(borrowed).await.status, 400);
+    // The same UDID with a certificate from a CA the engine does not trust.
+    let foreign = DeviceCa::new("Someone else's CA").unwrap();
+    let mut stranger = device.clone();
+    stranger.identity = Some(foreign.issue(&device.udid).unwrap());
+    assert_eq!(f.command(&stranger, idle.clone()).await.status, 400);
+    // The same message, as signed: answered, and again (its certificate remembered).
+    for _ in 0..2 {
+        let response = f.command(&device, idle.clone()).await;
+        assert_eq!(response.status, 200, "{:?}", response.error);
+    }
+    // The TLS client certificate path remembers the same way and still checks it.
+    let der = device.identity.as_ref().unwrap().certificate_der().unwrap();
+    for _ in 0..2 {
+        let response = f
+            .engine
+            .handle_command(MdmRequest::put(idle.clone()).with_peer_certificate(der.clone()))
+            .await;
+        assert_eq!(response.status, 200, "{:?}", response.error);
+    }
+    let foreign_der = stranger
+        .identity
+        .as_ref()
+        .unwrap()
+        .certificate_der()
+        .unwrap();
+    let response = f
+        .engine
+        .handle_command(MdmRequest::put(idle).with_peer_certificate(foreign_der))
+        .await;
+    assert_eq!(response.status, 400);
 }
 
 async fn actions_refused_before_anything_is_queued(store: SharedStore) {

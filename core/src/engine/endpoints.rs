@@ -93,21 +93,26 @@ impl Engine {
     }
 
     /// Checks that `identity` is the certificate bound to the device channel of
-    /// `enrollment`.
-    async fn authorize(&self, identity: &DeviceIdentity, enrollment: &EnrollmentId) -> Result<()> {
+    /// `enrollment`; returns that channel's record (read once: a request to the device
+    /// channel itself needs no second read).
+    async fn authorize(
+        &self,
+        identity: &DeviceIdentity,
+        enrollment: &EnrollmentId,
+    ) -> Result<EnrollmentRecord> {
         let device = device_channel(enrollment);
-        let bound = self
-            .store
-            .get_enrollment(&device)
-            .await?
-            .and_then(|record| record.identity_cert_sha256);
-        match bound {
-            None => Err(Error::DeviceAuth(format!(
+        let record = self.store.get_enrollment(&device).await?;
+        match record {
+            Some(record)
+                if record.identity_cert_sha256.as_deref() == Some(identity.sha256.as_str()) =>
+            {
+                Ok(record)
+            }
+            Some(record) if record.identity_cert_sha256.is_some() => Err(Error::DeviceAuth(
+                format!("the certificate is not the one bound to enrollment {device}"),
+            )),
+            _ => Err(Error::DeviceAuth(format!(
                 "enrollment {device} has no bound identity certificate (no Authenticate)"
-            ))),
-            Some(hash) if hash == identity.sha256 => Ok(()),
-            Some(_) => Err(Error::DeviceAuth(format!(
-                "the certificate is not the one bound to enrollment {device}"
             ))),
         }
     }
@@ -428,15 +433,18 @@ impl Engine {
         let identity = self.identify(request)?;
         let dict = plist_io::parse_dictionary(&request.body, self.config.limits)?;
         let id = EnrollmentId::from_message(&dict)?;
-        self.authorize(&identity, &id).await?;
-        let record = self
-            .store
-            .get_enrollment(&id)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                kind: "enrollment",
-                id: id.to_string(),
-            })?;
+        let device = self.authorize(&identity, &id).await?;
+        let record = if device.id == id {
+            device
+        } else {
+            self.store
+                .get_enrollment(&id)
+                .await?
+                .ok_or_else(|| Error::NotFound {
+                    kind: "enrollment",
+                    id: id.to_string(),
+                })?
+        };
         if !record.enabled {
             return Err(Error::EnrollmentDisabled(id.to_string()));
         }
