@@ -610,3 +610,61 @@ fn a_safe_that_decrypts_to_something_else_is_refused() {
     let error = check(&file, Some(PASSWORD)).unwrap_err();
     assert!(matches!(error, Error::NotPkcs12), "{error}");
 }
+
+/// The corpus fuzzer's mutations break the MAC, so they never reach the decrypted
+/// SafeContents; here the SafeContents is mutated before it is encrypted and MACed, and
+/// every outcome must be a typed error or an import, never a panic.
+#[test]
+fn mutated_safe_contents_behind_a_good_mac_never_panic() {
+    let identity = TestIdentity::for_email("mutant@example.com");
+    let pass = Pass::Given(PASSWORD);
+    let contents = seq(&[
+        cert_bag(&identity),
+        nested(&[key_bag(&identity, PKCS12_3DES, pass, ITERATIONS)]),
+    ]);
+    let mut codes = std::collections::BTreeSet::new();
+    for case in 0..300 {
+        let mut mutant = contents.clone();
+        let mut pick = [0u8; 4];
+        rand_bytes(&mut pick).unwrap();
+        let at = usize::from(u16::from_be_bytes([pick[0], pick[1]])) % mutant.len();
+        match case % 4 {
+            0 => mutant[at] ^= pick[2] | 1,
+            1 => mutant.truncate(at),
+            2 => {
+                let end = (at + usize::from(pick[2]) + 1).min(mutant.len());
+                mutant.drain(at..end);
+            }
+            _ => mutant
+                .splice(at..at, random(usize::from(pick[2] % 8) + 1))
+                .for_each(drop),
+        }
+        let scheme = if case % 2 == 0 {
+            PKCS12_RC2_40
+        } else {
+            Scheme::Pbes2Aes256
+        };
+        let (algorithm, encrypted) = encrypt(scheme, pass, ITERATIONS, ITERATIONS, &mutant);
+        let safe = seq(&[
+            oid("1.2.840.113549.1.7.6"),
+            explicit0(&seq(&[
+                int(0),
+                seq(&[
+                    oid("1.2.840.113549.1.7.1"),
+                    algorithm,
+                    tlv(0x80, &encrypted),
+                ]),
+            ])),
+        ]);
+        let file = pfx(&[safe], Mac::Sha1, pass);
+        match check(&file, Some(PASSWORD)) {
+            Ok(()) => {
+                codes.insert("ok");
+            }
+            Err(error) => {
+                codes.insert(error.code());
+            }
+        }
+    }
+    assert!(codes.contains("p12_not_pkcs12"), "{codes:?}");
+}
