@@ -2,7 +2,9 @@
 //!
 //! Before OpenSSL sees the password, the file's outer structure is read with an ASN.1
 //! parser: that is where a missing MAC and excessive key-derivation iteration counts are
-//! found, so that an upload cannot make the server spend seconds deriving keys.
+//! found, so that an upload cannot make the server spend seconds deriving keys. The
+//! encrypted SafeContents are then decrypted here (`encrypted_safe`, after the MAC
+//! verifies) and their bags capped the same way, before OpenSSL parses the file.
 
 use std::borrow::Cow;
 
@@ -237,15 +239,14 @@ fn open_checked(
 impl Outline<'_> {
     /// Refuses an outline whose iteration counts or key bags exceed `limits`.
     fn check_caps(&self, limits: &ImportLimits) -> Result<()> {
-        let outline = self;
-        let largest = outline.iterations.iter().copied().max().unwrap_or(0);
+        let largest = self.iterations.iter().copied().max().unwrap_or(0);
         if largest > limits.max_iterations {
             return Err(Error::TooManyIterations {
                 iterations: largest,
                 limit: limits.max_iterations,
             });
         }
-        let total = outline
+        let total = self
             .iterations
             .iter()
             .fold(0u64, |sum, n| sum.saturating_add(*n));
@@ -255,9 +256,9 @@ impl Outline<'_> {
                 limit: limits.max_total_iterations,
             });
         }
-        if outline.key_bags > 1 {
+        if self.key_bags > 1 {
             return Err(Error::P12SeveralKeys {
-                count: outline.key_bags,
+                count: self.key_bags,
             });
         }
         Ok(())
