@@ -164,7 +164,8 @@ impl Admins {
         .await;
         match (checked, record) {
             (Ok(()), Some(record)) => {
-                let signed_in = sessions::start(store, TokenKind::AdminSession, &record.id).await?;
+                let signed_in =
+                    sessions::start(&self.mdm, TokenKind::AdminSession, &record.id).await?;
                 self.audit(&record.id, "admin.sign_in", None, "ok").await?;
                 Ok(signed_in)
             }

@@ -150,7 +150,7 @@ impl Portal {
         let store = self.mdm.store();
         let session =
             mdmkit_enrollment::sign_in(store, &PortalConfig::default(), email, password).await?;
-        sessions::start(store, TokenKind::Session, session.user_id()).await
+        sessions::start(&self.mdm, TokenKind::Session, session.user_id()).await
     }
 
     /// Accepts an invitation from its portal link's token: sets the user's first password
@@ -164,7 +164,7 @@ impl Portal {
         let store = self.mdm.store();
         let user_id =
             mdmkit_enrollment::accept_invitation(store, invitation_token, password).await?;
-        sessions::start(store, TokenKind::Session, &user_id).await
+        sessions::start(&self.mdm, TokenKind::Session, &user_id).await
     }
 
     /// The signed-in user of a session; `not_signed_in` when the session is unknown, ended
@@ -252,7 +252,7 @@ impl PortalSession {
     pub async fn change_password(&self, current: &str, new: &str) -> Result<SignedIn> {
         let (portal, session) = self.portal().await?;
         portal.change_password(&session, current, new).await?;
-        sessions::start(self.mdm.store(), TokenKind::Session, &self.user_id).await
+        sessions::start(&self.mdm, TokenKind::Session, &self.user_id).await
     }
 
     /// The signed-in user's devices.
@@ -401,7 +401,13 @@ impl PortalSession {
         let session = portal
             .act_as(&self.user_id)
             .await
-            .map_err(|_| mdmkit_enrollment::Error::NotSignedIn)?;
+            .map_err(|error| match error {
+                // A deleted or disabled user: the session no longer counts.
+                mdmkit_enrollment::Error::Core(mdmkit_core::Error::NotFound { .. }) => {
+                    mdmkit_enrollment::Error::NotSignedIn
+                }
+                other => other,
+            })?;
         Ok((portal, session))
     }
 }

@@ -412,6 +412,23 @@ async fn portal_sessions_end_at_expiry_sign_out_password_change_and_disable() {
     assert_eq!(code(session.user().await), "not_signed_in");
     assert_eq!(code(session.devices().await), "not_signed_in");
 
+    // The session_hours setting sets how long a new session lasts; it is checked.
+    d.mdm
+        .settings()
+        .set(settings::SESSION_HOURS, "2")
+        .await
+        .unwrap();
+    let short = portal.sign_in("bob@example.test", "pw").await.unwrap();
+    let minutes = (short.expires_at - time::OffsetDateTime::now_utc()).whole_minutes();
+    assert!((110..=120).contains(&minutes), "{minutes} minutes");
+    for bad in ["0", "8761", "two", "1.5"] {
+        assert_eq!(
+            code(d.mdm.settings().set(settings::SESSION_HOURS, bad).await),
+            "setting_invalid",
+            "{bad}"
+        );
+    }
+
     // Five failures lock the account, whatever the password.
     for _ in 0..5 {
         let _ = portal.sign_in("bob@example.test", "wrong").await;
