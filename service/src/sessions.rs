@@ -1,6 +1,6 @@
-//! Sign-in sessions, shared by every server on the store: what [`Admins::sign_in`]
-//! (crate::admins::Admins::sign_in) and [`Portal::sign_in`](crate::portal::Portal::sign_in)
-//! return.
+//! Sign-in sessions, shared by every server on the store: what
+//! [`Admins::sign_in`](crate::admins::Admins::sign_in) and
+//! [`Portal::sign_in`](crate::portal::Portal::sign_in) return.
 //!
 //! The session's value is 256 random bits (base64url), returned once in [`SignedIn`]; the
 //! store keeps only its SHA-256 ([`TokenKind::Session`](mdmkit_core::store::TokenKind) for
