@@ -28,7 +28,9 @@ pub mod devices;
 pub mod enroll;
 mod error;
 mod events;
+pub mod invitations;
 pub mod notices;
+pub mod paging;
 pub mod protocol;
 mod push;
 pub mod push_certs;
@@ -52,7 +54,9 @@ pub use enroll::{
 };
 pub use error::{Error, Result};
 pub use events::{EventFeed, MdmEvent};
+pub use invitations::{EnrollmentLinkEntry, InvitationEntry};
 pub use notices::{DashboardEntry, Expiry, NoticeSent, OtherCredentials};
+pub use paging::{Page, MAX_PAGE};
 pub use push_certs::{CertificateInfo, InstallInput, InstallReport, PushCerts};
 pub use settings::{SettingEntry, Settings};
 
