@@ -568,11 +568,11 @@ async fn deployment_api() -> String {
     addr
 }
 
-#[tokio::test]
-async fn the_push_certificate_lifecycle_through_the_api() {
-    let addr = deployment_api().await;
+/// Requests a CSR and installs the certificate a test "Apple" CA issues for it, through
+/// the API.
+async fn install_push_cert(addr: &str) {
     let reply = call_at(
-        &addr,
+        addr,
         "POST",
         "/admin/push-certificates/csr",
         r#"{"email": "admin@example.test"}"#,
@@ -587,15 +587,22 @@ async fn the_push_certificate_lifecycle_through_the_api() {
             &request,
             time::OffsetDateTime::now_utc() + time::Duration::days(300),
         );
+    use base64::Engine as _;
     let install = serde_json::json!({
-        "certificate": String::from_utf8(issued).unwrap(),
+        "certificate": base64::engine::general_purpose::STANDARD.encode(issued),
         "apple_id": "admin@example.test",
         "note": "obtained 2026-12-01",
     });
-    let reply = call_at(&addr, "POST", "/admin/push-certificates", &install.to_string()).await;
+    let reply = call_at(addr, "POST", "/admin/push-certificates", &install.to_string()).await;
     assert_eq!(reply.status, 200, "{:?}", reply.json());
     assert_eq!(reply.json()["action"], "installed");
     assert_eq!(reply.json()["topic"], PUSH_TOPIC);
+}
+
+#[tokio::test]
+async fn the_push_certificate_lifecycle_through_the_api() {
+    let addr = deployment_api().await;
+    install_push_cert(&addr).await;
     // A second install body with an unknown key is refused before anything is read.
     let reply = call_at(
         &addr,
@@ -697,7 +704,8 @@ async fn invitations_links_and_settings_through_the_api() {
     let reply = call_at(&addr, "DELETE", &format!("/admin/invitations/{new_id}"), "").await;
     assert_eq!((reply.status, reply.error_code().as_str()), (404, "not_found"));
 
-    // A plain enrollment link, listed and revoked.
+    // A plain enrollment link (the profile names the push topic), listed and revoked.
+    install_push_cert(&addr).await;
     let reply = call_at(&addr, "POST", "/admin/enrollment-links", r#"{"user_id": "bob"}"#).await;
     assert_eq!(reply.status, 200, "{:?}", reply.json());
     assert!(reply.json()["url"].as_str().unwrap().contains("token="));
