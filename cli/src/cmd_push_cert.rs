@@ -549,8 +549,8 @@ async fn notify(args: NotifyArgs, opts: &GlobalOpts) -> CliResult<()> {
 fn inspect(args: InspectArgs) -> CliResult<()> {
     let bytes = read_input(&args.file)?;
     let password = read_password(args.password_file.as_deref())?;
-    let info = mdmkit_service::push_certs::inspect(&bytes, password.as_deref())
-        .map_err(service_error)?;
+    let info =
+        mdmkit_service::push_certs::inspect(&bytes, password.as_deref()).map_err(service_error)?;
     if args.json {
         println!("{}", json!(info));
     } else {

@@ -146,7 +146,7 @@ impl Enrollment {
                 .into_iter()
                 .filter(|token| token.kind == TokenKind::Enrollment)
                 .collect();
-            tokens.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+            tokens.sort_by_key(|token| token.created_at);
             links.extend(tokens.into_iter().map(EnrollmentLinkEntry::from));
         }
         page(links, after, limit)

@@ -41,29 +41,6 @@ pub(crate) fn page<T>(all: Vec<T>, after: Option<&str>, limit: u32) -> Result<Pa
     Ok(Page { items, next })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::page;
-
-    #[test]
-    fn pages_follow_each_other_and_bad_cursors_are_refused() {
-        let all: Vec<u32> = (0..7).collect();
-        let first = page(all.clone(), None, 3).unwrap();
-        assert_eq!((first.items.as_slice(), first.next.as_deref()), (&[0, 1, 2][..], Some("3")));
-        let second = page(all.clone(), first.next.as_deref(), 3).unwrap();
-        assert_eq!(second.items, [3, 4, 5]);
-        let last = page(all.clone(), second.next.as_deref(), 3).unwrap();
-        assert_eq!((last.items.as_slice(), last.next), (&[6][..], None));
-        let past = page(all.clone(), Some("40"), 3).unwrap();
-        assert!(past.items.is_empty() && past.next.is_none());
-        assert_eq!(page(all.clone(), None, 0).unwrap().items, [0]);
-        assert_eq!(page(all.clone(), None, 10_000).unwrap().items.len(), 7);
-        for bad in ["", "x", "-1", "0"] {
-            assert_eq!(page(all.clone(), Some(bad), 3).unwrap_err().code(), "invalid_input");
-        }
-    }
-}
-
 impl crate::PushCerts {
     /// A page of [`status`](crate::PushCerts::status), ordered by topic.
     pub async fn status_page(
@@ -150,5 +127,34 @@ impl crate::Devices {
         limit: u32,
     ) -> Result<Page<crate::CommandStatusEntry>> {
         page(self.command_status(command_uuid).await?, after, limit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page;
+
+    #[test]
+    fn pages_follow_each_other_and_bad_cursors_are_refused() {
+        let all: Vec<u32> = (0..7).collect();
+        let first = page(all.clone(), None, 3).unwrap();
+        assert_eq!(
+            (first.items.as_slice(), first.next.as_deref()),
+            (&[0, 1, 2][..], Some("3"))
+        );
+        let second = page(all.clone(), first.next.as_deref(), 3).unwrap();
+        assert_eq!(second.items, [3, 4, 5]);
+        let last = page(all.clone(), second.next.as_deref(), 3).unwrap();
+        assert_eq!((last.items.as_slice(), last.next), (&[6][..], None));
+        let past = page(all.clone(), Some("40"), 3).unwrap();
+        assert!(past.items.is_empty() && past.next.is_none());
+        assert_eq!(page(all.clone(), None, 0).unwrap().items, [0]);
+        assert_eq!(page(all.clone(), None, 10_000).unwrap().items.len(), 7);
+        for bad in ["", "x", "-1", "0"] {
+            assert_eq!(
+                page(all.clone(), Some(bad), 3).unwrap_err().code(),
+                "invalid_input"
+            );
+        }
     }
 }

@@ -429,10 +429,7 @@ impl PushCerts {
         apple_id: Option<String>,
         note: Option<String>,
     ) -> Result<DeletedTopic> {
-        Ok(self
-            .lifecycle()
-            .edit_deleted(topic, apple_id, note)
-            .await?)
+        Ok(self.lifecycle().edit_deleted(topic, apple_id, note).await?)
     }
 
     /// A topic's history, oldest first.

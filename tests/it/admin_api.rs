@@ -37,13 +37,14 @@ async fn server() -> Server {
     let config = MdmConfig::new("memory:")
         .pusher(Arc::new(RecordingPusher::new()))
         .setting(settings::DEVICE_CA_CERTIFICATE, ca_pem)
-        .setting(settings::ENROLLMENT_PROFILE_ID, "com.example.mdm.enrollment");
+        .setting(
+            settings::ENROLLMENT_PROFILE_ID,
+            "com.example.mdm.enrollment",
+        );
     let mdm = Mdm::with_store(store.clone(), config).await.unwrap();
     let engine = mdm.engine().unwrap().clone();
-    let app = mdm_router(engine.clone()).merge(mdmkit_web::admin_router(
-        &mdm,
-        Secret::new(KEY.as_bytes().to_vec()),
-    ).unwrap());
+    let app = mdm_router(engine.clone())
+        .merge(mdmkit_web::admin_router(&mdm, Secret::new(KEY.as_bytes().to_vec())).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move {
@@ -380,10 +381,7 @@ async fn the_queue_of_an_unknown_device_is_404() {
         .call("GET", &format!("/admin/devices/{}/queue", device.udid), "")
         .await;
     assert_eq!(reply.status, 200);
-    assert_eq!(
-        reply.json(),
-        serde_json::json!({"items": [], "next": null})
-    );
+    assert_eq!(reply.json(), serde_json::json!({"items": [], "next": null}));
 }
 
 #[tokio::test]
@@ -593,7 +591,13 @@ async fn install_push_cert(addr: &str) {
         "apple_id": "admin@example.test",
         "note": "obtained 2026-12-01",
     });
-    let reply = call_at(addr, "POST", "/admin/push-certificates", &install.to_string()).await;
+    let reply = call_at(
+        addr,
+        "POST",
+        "/admin/push-certificates",
+        &install.to_string(),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{:?}", reply.json());
     assert_eq!(reply.json()["action"], "installed");
     assert_eq!(reply.json()["topic"], PUSH_TOPIC);
@@ -611,7 +615,10 @@ async fn the_push_certificate_lifecycle_through_the_api() {
         r#"{"certificate": "x", "apple_id": "a", "apple-id": "b"}"#,
     )
     .await;
-    assert_eq!((reply.status, reply.error_code().as_str()), (400, "json_invalid"));
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (400, "json_invalid")
+    );
 
     let reply = call_at(&addr, "GET", "/admin/push-certificates", "").await;
     let listed = reply.json();
@@ -633,14 +640,23 @@ async fn the_push_certificate_lifecycle_through_the_api() {
     let reply = call_at(&addr, "GET", "/admin/expiry", "").await;
     assert_eq!(reply.json()["items"][0]["kind"], "push_certificate");
     assert_eq!(reply.json()["items"][0]["renew_now"], false);
-    let reply = call_at(&addr, "GET", "/admin/push-certificates/mismatched-enrollments", "").await;
+    let reply = call_at(
+        &addr,
+        "GET",
+        "/admin/push-certificates/mismatched-enrollments",
+        "",
+    )
+    .await;
     assert_eq!(reply.json()["items"], serde_json::json!([]));
 
     // Delete keeps the note, which can still be edited.
     let reply = call_at(&addr, "DELETE", &edit, "").await;
     assert_eq!(reply.json()["note"], "renew in autumn");
     let reply = call_at(&addr, "DELETE", &edit, "").await;
-    assert_eq!((reply.status, reply.error_code().as_str()), (404, "topic_not_found"));
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (404, "topic_not_found")
+    );
     let reply = call_at(&addr, "GET", "/admin/deleted-push-certificates", "").await;
     assert_eq!(reply.json()["items"][0]["note"], "renew in autumn");
     let reply = call_at(
@@ -677,7 +693,13 @@ async fn invitations_links_and_settings_through_the_api() {
     let id = first["invitation"]["id"].as_str().unwrap().to_owned();
     let reply = call_at(&addr, "GET", "/admin/invitations?user=bob", "").await;
     assert_eq!(reply.json()["items"][0]["id"], id.as_str());
-    let reply = call_at(&addr, "POST", &format!("/admin/invitations/{id}/resend"), "").await;
+    let reply = call_at(
+        &addr,
+        "POST",
+        &format!("/admin/invitations/{id}/resend"),
+        "",
+    )
+    .await;
     assert_eq!(reply.status, 200, "{:?}", reply.json());
     let resent = reply.json();
     let new_id = resent["invitation"]["id"].as_str().unwrap().to_owned();
@@ -691,8 +713,17 @@ async fn invitations_links_and_settings_through_the_api() {
         .map(|i| i["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids, [new_id.clone()]);
-    let reply = call_at(&addr, "POST", &format!("/admin/invitations/{id}/resend"), "").await;
-    assert_eq!((reply.status, reply.error_code().as_str()), (404, "not_found"));
+    let reply = call_at(
+        &addr,
+        "POST",
+        &format!("/admin/invitations/{id}/resend"),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (404, "not_found")
+    );
 
     // The registration link sent with the invitation is listed (by id, never its token).
     let reply = call_at(&addr, "GET", "/admin/enrollment-links?user=bob", "").await;
@@ -702,11 +733,20 @@ async fn invitations_links_and_settings_through_the_api() {
     let reply = call_at(&addr, "DELETE", &format!("/admin/invitations/{new_id}"), "").await;
     assert_eq!(reply.json()["revoked"], true);
     let reply = call_at(&addr, "DELETE", &format!("/admin/invitations/{new_id}"), "").await;
-    assert_eq!((reply.status, reply.error_code().as_str()), (404, "not_found"));
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (404, "not_found")
+    );
 
     // A plain enrollment link (the profile names the push topic), listed and revoked.
     install_push_cert(&addr).await;
-    let reply = call_at(&addr, "POST", "/admin/enrollment-links", r#"{"user_id": "bob"}"#).await;
+    let reply = call_at(
+        &addr,
+        "POST",
+        "/admin/enrollment-links",
+        r#"{"user_id": "bob"}"#,
+    )
+    .await;
     assert_eq!(reply.status, 200, "{:?}", reply.json());
     assert!(reply.json()["url"].as_str().unwrap().contains("token="));
     let reply = call_at(&addr, "GET", "/admin/enrollment-links", "").await;
@@ -714,22 +754,49 @@ async fn invitations_links_and_settings_through_the_api() {
     let path = format!("/admin/enrollment-links/{link_id}");
     assert_eq!(call_at(&addr, "DELETE", &path, "").await.status, 200);
     let reply = call_at(&addr, "DELETE", &path, "").await;
-    assert_eq!((reply.status, reply.error_code().as_str()), (404, "not_found"));
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (404, "not_found")
+    );
 
     // Settings: paged, checked, secrets never shown.
     let reply = call_at(&addr, "GET", "/admin/settings?limit=2", "").await;
     let page = reply.json();
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     let next = page["next"].as_str().unwrap().to_owned();
-    let reply = call_at(&addr, "GET", &format!("/admin/settings?limit=500&after={next}"), "").await;
+    let reply = call_at(
+        &addr,
+        "GET",
+        &format!("/admin/settings?limit=500&after={next}"),
+        "",
+    )
+    .await;
     let rest = reply.json()["items"].as_array().unwrap().clone();
     assert!(rest.iter().all(|s| s["name"] != page["items"][0]["name"]));
     let key = rest.iter().find(|s| s["name"] == "device_ca_key").unwrap();
-    assert_eq!((key["is_set"].clone(), key["value"].clone()), (true.into(), Value::Null));
-    let reply = call_at(&addr, "PUT", "/admin/settings/organisation", r#"{"value": "Acme"}"#).await;
+    assert_eq!(
+        (key["is_set"].clone(), key["value"].clone()),
+        (true.into(), Value::Null)
+    );
+    let reply = call_at(
+        &addr,
+        "PUT",
+        "/admin/settings/organisation",
+        r#"{"value": "Acme"}"#,
+    )
+    .await;
     assert_eq!(reply.status, 200, "{:?}", reply.json());
-    let reply = call_at(&addr, "PUT", "/admin/settings/server_url", r#"{"value": "ftp://x"}"#).await;
-    assert_eq!((reply.status, reply.error_code().as_str()), (400, "setting_invalid"));
+    let reply = call_at(
+        &addr,
+        "PUT",
+        "/admin/settings/server_url",
+        r#"{"value": "ftp://x"}"#,
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (400, "setting_invalid")
+    );
     let reply = call_at(&addr, "DELETE", "/admin/settings/organisation", "").await;
     assert_eq!(reply.json()["removed"], true);
     for (path, code) in [
@@ -738,7 +805,11 @@ async fn invitations_links_and_settings_through_the_api() {
         ("/admin/settings?limit=many", "query_invalid"),
     ] {
         let reply = call_at(&addr, "GET", path, "").await;
-        assert_eq!((reply.status, reply.error_code().as_str()), (400, code), "{path}");
+        assert_eq!(
+            (reply.status, reply.error_code().as_str()),
+            (400, code),
+            "{path}"
+        );
     }
 }
 

@@ -131,7 +131,11 @@ fn table() -> Vec<Route> {
             "/admin/devices/{id}/actions/{action}",
             run_action,
         ),
-        route(Method::POST, "/admin/devices/{id}/commands", enqueue_command),
+        route(
+            Method::POST,
+            "/admin/devices/{id}/commands",
+            enqueue_command,
+        ),
         route(Method::POST, "/admin/devices/{id}/push", push_device),
         route(Method::GET, "/admin/commands/{uuid}", show_command),
         // Push certificates.
@@ -148,7 +152,11 @@ fn table() -> Vec<Route> {
             "/admin/push-certificates/mismatched-enrollments",
             list_mismatched,
         ),
-        route(Method::PATCH, "/admin/push-certificates/{topic}", edit_push_cert),
+        route(
+            Method::PATCH,
+            "/admin/push-certificates/{topic}",
+            edit_push_cert,
+        ),
         route(
             Method::DELETE,
             "/admin/push-certificates/{topic}",
@@ -159,7 +167,11 @@ fn table() -> Vec<Route> {
             "/admin/push-certificates/{topic}/history",
             push_cert_history,
         ),
-        route(Method::GET, "/admin/deleted-push-certificates", list_deleted),
+        route(
+            Method::GET,
+            "/admin/deleted-push-certificates",
+            list_deleted,
+        ),
         route(
             Method::PATCH,
             "/admin/deleted-push-certificates/{topic}",
@@ -197,8 +209,9 @@ pub fn router(mdm: &Mdm, keys: Vec<ApiKey>) -> Router {
         mdm: mdm.clone(),
         keys: Arc::new(keys),
     };
-    let (authenticated, public): (Vec<Route>, Vec<Route>) =
-        table().into_iter().partition(|route| route.info.authenticated);
+    let (authenticated, public): (Vec<Route>, Vec<Route>) = table()
+        .into_iter()
+        .partition(|route| route.info.authenticated);
     let mut router = Router::new();
     for route in authenticated {
         router = router.route(route.info.path, route.handler);
@@ -226,13 +239,23 @@ pub fn router(mdm: &Mdm, keys: Vec<ApiKey>) -> Router {
 pub fn status_of(code: &str) -> StatusCode {
     match code {
         "unauthorized" => StatusCode::UNAUTHORIZED,
-        "not_found" | "topic_not_found" | "unknown_kind" | "unknown_certificate"
+        "not_found"
+        | "topic_not_found"
+        | "unknown_kind"
+        | "unknown_certificate"
         | "device_not_found" => StatusCode::NOT_FOUND,
         "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
         "body_too_large" | "p12_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-        "store_conflict" | "command_not_supported" | "unlock_token_missing"
-        | "identity_certificate_missing" | "key_not_supported" | "enrollment_disabled"
-        | "topic_mismatch" | "kind_exists" | "key_cleared" | "key_mismatch"
+        "store_conflict"
+        | "command_not_supported"
+        | "unlock_token_missing"
+        | "identity_certificate_missing"
+        | "key_not_supported"
+        | "enrollment_disabled"
+        | "topic_mismatch"
+        | "kind_exists"
+        | "key_cleared"
+        | "key_mismatch"
         | "setting_missing" => StatusCode::CONFLICT,
         "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
         "smtp" | "notify_failed" | "connection_failure" | "tls_failure" | "http2_failure" => {
@@ -293,11 +316,7 @@ async fn method_not_allowed() -> Error {
 }
 
 async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        OPENAPI_JSON,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
 }
 
 /// The key's name when the request carries one of the keys.
@@ -863,7 +882,11 @@ mod tests {
         for route in routes() {
             let operation = &doc["paths"][route.path][route.method.to_ascii_lowercase()];
             let public = operation["security"] == serde_json::json!([]);
-            assert_eq!(public, !route.authenticated, "{} {}", route.method, route.path);
+            assert_eq!(
+                public, !route.authenticated,
+                "{} {}",
+                route.method, route.path
+            );
         }
     }
 
@@ -909,10 +932,16 @@ mod tests {
         assert_eq!(super::status_of("not_found"), StatusCode::NOT_FOUND);
         assert_eq!(super::status_of("json_invalid"), StatusCode::BAD_REQUEST);
         assert_eq!(super::status_of("unauthorized"), StatusCode::UNAUTHORIZED);
-        assert_eq!(super::status_of("command_not_supported"), StatusCode::CONFLICT);
+        assert_eq!(
+            super::status_of("command_not_supported"),
+            StatusCode::CONFLICT
+        );
         for code in crate::Error::all_codes() {
             let status = super::status_of(code);
-            assert!(status.is_client_error() || status.is_server_error(), "{code}");
+            assert!(
+                status.is_client_error() || status.is_server_error(),
+                "{code}"
+            );
         }
     }
 }
