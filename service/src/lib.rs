@@ -33,6 +33,7 @@ pub mod invitations;
 pub mod notices;
 pub mod paging;
 pub mod portal;
+pub mod portal_users;
 pub mod protocol;
 mod push;
 pub mod push_certs;
@@ -66,6 +67,7 @@ pub use portal::{
     registration_qr_svg, DeviceLocation, Portal, PortalAccount, PortalBranding, PortalDeviceView,
     PortalSession,
 };
+pub use portal_users::PortalUsers;
 pub use push_certs::{CertificateInfo, InstallInput, InstallReport, PushCerts};
 pub use sessions::SignedIn;
 pub use settings::{SettingEntry, Settings};

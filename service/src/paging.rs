@@ -130,6 +130,27 @@ impl crate::Devices {
     }
 }
 
+impl crate::UserCerts {
+    /// A page of certificate [kinds](crate::UserCerts::kinds), ordered by id.
+    pub async fn kinds_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<crate::CertKindView>> {
+        page(self.kinds().await?, after, limit)
+    }
+
+    /// A page of one user's [certificates](crate::UserCerts::list), oldest upload first.
+    pub async fn list_page(
+        &self,
+        owner: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<crate::UserCertView>> {
+        page(self.list(owner).await?, after, limit)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::page;

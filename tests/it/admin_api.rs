@@ -824,6 +824,7 @@ async fn every_route_answers() {
             .replace("{action}", "lock")
             .replace("{topic}", PUSH_TOPIC)
             .replace("{name}", "organisation")
+            .replace("{user}", "alice")
             .replace('{', "")
             .replace('}', "");
         let reply = call_at(&addr, route.method, &path, "").await;
@@ -872,4 +873,93 @@ async fn device_lists_are_paged() {
     assert_eq!(second["next"], Value::Null);
     let reply = s.call("GET", "/admin/devices?user=nobody", "").await;
     assert_eq!(reply.json()["items"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn portal_users_and_their_certificates_through_the_api() {
+    let addr = deployment_api().await;
+    let reply = call_at(
+        &addr,
+        "POST",
+        "/admin/portal-users",
+        r#"{"id": "alice", "email": "alice@example.test", "name": "Alice"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    let reply = call_at(&addr, "GET", "/admin/portal-users", "").await;
+    assert_eq!(reply.json()["items"][0]["email"], "alice@example.test");
+    let reply = call_at(&addr, "GET", "/admin/portal-users/alice", "").await;
+    assert_eq!(reply.json()["name"], "Alice");
+    let reply = call_at(&addr, "GET", "/admin/portal-users/nobody", "").await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (404, "not_found")
+    );
+
+    let reply = call_at(
+        &addr,
+        "POST",
+        "/admin/certificate-kinds",
+        r#"{"name": "S/MIME signing", "usage": "signing"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    let kind = reply.json()["id"].as_str().unwrap().to_owned();
+    let reply = call_at(
+        &addr,
+        "POST",
+        "/admin/certificate-kinds",
+        r#"{"name": "S/MIME signing", "usage": "signing"}"#,
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (409, "kind_exists")
+    );
+    let reply = call_at(&addr, "GET", "/admin/certificate-kinds", "").await;
+    assert_eq!(reply.json()["items"][0]["id"], kind.as_str());
+
+    use base64::Engine as _;
+    let identity = mdmkit_certstore::testing::TestIdentity::for_email("alice@example.test");
+    let upload = |password: &str| {
+        serde_json::json!({
+            "kind": kind,
+            "pkcs12": base64::engine::general_purpose::STANDARD
+                .encode(identity.pkcs12_modern("secret-password")),
+            "password": password,
+            "name": "mail",
+        })
+        .to_string()
+    };
+    let path = "/admin/portal-users/alice/certificates";
+    let reply = call_at(&addr, "POST", path, &upload("wrong")).await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (400, "p12_bad_password")
+    );
+    let reply = call_at(&addr, "POST", path, &upload("secret-password")).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    let id = reply.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(reply.json()["has_private_key"], true);
+    let reply = call_at(&addr, "GET", path, "").await;
+    assert_eq!(reply.json()["items"][0]["id"], id.as_str());
+    let cert = format!("/admin/certificates/{id}");
+    let reply = call_at(&addr, "PATCH", &cert, r#"{"name": "work mail"}"#).await;
+    assert_eq!(reply.json()["name"], "work mail");
+    let reply = call_at(&addr, "POST", &format!("{cert}/clear-private-key"), "").await;
+    assert_eq!(reply.json()["has_private_key"], false);
+    let reply = call_at(&addr, "GET", &cert, "").await;
+    assert_eq!(reply.json()["has_private_key"], false);
+    let reply = call_at(&addr, "DELETE", &cert, "").await;
+    assert_eq!(reply.json()["deleted"], true);
+    let reply = call_at(&addr, "DELETE", &cert, "").await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (404, "not_found")
+    );
+    let reply = call_at(&addr, "GET", &cert, "").await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (404, "unknown_certificate")
+    );
 }

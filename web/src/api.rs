@@ -190,6 +190,30 @@ fn table() -> Vec<Route> {
             resend_invitation,
         ),
         route(Method::DELETE, "/admin/invitations/{id}", revoke_invitation),
+        // Portal users and their certificates.
+        route(Method::GET, "/admin/portal-users", list_portal_users),
+        route(Method::POST, "/admin/portal-users", add_portal_user),
+        route(Method::GET, "/admin/portal-users/{user}", show_portal_user),
+        route(
+            Method::GET,
+            "/admin/portal-users/{user}/certificates",
+            list_user_certs,
+        ),
+        route(
+            Method::POST,
+            "/admin/portal-users/{user}/certificates",
+            add_user_cert,
+        ),
+        route(Method::GET, "/admin/certificate-kinds", list_cert_kinds),
+        route(Method::POST, "/admin/certificate-kinds", add_cert_kind),
+        route(Method::GET, "/admin/certificates/{id}", show_user_cert),
+        route(Method::PATCH, "/admin/certificates/{id}", rename_user_cert),
+        route(Method::DELETE, "/admin/certificates/{id}", delete_user_cert),
+        route(
+            Method::POST,
+            "/admin/certificates/{id}/clear-private-key",
+            clear_user_cert_key,
+        ),
         // Settings.
         route(Method::GET, "/admin/settings", list_settings),
         route(Method::PUT, "/admin/settings/{name}", set_setting),
@@ -802,6 +826,168 @@ async fn revoke_invitation(
         .into());
     }
     to_json(json!({"id": id, "revoked": true}))
+}
+
+// Portal users and their certificates.
+
+async fn list_portal_users(State(api): State<Api>, query: PageParams) -> ApiResult {
+    let Query(q) = query?;
+    page_json(
+        api.mdm
+            .portal_users()
+            .list(q.after.as_deref(), q.limit())
+            .await?,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PortalUserBody {
+    id: String,
+    email: String,
+    name: Option<String>,
+}
+
+async fn add_portal_user(State(api): State<Api>, body: Body) -> ApiResult {
+    let body: PortalUserBody = json_body(body).await?;
+    to_json(
+        api.mdm
+            .portal_users()
+            .add(&body.id, &body.email, body.name.as_deref())
+            .await?,
+    )
+}
+
+async fn show_portal_user(
+    State(api): State<Api>,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let Path(user) = path?;
+    to_json(api.mdm.portal_users().get(&user).await?)
+}
+
+async fn list_user_certs(
+    State(api): State<Api>,
+    path: Result<Path<String>, PathRejection>,
+    query: PageParams,
+) -> ApiResult {
+    let Path(user) = path?;
+    let Query(q) = query?;
+    page_json(
+        api.mdm
+            .user_certs()
+            .list_page(&user, q.after.as_deref(), q.limit())
+            .await?,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserCertBody {
+    kind: String,
+    /// The PKCS#12 file, base64.
+    pkcs12: String,
+    password: String,
+    name: Option<String>,
+}
+
+async fn add_user_cert(
+    State(api): State<Api>,
+    path: Result<Path<String>, PathRejection>,
+    body: Body,
+) -> ApiResult {
+    let Path(user) = path?;
+    let body: UserCertBody = json_body(body).await?;
+    use base64::Engine as _;
+    let pkcs12 = base64::engine::general_purpose::STANDARD
+        .decode(body.pkcs12.trim())
+        .map_err(|_| json_error("pkcs12", "not base64"))?;
+    to_json(
+        api.mdm
+            .user_certs()
+            .add(
+                &user,
+                &body.kind,
+                pkcs12,
+                &body.password,
+                body.name.as_deref(),
+            )
+            .await?,
+    )
+}
+
+async fn list_cert_kinds(State(api): State<Api>, query: PageParams) -> ApiResult {
+    let Query(q) = query?;
+    page_json(
+        api.mdm
+            .user_certs()
+            .kinds_page(q.after.as_deref(), q.limit())
+            .await?,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertKindBody {
+    name: String,
+    usage: String,
+}
+
+async fn add_cert_kind(State(api): State<Api>, body: Body) -> ApiResult {
+    let body: CertKindBody = json_body(body).await?;
+    to_json(
+        api.mdm
+            .user_certs()
+            .add_kind(&body.name, &body.usage)
+            .await?,
+    )
+}
+
+async fn show_user_cert(
+    State(api): State<Api>,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let Path(id) = path?;
+    to_json(api.mdm.user_certs().get(&id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RenameBody {
+    name: String,
+}
+
+async fn rename_user_cert(
+    State(api): State<Api>,
+    path: Result<Path<String>, PathRejection>,
+    body: Body,
+) -> ApiResult {
+    let Path(id) = path?;
+    let body: RenameBody = json_body(body).await?;
+    to_json(api.mdm.user_certs().edit(&id, &body.name).await?)
+}
+
+async fn clear_user_cert_key(
+    State(api): State<Api>,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let Path(id) = path?;
+    to_json(api.mdm.user_certs().clear_private_key(&id).await?)
+}
+
+async fn delete_user_cert(
+    State(api): State<Api>,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let Path(id) = path?;
+    if !api.mdm.user_certs().delete(&id).await? {
+        return Err(mdmkit_core::Error::NotFound {
+            kind: "certificate",
+            id,
+        }
+        .into());
+    }
+    to_json(json!({"id": id, "deleted": true}))
 }
 
 // Settings.
