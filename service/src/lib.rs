@@ -34,6 +34,7 @@ pub mod notices;
 pub mod paging;
 pub mod portal;
 pub mod portal_users;
+pub mod privacy;
 pub mod protocol;
 mod push;
 pub mod push_certs;
@@ -68,6 +69,7 @@ pub use portal::{
     PortalSession,
 };
 pub use portal_users::PortalUsers;
+pub use privacy::{Privacy, PrivacySetting, PrivacyView};
 pub use push_certs::{CertificateInfo, InstallInput, InstallReport, PushCerts};
 pub use sessions::SignedIn;
 pub use settings::{SettingEntry, Settings};

@@ -214,6 +214,10 @@ fn table() -> Vec<Route> {
             "/admin/certificates/{id}/clear-private-key",
             clear_user_cert_key,
         ),
+        // Privacy.
+        route(Method::GET, "/admin/privacy", show_privacy),
+        route(Method::PATCH, "/admin/privacy", set_privacy),
+        route(Method::DELETE, "/admin/privacy", clear_privacy),
         // Settings.
         route(Method::GET, "/admin/settings", list_settings),
         route(Method::PUT, "/admin/settings/{name}", set_setting),
@@ -988,6 +992,61 @@ async fn delete_user_cert(
         .into());
     }
     to_json(json!({"id": id, "deleted": true}))
+}
+
+// Privacy.
+
+/// `?user=` or `?device=` (neither: the server-wide settings).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrivacyQuery {
+    user: Option<String>,
+    device: Option<String>,
+}
+
+type PrivacyParams = Result<Query<PrivacyQuery>, QueryRejection>;
+
+async fn show_privacy(State(api): State<Api>, query: PrivacyParams) -> ApiResult {
+    let Query(q) = query?;
+    to_json(
+        api.mdm
+            .privacy()
+            .show(q.user.as_deref(), q.device.as_deref())
+            .await?,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrivacyBody {
+    location: Option<bool>,
+    app_inventory: Option<bool>,
+}
+
+async fn set_privacy(State(api): State<Api>, query: PrivacyParams, body: Body) -> ApiResult {
+    let Query(q) = query?;
+    let body: PrivacyBody = json_body(body).await?;
+    to_json(
+        api.mdm
+            .privacy()
+            .set(
+                q.user.as_deref(),
+                q.device.as_deref(),
+                body.location,
+                body.app_inventory,
+            )
+            .await?,
+    )
+}
+
+async fn clear_privacy(State(api): State<Api>, query: PrivacyParams) -> ApiResult {
+    let Query(q) = query?;
+    let removed = api
+        .mdm
+        .privacy()
+        .clear(q.user.as_deref(), q.device.as_deref())
+        .await?;
+    to_json(json!({"removed": removed}))
 }
 
 // Settings.
