@@ -712,7 +712,7 @@ async fn invitations_links_and_settings_through_the_api() {
         .iter()
         .map(|i| i["id"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(ids, [new_id.clone()]);
+    assert_eq!(ids, std::slice::from_ref(&new_id));
     let reply = call_at(
         &addr,
         "POST",
@@ -825,8 +825,7 @@ async fn every_route_answers() {
             .replace("{topic}", PUSH_TOPIC)
             .replace("{name}", "organisation")
             .replace("{user}", "alice")
-            .replace('{', "")
-            .replace('}', "");
+            .replace(['{', '}'], "");
         let reply = call_at(&addr, route.method, &path, "").await;
         assert!(
             reply.status < 500 && reply.status != 405,
