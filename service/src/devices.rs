@@ -11,8 +11,7 @@ use time::OffsetDateTime;
 use crate::push_certs::describe;
 use crate::{Error, Mdm, Result};
 
-/// The largest page [`Devices::list`] returns.
-pub const MAX_PAGE: u32 = 500;
+pub use crate::paging::MAX_PAGE;
 
 /// One enrollment (a device channel, or a user channel of a device) with its device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -349,10 +348,26 @@ impl Devices {
         name: &str,
         options_json: &[u8],
     ) -> Result<ActionOutcome> {
-        let action = mdmkit_core::engine::Action::parse(name, options_json)?;
-        let outcome = self
-            .mdm
-            .engine()?
+        let engine = self.mdm.engine()?;
+        let action = match mdmkit_core::engine::Action::parse(name, options_json) {
+            Ok(action) => action,
+            Err(error) => {
+                // A refused request for a known action is audited like a refused run; an
+                // unknown name is not an action, so nothing was attempted.
+                if mdmkit_core::engine::Action::NAMES.contains(&name) {
+                    let mut event =
+                        mdmkit_core::store::AuditEvent::new(actor, format!("device.{name}"));
+                    event.target = Some(enrollment_id.to_owned());
+                    event.detail = Some(
+                        serde_json::json!({"outcome": "refused", "error": error.code()})
+                            .to_string(),
+                    );
+                    self.mdm.store().append_audit_event(&event).await?;
+                }
+                return Err(error.into());
+            }
+        };
+        let outcome = engine
             .run_action_as(actor, &id(enrollment_id), action)
             .await?;
         Ok(outcome.into())

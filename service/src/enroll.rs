@@ -130,6 +130,10 @@ impl Enrollment {
         Self { mdm }
     }
 
+    pub(crate) fn store(&self) -> &mdmkit_core::store::SharedStore {
+        self.mdm.store()
+    }
+
     /// Records the device CA (made, imported, or kept) and the public URLs and names:
     /// after it no command needs `--device-ca`, `--server-url` or
     /// `--enrollment-profile-id`. Open the store again to use the new settings.
@@ -203,7 +207,7 @@ impl Enrollment {
         Ok(mdmkit_enrollment::revoke_invitation(self.mdm.store(), id).await?)
     }
 
-    async fn invitations(&self) -> Result<(Invitations, bool)> {
+    pub(crate) async fn invitations(&self) -> Result<(Invitations, bool)> {
         let settings = self.mdm.settings();
         let links = links(&settings).await?;
         let (notifier, sent): (Arc<dyn Notifier>, bool) = match notifier(&settings).await? {

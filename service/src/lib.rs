@@ -29,8 +29,12 @@ pub mod devices;
 pub mod enroll;
 mod error;
 mod events;
+pub mod invitations;
 pub mod notices;
+pub mod paging;
 pub mod portal;
+pub mod portal_users;
+pub mod privacy;
 pub mod protocol;
 mod push;
 pub mod push_certs;
@@ -57,11 +61,15 @@ pub use enroll::{
 };
 pub use error::{Error, Result};
 pub use events::{EventFeed, MdmEvent};
+pub use invitations::{EnrollmentLinkEntry, InvitationEntry};
 pub use notices::{DashboardEntry, Expiry, NoticeSent, OtherCredentials};
+pub use paging::{Page, MAX_PAGE};
 pub use portal::{
     registration_qr_svg, DeviceLocation, Portal, PortalAccount, PortalBranding, PortalDeviceView,
     PortalSession,
 };
+pub use portal_users::PortalUsers;
+pub use privacy::{Privacy, PrivacySetting, PrivacyView};
 pub use push_certs::{CertificateInfo, InstallInput, InstallReport, PushCerts};
 pub use sessions::SignedIn;
 pub use settings::{SettingEntry, Settings};
