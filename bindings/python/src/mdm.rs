@@ -16,7 +16,7 @@ use crate::convert::{from_python, IntoPy};
 use crate::records::{self, *};
 
 /// Runs a future of the service on the runtime, without the GIL.
-fn block<T: Send, F, Fut>(py: Python<'_>, make: F) -> PyResult<T>
+pub(crate) fn block<T: Send, F, Fut>(py: Python<'_>, make: F) -> PyResult<T>
 where
     F: FnOnce() -> Fut + Send,
     Fut: Future<Output = service::Result<T>>,
@@ -105,6 +105,30 @@ impl PyMdm {
     fn expiry(&self) -> ExpiryHandle {
         ExpiryHandle {
             expiry: self.mdm.expiry(),
+        }
+    }
+
+    /// Administrators' accounts and sessions.
+    #[getter]
+    fn admins(&self) -> crate::portal::Admins {
+        crate::portal::Admins {
+            admins: self.mdm.admins(),
+        }
+    }
+
+    /// The self-service portal: sign-in, sessions, and what a signed-in user may do.
+    #[getter]
+    fn portal(&self) -> crate::portal::Portal {
+        crate::portal::Portal {
+            portal: self.mdm.portal(),
+        }
+    }
+
+    /// Users' certificates (PKCS#12) and the kinds they may upload, for administrators.
+    #[getter]
+    fn user_certs(&self) -> crate::portal::UserCertificates {
+        crate::portal::UserCertificates {
+            certs: self.mdm.user_certs(),
         }
     }
 

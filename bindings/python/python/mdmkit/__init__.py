@@ -52,6 +52,20 @@ from ._mdmkit import (
     request_types,
     vendor_sign_request,
     verify_profile,
+    Admins,
+    AdminSession,
+    AdminUser,
+    CertificateKind,
+    DeviceLocation,
+    OwnCertificates,
+    Portal,
+    PortalAccount,
+    PortalDevice,
+    PortalSession,
+    SignedIn,
+    UserCertificate,
+    UserCertificates,
+    registration_qr_svg,
 )
 
 __all__ = [
@@ -98,6 +112,20 @@ __all__ = [
     "request_types",
     "vendor_sign_request",
     "verify_profile",
+    "Admins",
+    "AdminSession",
+    "AdminUser",
+    "CertificateKind",
+    "DeviceLocation",
+    "OwnCertificates",
+    "Portal",
+    "PortalAccount",
+    "PortalDevice",
+    "PortalSession",
+    "SignedIn",
+    "UserCertificate",
+    "UserCertificates",
+    "registration_qr_svg",
 ]
 
 # One exception class per error code (written by tools/gen_errors.py).
