@@ -91,6 +91,30 @@ impl Mdm {
         }
     }
 
+    /// Administrators' accounts and sessions.
+    #[napi(getter)]
+    pub fn admins(&self) -> crate::portal::Admins {
+        crate::portal::Admins {
+            inner: self.inner.admins(),
+        }
+    }
+
+    /// The self-service portal: sign-in, and sessions acting for their user.
+    #[napi(getter)]
+    pub fn portal(&self) -> crate::portal::Portal {
+        crate::portal::Portal {
+            inner: self.inner.portal(),
+        }
+    }
+
+    /// Users' certificates (PKCS#12) and the kinds they may upload, for administrators.
+    #[napi(getter)]
+    pub fn user_certs(&self) -> crate::portal::UserCertificates {
+        crate::portal::UserCertificates {
+            inner: self.inner.user_certs(),
+        }
+    }
+
     /// The settings kept in the store.
     #[napi(getter)]
     pub fn settings(&self) -> Settings {
