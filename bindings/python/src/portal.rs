@@ -61,7 +61,10 @@ impl Admins {
     /// Sets an administrator's password and ends every session of theirs.
     fn set_password(&self, py: Python<'_>, id: String, password: String) -> PyResult<()> {
         let a = self.admins.clone();
-        block(py, move || async move { a.set_password(&id, &password).await })
+        block(
+            py,
+            move || async move { a.set_password(&id, &password).await },
+        )
     }
 
     /// Enables or disables an administrator (disabling ends their sessions).
@@ -73,7 +76,11 @@ impl Admins {
     /// Signs an administrator in: a new session (`SignInFailed`, `RateLimited`).
     fn sign_in(&self, py: Python<'_>, email: String, password: String) -> PyResult<SignedIn> {
         let a = self.admins.clone();
-        block(py, move || async move { a.sign_in(&email, &password).await }).map(SignedIn::from)
+        block(
+            py,
+            move || async move { a.sign_in(&email, &password).await },
+        )
+        .map(SignedIn::from)
     }
 
     /// The signed-in administrator of a session; `NotSignedIn` when it ended.
@@ -101,7 +108,11 @@ impl Portal {
     /// `RateLimited` after five failures in a row).
     fn sign_in(&self, py: Python<'_>, email: String, password: String) -> PyResult<SignedIn> {
         let p = self.portal.clone();
-        block(py, move || async move { p.sign_in(&email, &password).await }).map(SignedIn::from)
+        block(
+            py,
+            move || async move { p.sign_in(&email, &password).await },
+        )
+        .map(SignedIn::from)
     }
 
     /// Accepts an invitation from its portal link's token: sets the user's first password
@@ -122,9 +133,8 @@ impl Portal {
     /// The signed-in user of a session (`NotSignedIn` when it ended or is unknown).
     fn session(&self, py: Python<'_>, token: String) -> PyResult<PortalSession> {
         let p = self.portal.clone();
-        block(py, move || async move { p.session(&token).await }).map(|session| PortalSession {
-            session,
-        })
+        block(py, move || async move { p.session(&token).await })
+            .map(|session| PortalSession { session })
     }
 
     /// Ends a session (an unknown or ended one is not an error).
@@ -181,8 +191,10 @@ impl PortalSession {
     /// Every session of the user ends, this one too: the new session is returned.
     fn change_password(&self, py: Python<'_>, current: String, new: String) -> PyResult<SignedIn> {
         let s = self.session.clone();
-        block(py, move || async move { s.change_password(&current, &new).await })
-            .map(SignedIn::from)
+        block(py, move || async move {
+            s.change_password(&current, &new).await
+        })
+        .map(SignedIn::from)
     }
 
     /// The user's devices.
@@ -228,11 +240,7 @@ impl PortalSession {
     }
 
     /// The last location the device reported, `None` when none.
-    fn location(
-        &self,
-        py: Python<'_>,
-        enrollment_id: String,
-    ) -> PyResult<Option<DeviceLocation>> {
+    fn location(&self, py: Python<'_>, enrollment_id: String) -> PyResult<Option<DeviceLocation>> {
         let s = self.session.clone();
         block(py, move || async move { s.location(&enrollment_id).await })
             .map(|at| at.map(DeviceLocation::from))
@@ -338,8 +346,7 @@ impl OwnCertificates {
     /// Removes the private key of one of the user's certificates, for good.
     fn clear_private_key(&self, py: Python<'_>, id: String) -> PyResult<UserCertificate> {
         let c = self.certs.clone();
-        block(py, move || async move { c.clear_private_key(&id).await })
-            .map(UserCertificate::from)
+        block(py, move || async move { c.clear_private_key(&id).await }).map(UserCertificate::from)
     }
 
     /// Deletes one of the user's certificates; `False` when there was none.
@@ -361,8 +368,7 @@ impl UserCertificates {
     /// Defines a kind users may upload; `usage`: `signing`, `encryption` or `other`.
     fn add_kind(&self, py: Python<'_>, name: String, usage: String) -> PyResult<CertificateKind> {
         let c = self.certs.clone();
-        block(py, move || async move { c.add_kind(&name, &usage).await })
-            .map(CertificateKind::from)
+        block(py, move || async move { c.add_kind(&name, &usage).await }).map(CertificateKind::from)
     }
 
     /// Every kind, ordered by id.
@@ -411,8 +417,7 @@ impl UserCertificates {
     /// Removes a certificate's private key, for good.
     fn clear_private_key(&self, py: Python<'_>, id: String) -> PyResult<UserCertificate> {
         let c = self.certs.clone();
-        block(py, move || async move { c.clear_private_key(&id).await })
-            .map(UserCertificate::from)
+        block(py, move || async move { c.clear_private_key(&id).await }).map(UserCertificate::from)
     }
 
     /// Deletes a certificate; `False` when there was none.
