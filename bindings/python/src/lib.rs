@@ -70,6 +70,7 @@ fn _mdmkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::Device>()?;
     m.add_class::<records::DevicePage>()?;
     m.add_class::<records::ActionOutcome>()?;
+    m.add_class::<records::BulkOutcome>()?;
     m.add_class::<records::PendingCommand>()?;
     m.add_class::<records::CommandStatus>()?;
     m.add_class::<records::Setting>()?;

@@ -873,3 +873,42 @@ impl From<service::UserCertView> for UserCertificate {
         }
     }
 }
+
+record! {
+    /// What `Devices.enqueue_many` did: one command queued to many devices.
+    BulkOutcome {
+        /// The CommandUUID (one command, referenced per device).
+        command_uuid: String,
+        /// The devices it was queued to.
+        queued: Vec<String>,
+        /// The devices refused before queueing: (enrollment id, code, message).
+        refused: Vec<(String, String, String)>,
+        /// One (enrollment id, `pushed` or why not) per device that had a push token.
+        pushes: Vec<(String, String)>,
+    }
+    secret []
+}
+
+impl From<mdmkit_core::engine::BulkOutcome> for BulkOutcome {
+    fn from(b: mdmkit_core::engine::BulkOutcome) -> Self {
+        Self {
+            command_uuid: b.command_uuid,
+            queued: b.queued.iter().map(ToString::to_string).collect(),
+            refused: b
+                .refused
+                .into_iter()
+                .map(|(id, code, message)| (id.to_string(), code.to_owned(), message))
+                .collect(),
+            pushes: b
+                .pushes
+                .iter()
+                .map(|p| {
+                    (
+                        p.enrollment_id.to_string(),
+                        service::push_certs::describe(&p.outcome),
+                    )
+                })
+                .collect(),
+        }
+    }
+}

@@ -174,3 +174,18 @@ def test_user_certificates_admin_and_own(deployment: mdmkit.Mdm, pki: Pki) -> No
     assert not dave.clear_private_key(own.id).has_private_key
     assert dave.delete(own.id) and dave.list() == []
     assert "p12-pw" not in repr(own)
+
+
+def test_enqueue_many_queues_once_and_lists_refusals(mdm: mdmkit.Mdm, device: str) -> None:
+    bulk = mdm.devices.enqueue_many(
+        [device, "NO-SUCH-DEVICE"], {"RequestType": "DeviceInformation", "Queries": ["OSVersion"]}
+    )
+    assert bulk.queued == [device]
+    assert [(r[0], r[1]) for r in bulk.refused] == [("NO-SUCH-DEVICE", "not_found")]
+    assert [p[0] for p in bulk.pushes] == [device]
+    assert [c.command_uuid for c in mdm.devices.queue(device)] == [bulk.command_uuid]
+    with pytest.raises(mdmkit.UnknownKey):
+        mdm.devices.enqueue_many([device], {"RequestType": "DeviceLock", "Bogus": 1})
+    with pytest.raises(TypeError):
+        mdm.devices.enqueue_many(device, {"RequestType": "DeviceLock"})
+    assert len(mdm.devices.queue(device)) == 1

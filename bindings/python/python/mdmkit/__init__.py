@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import errors
 from ._mdmkit import (
     ActionOutcome,
+    BulkOutcome,
     AsyncDevices,
     CertificateInfo,
     CommandStatus,
@@ -73,6 +74,7 @@ __all__ = [
     "Expiry",
     "DashboardEntry",
     "ActionOutcome",
+    "BulkOutcome",
     "AsyncDevices",
     "CertificateInfo",
     "CommandStatus",
