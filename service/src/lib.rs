@@ -45,7 +45,8 @@ use mdmkit_core::Secret;
 use mdmkit_enrollment::OwnerBinding;
 
 pub use devices::{
-    ActionOutcome, CommandStatusEntry, Device, DevicePage, Devices, PendingCommandEntry,
+    ActionOutcome, CommandStatusEntry, Device, DeviceCounts, DevicePage, Devices,
+    PendingCommandEntry,
 };
 pub use enroll::{
     Enrollment, EnrollmentLink, EnrollmentProfile, InitOptions, InitReport, InvitationReport,
