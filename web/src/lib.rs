@@ -6,6 +6,8 @@
 //!   (`application/x-apple-aspen-config`), spending the link's token only once the
 //!   profile was built;
 //! * `GET /healthz`;
+//! * the end users' self-service portal (`/portal`) and the administrators' console
+//!   (`/console`): server-rendered pages (see `docs/web.md`);
 //! * the admin JSON API (`/admin/…`, `Authorization: Bearer <key>`), on the same address or
 //!   a separate one.
 //!
@@ -15,6 +17,7 @@
 //! that is honoured only from the configured proxy addresses and removed otherwise.
 #![forbid(unsafe_code)]
 
+mod pages;
 mod proxy;
 mod tls;
 
@@ -149,7 +152,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     bound: impl FnOnce(Bound),
 ) -> Result<()> {
-    let mut devices = device_router(&mdm)?;
+    let mut devices = device_router(&mdm)?.merge(pages::router(&mdm, options.tls.is_some()).await);
     let mut admin = None;
     if let Some(key) = options.api_key.clone() {
         let router = admin_router(&mdm, key)?;
