@@ -205,10 +205,7 @@ impl Enrollment {
 
     async fn invitations(&self) -> Result<(Invitations, bool)> {
         let settings = self.mdm.settings();
-        let links = EnrollmentLinks::new(
-            settings.require(settings::PORTAL_URL).await?,
-            settings.require(settings::ENROLLMENT_URL).await?,
-        )?;
+        let links = links(&settings).await?;
         let (notifier, sent): (Arc<dyn Notifier>, bool) = match notifier(&settings).await? {
             Some(notifier) => (notifier, true),
             None => (Arc::new(Unsent), false),
@@ -247,6 +244,14 @@ impl Enrollment {
             Arc::new(signer),
         ))
     }
+}
+
+/// The portal and registration links' bases of the stored settings.
+pub(crate) async fn links(settings: &Settings) -> Result<EnrollmentLinks> {
+    Ok(EnrollmentLinks::new(
+        settings.require(settings::PORTAL_URL).await?,
+        settings.require(settings::ENROLLMENT_URL).await?,
+    )?)
 }
 
 /// The SMTP notifier of the stored settings, when `smtp_url` and `smtp_from` are set.
