@@ -37,7 +37,10 @@ pub(super) fn router() -> Router<Web> {
             post(push_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
         )
         .route("/console/push/edit", post(push_edit))
-        .route("/console/push/delete", get(push_delete_page).post(push_delete))
+        .route(
+            "/console/push/delete",
+            get(push_delete_page).post(push_delete),
+        )
         .route("/console/users", get(users_page))
         .route("/console/users/invite", post(invite))
         .route("/console/users/resend", post(invite))
@@ -79,7 +82,11 @@ fn chrome(headers: &HeaderMap, admin: Option<&Admin>, title: &'static str, uri: 
         has_logo: false,
         csrf: admin.map(|a| csrf_token(&a.token)).unwrap_or_default(),
         signed_in: admin.is_some(),
-        nav: if admin.is_some() { NAV.to_vec() } else { Vec::new() },
+        nav: if admin.is_some() {
+            NAV.to_vec()
+        } else {
+            Vec::new()
+        },
         path: uri.path().to_owned(),
         refresh: false,
     }
@@ -185,7 +192,12 @@ pub(super) fn sign_in_error(code: &str) -> &'static str {
     }
 }
 
-async fn signout(State(web): State<Web>, headers: HeaderMap, uri: Uri, Form(fields): Form<Fields>) -> Response {
+async fn signout(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(fields): Form<Fields>,
+) -> Response {
     let admin = signed_in!(web, headers);
     check_csrf!(admin, fields, headers, uri);
     if let Err(error) = web.mdm.admins().sign_out(&admin.token).await {
@@ -233,9 +245,7 @@ async fn dashboard(State(web): State<Web>, headers: HeaderMap, uri: Uri) -> Resp
 }
 
 /// The dashboard's data: the credentials with their expiry and the device counts.
-async fn dashboard_data(
-    web: &Web,
-) -> mdmkit_service::Result<(Vec<CredentialView>, DeviceCounts)> {
+async fn dashboard_data(web: &Web) -> mdmkit_service::Result<(Vec<CredentialView>, DeviceCounts)> {
     let entries = web
         .mdm
         .expiry()
@@ -263,7 +273,13 @@ async fn dashboard_data(
 /// A service error as a page (its code in the log, its words on the page).
 fn failure(c: Chrome, error: mdmkit_service::Error) -> Response {
     if error.code() == "not_found" || error.code() == "device_not_found" {
-        return message(StatusCode::NOT_FOUND, c, "not_found", "not_found_text", None);
+        return message(
+            StatusCode::NOT_FOUND,
+            c,
+            "not_found",
+            "not_found_text",
+            None,
+        );
     }
     tracing::error!(code = error.code(), "console page failed");
     message(
@@ -339,7 +355,12 @@ async fn push_page(State(web): State<Web>, headers: HeaderMap, uri: Uri) -> Resp
 }
 
 /// Downloads a new certificate request (its key stays in the store, sealed).
-async fn push_csr(State(web): State<Web>, headers: HeaderMap, uri: Uri, Form(fields): Form<Fields>) -> Response {
+async fn push_csr(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(fields): Form<Fields>,
+) -> Response {
     let admin = signed_in!(web, headers);
     check_csrf!(admin, fields, headers, uri);
     let c = chrome(&headers, Some(&admin), "push_certificate", &uri);
@@ -358,39 +379,89 @@ async fn push_csr(State(web): State<Web>, headers: HeaderMap, uri: Uri, Form(fie
             .into_response(),
         Err(error) => {
             let text = error.to_string();
-            push_view(&web, c, StatusCode::BAD_REQUEST, Some(text), None, Vec::new()).await
+            push_view(
+                &web,
+                c,
+                StatusCode::BAD_REQUEST,
+                Some(text),
+                None,
+                Vec::new(),
+            )
+            .await
         }
     }
 }
 
-async fn push_upload(State(web): State<Web>, headers: HeaderMap, uri: Uri, multipart: Multipart) -> Response {
+async fn push_upload(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    uri: Uri,
+    multipart: Multipart,
+) -> Response {
     let admin = signed_in!(web, headers);
     let c = chrome(&headers, Some(&admin), "push_certificate", &uri);
     let Ok(upload) = read_upload(multipart).await else {
         let text = c.t("upload_too_large").to_owned();
-        return push_view(&web, c, StatusCode::PAYLOAD_TOO_LARGE, Some(text), None, Vec::new()).await;
+        return push_view(
+            &web,
+            c,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some(text),
+            None,
+            Vec::new(),
+        )
+        .await;
     };
     check_csrf!(admin, upload.fields, headers, uri);
     let Some(file) = upload.file else {
         let text = c.t("no_file").to_owned();
-        return push_view(&web, c, StatusCode::BAD_REQUEST, Some(text), None, Vec::new()).await;
+        return push_view(
+            &web,
+            c,
+            StatusCode::BAD_REQUEST,
+            Some(text),
+            None,
+            Vec::new(),
+        )
+        .await;
     };
     let mut input = InstallInput::new(file, field(&upload.fields, "apple_id").unwrap_or_default());
     input.note = field(&upload.fields, "note");
     match web.mdm.push_certs().install(input).await {
         Ok(report) => {
             let done = c.tr("push_installed", &report.topic);
-            push_view(&web, c, StatusCode::OK, None, Some(done), report.synchronised).await
+            push_view(
+                &web,
+                c,
+                StatusCode::OK,
+                None,
+                Some(done),
+                report.synchronised,
+            )
+            .await
         }
         Err(error) => {
             tracing::info!(code = error.code(), "push certificate refused");
             let text = error.to_string();
-            push_view(&web, c, StatusCode::BAD_REQUEST, Some(text), None, Vec::new()).await
+            push_view(
+                &web,
+                c,
+                StatusCode::BAD_REQUEST,
+                Some(text),
+                None,
+                Vec::new(),
+            )
+            .await
         }
     }
 }
 
-async fn push_edit(State(web): State<Web>, headers: HeaderMap, uri: Uri, Form(fields): Form<Fields>) -> Response {
+async fn push_edit(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(fields): Form<Fields>,
+) -> Response {
     let admin = signed_in!(web, headers);
     check_csrf!(admin, fields, headers, uri);
     let c = chrome(&headers, Some(&admin), "push_certificate", &uri);
@@ -407,7 +478,15 @@ async fn push_edit(State(web): State<Web>, headers: HeaderMap, uri: Uri, Form(fi
         }
         Err(error) => {
             let text = error.to_string();
-            push_view(&web, c, StatusCode::BAD_REQUEST, Some(text), None, Vec::new()).await
+            push_view(
+                &web,
+                c,
+                StatusCode::BAD_REQUEST,
+                Some(text),
+                None,
+                Vec::new(),
+            )
+            .await
         }
     }
 }
@@ -439,7 +518,12 @@ async fn push_delete_page(
     html(StatusCode::OK, &page)
 }
 
-async fn push_delete(State(web): State<Web>, headers: HeaderMap, uri: Uri, Form(fields): Form<Fields>) -> Response {
+async fn push_delete(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(fields): Form<Fields>,
+) -> Response {
     let admin = signed_in!(web, headers);
     check_csrf!(admin, fields, headers, uri);
     let c = chrome(&headers, Some(&admin), "push_certificate", &uri);
@@ -451,7 +535,15 @@ async fn push_delete(State(web): State<Web>, headers: HeaderMap, uri: Uri, Form(
         }
         Err(error) => {
             let text = error.to_string();
-            push_view(&web, c, StatusCode::BAD_REQUEST, Some(text), None, Vec::new()).await
+            push_view(
+                &web,
+                c,
+                StatusCode::BAD_REQUEST,
+                Some(text),
+                None,
+                Vec::new(),
+            )
+            .await
         }
     }
 }
@@ -530,7 +622,12 @@ async fn users_page(State(web): State<Web>, headers: HeaderMap, uri: Uri) -> Res
 }
 
 /// Invites a user (or sends a new invitation to one already invited: resend).
-async fn invite(State(web): State<Web>, headers: HeaderMap, uri: Uri, Form(fields): Form<Fields>) -> Response {
+async fn invite(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(fields): Form<Fields>,
+) -> Response {
     let admin = signed_in!(web, headers);
     check_csrf!(admin, fields, headers, uri);
     let c = chrome(&headers, Some(&admin), "users", &uri);
@@ -543,7 +640,11 @@ async fn invite(State(web): State<Web>, headers: HeaderMap, uri: Uri, Form(field
     match web
         .mdm
         .enrollment()
-        .invite(&user, &email, std::time::Duration::from_secs(days as u64 * 86_400))
+        .invite(
+            &user,
+            &email,
+            std::time::Duration::from_secs(days as u64 * 86_400),
+        )
         .await
     {
         Ok(report) => {
@@ -562,7 +663,12 @@ async fn invite(State(web): State<Web>, headers: HeaderMap, uri: Uri, Form(field
     }
 }
 
-async fn revoke(State(web): State<Web>, headers: HeaderMap, uri: Uri, Form(fields): Form<Fields>) -> Response {
+async fn revoke(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(fields): Form<Fields>,
+) -> Response {
     let admin = signed_in!(web, headers);
     check_csrf!(admin, fields, headers, uri);
     let c = chrome(&headers, Some(&admin), "users", &uri);
@@ -598,10 +704,7 @@ impl From<mdmkit_service::Device> for DeviceView {
             },
             id: device.enrollment_id,
             owner: device.owner.unwrap_or_default(),
-            model: device
-                .product_name
-                .or(device.model)
-                .unwrap_or_default(),
+            model: device.product_name.or(device.model).unwrap_or_default(),
             os: device.os_version.unwrap_or_default(),
             last_seen: device.last_seen.as_ref().map(when).unwrap_or_default(),
         }
@@ -785,11 +888,7 @@ async fn device_action(
     {
         Ok(outcome) => {
             let target = match outcome.command_uuid {
-                Some(uuid) => format!(
-                    "/console/devices/{}?cmd={}",
-                    percent(&id),
-                    percent(&uuid)
-                ),
+                Some(uuid) => format!("/console/devices/{}?cmd={}", percent(&id), percent(&uuid)),
                 None => format!("/console/devices/{}", percent(&id)),
             };
             see_other(&target)

@@ -123,7 +123,12 @@ mod tests {
     #[test]
     fn every_key_used_is_known() {
         let mut sources = Vec::new();
-        for dir in ["templates", "templates/portal", "templates/console", "src/pages"] {
+        for dir in [
+            "templates",
+            "templates/portal",
+            "templates/console",
+            "src/pages",
+        ] {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
             for entry in std::fs::read_dir(path).unwrap() {
                 let path = entry.unwrap().path();
@@ -161,10 +166,7 @@ mod tests {
             HeaderValue::from_static("fr;q=1, ja-JP;q=0.8, en;q=0.5"),
         );
         assert_eq!(choose(&headers).code, "ja");
-        headers.insert(
-            ACCEPT_LANGUAGE,
-            HeaderValue::from_static("en-GB, ja;q=0.9"),
-        );
+        headers.insert(ACCEPT_LANGUAGE, HeaderValue::from_static("en-GB, ja;q=0.9"));
         assert_eq!(choose(&headers).code, "en");
         headers.insert(
             axum::http::header::COOKIE,

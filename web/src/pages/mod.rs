@@ -6,12 +6,13 @@
 //! Content-Security-Policy without inline script or style; the few lines of JavaScript and
 //! the stylesheet are compiled into the binary and served from `/static/`.
 
+mod certificates;
 mod console;
 mod i18n;
 mod portal;
+mod security;
 #[cfg(test)]
 mod tests;
-mod security;
 
 use std::collections::HashMap;
 
@@ -277,11 +278,7 @@ pub(crate) struct LangQuery {
 }
 
 /// `GET …/lang?to=ja&back=/portal/devices`: keeps the language in a cookie, goes back.
-pub(crate) async fn switch_language(
-    site: Site,
-    web: &Web,
-    query: LangQuery,
-) -> Response {
+pub(crate) async fn switch_language(site: Site, web: &Web, query: LangQuery) -> Response {
     let code = i18n::by_code(query.to.as_deref().unwrap_or("en")).code;
     let back = security::local_path(query.back.as_deref(), site.base());
     let mut response = Redirect::to(&back).into_response();

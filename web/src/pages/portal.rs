@@ -37,11 +37,14 @@ pub(super) fn router() -> Router<Web> {
         .route("/portal/accept", get(accept_page).post(accept))
         .route("/portal/devices", get(devices_page))
         .route("/portal/devices/{id}", get(device_page))
-        .route("/portal/devices/{id}/{action}", get(confirm_page).post(device_action))
+        .route(
+            "/portal/devices/{id}/{action}",
+            get(confirm_page).post(device_action),
+        )
         .route("/portal/account", get(account_page).post(account_update))
         .route("/portal/account/password", post(password_change))
         .route("/portal/register", get(register_page));
-    router
+    super::certificates::routes(router)
 }
 
 /// A signed-in portal user: the session token (the cookie's value) and the session.
@@ -85,7 +88,11 @@ pub(super) async fn chrome(
         has_logo: branding.as_ref().is_some_and(|b| b.logo.is_some()),
         csrf: user.map(|u| csrf_token(&u.token)).unwrap_or_default(),
         signed_in: user.is_some(),
-        nav: if user.is_some() { NAV.to_vec() } else { Vec::new() },
+        nav: if user.is_some() {
+            NAV.to_vec()
+        } else {
+            Vec::new()
+        },
         path: uri.path().to_owned(),
         refresh: false,
     }
@@ -292,20 +299,29 @@ async fn accept_page(
         let mut response = see_other("/portal/accept");
         response.headers_mut().append(
             header::SET_COOKIE,
-            set_cookie(INVITATION_COOKIE, &token, "/portal/accept", web.secure, Some(3600)),
+            set_cookie(
+                INVITATION_COOKIE,
+                &token,
+                "/portal/accept",
+                web.secure,
+                Some(3600),
+            ),
         );
         return response;
     }
     let (pre, cookie) = pre_session(&headers, SITE, web.secure);
     let mut c = chrome(&web, &headers, None, "accept_title", &uri).await;
     if read_cookie(&headers, INVITATION_COOKIE).is_none() {
-        return message(StatusCode::GONE, c, "accept_title", "invitation_invalid", None);
+        return message(
+            StatusCode::GONE,
+            c,
+            "accept_title",
+            "invitation_invalid",
+            None,
+        );
     }
     c.csrf = csrf_token(&pre);
-    with_cookie(
-        html(StatusCode::OK, &AcceptPage { c, error: None }),
-        cookie,
-    )
+    with_cookie(html(StatusCode::OK, &AcceptPage { c, error: None }), cookie)
 }
 
 async fn accept(
@@ -323,7 +339,13 @@ async fn accept(
         );
     }
     let Some(token) = read_cookie(&headers, INVITATION_COOKIE) else {
-        return message(StatusCode::GONE, c, "accept_title", "invitation_invalid", None);
+        return message(
+            StatusCode::GONE,
+            c,
+            "accept_title",
+            "invitation_invalid",
+            None,
+        );
     };
     c.csrf = csrf_token(&pre);
     let password = fields.get("password").cloned().unwrap_or_default();
@@ -340,9 +362,13 @@ async fn accept(
             );
             response
         }
-        Err(error) if error.code() == "token_invalid" => {
-            message(StatusCode::GONE, c, "accept_title", "invitation_invalid", None)
-        }
+        Err(error) if error.code() == "token_invalid" => message(
+            StatusCode::GONE,
+            c,
+            "accept_title",
+            "invitation_invalid",
+            None,
+        ),
         Err(error) => {
             let error = Some(error.to_string());
             html(StatusCode::BAD_REQUEST, &AcceptPage { c, error })
@@ -412,9 +438,13 @@ async fn devices_page(State(web): State<Web>, headers: HeaderMap, uri: Uri) -> R
 /// found"; a refusal in words; anything else an error (its code in the log).
 pub(super) fn failure(c: Chrome, error: mdmkit_service::Error) -> Response {
     match error.code() {
-        "device_not_found" | "not_found" => {
-            message(StatusCode::NOT_FOUND, c, "not_found", "not_found_text", None)
-        }
+        "device_not_found" | "not_found" => message(
+            StatusCode::NOT_FOUND,
+            c,
+            "not_found",
+            "not_found_text",
+            None,
+        ),
         code => {
             tracing::error!(code, "portal page failed");
             message(
@@ -595,7 +625,13 @@ async fn confirm_page(
         "retire" => ("retire", "confirm_retire", "retire_consequence"),
         _ => {
             let c = chrome(&web, &headers, Some(&user), "not_found", &uri).await;
-            return message(StatusCode::NOT_FOUND, c, "not_found", "not_found_text", None);
+            return message(
+                StatusCode::NOT_FOUND,
+                c,
+                "not_found",
+                "not_found_text",
+                None,
+            );
         }
     };
     let c = chrome(&web, &headers, Some(&user), title, &uri).await;
@@ -613,7 +649,13 @@ async fn confirm_page(
             };
             html(StatusCode::OK, &page)
         }
-        Ok(_) => message(StatusCode::CONFLICT, c, "refused", "action_not_allowed", None),
+        Ok(_) => message(
+            StatusCode::CONFLICT,
+            c,
+            "refused",
+            "action_not_allowed",
+            None,
+        ),
         Err(error) => failure(c, error),
     }
 }
@@ -630,7 +672,13 @@ async fn device_action(
     check_csrf!(web, user, fields, headers, uri);
     let c = chrome(&web, &headers, Some(&user), "device", &uri).await;
     let Some(action) = action_key(&action) else {
-        return message(StatusCode::NOT_FOUND, c, "not_found", "not_found_text", None);
+        return message(
+            StatusCode::NOT_FOUND,
+            c,
+            "not_found",
+            "not_found_text",
+            None,
+        );
     };
     let confirmed = fields.get("confirm").map(String::as_str) == Some("yes");
     let session = &user.session;
@@ -638,7 +686,9 @@ async fn device_action(
         "lock" => {
             let message = field(&fields, "message");
             let phone = field(&fields, "phone");
-            session.lock(&id, message.as_deref(), phone.as_deref()).await
+            session
+                .lock(&id, message.as_deref(), phone.as_deref())
+                .await
         }
         "unlock" => session.unlock(&id).await,
         "locate" => session.locate(&id).await,
@@ -816,8 +866,9 @@ async fn register_page(State(web): State<Web>, headers: HeaderMap, uri: Uri) -> 
         qr,
     };
     let mut response = html(StatusCode::OK, &page);
-    response
-        .headers_mut()
-        .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }

@@ -64,7 +64,10 @@ pub(crate) async fn router(mdm: &Mdm) -> Router {
     super::router(mdm, false).await
 }
 
-pub(crate) async fn send(router: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+pub(crate) async fn send(
+    router: &Router,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -106,8 +109,16 @@ async fn every_page_has_the_policy_and_no_inline_script() {
     let mdm = deployment().await;
     let router = router(&mdm).await;
     let (cookie, _) = alice(&mdm).await;
-    for path in ["/portal/signin", "/portal/devices", "/portal/account", "/console/signin"] {
-        let (status, headers, body) = send(&router, get(path, Some(&cookie))).await;
+    for (path, cookie) in [
+        ("/portal/signin", None),
+        ("/console/signin", None),
+        ("/portal/devices", Some(cookie.as_str())),
+        ("/portal/devices/UDID-ALICE-1", Some(cookie.as_str())),
+        ("/portal/account", Some(cookie.as_str())),
+        ("/portal/certificates", Some(cookie.as_str())),
+        ("/portal/register", Some(cookie.as_str())),
+    ] {
+        let (status, headers, body) = send(&router, get(path, cookie)).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
         assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
@@ -124,7 +135,10 @@ async fn sign_in_sets_a_strict_http_only_cookie() {
     let router = router(&mdm).await;
     let (_, headers, _) = send(&router, get("/portal/signin", None)).await;
     let pre = headers[header::SET_COOKIE].to_str().unwrap().to_owned();
-    assert!(pre.contains("HttpOnly") && pre.contains("SameSite=Strict"), "{pre}");
+    assert!(
+        pre.contains("HttpOnly") && pre.contains("SameSite=Strict"),
+        "{pre}"
+    );
     assert!(!pre.contains("Secure"), "plain HTTP to loopback: {pre}");
     let value = pre.split(';').next().unwrap().to_owned();
     let secret = value.split_once('=').unwrap().1;
@@ -142,7 +156,10 @@ async fn sign_in_sets_a_strict_http_only_cookie() {
     // Over TLS the cookies are Secure.
     let secure = super::router(&mdm, true).await;
     let (_, headers, _) = send(&secure, get("/portal/signin", None)).await;
-    assert!(headers[header::SET_COOKIE].to_str().unwrap().contains("; Secure"));
+    assert!(headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("; Secure"));
 }
 
 #[tokio::test]
@@ -158,7 +175,12 @@ async fn a_form_without_its_csrf_token_is_refused_and_nothing_is_done() {
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     }
-    assert!(mdm.devices().queue("UDID-ALICE-1").await.unwrap().is_empty());
+    assert!(mdm
+        .devices()
+        .queue("UDID-ALICE-1")
+        .await
+        .unwrap()
+        .is_empty());
     // Another session's token does not do either.
     let bob = mdm
         .portal()
@@ -172,7 +194,12 @@ async fn a_form_without_its_csrf_token_is_refused_and_nothing_is_done() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(mdm.devices().queue("UDID-ALICE-1").await.unwrap().is_empty());
+    assert!(mdm
+        .devices()
+        .queue("UDID-ALICE-1")
+        .await
+        .unwrap()
+        .is_empty());
     // With it, the lock is queued.
     let body = format!("_csrf={csrf}&message=hi");
     let (status, headers, _) = send(
@@ -194,11 +221,19 @@ async fn a_form_without_its_csrf_token_is_refused_and_nothing_is_done() {
     let cookie = format!("mdmkit_console={}", admin.token);
     let (status, _, _) = send(
         &router,
-        post("/console/users/invite", &cookie, "user=eve&email=eve%40example.com"),
+        post(
+            "/console/users/invite",
+            &cookie,
+            "user=eve&email=eve%40example.com",
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let invited = mdm.enrollment().invitations_list(Some("eve")).await.unwrap();
+    let invited = mdm
+        .enrollment()
+        .invitations_list(Some("eve"))
+        .await
+        .unwrap();
     assert!(invited.is_empty());
 }
 
@@ -229,7 +264,12 @@ async fn another_users_device_is_not_found_like_a_missing_one() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(mdm.devices().queue("UDID-ALICE-1").await.unwrap().is_empty());
+    assert!(mdm
+        .devices()
+        .queue("UDID-ALICE-1")
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
