@@ -75,6 +75,7 @@ async function check(page, name) {
     `${name}: accessibility violations`);
   const csp = await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]'));
   assert.equal(csp, null);
+  assert.deepEqual(page.violations, [], `${name}: the page's policy refused something`);
   checked.push(name);
 }
 
@@ -261,6 +262,49 @@ test('alice switches to English', async () => {
   await check(page, 'portal-account-en');
   await page.goto(`${base}/portal/register`);
   await check(page, 'portal-register-en');
+});
+
+test('alice uploads her PKCS#12: a wrong password, the right one, clears its key, deletes it', async () => {
+  const page = state.alice;
+  const { path: p12, password } = await fixture.ask('p12');
+  await page.goto(`${base}/portal/certificates`);
+  await check(page, 'portal-certificates-empty-en');
+  await page.setInputFiles('#cert-file', p12);
+  await page.fill('#cert-password', 'not-the-password');
+  const [refused] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/portal/certificates/add')),
+    page.click('form[action="/portal/certificates/add"] button[type=submit]'),
+  ]);
+  assert.equal(refused.status(), 400);
+  assert.match(await page.textContent('#certificate-error'), /password of this file is wrong/);
+  assert.equal(await page.locator('#no-certificates').count(), 1, 'nothing stored');
+  await check(page, 'portal-certificates-refused-en');
+
+  await page.setInputFiles('#cert-file', p12);
+  await page.fill('#cert-password', password);
+  await page.fill('#cert-label', 'Work mail');
+  await page.click('form[action="/portal/certificates/add"] button[type=submit]');
+  await page.waitForURL(/done=added/);
+  const listed = await page.textContent('table');
+  assert.match(listed, /Work mail \(Signing\)/);
+  assert.match(listed, /alice@example\.com/);
+  assert.match(listed, /Issuer/);
+  await check(page, 'portal-certificates-en');
+
+  await page.click('form[action$="/clear"] button');
+  assert.match(await page.textContent('main'), /Work mail/);
+  assert.match(await page.textContent('main'), /cannot be undone/);
+  await check(page, 'portal-certificate-clear-confirm-en');
+  await page.click('form[method=post] button.danger');
+  await page.waitForURL(/done=cleared/);
+  assert.match(await page.textContent('table'), /Private key cleared/);
+  assert.equal(await page.locator('form[action$="/clear"]').count(), 0);
+
+  await page.click('form[action$="/delete"] button');
+  await check(page, 'portal-certificate-delete-confirm-en');
+  await page.click('form[method=post] button.danger');
+  await page.waitForURL(/done=deleted/);
+  assert.equal(await page.locator('#no-certificates').count(), 1);
 });
 
 test('a form posted without its CSRF token is refused and changes nothing', async () => {

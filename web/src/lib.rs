@@ -35,6 +35,7 @@ use mdmkit_service::Mdm;
 use serde::Deserialize;
 
 pub use mdmkit_core::engine::http::PeerCertificate;
+pub use pages::router as pages_router;
 
 /// The header a reverse proxy puts the device's client certificate in by default (nginx:
 /// `proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;`).
