@@ -345,6 +345,17 @@ async fn main() -> Fallible<()> {
         ],
         None,
     )?;
+    // Enrollment profiles need an https ServerURL; the simulated device posts to `serve`
+    // directly, so the name only has to be well formed.
+    fixture.run(
+        &[
+            "settings",
+            "set",
+            "server_url",
+            "https://mdm.example.test/mdm",
+        ],
+        None,
+    )?;
     fixture.run(&["settings", "set", "apns_endpoint", &apns.url()], None)?;
     fixture.run(&["settings", "set", "apns_server_ca", "@apns-ca.pem"], None)?;
     fixture.run(

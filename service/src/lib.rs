@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admins;
+pub mod console;
 pub mod ddm;
 pub mod devices;
 pub mod enroll;
@@ -49,6 +50,7 @@ use mdmkit_core::Secret;
 use mdmkit_enrollment::OwnerBinding;
 
 pub use admins::{AdminSession, AdminUser, Admins};
+pub use console::{AuditEntry, ServerPrivacy};
 pub use devices::{
     ActionOutcome, CommandStatusEntry, Device, DeviceCounts, DevicePage, Devices,
     PendingCommandEntry,

@@ -48,6 +48,10 @@ pub(super) fn router() -> Router<Web> {
         .route("/console/devices", get(devices_page))
         .route("/console/devices/{id}", get(device_page))
         .route("/console/devices/{id}/action", post(device_action))
+        .route("/console/settings", get(settings_page))
+        .route("/console/settings/privacy", post(privacy_update))
+        .route("/console/settings/kinds", post(kind_add))
+        .route("/console/audit", get(audit_page))
 }
 
 /// A signed-in administrator: the session token (the cookie's value) and who.
@@ -71,6 +75,8 @@ const NAV: &[(&str, &str)] = &[
     ("/console/push", "push_certificate"),
     ("/console/users", "users"),
     ("/console/devices", "devices"),
+    ("/console/settings", "settings"),
+    ("/console/audit", "audit_log"),
 ];
 
 fn chrome(headers: &HeaderMap, admin: Option<&Admin>, title: &'static str, uri: &Uri) -> Chrome {
@@ -903,4 +909,140 @@ async fn device_action(
 /// A path segment, percent-encoded.
 pub(super) fn percent(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[derive(Template)]
+#[template(path = "console/settings.html")]
+struct SettingsPage {
+    c: Chrome,
+    allow_location: bool,
+    allow_app_inventory: bool,
+    /// (name, usage) of the certificate kinds.
+    kinds: Vec<(String, String)>,
+    error: Option<String>,
+    done: Option<&'static str>,
+}
+
+async fn settings_view(
+    web: &Web,
+    c: Chrome,
+    status: StatusCode,
+    error: Option<String>,
+    done: Option<&'static str>,
+) -> Response {
+    let (privacy, kinds) = match (web.mdm.privacy().await, web.mdm.user_certs().kinds().await) {
+        (Ok(privacy), Ok(kinds)) => (privacy, kinds),
+        (Err(error), _) | (_, Err(error)) => return failure(c, error),
+    };
+    html(
+        status,
+        &SettingsPage {
+            c,
+            allow_location: privacy.allow_location,
+            allow_app_inventory: privacy.allow_app_inventory,
+            kinds: kinds.into_iter().map(|k| (k.name, k.usage)).collect(),
+            error,
+            done,
+        },
+    )
+}
+
+async fn settings_page(State(web): State<Web>, headers: HeaderMap, uri: Uri) -> Response {
+    let admin = signed_in!(web, headers);
+    let c = chrome(&headers, Some(&admin), "settings", &uri);
+    settings_view(&web, c, StatusCode::OK, None, None).await
+}
+
+async fn privacy_update(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(fields): Form<Fields>,
+) -> Response {
+    let admin = signed_in!(web, headers);
+    check_csrf!(admin, fields, headers, uri);
+    let c = chrome(&headers, Some(&admin), "settings", &uri);
+    let location = fields.get("location").map(String::as_str) == Some("on");
+    let apps = fields.get("app_inventory").map(String::as_str) == Some("on");
+    match web.mdm.set_privacy(&admin.id, location, apps).await {
+        Ok(_) => settings_view(&web, c, StatusCode::OK, None, Some("saved")).await,
+        Err(error) => {
+            let text = error.to_string();
+            settings_view(&web, c, StatusCode::BAD_REQUEST, Some(text), None).await
+        }
+    }
+}
+
+async fn kind_add(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(fields): Form<Fields>,
+) -> Response {
+    let admin = signed_in!(web, headers);
+    check_csrf!(admin, fields, headers, uri);
+    let c = chrome(&headers, Some(&admin), "settings", &uri);
+    let name = field(&fields, "name").unwrap_or_default();
+    let usage = field(&fields, "usage").unwrap_or_default();
+    match web.mdm.user_certs().add_kind(&name, &usage).await {
+        Ok(_) => settings_view(&web, c, StatusCode::OK, None, Some("saved")).await,
+        Err(error) => {
+            let text = error.to_string();
+            settings_view(&web, c, StatusCode::BAD_REQUEST, Some(text), None).await
+        }
+    }
+}
+
+/// An audit entry as the page lists it.
+struct AuditView {
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/audit.html")]
+struct AuditPage {
+    c: Chrome,
+    entries: Vec<AuditView>,
+    next: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct AuditQueryParams {
+    before: Option<i64>,
+}
+
+/// Entries per page of the audit log.
+const AUDIT_PAGE: u32 = 100;
+
+async fn audit_page(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(query): Query<AuditQueryParams>,
+) -> Response {
+    let admin = signed_in!(web, headers);
+    let c = chrome(&headers, Some(&admin), "audit_log", &uri);
+    match web.mdm.audit_log(query.before, AUDIT_PAGE).await {
+        Ok(entries) => {
+            let next = (entries.len() == AUDIT_PAGE as usize)
+                .then(|| entries.last().map(|e| e.id))
+                .flatten();
+            let entries = entries
+                .into_iter()
+                .map(|e| AuditView {
+                    at: when(&e.at),
+                    actor: e.actor,
+                    action: e.action,
+                    target: e.target.unwrap_or_default(),
+                    detail: e.detail.unwrap_or_default(),
+                })
+                .collect();
+            html(StatusCode::OK, &AuditPage { c, entries, next })
+        }
+        Err(error) => failure(c, error),
+    }
 }

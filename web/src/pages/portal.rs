@@ -27,7 +27,7 @@ const INVITATION_COOKIE: &str = "mdmkit_invitation";
 
 pub(super) fn router() -> Router<Web> {
     let router = Router::new()
-        .route("/portal", get(|| async { see_other("/portal/") }))
+        .route("/portal", get(home))
         .route("/portal/", get(home))
         .route("/portal/signin", get(signin_page).post(signin))
         .route("/portal/signout", post(signout))
@@ -125,7 +125,16 @@ async fn language(State(web): State<Web>, Query(query): Query<LangQuery>) -> Res
     super::switch_language(SITE, &web, query).await
 }
 
-async fn home(State(web): State<Web>, headers: HeaderMap) -> Response {
+/// `GET /portal`: the invitation's link (`?token=…`, the portal URL the service sends), or
+/// the start page (my devices, or sign in).
+async fn home(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> Response {
+    if let Some(token) = query.token.filter(|t| !t.is_empty()) {
+        return keep_invitation(&web, &token);
+    }
     match user(&web, &headers).await {
         Some(_) => see_other("/portal/devices"),
         None => see_other("/portal/signin"),
@@ -322,6 +331,27 @@ async fn accept_page(
     }
     c.csrf = csrf_token(&pre);
     with_cookie(html(StatusCode::OK, &AcceptPage { c, error: None }), cookie)
+}
+
+/// Keeps an invitation's token in a cookie for the password form, and goes there: the
+/// token leaves the address bar, the history and any Referer.
+fn keep_invitation(web: &Web, token: &str) -> Response {
+    let token: String = token
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    let mut response = see_other("/portal/accept");
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            INVITATION_COOKIE,
+            &token,
+            "/portal/accept",
+            web.secure,
+            Some(3600),
+        ),
+    );
+    response
 }
 
 async fn accept(

@@ -1,0 +1,83 @@
+//! What the administrators' console shows that no other handle has: the server-wide
+//! privacy settings and the audit log.
+
+use mdmkit_core::store::AuditQuery;
+use mdmkit_enrollment::PrivacyChange;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::{Mdm, Result};
+
+/// The server-wide privacy settings (a user's or device's override wins over them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ServerPrivacy {
+    /// Whether end users may locate their devices.
+    pub allow_location: bool,
+    /// Whether the installed-application inventory may be collected.
+    pub allow_app_inventory: bool,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct AuditEntry {
+    /// Its id (increasing).
+    pub id: i64,
+    /// When (UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Who (a user id, an administrator id, `cli`...).
+    pub actor: String,
+    /// What (`portal.lock`, `privacy.set`...).
+    pub action: String,
+    /// On what (an enrollment id, a scope...).
+    pub target: Option<String>,
+    /// The outcome and details (JSON text).
+    pub detail: Option<String>,
+}
+
+impl Mdm {
+    /// The server-wide privacy settings.
+    pub async fn privacy(&self) -> Result<ServerPrivacy> {
+        let settings = self.store().get_privacy_settings().await?;
+        Ok(ServerPrivacy {
+            allow_location: settings.allow_location,
+            allow_app_inventory: settings.allow_app_inventory,
+        })
+    }
+
+    /// Changes the server-wide privacy settings (audited with `actor`).
+    pub async fn set_privacy(
+        &self,
+        actor: &str,
+        allow_location: bool,
+        allow_app_inventory: bool,
+    ) -> Result<ServerPrivacy> {
+        let change = PrivacyChange::new()
+            .with_location(allow_location)
+            .with_app_inventory(allow_app_inventory);
+        mdmkit_enrollment::set_privacy(self.store(), actor, None, change).await?;
+        self.privacy().await
+    }
+
+    /// The audit log, newest first: at most `limit` entries (at most 500) with an id below
+    /// `before` when given (paging backwards).
+    pub async fn audit_log(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>> {
+        let mut query = AuditQuery::default();
+        query.before_id = before;
+        query.limit = Some(limit.clamp(1, 500));
+        let events = self.store().list_audit_events(&query).await?;
+        Ok(events
+            .into_iter()
+            .map(|event| AuditEntry {
+                id: event.id,
+                at: event.at,
+                actor: event.actor,
+                action: event.action,
+                target: event.target,
+                detail: event.detail,
+            })
+            .collect())
+    }
+}
