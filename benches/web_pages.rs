@@ -48,7 +48,10 @@ async fn add_devices(mdm: &Mdm, owner: Option<&str>, prefix: &str, n: usize) {
                 "com.apple.mgmt.External.bench",
             ));
         }
-        mdm.store().put_enrollment(&record).await.expect("enrollment");
+        mdm.store()
+            .put_enrollment(&record)
+            .await
+            .expect("enrollment");
         let mut device = DeviceRecord::new(&udid);
         device.model = Some("iPhone15,2".into());
         device.os_version = Some("17.4".into());

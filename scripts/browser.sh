@@ -11,6 +11,11 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "browser.sh: installing the Debian package chromium" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+# A Japanese font, so the Japanese pages' screenshots show text.
+if command -v fc-list >/dev/null && [ -z "$(fc-list :lang=ja 2>/dev/null)" ]; then
+    echo "browser.sh: installing the Debian package fonts-ipafont-gothic" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipafont-gothic >/dev/null
+fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     echo "browser.sh: installing nodejs and npm" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
