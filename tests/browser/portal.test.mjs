@@ -371,6 +371,21 @@ test('the console lists the device and its state, and the dashboard counts it', 
   await check(page, 'console-devices');
   await page.goto(`${base}/console/devices/${state.udid}`);
   await check(page, 'console-device');
+  // Privacy, certificate kinds (the fixture defined "Signing"), the audit log.
+  await page.goto(`${base}/console/settings`);
+  assert.match(await page.textContent('main'), /Signing/);
+  await page.fill('#kind-name', 'Encryption');
+  await page.selectOption('#kind-usage', 'encryption');
+  await page.click('form[action="/console/settings/kinds"] button[type=submit]');
+  assert.match(await page.textContent('main'), /Encryption/);
+  await page.check('#allow-location');
+  await page.click('form[action="/console/settings/privacy"] button[type=submit]');
+  assert.equal(await page.isChecked('#allow-location'), true);
+  await check(page, 'console-settings');
+  await page.goto(`${base}/console/audit`);
+  assert.match(await page.textContent('main'), /portal\.lock/);
+  assert.match(await page.textContent('main'), /privacy\.set/);
+  await check(page, 'console-audit');
   await page.goto(`${base}/console/`);
   assert.equal((await page.textContent('#count-total')).trim(), '1');
   // Japanese console.
