@@ -193,7 +193,7 @@ async fn signin(
 /// The words of a refused sign-in (the same for an unknown account and a wrong password).
 pub(super) fn sign_in_error(code: &str) -> &'static str {
     match code {
-        "locked_out" | "account_locked" => "sign_in_locked",
+        "rate_limited" => "sign_in_locked",
         _ => "sign_in_failed",
     }
 }

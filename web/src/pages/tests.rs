@@ -334,3 +334,28 @@ async fn the_language_follows_accept_language_and_the_switch() {
     let (_, _, body) = send(&router, get("/portal/signin", Some("mdmkit_lang=en"))).await;
     assert!(body.contains("<html lang=\"en\">"));
 }
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_lock_the_account_out_in_words() {
+    let mdm = deployment().await;
+    let router = router(&mdm).await;
+    let pre = "mdmkit_pre=0123456789abcdef";
+    let body = format!(
+        "_csrf={}&email=alice%40example.com&password=wrong",
+        csrf_token("0123456789abcdef")
+    );
+    let mut last = String::new();
+    for _ in 0..6 {
+        let (status, _, page) = send(&router, post("/portal/signin", pre, &body)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        last = page;
+    }
+    assert!(last.contains("locked for 15 minutes"), "{last}");
+    // Even the right password is refused now.
+    let body = format!(
+        "_csrf={}&email=alice%40example.com&password=alice-password-1",
+        csrf_token("0123456789abcdef")
+    );
+    let (status, _, _) = send(&router, post("/portal/signin", pre, &body)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
