@@ -135,6 +135,20 @@ pub struct CommandStatusEntry {
     pub result: Option<serde_json::Value>,
 }
 
+/// How many enrollments are in each state, for the console's dashboard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DeviceCounts {
+    /// Every enrollment.
+    pub total: u64,
+    /// Enabled: they receive commands (TokenUpdate seen, not checked out).
+    pub enabled: u64,
+    /// Of the enabled ones, those with a valid push token.
+    pub pushable: u64,
+    /// Not enabled: enrolling (no TokenUpdate yet) or checked out.
+    pub disabled: u64,
+}
+
 /// Devices of a deployment (`Mdm::devices`).
 #[derive(Debug, Clone)]
 pub struct Devices {
@@ -170,6 +184,34 @@ impl Devices {
             devices.push(self.device(record).await?);
         }
         Ok(DevicePage { devices, next })
+    }
+
+    /// How many enrollments are in each state (reads the enrollment records only, a page
+    /// of [`MAX_PAGE`] at a time).
+    pub async fn counts(&self) -> Result<DeviceCounts> {
+        let mut counts = DeviceCounts::default();
+        let mut query = EnrollmentQuery::all();
+        query.limit = Some(MAX_PAGE);
+        loop {
+            let records = self.mdm.store().list_enrollments(&query).await?;
+            for record in &records {
+                counts.total += 1;
+                if record.enabled {
+                    counts.enabled += 1;
+                    if record.push.as_ref().is_some_and(|push| push.is_valid()) {
+                        counts.pushable += 1;
+                    }
+                } else {
+                    counts.disabled += 1;
+                }
+            }
+            match records.last() {
+                Some(last) if records.len() == MAX_PAGE as usize => {
+                    query.after = Some(last.id.clone());
+                }
+                _ => return Ok(counts),
+            }
+        }
     }
 
     /// One enrollment; `not_found` when unknown.

@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admins;
+pub mod console;
 pub mod ddm;
 pub mod devices;
 pub mod enroll;
@@ -53,8 +54,10 @@ use mdmkit_core::Secret;
 use mdmkit_enrollment::OwnerBinding;
 
 pub use admins::{AdminSession, AdminUser, Admins};
+pub use console::AuditEntry;
 pub use devices::{
-    ActionOutcome, CommandStatusEntry, Device, DevicePage, Devices, PendingCommandEntry,
+    ActionOutcome, CommandStatusEntry, Device, DeviceCounts, DevicePage, Devices,
+    PendingCommandEntry,
 };
 pub use enroll::{
     Enrollment, EnrollmentLink, EnrollmentProfile, InitOptions, InitReport, InvitationReport,

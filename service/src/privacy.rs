@@ -73,9 +73,22 @@ impl Privacy {
     }
 
     /// Changes the settings of the scope (`None` keeps a value); at least one is needed.
-    /// Audited as the administrator's.
+    /// Audited as the administrator's (actor `admin`).
     pub async fn set(
         &self,
+        user: Option<&str>,
+        device: Option<&str>,
+        location: Option<bool>,
+        app_inventory: Option<bool>,
+    ) -> Result<PrivacyView> {
+        self.set_as("admin", user, device, location, app_inventory)
+            .await
+    }
+
+    /// [`set`](Self::set), audited with `actor` (the signed-in administrator's id).
+    pub async fn set_as(
+        &self,
+        actor: &str,
         user: Option<&str>,
         device: Option<&str>,
         location: Option<bool>,
@@ -90,7 +103,7 @@ impl Privacy {
         }
         let scope = scope(user, device);
         Ok(
-            mdmkit_enrollment::set_privacy(self.mdm.store(), "admin", scope.as_ref(), change)
+            mdmkit_enrollment::set_privacy(self.mdm.store(), actor, scope.as_ref(), change)
                 .await?
                 .into(),
         )

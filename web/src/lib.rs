@@ -6,6 +6,8 @@
 //!   (`application/x-apple-aspen-config`), spending the link's token only once the
 //!   profile was built;
 //! * `GET /healthz`;
+//! * the end users' self-service portal (`/portal`) and the administrators' console
+//!   (`/console`): server-rendered pages (see `docs/web.md`);
 //! * the admin JSON API ([`api`]: `/admin/…`, `Authorization: Bearer <key>`, its OpenAPI
 //!   document at `/api/openapi.json`), on the same address or a separate one.
 //!
@@ -16,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+mod pages;
 mod proxy;
 mod tls;
 
@@ -33,6 +36,7 @@ use mdmkit_service::Mdm;
 use serde::Deserialize;
 
 pub use mdmkit_core::engine::http::PeerCertificate;
+pub use pages::router as pages_router;
 
 /// The header a reverse proxy puts the device's client certificate in by default (nginx:
 /// `proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;`).
@@ -200,7 +204,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     bound: impl FnOnce(Bound),
 ) -> Result<()> {
-    let mut devices = device_router(&mdm)?;
+    let mut devices = device_router(&mdm)?.merge(pages::router(&mdm, options.tls.is_some()).await);
     let mut admin = None;
     if let Some(key) = options.api_key.clone() {
         let router = admin_router(&mdm, key)?;
