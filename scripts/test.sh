@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 . scripts/h2load.sh
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+# The portal and the console in headless Chromium (Debian's chromium, playwright-core).
+bash scripts/browser.sh
 
 # The Python bindings: build into .venv, pytest (with the parity cases and examples),
 # mypy --strict, stubtest.

@@ -18,6 +18,28 @@ declare global {
   }
 }
 
+/** Administrators' accounts and sessions (`mdm.admins`). */
+export declare class Admins {
+  /** Adds an administrator who signs in with `email` and `password` (argon2id). */
+  add(email: string, password: string, name?: string | undefined | null): Promise<AdminUser>
+  /** Every administrator, ordered by id. */
+  list(): Promise<AdminUser[]>
+  /** One administrator; `not_found` when unknown. */
+  get(id: string): Promise<AdminUser>
+  /** Deletes an administrator and ends their sessions; whether they existed. */
+  delete(id: string): Promise<boolean>
+  /** Sets an administrator's password and ends every session of theirs. */
+  setPassword(id: string, password: string): Promise<void>
+  /** Enables or disables an administrator (disabling ends their sessions). */
+  setEnabled(id: string, enabled: boolean): Promise<AdminUser>
+  /** Signs an administrator in: a new session (`sign_in_failed`, `rate_limited`). */
+  signIn(email: string, password: string): Promise<SignedIn>
+  /** The signed-in administrator of a session; `not_signed_in` when it ended. */
+  session(token: string): Promise<AdminSession>
+  /** Ends a session (an unknown or ended one is not an error). */
+  signOut(token: string): Promise<void>
+}
+
 /** Devices of a deployment (`mdm.devices`). */
 export declare class Devices {
   /** A page of enrollments (at most 500), optionally only one user's. */
@@ -126,6 +148,12 @@ export declare class Mdm {
   get pushCerts(): PushCerts
   /** Enrollment: `init`, the device CA, enrollment links and profiles, invitations. */
   get enrollment(): Enrollment
+  /** Administrators' accounts and sessions. */
+  get admins(): Admins
+  /** The self-service portal: sign-in, and sessions acting for their user. */
+  get portal(): Portal
+  /** Users' certificates (PKCS#12) and the kinds they may upload, for administrators. */
+  get userCerts(): UserCertificates
   /** The settings kept in the store. */
   get settings(): Settings
   /**
@@ -146,6 +174,101 @@ export declare class Mdm {
    * queued to the callback; the engine never waits for it.
    */
   onEvent(callback: (event: MdmEvent) => void): EventSubscription
+}
+
+/**
+ * The signed-in user's own certificates (`session.certificates`): another user's
+ * certificate is `unknown_certificate`, like a missing one.
+ */
+export declare class OwnCertificates {
+  /** The kinds the user may upload. */
+  kinds(): Promise<CertificateKind[]>
+  /** The user's certificates, oldest upload first. */
+  list(): Promise<UserCertificate[]>
+  /**
+   * Uploads a PKCS#12 file of `kind` (id or name) with its password; refusals (not
+   * PKCS#12, wrong password, expired, no private key...) have their own codes and store
+   * nothing.
+   */
+  add(kind: string, pkcs12: Buffer, password: string, name?: string | undefined | null): Promise<UserCertificate>
+  /** Renames one of the user's certificates. */
+  edit(id: string, name: string): Promise<UserCertificate>
+  /** Removes the private key of one of the user's certificates, for good. */
+  clearPrivateKey(id: string): Promise<UserCertificate>
+  /** Deletes one of the user's certificates; `false` when there was none. */
+  delete(id: string): Promise<boolean>
+}
+
+/** The self-service portal (`mdm.portal`): end users' sign-in and sessions. */
+export declare class Portal {
+  /**
+   * Signs a portal user in: a new session (`sign_in_failed`; `rate_limited` after five
+   * failures in a row).
+   */
+  signIn(email: string, password: string): Promise<SignedIn>
+  /**
+   * Accepts an invitation from its portal link's token: sets the user's first password
+   * and signs them in (`token_invalid` when used, expired, revoked or unknown).
+   */
+  acceptInvitation(token: string, password: string): Promise<SignedIn>
+  /**
+   * The signed-in user of a session (`not_signed_in` when it ended or is unknown): what a
+   * backend acting for its user calls with the user's cookie.
+   */
+  session(token: string): Promise<PortalSession>
+  /** Ends a session (an unknown or ended one is not an error). */
+  signOut(token: string): Promise<void>
+}
+
+/**
+ * A signed-in portal user (`mdm.portal.session(token)`): every call checks again that the
+ * user is still enabled and, for a device, that it is theirs (another user's device is
+ * `device_not_found`, exactly like a missing one).
+ */
+export declare class PortalSession {
+  /** The signed-in user's id. */
+  get userId(): string
+  /** When the session ends. */
+  get expiresAt(): Date
+  /** The user's own certificates (the portal's certificates tab). */
+  get certificates(): OwnCertificates
+  /** The signed-in user's account. */
+  user(): Promise<PortalAccount>
+  /** Changes the display name and/or e-mail address (absent keeps it). */
+  updateAccount(changes: { name?: string; email?: string }): Promise<PortalAccount>
+  /**
+   * Changes the password (the current one must be given: `sign_in_failed` otherwise).
+   * Every session of the user ends, this one too: resolves with the new session.
+   */
+  changePassword(current: string, newPassword: string): Promise<SignedIn>
+  /** The user's devices. */
+  devices(): Promise<PortalDevice[]>
+  /** One of the user's devices (`device_not_found` for another user's). */
+  device(enrollmentId: string): Promise<PortalDevice>
+  /** Locks one of the user's devices, with an optional message and phone number. */
+  lock(enrollmentId: string, options?: { message?: string; phone?: string } | undefined | null): Promise<ActionOutcome>
+  /** Clears the passcode of one of the user's devices. */
+  unlock(enrollmentId: string): Promise<ActionOutcome>
+  /**
+   * Asks one of the user's devices for its location (`location_disabled` when the
+   * privacy settings forbid it).
+   */
+  locate(enrollmentId: string): Promise<ActionOutcome>
+  /** Erases one of the user's devices. */
+  wipe(enrollmentId: string): Promise<ActionOutcome>
+  /** Removes one of the user's devices from management. */
+  retire(enrollmentId: string): Promise<ActionOutcome>
+  /** Makes one of the user's devices check in now (a push; nothing queued). */
+  checkIn(enrollmentId: string): Promise<ActionOutcome>
+  /** The last location the device reported, `null` when none. */
+  location(enrollmentId: string): Promise<DeviceLocation | null>
+  /**
+   * A command's state on one of the user's devices: `queued`, `pushed`,
+   * `acknowledged`, `error` or `not_now`.
+   */
+  commandState(enrollmentId: string, commandUuid: string): Promise<string>
+  /** A single-use registration link for another device of the user (a secret). */
+  registrationLink(): Promise<EnrollmentLink>
 }
 
 /** Push certificates of a deployment (`mdm.pushCerts`). */
@@ -185,6 +308,50 @@ export declare class Settings {
   get(name: string): Promise<string | null>
 }
 
+/**
+ * A new session: `token` is the bearer secret (shown once; set it as a cookie). A class
+ * with getters, so `util.inspect` and `JSON.stringify` never show the token.
+ */
+export declare class SignedIn {
+  /** The session's value (secret). */
+  get token(): string
+  /** The signed-in user's (or administrator's) id. */
+  get userId(): string
+  /** When the session ends. */
+  get expiresAt(): Date
+}
+
+/**
+ * Users' certificates and the kinds they may upload, for administrators
+ * (`mdm.userCerts`).
+ */
+export declare class UserCertificates {
+  /** Defines a kind users may upload; `usage`: `signing`, `encryption` or `other`. */
+  addKind(name: string, usage: string): Promise<CertificateKind>
+  /** Every kind, ordered by id. */
+  kinds(): Promise<CertificateKind[]>
+  /** One user's certificates, oldest upload first. */
+  list(owner: string): Promise<UserCertificate[]>
+  /** One certificate (`unknown_certificate` when there is none). */
+  get(id: string): Promise<UserCertificate>
+  /** Uploads a PKCS#12 file for `owner` (the same checks and re-push as the portal's). */
+  add(owner: string, kind: string, pkcs12: Buffer, password: string, name?: string | undefined | null): Promise<UserCertificate>
+  /** Renames a certificate. */
+  edit(id: string, name: string): Promise<UserCertificate>
+  /** Removes a certificate's private key, for good. */
+  clearPrivateKey(id: string): Promise<UserCertificate>
+  /** Deletes a certificate; `false` when there was none. */
+  delete(id: string): Promise<boolean>
+}
+
+/** Changes of `PortalSession.updateAccount`. */
+export interface AccountChanges {
+  /** The new display name. */
+  name?: string
+  /** The new e-mail address. */
+  email?: string
+}
+
 /** What an action did: the command queued and whether it was pushed. */
 export interface ActionOutcome {
   /** The queued command's CommandUUID (`null` for a check-in request). */
@@ -193,6 +360,32 @@ export interface ActionOutcome {
   pushed: boolean
   /** `pushed`, or why not (`no push token`, `NoPushCertificate`, APNs's reason). */
   push: string
+}
+
+/** The signed-in administrator of a session. */
+export interface AdminSession {
+  /** The administrator's id. */
+  adminId: string
+  /** Their e-mail address. */
+  email: string
+  /** Their display name. */
+  name?: string
+  /** When the session ends. */
+  expiresAt: Date
+}
+
+/** An administrator's account (never its password). */
+export interface AdminUser {
+  /** The administrator's id. */
+  id: string
+  /** The e-mail address they sign in with. */
+  email: string
+  /** The display name. */
+  name?: string
+  /** Whether they may sign in. */
+  enabled: boolean
+  /** When they were added. */
+  createdAt: Date
 }
 
 /** What `Devices.enqueueMany` did. */
@@ -253,6 +446,16 @@ export interface CertificateInfo {
   hasPrivateKey: boolean
 }
 
+/** A certificate kind users may upload. */
+export interface CertificateKind {
+  /** The kind's id (uploads take it, or its name). */
+  id: string
+  /** The display name. */
+  name: string
+  /** `signing`, `encryption` or `other`. */
+  usage: string
+}
+
 /** A command's state on one enrollment, with the device's answer. */
 export interface CommandStatus {
   /** The enrollment. */
@@ -311,6 +514,18 @@ export interface Device {
   lastSeen?: Date
   /** When it enrolled. */
   createdAt: Date
+}
+
+/** A device's last reported location. */
+export interface DeviceLocation {
+  /** Latitude, degrees. */
+  latitude: number
+  /** Longitude, degrees. */
+  longitude: number
+  /** Horizontal accuracy, metres, when the device sent it. */
+  horizontalAccuracy?: number
+  /** When the device's answer arrived. */
+  at: Date
 }
 
 /** A page of devices. */
@@ -541,6 +756,44 @@ export interface PendingCommand {
   deliveredAt?: Date
 }
 
+/** A portal user's account. */
+export interface PortalAccount {
+  /** The user's id. */
+  id: string
+  /** The e-mail address they sign in with. */
+  email: string
+  /** The display name. */
+  name?: string
+}
+
+/** One of the signed-in user's devices, with what the portal can do to it now. */
+export interface PortalDevice {
+  /** The enrollment's id (what the device operations take). */
+  enrollmentId: string
+  /** The device's name, when known. */
+  name?: string
+  /** Serial number, when known. */
+  serialNumber?: string
+  /** Product name or model, when known. */
+  model?: string
+  /** OS version, when known. */
+  osVersion?: string
+  /** When it last checked in. */
+  lastSeen?: Date
+  /** Whether the enrollment is active. */
+  enabled: boolean
+  /** The operations allowed now: `lock`, `unlock`, `locate`, `wipe`, `retire`, `checkin`. */
+  actions: Array<string>
+}
+
+/** Options of `PortalSession.lock`. */
+export interface PortalLockOptions {
+  /** Shown on the lock screen. */
+  message?: string
+  /** Shown on the lock screen. */
+  phone?: string
+}
+
 /**
  * Builds a profile from an object with Apple's key names (top-level keys and a
  * `PayloadContent` list of payloads); UUIDs, versions and payload identifiers may be left
@@ -593,6 +846,9 @@ export interface RefusedEnrollment {
   message: string
 }
 
+/** A QR code of `url` (a registration link, for a device's camera) as an SVG document. */
+export declare function registrationQrSvg(url: string): string
+
 /**
  * Renders a command given as an object with Apple's key names and its `RequestType`
  * (`Buffer`s for data, `Date`s for dates) as the plist a device receives
@@ -627,6 +883,34 @@ export interface SettingEntry {
   isSet: boolean
   /** Its value; `null` when unset or secret. */
   value?: string
+}
+
+/** A user's certificate as listed (the file and its password never leave the store). */
+export interface UserCertificate {
+  /** The certificate's id. */
+  id: string
+  /** The display name. */
+  name: string
+  /** The kind's id. */
+  kind: string
+  /** The kind's display name. */
+  kindName: string
+  /** The user it belongs to. */
+  owner: string
+  /** The certificate's subject. */
+  subject: string
+  /** The certificate's issuer. */
+  issuer: string
+  /** The serial number (hex). */
+  serial: string
+  /** The e-mail addresses it names. */
+  emails: Array<string>
+  /** When it was uploaded. */
+  uploadedAt: Date
+  /** The end of its validity. */
+  notAfter: Date
+  /** Whether the stored file still holds the private key. */
+  hasPrivateKey: boolean
 }
 
 /** The MDM vendor's signing files, for `PushCerts.createSignedRequest`. */

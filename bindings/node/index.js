@@ -835,13 +835,19 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Admins = nativeBinding.Admins
 module.exports.Devices = nativeBinding.Devices
 module.exports.Enrollment = nativeBinding.Enrollment
 module.exports.EventStream = nativeBinding.EventStream
 module.exports.EventSubscription = nativeBinding.EventSubscription
 module.exports.Mdm = nativeBinding.Mdm
+module.exports.OwnCertificates = nativeBinding.OwnCertificates
+module.exports.Portal = nativeBinding.Portal
+module.exports.PortalSession = nativeBinding.PortalSession
 module.exports.PushCerts = nativeBinding.PushCerts
 module.exports.Settings = nativeBinding.Settings
+module.exports.SignedIn = nativeBinding.SignedIn
+module.exports.UserCertificates = nativeBinding.UserCertificates
 module.exports.decodeCheckin = nativeBinding.decodeCheckin
 module.exports.decodeCommand = nativeBinding.decodeCommand
 module.exports.decodeResult = nativeBinding.decodeResult
@@ -849,6 +855,7 @@ module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.inspectPushCertificate = nativeBinding.inspectPushCertificate
 module.exports.profileFromSpec = nativeBinding.profileFromSpec
 module.exports.profileRead = nativeBinding.profileRead
+module.exports.registrationQrSvg = nativeBinding.registrationQrSvg
 module.exports.renderCommand = nativeBinding.renderCommand
 module.exports.requestType = nativeBinding.requestType
 module.exports.requestTypes = nativeBinding.requestTypes

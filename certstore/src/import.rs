@@ -2,7 +2,9 @@
 //!
 //! Before OpenSSL sees the password, the file's outer structure is read with an ASN.1
 //! parser: that is where a missing MAC and excessive key-derivation iteration counts are
-//! found, so that an upload cannot make the server spend seconds deriving keys.
+//! found, so that an upload cannot make the server spend seconds deriving keys. The
+//! encrypted SafeContents are then decrypted here (`encrypted_safe`, after the MAC
+//! verifies) and their bags capped the same way, before OpenSSL parses the file.
 
 use std::borrow::Cow;
 
@@ -16,6 +18,7 @@ use x509_parser::der_parser::asn1_rs::{Any, Class, Oid, Tag};
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use crate::encrypted_safe;
 use crate::{Error, Result};
 
 /// Caps on what an upload may cost the server.
@@ -213,37 +216,53 @@ fn open_checked(
             limit: limits.max_file_size,
         });
     }
-    let outline = Outline::read(bytes)?;
-    if !outline.has_mac {
+    let mut outline = Outline::read(bytes)?;
+    if outline.mac.is_none() {
         return Err(Error::P12NoMac);
     }
-    let largest = outline.iterations.iter().copied().max().unwrap_or(0);
-    if largest > limits.max_iterations {
-        return Err(Error::TooManyIterations {
-            iterations: largest,
-            limit: limits.max_iterations,
-        });
-    }
-    let total = outline
-        .iterations
-        .iter()
-        .fold(0u64, |sum, n| sum.saturating_add(*n));
-    if total > limits.max_total_iterations {
-        return Err(Error::TooManyIterations {
-            iterations: total,
-            limit: limits.max_total_iterations,
-        });
-    }
-    if outline.key_bags > 1 {
-        return Err(Error::P12SeveralKeys {
-            count: outline.key_bags,
-        });
-    }
-    let parsed = open_stored(bytes, password).map_err(|error| match (error, password) {
+    // Everything visible is capped before any key is derived, ours included.
+    outline.check_caps(limits)?;
+    // Then the bags inside encrypted SafeContents, whose own key derivations OpenSSL would
+    // run after decrypting them: the MAC is verified and each SafeContents decrypted here
+    // (both capped above), and their bags capped the same way, before OpenSSL parses.
+    let no_password = |error| match (error, password) {
         (Error::P12BadPassword, None) => Error::P12PasswordRequired,
         (error, _) => error,
-    })?;
-    Ok(parsed)
+    };
+    outline
+        .read_encrypted_safes(password)
+        .map_err(no_password)?;
+    outline.check_caps(limits)?;
+    open_stored(bytes, password).map_err(no_password)
+}
+
+impl Outline<'_> {
+    /// Refuses an outline whose iteration counts or key bags exceed `limits`.
+    fn check_caps(&self, limits: &ImportLimits) -> Result<()> {
+        let largest = self.iterations.iter().copied().max().unwrap_or(0);
+        if largest > limits.max_iterations {
+            return Err(Error::TooManyIterations {
+                iterations: largest,
+                limit: limits.max_iterations,
+            });
+        }
+        let total = self
+            .iterations
+            .iter()
+            .fold(0u64, |sum, n| sum.saturating_add(*n));
+        if total > limits.max_total_iterations {
+            return Err(Error::TooManyIterations {
+                iterations: total,
+                limit: limits.max_total_iterations,
+            });
+        }
+        if self.key_bags > 1 {
+            return Err(Error::P12SeveralKeys {
+                count: self.key_bags,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Opens a package (no structural checks: the store wrote or checked it).
@@ -312,7 +331,8 @@ const OID_SAFE_CONTENTS_BAG: &str = "1.2.840.113549.1.12.10.1.6";
 /// nest).
 const MAX_BAG_NESTING: usize = 4;
 
-/// What the outer, unencrypted structure of a PKCS#12 file shows.
+/// What the structure of a PKCS#12 file shows: first its outer, unencrypted structure, then
+/// (after [`Outline::read_encrypted_safes`]) also the bags inside its encrypted safes.
 ///
 /// The structure is read as strict DER: definite lengths only, and every element must
 /// consume its enclosing bytes exactly (no trailing data at any level), so the outline
@@ -320,18 +340,23 @@ const MAX_BAG_NESTING: usize = 4;
 /// structure; an outline that skipped such a structure would miss its iteration counts.
 /// Anything that does not have the expected shape is refused before OpenSSL sees it.
 #[derive(Debug, Default)]
-struct Outline {
-    has_mac: bool,
-    /// Every iteration count visible before decryption (MAC, content encryption, shrouded
-    /// keys in plain safe contents).
+struct Outline<'a> {
+    /// The MAC, when the file has one.
+    mac: Option<MacData<'a>>,
+    /// The content the MAC covers: the DER AuthenticatedSafe.
+    auth_safe: &'a [u8],
+    /// The encryptedData safes not yet decrypted.
+    encrypted_safes: Vec<EncryptedSafe<'a>>,
+    /// Every iteration count read so far (MAC, content encryption, shrouded keys in plain
+    /// safe contents, and those in decrypted safe contents).
     iterations: Vec<u64>,
-    /// Key bags visible before decryption.
+    /// Key bags read so far.
     key_bags: usize,
 }
 
-impl Outline {
+impl<'a> Outline<'a> {
     /// PFX ::= SEQUENCE { version INTEGER, authSafe ContentInfo, macData MacData OPTIONAL }
-    fn read(bytes: &[u8]) -> Result<Self> {
+    fn read(bytes: &'a [u8]) -> Result<Self> {
         let pfx = only_sequence(bytes)?;
         let [version, auth_safe, mac @ ..] = pfx.as_slice() else {
             return Err(Error::NotPkcs12);
@@ -350,19 +375,38 @@ impl Outline {
                 "authenticated safe of content type {kind} (only password integrity is supported)"
             )));
         }
-        for info in only_sequence(&octet_string(&content)?)? {
+        outline.auth_safe = octet_string(&content)?;
+        for info in only_sequence(outline.auth_safe)? {
             outline.read_safe(&info)?;
         }
         Ok(outline)
     }
 
+    /// Verifies the MAC with `password` (as OpenSSL tries it), decrypts every encryptedData
+    /// safe with the password that verified, and reads the SafeContents inside as strictly
+    /// as the plain ones, adding their iteration counts and key bags. The MAC and the
+    /// content encryptions must have passed [`Outline::check_caps`]: their derivations run
+    /// here.
+    fn read_encrypted_safes(&mut self, password: Option<&str>) -> Result<()> {
+        if self.encrypted_safes.is_empty() {
+            return Ok(());
+        }
+        let mac = self.mac.as_ref().ok_or(Error::P12NoMac)?;
+        let password = encrypted_safe::verified_password(mac, self.auth_safe, password)?;
+        for safe in std::mem::take(&mut self.encrypted_safes) {
+            let plain = encrypted_safe::decrypt(&safe.algorithm, safe.content, &password)?;
+            self.read_safe_contents(&plain, 0)?;
+        }
+        Ok(())
+    }
+
     /// MacData ::= SEQUENCE { mac DigestInfo, macSalt OCTET STRING, iterations INTEGER DEFAULT 1 }
-    fn read_mac(&mut self, mac: &Any<'_>) -> Result<()> {
+    fn read_mac(&mut self, mac: &Any<'a>) -> Result<()> {
         let fields = sequence(mac)?;
         let [digest_info, salt, rest @ ..] = fields.as_slice() else {
             return Err(Error::NotPkcs12);
         };
-        octet_string(salt)?;
+        let salt = octet_string(salt)?;
         let iterations = match rest {
             [] => 1,
             [iterations] => integer(iterations)?,
@@ -373,7 +417,7 @@ impl Outline {
         let [algorithm, value] = digest.as_slice() else {
             return Err(Error::NotPkcs12);
         };
-        octet_string(value)?;
+        let digest = octet_string(value)?;
         let (kind, params) = algorithm_identifier(algorithm)?;
         if kind == OID_PBMAC1 {
             // PBMAC1-params ::= SEQUENCE { keyDerivationFunc, messageAuthScheme }
@@ -385,16 +429,21 @@ impl Outline {
             algorithm_identifier(scheme)?;
             self.read_kdf(kdf)?;
         }
-        self.has_mac = true;
+        self.mac = Some(MacData {
+            algorithm: algorithm.clone(),
+            digest,
+            salt,
+            iterations,
+        });
         self.iterations.push(iterations);
         Ok(())
     }
 
     /// One ContentInfo of the AuthenticatedSafe: data (a SafeContents) or encryptedData.
-    fn read_safe(&mut self, info: &Any<'_>) -> Result<()> {
+    fn read_safe(&mut self, info: &Any<'a>) -> Result<()> {
         let (kind, content) = content_info(info)?;
         match kind.as_str() {
-            OID_DATA => self.read_safe_contents(&octet_string(&content)?, 0),
+            OID_DATA => self.read_safe_contents(octet_string(&content)?, 0),
             OID_ENCRYPTED_DATA => {
                 // EncryptedData ::= SEQUENCE { version INTEGER, EncryptedContentInfo }
                 // EncryptedContentInfo ::= SEQUENCE { contentType OID,
@@ -411,11 +460,16 @@ impl Outline {
                 };
                 oid(content_type)?;
                 match rest {
+                    // Nothing to decrypt (OpenSSL refuses it).
                     [] => {}
                     [value] if value.class() == Class::ContextSpecific && value.tag() == Tag(0) => {
                         if value.header.is_constructed() {
                             return Err(Error::NotPkcs12);
                         }
+                        self.encrypted_safes.push(EncryptedSafe {
+                            algorithm: algorithm.clone(),
+                            content: value.data,
+                        });
                     }
                     _ => return Err(Error::NotPkcs12),
                 }
@@ -511,6 +565,49 @@ impl Outline {
     /// PBKDF2-params ::= SEQUENCE { salt CHOICE { OCTET STRING, AlgorithmIdentifier },
     ///     iterationCount INTEGER, keyLength INTEGER OPTIONAL, prf AlgorithmIdentifier DEFAULT }
     fn read_kdf(&mut self, kdf: &Any<'_>) -> Result<()> {
+        self.iterations.push(Pbkdf2::read(kdf)?.iterations);
+        Ok(())
+    }
+}
+
+/// MacData, kept to verify it before decrypting the encrypted safes.
+#[derive(Debug)]
+pub(crate) struct MacData<'a> {
+    /// The DigestInfo's AlgorithmIdentifier: a digest, or PBMAC1.
+    pub(crate) algorithm: Any<'a>,
+    /// The MAC value.
+    pub(crate) digest: &'a [u8],
+    /// macSalt (unused by PBMAC1).
+    pub(crate) salt: &'a [u8],
+    /// The iteration count (unused by PBMAC1).
+    pub(crate) iterations: u64,
+}
+
+/// An encryptedData safe: its encryption scheme and the encrypted SafeContents.
+#[derive(Debug)]
+struct EncryptedSafe<'a> {
+    algorithm: Any<'a>,
+    content: &'a [u8],
+}
+
+/// PBKDF2 parameters as an AlgorithmIdentifier gives them.
+/// PBKDF2-params ::= SEQUENCE { salt CHOICE { OCTET STRING, AlgorithmIdentifier },
+///     iterationCount INTEGER, keyLength INTEGER OPTIONAL, prf AlgorithmIdentifier DEFAULT }
+#[derive(Debug)]
+pub(crate) struct Pbkdf2<'a> {
+    /// The salt, `None` for the (never used) AlgorithmIdentifier choice.
+    pub(crate) salt: Option<&'a [u8]>,
+    /// The iteration count.
+    pub(crate) iterations: u64,
+    /// The key length, when given.
+    pub(crate) key_length: Option<u64>,
+    /// The PRF's OID, `None` for the default (hmacWithSHA1).
+    pub(crate) prf: Option<String>,
+}
+
+impl<'a> Pbkdf2<'a> {
+    /// Reads a key-derivation AlgorithmIdentifier: only PBKDF2 is accepted.
+    pub(crate) fn read(kdf: &Any<'a>) -> Result<Self> {
         let (kind, params) = algorithm_identifier(kdf)?;
         if kind != OID_PBKDF2 {
             return Err(Error::P12UnsupportedAlgorithm(format!(
@@ -521,28 +618,29 @@ impl Outline {
         let [salt, iterations, rest @ ..] = fields.as_slice() else {
             return Err(Error::NotPkcs12);
         };
-        if salt.tag() == Tag::Sequence {
+        let salt = if salt.tag() == Tag::Sequence {
             algorithm_identifier(salt)?;
+            None
         } else {
-            octet_string(salt)?;
-        }
+            Some(octet_string(salt)?)
+        };
         let iterations = integer(iterations)?;
-        match rest {
-            [] => {}
-            [prf] if prf.tag() == Tag::Sequence => {
-                algorithm_identifier(prf)?;
-            }
-            [key_length] => {
-                integer(key_length)?;
-            }
-            [key_length, prf] => {
-                integer(key_length)?;
-                algorithm_identifier(prf)?;
-            }
+        let (key_length, prf) = match rest {
+            [] => (None, None),
+            [prf] if prf.tag() == Tag::Sequence => (None, Some(algorithm_identifier(prf)?.0)),
+            [key_length] => (Some(integer(key_length)?), None),
+            [key_length, prf] => (
+                Some(integer(key_length)?),
+                Some(algorithm_identifier(prf)?.0),
+            ),
             _ => return Err(Error::NotPkcs12),
-        }
-        self.iterations.push(iterations);
-        Ok(())
+        };
+        Ok(Self {
+            salt,
+            iterations,
+            key_length,
+            prf,
+        })
     }
 }
 
@@ -563,7 +661,7 @@ fn only_sequence(bytes: &[u8]) -> Result<Vec<Any<'_>>> {
 }
 
 /// The elements of a universal SEQUENCE, which must fill it exactly.
-fn sequence<'a>(any: &Any<'a>) -> Result<Vec<Any<'a>>> {
+pub(crate) fn sequence<'a>(any: &Any<'a>) -> Result<Vec<Any<'a>>> {
     if any.tag() != Tag::Sequence || any.class() != Class::Universal || !any.header.is_constructed()
     {
         return Err(Error::NotPkcs12);
@@ -607,7 +705,7 @@ fn content_info<'a>(info: &Any<'a>) -> Result<(String, Any<'a>)> {
 }
 
 /// AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }
-fn algorithm_identifier<'a>(any: &Any<'a>) -> Result<(String, Option<Any<'a>>)> {
+pub(crate) fn algorithm_identifier<'a>(any: &Any<'a>) -> Result<(String, Option<Any<'a>>)> {
     let fields = sequence(any)?;
     match fields.as_slice() {
         [kind] => Ok((oid(kind)?, None)),
@@ -617,17 +715,17 @@ fn algorithm_identifier<'a>(any: &Any<'a>) -> Result<(String, Option<Any<'a>>)> 
 }
 
 /// A primitive OCTET STRING's content (DER has no constructed form).
-fn octet_string<'a>(any: &Any<'a>) -> Result<Cow<'a, [u8]>> {
+pub(crate) fn octet_string<'a>(any: &Any<'a>) -> Result<&'a [u8]> {
     if any.tag() != Tag::OctetString
         || any.class() != Class::Universal
         || any.header.is_constructed()
     {
         return Err(Error::NotPkcs12);
     }
-    Ok(Cow::Borrowed(any.data))
+    Ok(any.data)
 }
 
-fn oid(any: &Any<'_>) -> Result<String> {
+pub(crate) fn oid(any: &Any<'_>) -> Result<String> {
     if any.tag() != Tag::Oid || any.class() != Class::Universal || any.data.is_empty() {
         return Err(Error::NotPkcs12);
     }
@@ -635,7 +733,7 @@ fn oid(any: &Any<'_>) -> Result<String> {
 }
 
 /// A non-negative INTEGER; saturates at `u64::MAX`.
-fn integer(any: &Any<'_>) -> Result<u64> {
+pub(crate) fn integer(any: &Any<'_>) -> Result<u64> {
     if any.tag() != Tag::Integer
         || any.class() != Class::Universal
         || any.data.is_empty()
@@ -867,6 +965,38 @@ mod tests {
             "{error}"
         );
         assert!(check_pkcs12(&heavy, Some("pw"), &ImportLimits::default(), now()).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod real_world {
+    use std::path::Path;
+
+    use super::*;
+
+    /// micromdm's push certificate (RC2-40 certificates, a 3DES key, a SHA-1 MAC, as older
+    /// Keychain exports make them): its encrypted SafeContents is decrypted and read before
+    /// OpenSSL opens it.
+    #[test]
+    fn legacy_push_certificate_opens_after_its_encrypted_safe_is_read() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fuzz/corpus/pkcs12/micromdm-pushcert.p12");
+        let bytes = std::fs::read(path).unwrap();
+        let mut outline = Outline::read(&bytes).unwrap();
+        assert_eq!(outline.encrypted_safes.len(), 1);
+        let visible = outline.iterations.len();
+        outline.read_encrypted_safes(Some("secret")).unwrap();
+        assert!(outline.encrypted_safes.is_empty());
+        assert_eq!(outline.iterations.len(), visible, "certificate bags only");
+        let limits = ImportLimits::default();
+        let parsed = open_checked(&bytes, Some("secret"), &limits).unwrap();
+        assert!(parsed.pkey.is_some() && parsed.cert.is_some());
+        let error = open_checked(&bytes, Some("wrong"), &limits)
+            .map(drop)
+            .unwrap_err();
+        assert!(matches!(error, Error::P12BadPassword), "{error}");
+        let error = open_checked(&bytes, None, &limits).map(drop).unwrap_err();
+        assert!(matches!(error, Error::P12PasswordRequired), "{error}");
     }
 }
 

@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod encrypted_safe;
 mod error;
 pub mod import;
 pub mod portal;

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use crate::store_open::{block_on, deployment, GlobalOpts};
 use crate::{print_out, read_input, write_secret_output, CliError, CliResult};
+use mdmkit_service::Mdm;
 
 /// User-provided e-mail signing and encryption certificates.
 #[derive(Debug, Subcommand)]
@@ -117,36 +118,26 @@ pub fn run(command: CertsCommand, opts: &GlobalOpts) -> CliResult<()> {
                 certs = certs.with_installer(Arc::new(engine.clone()));
             }
         }
-        execute(command, &certs).await
+        execute(command, &mdm, &certs).await
     })??;
     print_out(&text);
     Ok(())
 }
 
-async fn execute(command: CertsCommand, certs: &CertStore) -> CliResult<String> {
+async fn execute(command: CertsCommand, mdm: &Mdm, certs: &CertStore) -> CliResult<String> {
     Ok(match command {
         CertsCommand::Kinds(KindsCommand::Add { name, purpose }) => {
-            let purpose = match purpose {
+            let usage = match purpose {
                 Use::Signing => CertificatePurpose::Signing,
                 Use::Encryption => CertificatePurpose::Encryption,
             };
-            let kind = certs.add_kind(&name, purpose).await.map_err(refusal)?;
-            format!(
-                "added kind {} ({}, {})\n",
-                kind.id,
-                kind.name,
-                kind.purpose.as_str()
-            )
+            let kind = mdm.user_certs().add_kind(&name, usage.as_str()).await?;
+            format!("added kind {} ({}, {})\n", kind.id, kind.name, kind.usage)
         }
         CertsCommand::Kinds(KindsCommand::List) => {
             let mut out = String::new();
-            for kind in certs.list_kinds().await.map_err(refusal)? {
-                out.push_str(&format!(
-                    "{}\t{}\t{}\n",
-                    kind.id,
-                    kind.name,
-                    kind.purpose.as_str()
-                ));
+            for kind in mdm.user_certs().kinds().await? {
+                out.push_str(&format!("{}\t{}\t{}\n", kind.id, kind.name, kind.usage));
             }
             if out.is_empty() {
                 out.push_str("no certificate kinds\n");
@@ -195,11 +186,11 @@ async fn execute(command: CertsCommand, certs: &CertStore) -> CliResult<String> 
             format!("edited {}: {} ({})\n", cert.id, cert.name, cert.kind_name)
         }
         CertsCommand::ClearKey { id } => {
-            let cert = certs.clear_private_key(&id).await.map_err(refusal)?;
+            let cert = mdm.user_certs().clear_private_key(&id).await?;
             format!("cleared the private key of {}\n", cert.id)
         }
         CertsCommand::Delete { id } => {
-            if !certs.delete(&id).await.map_err(refusal)? {
+            if !mdm.user_certs().delete(&id).await? {
                 return Err(CliError::input(format!("no certificate {id:?}")));
             }
             format!("deleted {id}\n")

@@ -15,7 +15,7 @@ use mdmkit_core::store::Branding;
 use mdmkit_enrollment::{Portal, PortalConfig, WebClipSettings};
 
 use crate::cmd_certs::{import_text, list_text, read_password, refusal, timestamp, EditArgs};
-use crate::store_open::{block_on, deployment, open_store, queued_line, GlobalOpts};
+use crate::store_open::{block_on, deployment, open_mdm, open_store, queued_line, GlobalOpts};
 use crate::{print_out, read_input, read_secret_input, CliError, CliResult};
 
 /// Portal users, and the portal's device operations as a given user.
@@ -221,8 +221,11 @@ pub fn run(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
 async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
     match command {
         PortalCommand::User(UserCommand::Add { user, email, name }) => {
-            let store = open_store(opts).await?;
-            mdmkit_enrollment::add_user(&store, &user, &email, name.as_deref()).await?;
+            open_mdm(opts, |config| config)
+                .await?
+                .portal_users()
+                .add(&user, &email, name.as_deref())
+                .await?;
             print_out(&format!("added portal user {user} <{email}>\n"));
         }
         PortalCommand::User(UserCommand::Passwd {
@@ -233,8 +236,11 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
             let text = String::from_utf8(bytes)
                 .map_err(|_| CliError::input("the password is not UTF-8"))?;
             let password = text.lines().next().unwrap_or_default();
-            let store = open_store(opts).await?;
-            mdmkit_enrollment::set_password(&store, &user, password).await?;
+            open_mdm(opts, |config| config)
+                .await?
+                .portal_users()
+                .set_password(&user, password)
+                .await?;
             print_out(&format!("password set for {user}\n"));
         }
         PortalCommand::As {

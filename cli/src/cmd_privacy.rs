@@ -2,11 +2,9 @@
 //! device.
 
 use clap::{Args, Subcommand, ValueEnum};
-use mdmkit_core::store::{EffectivePrivacy, PrivacyScope, PrivacyValue};
-use mdmkit_core::EnrollmentId;
-use mdmkit_enrollment::PrivacyChange;
+use mdmkit_service::{PrivacySetting, PrivacyView};
 
-use crate::store_open::{block_on, open_store, GlobalOpts};
+use crate::store_open::{block_on, open_mdm, GlobalOpts};
 use crate::{print_out, CliError, CliResult};
 
 /// On or off.
@@ -28,16 +26,6 @@ pub struct ScopeArgs {
     /// One portal user (all their devices): overrides the server's settings.
     #[arg(long, value_name = "USER")]
     user: Option<String>,
-}
-
-impl ScopeArgs {
-    fn scope(&self) -> Option<PrivacyScope> {
-        match (&self.device, &self.user) {
-            (Some(device), _) => Some(PrivacyScope::Enrollment(EnrollmentId::new(device))),
-            (None, Some(user)) => Some(PrivacyScope::User(user.clone())),
-            (None, None) => None,
-        }
-    }
 }
 
 /// The device or user whose override is cleared.
@@ -82,22 +70,22 @@ pub enum PrivacyCommand {
     },
 }
 
-fn line(name: &str, value: PrivacyValue) -> String {
+fn line(name: &str, value: &PrivacySetting) -> String {
     format!(
         "{name}: {} ({})\n",
         if value.allowed { "on" } else { "off" },
-        value.source.as_str()
+        value.source
     )
 }
 
-fn text(effective: &EffectivePrivacy) -> String {
-    line("location", effective.location) + &line("app inventory", effective.app_inventory)
+fn text(view: &PrivacyView) -> String {
+    line("location", &view.location) + &line("app inventory", &view.app_inventory)
 }
 
 /// Runs a `privacy` subcommand.
 pub fn run(command: PrivacyCommand, opts: &GlobalOpts) -> CliResult<()> {
     let output = block_on(async {
-        let store = open_store(opts).await?;
+        let privacy = open_mdm(opts, |config| config).await?.privacy();
         let output = match command {
             PrivacyCommand::Set {
                 scope,
@@ -107,31 +95,34 @@ pub fn run(command: PrivacyCommand, opts: &GlobalOpts) -> CliResult<()> {
                 if location.is_none() && app_inventory.is_none() {
                     return Err(CliError::input("give --location and/or --app-inventory"));
                 }
-                let mut change = PrivacyChange::new();
-                if let Some(switch) = location {
-                    change = change.with_location(switch == Switch::On);
-                }
-                if let Some(switch) = app_inventory {
-                    change = change.with_app_inventory(switch == Switch::On);
-                }
-                let effective =
-                    mdmkit_enrollment::set_privacy(&store, "admin", scope.scope().as_ref(), change)
-                        .await?;
-                text(&effective)
+                let view = privacy
+                    .set(
+                        scope.user.as_deref(),
+                        scope.device.as_deref(),
+                        location.map(|switch| switch == Switch::On),
+                        app_inventory.map(|switch| switch == Switch::On),
+                    )
+                    .await?;
+                text(&view)
             }
-            PrivacyCommand::Show { scope } => {
-                text(&mdmkit_enrollment::privacy_of(&store, scope.scope().as_ref()).await?)
-            }
+            PrivacyCommand::Show { scope } => text(
+                &privacy
+                    .show(scope.user.as_deref(), scope.device.as_deref())
+                    .await?,
+            ),
             PrivacyCommand::Clear { scope } => {
-                let scope = match (scope.device, scope.user) {
-                    (Some(device), _) => PrivacyScope::Enrollment(EnrollmentId::new(device)),
-                    (None, Some(user)) => PrivacyScope::User(user),
+                let named = match (&scope.device, &scope.user) {
+                    (Some(device), _) => format!("enrollment:{device}"),
+                    (None, Some(user)) => format!("user:{user}"),
                     (None, None) => return Err(CliError::input("give --device or --user")),
                 };
-                if mdmkit_enrollment::clear_privacy(&store, "admin", &scope).await? {
-                    format!("cleared the privacy override of {scope}\n")
+                if privacy
+                    .clear(scope.user.as_deref(), scope.device.as_deref())
+                    .await?
+                {
+                    format!("cleared the privacy override of {named}\n")
                 } else {
-                    format!("{scope} had no privacy override\n")
+                    format!("{named} had no privacy override\n")
                 }
             }
         };

@@ -1,18 +1,16 @@
 //! `mdmkit push-cert`: the Apple Push certificate lifecycle (see docs/push-certificates.md).
 
 use clap::{Args, Subcommand};
-use mdmkit_apns::lifecycle::{PushCertLifecycle, DEFAULT_PENDING_KEY_MAX_AGE};
+use mdmkit_apns::lifecycle::PushCertLifecycle;
 use mdmkit_apns::monitor::{Credential, CredentialKind, ExpiryMonitor};
-use mdmkit_apns::{
-    CertificateRequest, CsrSubject, ExpiryStatus, InstallAction, PushCertificate, SmtpNotifier,
-    VendorFiles, VendorSigner,
-};
+use mdmkit_apns::{ExpiryStatus, InstallAction, SmtpNotifier};
 use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::cli_error::{read_input, read_secret_input, CliError, CliResult};
 use crate::store_open::{block_on, open_mdm, open_store, GlobalOpts};
-use mdmkit_service::push_certs::InstallInput;
+use mdmkit_service::push_certs::{InstallInput, RequestSubject, VendorInput};
+use mdmkit_service::Mdm;
 
 /// The push certificate subcommands.
 #[derive(Debug, Subcommand)]
@@ -127,12 +125,18 @@ pub struct OtherCredentials {
 }
 
 impl OtherCredentials {
-    fn read(&self) -> CliResult<Vec<Credential>> {
-        let mut credentials = Vec::new();
+    /// The credentials as the service takes them.
+    fn to_service(&self) -> CliResult<mdmkit_service::OtherCredentials> {
+        let mut others = mdmkit_service::OtherCredentials::default();
         if let Some(path) = &self.vendor_cert {
-            credentials
-                .push(Credential::vendor_certificate(&read_input(path)?).map_err(apns_error)?);
+            others.vendor_certificate = Some(read_input(path)?);
         }
+        others.ade_tokens = self.dep_tokens()?;
+        Ok(others)
+    }
+
+    fn dep_tokens(&self) -> CliResult<Vec<(String, OffsetDateTime)>> {
+        let mut tokens = Vec::new();
         for token in &self.dep_token {
             let (name, at) = token.split_once('=').ok_or_else(|| {
                 CliError::input(format!("--dep-token {token:?}: expected NAME=TIME"))
@@ -143,6 +147,18 @@ impl OtherCredentials {
                         "--dep-token {token:?}: the time must be RFC 3339 ({e})"
                     ))
                 })?;
+            tokens.push((name.to_owned(), at));
+        }
+        Ok(tokens)
+    }
+
+    fn read(&self) -> CliResult<Vec<Credential>> {
+        let mut credentials = Vec::new();
+        if let Some(path) = &self.vendor_cert {
+            credentials
+                .push(Credential::vendor_certificate(&read_input(path)?).map_err(apns_error)?);
+        }
+        for (name, at) in self.dep_tokens()? {
             credentials.push(Credential::new(CredentialKind::DepServerToken, name, at));
         }
         Ok(credentials)
@@ -255,23 +271,21 @@ async fn lifecycle(opts: &GlobalOpts) -> CliResult<PushCertLifecycle> {
     Ok(PushCertLifecycle::new(open_store(opts).await?))
 }
 
+async fn mdm(opts: &GlobalOpts) -> CliResult<Mdm> {
+    open_mdm(opts, |config| config).await
+}
+
 async fn csr(args: CsrArgs, opts: &GlobalOpts) -> CliResult<()> {
-    let mut subject = CsrSubject::new(args.email);
-    if let Some(org) = args.org {
-        subject = subject.organization(org);
-    }
-    if let Some(cn) = args.cn {
-        subject = subject.common_name(cn);
-    }
-    let lifecycle = lifecycle(opts).await?;
-    let request = lifecycle
-        .create_request(&subject)
+    let mut subject = RequestSubject::new(args.email);
+    subject.organization = args.org;
+    subject.common_name = args.cn;
+    let pem = mdm(opts)
+        .await?
+        .push_certs()
+        .create_request_for(&subject)
         .await
-        .map_err(apns_error)?;
-    write_output(
-        &args.output,
-        request.to_pem().map_err(apns_error)?.as_bytes(),
-    )?;
+        .map_err(service_error)?;
+    write_output(&args.output, pem.as_bytes())?;
     eprintln!(
         "wrote {}: have it signed by the MDM vendor (push-cert vendor-sign), upload it at \
          Apple's Push Certificates Portal, then install the certificate promptly; its key is \
@@ -334,32 +348,24 @@ async fn install(args: InstallArgs, opts: &GlobalOpts) -> CliResult<()> {
 }
 
 async fn status(args: StatusArgs, opts: &GlobalOpts) -> CliResult<()> {
-    let others = args.others.read()?;
-    let lifecycle = lifecycle(opts).await?;
-    let now = OffsetDateTime::now_utc();
-    let certificates = lifecycle.status(now).await.map_err(apns_error)?;
-    let stale = lifecycle
-        .stale_pending_keys(DEFAULT_PENDING_KEY_MAX_AGE, now)
+    let others = args.others.to_service()?;
+    let overview = mdm(opts)
+        .await?
+        .push_certs()
+        .overview(&others)
         .await
-        .map_err(apns_error)?;
-    let deleted = lifecycle.deleted_topics().await.map_err(apns_error)?;
-    let mut credentials = lifecycle.credentials().await.map_err(apns_error)?;
-    credentials.extend(others.iter().cloned());
-    let report = ExpiryMonitor::new().report(&credentials, now);
+        .map_err(service_error)?;
     if args.json {
-        let value = json!({
-            "certificates": certificates,
-            "deleted": deleted,
-            "stale_pending_keys": stale,
-            "credentials": report,
-        });
-        println!("{value}");
+        println!("{}", json!(overview));
         return Ok(());
     }
+    let certificates = &overview.certificates;
+    let deleted = &overview.deleted;
+    let stale = &overview.stale_pending_keys;
     if certificates.is_empty() {
         println!("no push certificate is installed: devices cannot be managed");
     }
-    for certificate in &certificates {
+    for certificate in certificates {
         println!("topic:          {}", certificate.topic);
         println!("valid until:    {}", human_time(certificate.not_after));
         println!(
@@ -377,7 +383,7 @@ async fn status(args: StatusArgs, opts: &GlobalOpts) -> CliResult<()> {
         );
         println!();
     }
-    for topic in &deleted {
+    for topic in deleted {
         println!("topic:          {}", topic.topic);
         println!(
             "deleted:        {}: devices under this topic cannot be managed until a \
@@ -391,20 +397,21 @@ async fn status(args: StatusArgs, opts: &GlobalOpts) -> CliResult<()> {
         println!("note:           {}", topic.note.as_deref().unwrap_or("-"));
         println!();
     }
-    let others = report
+    let others = overview
+        .credentials
         .iter()
-        .filter(|r| r.kind != CredentialKind::PushCertificate);
+        .filter(|r| r.kind != CredentialKind::PushCertificate.as_str());
     for credential in others {
         println!(
             "{} {}: valid until {}, {} days remaining{}",
-            credential.kind.as_str(),
+            credential.kind,
             credential.name,
             human_time(credential.not_after),
             credential.days_remaining,
-            highlight(credential.status)
+            highlight_code(&credential.status)
         );
     }
-    for key in &stale {
+    for key in stale {
         println!(
             "warning: a certificate request made {} days ago is still waiting for its \
              certificate (pending key {}); upload Apple's certificate promptly",
@@ -419,21 +426,13 @@ async fn edit(args: EditArgs, opts: &GlobalOpts) -> CliResult<()> {
     if args.apple_id.is_none() && args.note.is_none() {
         return Err(CliError::input("give --apple-id and/or --note to change"));
     }
-    let lifecycle = lifecycle(opts).await?;
-    let deleted = lifecycle.deleted_topics().await.map_err(apns_error)?;
-    let (topic, apple_id, note) = if deleted.iter().any(|d| d.topic == args.topic) {
-        let kept = lifecycle
-            .edit_deleted(&args.topic, args.apple_id, args.note)
-            .await
-            .map_err(apns_error)?;
-        (kept.topic, kept.apple_id, kept.note)
-    } else {
-        let status = lifecycle
-            .edit(&args.topic, args.apple_id, args.note)
-            .await
-            .map_err(apns_error)?;
-        (status.topic, status.apple_id, status.note)
-    };
+    let edited = mdm(opts)
+        .await?
+        .push_certs()
+        .edit_any(&args.topic, args.apple_id, args.note)
+        .await
+        .map_err(service_error)?;
+    let (topic, apple_id, note) = (edited.topic, edited.apple_id, edited.note);
     println!(
         "{topic}: Apple ID {}, note {}",
         apple_id.as_deref().unwrap_or("-"),
@@ -443,8 +442,12 @@ async fn edit(args: EditArgs, opts: &GlobalOpts) -> CliResult<()> {
 }
 
 async fn delete(args: TopicArgs, opts: &GlobalOpts) -> CliResult<()> {
-    let lifecycle = lifecycle(opts).await?;
-    let note = lifecycle.delete(&args.topic).await.map_err(apns_error)?;
+    let note = mdm(opts)
+        .await?
+        .push_certs()
+        .delete(&args.topic)
+        .await
+        .map_err(service_error)?;
     println!(
         "deleted the push certificate for {}: devices cannot be managed until a certificate is \
          installed again",
@@ -457,23 +460,14 @@ async fn delete(args: TopicArgs, opts: &GlobalOpts) -> CliResult<()> {
 }
 
 async fn history(args: HistoryArgs, opts: &GlobalOpts) -> CliResult<()> {
-    let lifecycle = lifecycle(opts).await?;
-    let events = lifecycle.history(&args.topic).await.map_err(apns_error)?;
+    let events = mdm(opts)
+        .await?
+        .push_certs()
+        .history(&args.topic)
+        .await
+        .map_err(service_error)?;
     if args.json {
-        let entries: Vec<serde_json::Value> = events
-            .iter()
-            .map(|event| {
-                json!({
-                    "at": rfc3339(event.at),
-                    "action": event.action.as_str(),
-                    "serial": event.serial,
-                    "not_after": event.not_after.map(rfc3339),
-                    "apple_id": event.apple_id,
-                    "note": event.note,
-                })
-            })
-            .collect();
-        println!("{}", serde_json::Value::Array(entries));
+        println!("{}", json!(events));
         return Ok(());
     }
     if events.is_empty() {
@@ -483,7 +477,7 @@ async fn history(args: HistoryArgs, opts: &GlobalOpts) -> CliResult<()> {
         println!(
             "{}  {:<9}  serial {}  valid until {}  Apple ID {}  note {}",
             human_time(event.at),
-            event.action.as_str(),
+            event.action,
             event.serial.as_deref().unwrap_or("-"),
             event
                 .not_after
@@ -497,11 +491,12 @@ async fn history(args: HistoryArgs, opts: &GlobalOpts) -> CliResult<()> {
 }
 
 async fn mismatched(args: JsonArgs, opts: &GlobalOpts) -> CliResult<()> {
-    let lifecycle = lifecycle(opts).await?;
-    let entries = lifecycle
+    let entries = mdm(opts)
+        .await?
+        .push_certs()
         .mismatched_enrollments()
         .await
-        .map_err(apns_error)?;
+        .map_err(service_error)?;
     if args.json {
         println!("{}", json!(entries));
         return Ok(());
@@ -554,36 +549,24 @@ async fn notify(args: NotifyArgs, opts: &GlobalOpts) -> CliResult<()> {
 fn inspect(args: InspectArgs) -> CliResult<()> {
     let bytes = read_input(&args.file)?;
     let password = read_password(args.password_file.as_deref())?;
-    let certificate = PushCertificate::parse(&bytes, password.as_deref()).map_err(apns_error)?;
-    let now = OffsetDateTime::now_utc();
-    let status = certificate.status(now);
+    let info =
+        mdmkit_service::push_certs::inspect(&bytes, password.as_deref()).map_err(service_error)?;
     if args.json {
-        let value = json!({
-            "topic": certificate.topic(),
-            "subject": certificate.subject(),
-            "issuer": certificate.issuer(),
-            "serial": certificate.serial(),
-            "not_before": rfc3339(certificate.not_before()),
-            "not_after": rfc3339(certificate.not_after()),
-            "days_remaining": certificate.days_remaining(now),
-            "status": status.as_str(),
-            "has_private_key": certificate.private_key().is_some(),
-        });
-        println!("{value}");
+        println!("{}", json!(info));
     } else {
-        println!("topic:          {}", certificate.topic());
-        println!("subject:        {}", certificate.subject());
-        println!("issuer:         {}", certificate.issuer());
-        println!("serial:         {}", certificate.serial());
-        println!("valid from:     {}", human_time(certificate.not_before()));
-        println!("valid until:    {}", human_time(certificate.not_after()));
+        println!("topic:          {}", info.topic);
+        println!("subject:        {}", info.subject);
+        println!("issuer:         {}", info.issuer);
+        println!("serial:         {}", info.serial);
+        println!("valid from:     {}", human_time(info.not_before));
+        println!("valid until:    {}", human_time(info.not_after));
         println!(
             "days remaining: {}{}",
-            certificate.days_remaining(now),
-            highlight(status)
+            info.days_remaining,
+            highlight(info.status)
         );
-        println!("status:         {}", status.as_str());
-        if certificate.private_key().is_some() {
+        println!("status:         {}", info.status.as_str());
+        if info.has_private_key {
             println!("private key:    present");
         }
     }
@@ -591,17 +574,14 @@ fn inspect(args: InspectArgs) -> CliResult<()> {
 }
 
 fn vendor_sign(args: VendorSignArgs) -> CliResult<()> {
-    let request = CertificateRequest::parse(&read_input(&args.csr)?).map_err(apns_error)?;
-    let files = VendorFiles {
-        vendor_certificate: read_input(&args.vendor_cert)?,
-        vendor_key: read_input(&args.vendor_key)?,
-        vendor_key_password: read_password(args.vendor_key_password_file.as_deref())?,
-        wwdr_certificate: read_input(&args.wwdr)?,
-        apple_root_certificate: read_input(&args.apple_root)?,
-    };
-    let signer = VendorSigner::from_files(&files).map_err(apns_error)?;
-    let upload = signer.sign(&request).map_err(apns_error)?;
-    let encoded = upload.to_base64().map_err(apns_error)?;
+    let mut vendor = VendorInput::default();
+    vendor.certificate = read_input(&args.vendor_cert)?;
+    vendor.key = read_input(&args.vendor_key)?;
+    vendor.key_password = read_password(args.vendor_key_password_file.as_deref())?;
+    vendor.wwdr_certificate = read_input(&args.wwdr)?;
+    vendor.apple_root_certificate = read_input(&args.apple_root)?;
+    let encoded = mdmkit_service::push_certs::vendor_sign(&read_input(&args.csr)?, &vendor)
+        .map_err(service_error)?;
     write_output(&args.output, encoded.as_bytes())?;
     eprintln!(
         "wrote {}: upload it at Apple's Push Certificates Portal",
@@ -663,6 +643,15 @@ fn human_time(at: OffsetDateTime) -> String {
     let format =
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     at.format(&format).unwrap_or_else(|_| rfc3339(at))
+}
+
+/// [`highlight`] of a status given by its name (`valid`, `expiring_soon`, `expired`).
+fn highlight_code(status: &str) -> &'static str {
+    match status {
+        "valid" => highlight(ExpiryStatus::Valid),
+        "expiring_soon" => highlight(ExpiryStatus::ExpiringSoon),
+        _ => highlight(ExpiryStatus::Expired),
+    }
 }
 
 fn highlight(status: ExpiryStatus) -> &'static str {

@@ -5,6 +5,7 @@
 //! line on standard error and exits non-zero (2 for bad input).
 
 mod cli_error;
+mod cmd_admin;
 mod cmd_certs;
 mod cmd_command;
 mod cmd_db;
@@ -90,6 +91,9 @@ enum Commands {
     /// The settings kept in the store: show, set, unset.
     #[command(subcommand)]
     Settings(cmd_init::SettingsCommand),
+    /// Administrators' accounts (console and admin API): add, list, delete, passwd.
+    #[command(subcommand)]
+    Admin(cmd_admin::AdminCommand),
 }
 
 fn run(cli: Cli) -> CliResult<()> {
@@ -111,6 +115,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Commands::Invite(args) => cmd_invite::run(args, &cli.global),
         Commands::Init(args) => cmd_init::run_init(args, &cli.global),
         Commands::Settings(command) => cmd_init::run_settings(command, &cli.global),
+        Commands::Admin(command) => cmd_admin::run(command, &cli.global),
     }
 }
 

@@ -174,8 +174,8 @@ fn serve_enrolls_a_signed_device_and_runs_an_admin_action() {
     assert_eq!(status, 401);
     let (status, devices) = admin(&server, "GET", "/admin/devices", "");
     assert_eq!(status, 200);
-    assert_eq!(devices[0]["id"], udid);
-    assert_eq!(devices[0]["enabled"], true);
+    assert_eq!(devices["items"][0]["enrollment_id"], udid);
+    assert_eq!(devices["items"][0]["enabled"], true);
 
     // Lock through the admin API; no push certificate for the device's topic, so the push
     // is refused with the reason, and the command is not lost.
@@ -187,7 +187,7 @@ fn serve_enrolls_a_signed_device_and_runs_an_admin_action() {
     );
     assert_eq!(status, 200, "{queued}");
     let uuid = queued["command_uuid"].as_str().unwrap().to_owned();
-    let reason = queued["push"]["reason"].as_str().unwrap_or_default();
+    let reason = queued["push"].as_str().unwrap_or_default();
     assert!(reason.starts_with("topic_not_found: "), "{queued}");
     // A refused action is a typed error.
     let (status, error) = admin(
@@ -197,7 +197,7 @@ fn serve_enrolls_a_signed_device_and_runs_an_admin_action() {
         r#"{"message": "lost"}"#,
     );
     assert_eq!(
-        (status, error["error"].as_str()),
+        (status, error["error"]["code"].as_str()),
         (409, Some("command_not_supported"))
     );
     // Any typed command.
@@ -209,8 +209,8 @@ fn serve_enrolls_a_signed_device_and_runs_an_admin_action() {
     );
     assert_eq!(status, 200, "{info}");
     let (_, queue) = admin(&server, "GET", &format!("/admin/devices/{udid}/queue"), "");
-    assert_eq!(queue.as_array().unwrap().len(), 2);
-    assert_eq!(queue[0]["request_type"], "DeviceLock");
+    assert_eq!(queue["items"].as_array().unwrap().len(), 2);
+    assert_eq!(queue["items"][0]["request_type"], "DeviceLock");
 
     // The device fetches the lock and acknowledges it.
     let (status, command) = device_put(&server, "/mdm/server", &device, device.idle().unwrap());
@@ -234,10 +234,10 @@ fn serve_enrolls_a_signed_device_and_runs_an_admin_action() {
     );
     let (status, shown) = admin(&server, "GET", &format!("/admin/commands/{uuid}"), "");
     assert_eq!(status, 200);
-    assert_eq!(shown["targets"][0]["status"], "Acknowledged");
+    assert_eq!(shown["items"][0]["status"], "Acknowledged");
     let (status, shown) = admin(&server, "GET", &format!("/admin/devices/{udid}"), "");
     assert_eq!(
-        (status, shown["device"]["product_name"].as_str()),
+        (status, shown["product_name"].as_str()),
         (200, Some("iPhone15,2"))
     );
 }
@@ -451,7 +451,7 @@ fn serve_installs_a_profile_encrypted_to_the_device() {
         &format!(r#"{{"profile": "{b64}", "encrypt": "yes"}}"#),
     );
     assert_eq!(
-        (status, error["error"].as_str()),
+        (status, error["error"]["code"].as_str()),
         (400, Some("json_invalid"))
     );
 
@@ -482,7 +482,7 @@ fn serve_installs_a_profile_encrypted_to_the_device() {
         &format!(r#"{{"profile": "{b64}", "encrypt": true}}"#),
     );
     assert_eq!(
-        (status, error["error"].as_str()),
+        (status, error["error"]["code"].as_str()),
         (409, Some("key_not_supported"))
     );
     let (_, queue) = admin(
@@ -491,7 +491,7 @@ fn serve_installs_a_profile_encrypted_to_the_device() {
         &format!("/admin/devices/{ec_udid}/queue"),
         "",
     );
-    assert_eq!(queue.as_array().unwrap().len(), 0);
+    assert_eq!(queue["items"].as_array().unwrap().len(), 0);
 }
 
 /// Writes a file holding a secret as a careful user would: readable by its owner only

@@ -27,6 +27,9 @@ pub enum Error {
     /// answered alike on purpose).
     #[error("device not found: {0}")]
     DeviceNotFound(String),
+    /// The session is unknown, ended or expired, or its user can no longer sign in.
+    #[error("not signed in")]
+    NotSignedIn,
     /// The privacy settings forbid locating devices.
     #[error("location disabled by privacy settings")]
     LocationDisabled,
@@ -45,6 +48,7 @@ impl Error {
             Error::SignInFailed => "sign_in_failed",
             Error::RateLimited { .. } => "rate_limited",
             Error::DeviceNotFound(_) => "device_not_found",
+            Error::NotSignedIn => "not_signed_in",
             Error::LocationDisabled => "location_disabled",
             Error::InvalidInput(_) => "invalid_input",
         }
@@ -61,6 +65,7 @@ impl Error {
         "sign_in_failed",
         "rate_limited",
         "device_not_found",
+        "not_signed_in",
         "location_disabled",
         "invalid_input",
     ];

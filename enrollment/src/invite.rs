@@ -483,29 +483,7 @@ impl Invitations {
     /// [`Error::TokenInvalid`]; an empty password is refused before the token is spent.
     /// Returns the user id.
     pub async fn accept(&self, invitation_token: &str, password: &str) -> Result<String> {
-        if password.is_empty() {
-            return Err(Error::InvalidInput("empty password".into()));
-        }
-        let hash = token_hash(invitation_token);
-        match self.store.get_token(&hash).await? {
-            Some(record) if record.kind == TokenKind::Invitation => {}
-            _ => return Err(Error::TokenInvalid),
-        }
-        let record = self
-            .store
-            .use_token(&hash, OffsetDateTime::now_utc())
-            .await?
-            .ok_or(Error::TokenInvalid)?;
-        set_password_as(&self.store, &record.user_id, &record.user_id, password).await?;
-        self.audit(
-            &record.user_id,
-            "invitation.accept",
-            &hash,
-            &record.user_id,
-            "ok",
-        )
-        .await?;
-        Ok(record.user_id)
+        accept_invitation(&self.store, invitation_token, password).await
     }
 
     async fn audit(
@@ -533,6 +511,38 @@ async fn audit(
     event.detail = Some(serde_json::json!({ "outcome": outcome, "user": user_id }).to_string());
     store.append_audit_event(&event).await?;
     Ok(())
+}
+
+/// Accepts an invitation from its portal link (see [`Invitations::accept`]); needs only
+/// the store. Returns the user id.
+pub async fn accept_invitation(
+    store: &SharedStore,
+    invitation_token: &str,
+    password: &str,
+) -> Result<String> {
+    if password.is_empty() {
+        return Err(Error::InvalidInput("empty password".into()));
+    }
+    let hash = token_hash(invitation_token);
+    match store.get_token(&hash).await? {
+        Some(record) if record.kind == TokenKind::Invitation => {}
+        _ => return Err(Error::TokenInvalid),
+    }
+    let record = store
+        .use_token(&hash, OffsetDateTime::now_utc())
+        .await?
+        .ok_or(Error::TokenInvalid)?;
+    set_password_as(store, &record.user_id, &record.user_id, password).await?;
+    audit(
+        store,
+        &record.user_id,
+        "invitation.accept",
+        &hash,
+        &record.user_id,
+        "ok",
+    )
+    .await?;
+    Ok(record.user_id)
 }
 
 /// Revokes an invitation by id: deletes its portal and registration tokens, so neither

@@ -9,6 +9,7 @@
 //!   [`Notifier`](mdmkit_core::notify::Notifier), revocable, with a replaceable template.
 //! * [`Portal`]: sign-in (argon2, rate-limited), the user's own devices and registration
 //!   links for more devices.
+//! * [`session`]: sign-in sessions of portal users and administrators, kept in the store.
 //! * [`privacy`]: server-wide, per-user and per-device privacy settings.
 //! * [`branding`]: the portal's name, colours and logo, checked.
 //! * [`webclip`]: a Web Clip of the portal pushed to a user's iOS and iPadOS devices.
@@ -23,6 +24,7 @@ pub mod invite;
 pub mod portal;
 pub mod privacy;
 pub mod profile;
+pub mod session;
 pub mod webclip;
 
 pub use branding::{set_branding, MAX_LOGO_BYTES};
@@ -30,15 +32,19 @@ pub use ca::{certificate_der, DeviceCa, IssuedIdentity};
 pub use enroller::{token_hash, Enroller, IssuedToken, OwnerBinding, SignedEnrollment};
 pub use error::{Error, Result};
 pub use invite::{
-    check_email, list_invitations, revoke_invitation, EnrollmentLinks, Invitation,
-    InvitationTemplate, Invitations, SentInvitation,
+    accept_invitation, check_email, list_invitations, revoke_invitation, EnrollmentLinks,
+    Invitation, InvitationTemplate, Invitations, SentInvitation,
 };
 pub use portal::{
-    add_user, hash_password, set_password, Portal, PortalConfig, PortalDevice, Session,
+    add_user, check_sign_in, hash_password, set_password, sign_in, verify_password, LastLocation,
+    Portal, PortalConfig, PortalDevice, Session,
 };
 pub use privacy::{clear_privacy, privacy_of, set_privacy, PrivacyChange};
 pub use profile::{
     enrollment_profile, scep_enrollment_profile, EnrollmentProfileSettings, IdentitySource,
     ScepSettings, ALL_ACCESS_RIGHTS,
+};
+pub use session::{
+    end_session, end_sessions, find_session, start_session, DEFAULT_SESSION_LIFETIME,
 };
 pub use webclip::{push_web_clip, web_clip_profile, WebClipReport, WebClipSettings};

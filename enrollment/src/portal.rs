@@ -10,14 +10,15 @@ use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use mdmkit_core::command::{command_info, EraseDevice};
+use mdmkit_core::command::{command_info, CommandResponse, EraseDevice};
 use mdmkit_core::engine::{Engine, LockOptions, Queued};
 use mdmkit_core::push::PushOutcome;
 use mdmkit_core::store::{
-    effective_privacy, now_micros, AuditEvent, Branding, EnrollmentQuery, EnrollmentRecord,
-    PortalUser, SharedStore,
+    effective_privacy, now_micros, AuditEvent, AuditQuery, Branding, CommandResultRecord,
+    CommandTargetStatus, EnrollmentQuery, EnrollmentRecord, PortalUser, SharedStore,
 };
 use mdmkit_core::{EnrollmentId, Secret};
+use time::OffsetDateTime;
 
 use crate::invite::check_email;
 use crate::{Error, Result};
@@ -72,10 +73,51 @@ pub struct PortalDevice {
     pub os_version: Option<String>,
     /// Whether the enrollment is active.
     pub enabled: bool,
+    /// The device's name (`DeviceName` of its last DeviceInformation answer), when known.
+    pub name: Option<String>,
+    /// When the device last checked in.
+    pub last_seen: Option<OffsetDateTime>,
     /// The operations this device supports now ("lock", "unlock", "locate", "wipe",
     /// "retire", "checkin").
     pub actions: Vec<&'static str>,
 }
+/// A device's last reported location (the answer to the last DeviceLocation command that
+/// carried one).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct LastLocation {
+    /// Latitude, degrees.
+    pub latitude: f64,
+    /// Longitude, degrees.
+    pub longitude: f64,
+    /// Horizontal accuracy, metres, when the device sent it.
+    pub horizontal_accuracy: Option<f64>,
+    /// When the answer arrived.
+    pub at: OffsetDateTime,
+    /// The DeviceLocation command it answered.
+    pub command_uuid: String,
+}
+
+/// How far back in the device's audit trail [`Portal::last_location`] looks for locate
+/// commands.
+const LOCATION_LOOKBACK: u32 = 200;
+
+/// What an operation's audit event records about its outcome.
+trait Audited {
+    /// The CommandUUID the operation queued, if any.
+    fn command_uuid(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl Audited for Queued {
+    fn command_uuid(&self) -> Option<&str> {
+        Some(&self.command_uuid)
+    }
+}
+
+impl Audited for PushOutcome {}
+
 /// The portal service. Cheap to clone.
 #[derive(Clone)]
 pub struct Portal {
@@ -107,7 +149,7 @@ pub fn hash_password(password: &str) -> Result<Secret> {
 }
 
 /// Checks a password against a PHC hash; argon2 compares the digests in constant time.
-fn verify_password(password: &str, hash: &Secret) -> bool {
+pub fn verify_password(password: &str, hash: &Secret) -> bool {
     let Some(text) = hash.expose_str() else {
         return false;
     };
@@ -145,8 +187,8 @@ pub async fn add_user(
     Ok(user)
 }
 
-/// Sets a user's password (argon2id); an empty password is refused. Written to the audit
-/// log. Needs only the store (administration tools).
+/// Sets a user's password (argon2id) and ends every session of theirs; an empty password
+/// is refused. Written to the audit log. Needs only the store (administration tools).
 pub async fn set_password(store: &SharedStore, user_id: &str, password: &str) -> Result<()> {
     set_password_as(store, "admin", user_id, password).await
 }
@@ -166,8 +208,147 @@ pub(crate) async fn set_password_as(
                 id: user_id.to_string(),
             })?;
     user.password_hash = Some(hash_password(password)?);
+    user.updated_at = now_micros();
     store.put_portal_user(&user).await?;
+    // A new password ends every session signed in with the old one.
+    crate::session::end_sessions(store, mdmkit_core::store::TokenKind::Session, user_id).await?;
     audit(store, actor, "portal.password_change", None, "ok").await?;
+    Ok(())
+}
+
+/// The `DeviceName` of a DeviceInformation answer (`QueryResponses`, or the stored
+/// dictionary of them).
+fn device_name(plist_bytes: &[u8]) -> Option<String> {
+    let value = plist::Value::from_reader(std::io::Cursor::new(plist_bytes)).ok()?;
+    let dict = value.as_dictionary()?;
+    let responses = dict
+        .get("QueryResponses")
+        .and_then(plist::Value::as_dictionary)
+        .unwrap_or(dict);
+    responses
+        .get("DeviceName")
+        .and_then(plist::Value::as_string)
+        .map(str::to_string)
+}
+
+/// The coordinates of a DeviceLocation answer, when it carries them.
+fn location_of(result: &CommandResultRecord) -> Option<LastLocation> {
+    if result.status != mdmkit_core::CommandStatus::Acknowledged {
+        return None;
+    }
+    let value = plist::Value::from_reader(std::io::Cursor::new(&result.payload)).ok()?;
+    let mut keys = value.into_dictionary()?;
+    for envelope in [
+        "UDID",
+        "CommandUUID",
+        "Status",
+        "ErrorChain",
+        "EnrollmentID",
+        "UserID",
+    ] {
+        keys.remove(envelope);
+    }
+    let CommandResponse::DeviceLocation(answer) =
+        CommandResponse::decode("DeviceLocation", keys).ok()?
+    else {
+        return None;
+    };
+    Some(LastLocation {
+        latitude: answer.latitude?,
+        longitude: answer.longitude?,
+        horizontal_accuracy: answer.horizontal_accuracy,
+        at: result.received_at,
+        command_uuid: result.command_uuid.clone(),
+    })
+}
+
+/// Signs a portal user in by e-mail and password. Wrong e-mail, wrong password, no
+/// password set and disabled user are all [`Error::SignInFailed`]; after
+/// [`PortalConfig::max_failures`] failures the account answers [`Error::RateLimited`]
+/// until the lockout ends, whatever the password. Audited (`portal.sign_in`). Needs only
+/// the store.
+pub async fn sign_in(
+    store: &SharedStore,
+    config: &PortalConfig,
+    email: &str,
+    password: &str,
+) -> Result<Session> {
+    let key = email.to_ascii_lowercase();
+    let user = store.find_portal_user_by_email(email).await?;
+    let hash = user
+        .as_ref()
+        .filter(|user| user.enabled)
+        .and_then(|user| user.password_hash.as_ref());
+    match check_sign_in(store, config, &key, hash, password).await {
+        Ok(()) => {
+            let user = user.ok_or(Error::SignInFailed)?;
+            audit(store, &user.id, "portal.sign_in", None, "ok").await?;
+            Ok(Session { user_id: user.id })
+        }
+        Err(error) => {
+            let outcome = match &error {
+                Error::SignInFailed => "failed",
+                other => other.code(),
+            };
+            audit(store, email, "portal.sign_in", None, outcome).await?;
+            Err(error)
+        }
+    }
+}
+
+/// The rate-limited password check of one sign-in on `account` (a normalised sign-in
+/// name, unique to the kind of account: the portal uses the lowercase e-mail address),
+/// counted in the store so every server sharing it counts together. `hash` is the
+/// account's password hash when the account exists, is enabled and has a password.
+///
+/// A locked account is [`Error::RateLimited`] whatever the password; a wrong password (or
+/// no `hash`) counts a failure and is [`Error::SignInFailed`]; the right one forgets the
+/// account's failures. Without a hash the same work as a real check is spent, so timing
+/// does not reveal which accounts exist.
+pub async fn check_sign_in(
+    store: &SharedStore,
+    config: &PortalConfig,
+    account: &str,
+    hash: Option<&Secret>,
+    password: &str,
+) -> Result<()> {
+    not_locked_out(store, account).await?;
+    let accepted = match hash {
+        Some(hash) => verify_password(password, hash),
+        None => {
+            let _ = hash_password(if password.is_empty() { "-" } else { password });
+            false
+        }
+    };
+    if accepted {
+        store.clear_sign_in_failures(account).await?;
+        Ok(())
+    } else {
+        count_failure(store, config, account).await?;
+        Err(Error::SignInFailed)
+    }
+}
+
+/// [`Error::RateLimited`] while the account is locked.
+async fn not_locked_out(store: &SharedStore, account: &str) -> Result<()> {
+    let now = now_micros();
+    match store.sign_in_locked_until(account, now).await? {
+        Some(until) => Err(Error::RateLimited {
+            retry_after_secs: u64::try_from((until - now).whole_seconds())
+                .unwrap_or(0)
+                .max(1),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Counts a failed sign-in (or password check) of the account in the store.
+async fn count_failure(store: &SharedStore, config: &PortalConfig, account: &str) -> Result<()> {
+    let lockout = time::Duration::try_from(config.lockout)
+        .map_err(|_| Error::InvalidInput("portal lockout too long".into()))?;
+    store
+        .record_sign_in_failure(account, now_micros(), config.max_failures, lockout)
+        .await?;
     Ok(())
 }
 
@@ -201,71 +382,19 @@ impl Portal {
         set_password(self.engine.store(), user_id, password).await
     }
 
-    /// Signs a user in by e-mail and password. Wrong e-mail, wrong password, no password
-    /// set and disabled user are all [`Error::SignInFailed`]; after
-    /// [`PortalConfig::max_failures`] failures the account answers
-    /// [`Error::RateLimited`] until the lockout ends, whatever the password.
+    /// Signs a user in by e-mail and password; see [`sign_in`].
     pub async fn sign_in(&self, email: &str, password: &str) -> Result<Session> {
-        let store = self.engine.store();
-        let key = email.to_ascii_lowercase();
-        if let Err(error) = self.not_locked_out(&key).await {
-            self.audit(email, "portal.sign_in", None, error.code())
-                .await?;
-            return Err(error);
-        }
-        let user = store.find_portal_user_by_email(email).await?;
-        let accepted = match &user {
-            Some(user) if user.enabled => user
-                .password_hash
-                .as_ref()
-                .is_some_and(|hash| verify_password(password, hash)),
-            _ => {
-                // Spend the same work as a real check, so timing does not reveal accounts.
-                let _ = hash_password(if password.is_empty() { "-" } else { password });
-                false
-            }
-        };
-        match (accepted, user) {
-            (true, Some(user)) => {
-                store.clear_sign_in_failures(&key).await?;
-                self.audit(&user.id, "portal.sign_in", None, "ok").await?;
-                Ok(Session { user_id: user.id })
-            }
-            _ => {
-                self.count_failure(&key).await?;
-                self.audit(email, "portal.sign_in", None, "failed").await?;
-                Err(Error::SignInFailed)
-            }
-        }
+        sign_in(self.engine.store(), &self.config, email, password).await
     }
 
     /// [`Error::RateLimited`] while the account (its lowercase e-mail address) is locked.
     async fn not_locked_out(&self, account: &str) -> Result<()> {
-        let now = now_micros();
-        match self
-            .engine
-            .store()
-            .sign_in_locked_until(account, now)
-            .await?
-        {
-            Some(until) => Err(Error::RateLimited {
-                retry_after_secs: u64::try_from((until - now).whole_seconds())
-                    .unwrap_or(0)
-                    .max(1),
-            }),
-            None => Ok(()),
-        }
+        not_locked_out(self.engine.store(), account).await
     }
 
     /// Counts a failed sign-in (or password check) of the account in the store.
     async fn count_failure(&self, account: &str) -> Result<()> {
-        let lockout = time::Duration::try_from(self.config.lockout)
-            .map_err(|_| Error::InvalidInput("portal lockout too long".into()))?;
-        self.engine
-            .store()
-            .record_sign_in_failure(account, now_micros(), self.config.max_failures, lockout)
-            .await?;
-        Ok(())
+        count_failure(self.engine.store(), &self.config, account).await
     }
 
     /// A session for an existing, enabled user without a password (the administrator's
@@ -366,23 +495,117 @@ impl Portal {
         query.owner = Some(session.user_id.clone());
         let mut devices = Vec::new();
         for record in store.list_enrollments(&query).await? {
-            let device = store.get_device(record.id.device_part()).await?;
-            let allow_location = self.location_allowed(session, &record.id).await?;
-            let actions = self.actions(&record, allow_location).await;
-            devices.push(PortalDevice {
-                serial_number: device.as_ref().and_then(|d| d.serial_number.clone()),
-                model: device
-                    .as_ref()
-                    .and_then(|d| d.product_name.clone().or_else(|| d.model.clone())),
-                os_version: device.as_ref().and_then(|d| d.os_version.clone()),
-                enabled: record.enabled,
-                enrollment_id: record.id,
-                actions,
-            });
+            devices.push(self.portal_device(session, record).await?);
         }
         self.audit(&session.user_id, "portal.devices", None, "ok")
             .await?;
         Ok(devices)
+    }
+
+    /// One of the signed-in user's devices; another user's device, or one that does not
+    /// exist, is [`Error::DeviceNotFound`].
+    pub async fn device(&self, session: &Session, device: &str) -> Result<PortalDevice> {
+        let id = self.owned(session, "device", device).await?;
+        let record = self
+            .engine
+            .store()
+            .get_enrollment(&id)
+            .await?
+            .ok_or_else(|| Error::DeviceNotFound(device.to_string()))?;
+        self.portal_device(session, record).await
+    }
+
+    async fn portal_device(
+        &self,
+        session: &Session,
+        record: EnrollmentRecord,
+    ) -> Result<PortalDevice> {
+        let store = self.engine.store();
+        let device = store.get_device(record.id.device_part()).await?;
+        let allow_location = self.location_allowed(session, &record.id).await?;
+        let actions = self.actions(&record, allow_location).await;
+        Ok(PortalDevice {
+            serial_number: device.as_ref().and_then(|d| d.serial_number.clone()),
+            model: device
+                .as_ref()
+                .and_then(|d| d.product_name.clone().or_else(|| d.model.clone())),
+            os_version: device.as_ref().and_then(|d| d.os_version.clone()),
+            name: device
+                .as_ref()
+                .and_then(|d| d.device_information.as_deref())
+                .and_then(device_name),
+            last_seen: record.last_seen,
+            enabled: record.enabled,
+            enrollment_id: record.id,
+            actions,
+        })
+    }
+
+    /// The last location one of the user's devices reported: the newest answer carrying
+    /// coordinates to a DeviceLocation command queued through the portal or the admin
+    /// actions (found through the device's audit trail). Refused with
+    /// [`Error::LocationDisabled`] when the privacy settings in effect forbid locating it.
+    pub async fn last_location(
+        &self,
+        session: &Session,
+        device: &str,
+    ) -> Result<Option<LastLocation>> {
+        let id = self.owned(session, "location", device).await?;
+        if !self.location_allowed(session, &id).await? {
+            let error = Error::LocationDisabled;
+            self.audit(
+                &session.user_id,
+                "portal.location",
+                Some(id.as_str()),
+                error.code(),
+            )
+            .await?;
+            return Err(error);
+        }
+        let store = self.engine.store();
+        let mut query = AuditQuery::default();
+        query.target = Some(id.to_string());
+        query.limit = Some(LOCATION_LOOKBACK);
+        for event in store.list_audit_events(&query).await? {
+            if event.action != "portal.locate" && event.action != "device.locate" {
+                continue;
+            }
+            let Some(uuid) = event
+                .detail
+                .as_deref()
+                .and_then(|detail| serde_json::from_str::<serde_json::Value>(detail).ok())
+                .and_then(|detail| detail["command_uuid"].as_str().map(str::to_string))
+            else {
+                continue;
+            };
+            for status in store.command_status(&uuid).await? {
+                if status.enrollment_id != id {
+                    continue;
+                }
+                if let Some(location) = status.result.as_ref().and_then(location_of) {
+                    return Ok(Some(location));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The state of a command on one of the user's devices; `None` when the command was
+    /// not queued to that device.
+    pub async fn command_status(
+        &self,
+        session: &Session,
+        device: &str,
+        command_uuid: &str,
+    ) -> Result<Option<CommandTargetStatus>> {
+        let id = self.owned(session, "command_status", device).await?;
+        Ok(self
+            .engine
+            .store()
+            .command_status(command_uuid)
+            .await?
+            .into_iter()
+            .find(|status| status.enrollment_id == id))
     }
 
     async fn actions(&self, record: &EnrollmentRecord, allow_location: bool) -> Vec<&'static str> {
@@ -523,24 +746,24 @@ impl Portal {
         Err(error)
     }
 
-    async fn finish<T>(
+    async fn finish<T: Audited>(
         &self,
         session: &Session,
         operation: &str,
         id: &EnrollmentId,
         outcome: mdmkit_core::Result<T>,
     ) -> Result<T> {
-        let result = match &outcome {
-            Ok(_) => "ok",
-            Err(error) => error.code(),
+        let detail = match &outcome {
+            Ok(done) => match done.command_uuid() {
+                Some(uuid) => serde_json::json!({ "outcome": "ok", "command_uuid": uuid }),
+                None => serde_json::json!({ "outcome": "ok" }),
+            },
+            Err(error) => serde_json::json!({ "outcome": error.code() }),
         };
-        self.audit(
-            &session.user_id,
-            &format!("portal.{operation}"),
-            Some(id.as_str()),
-            result,
-        )
-        .await?;
+        let mut event = AuditEvent::new(&session.user_id, format!("portal.{operation}"));
+        event.target = Some(id.to_string());
+        event.detail = Some(detail.to_string());
+        self.engine.store().append_audit_event(&event).await?;
         Ok(outcome?)
     }
 

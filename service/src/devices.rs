@@ -11,8 +11,7 @@ use time::OffsetDateTime;
 use crate::push_certs::describe;
 use crate::{Error, Mdm, Result};
 
-/// The largest page [`Devices::list`] returns.
-pub const MAX_PAGE: u32 = 500;
+pub use crate::paging::MAX_PAGE;
 
 /// One enrollment (a device channel, or a user channel of a device) with its device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -136,6 +135,20 @@ pub struct CommandStatusEntry {
     pub result: Option<serde_json::Value>,
 }
 
+/// How many enrollments are in each state, for the console's dashboard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DeviceCounts {
+    /// Every enrollment.
+    pub total: u64,
+    /// Enabled: they receive commands (TokenUpdate seen, not checked out).
+    pub enabled: u64,
+    /// Of the enabled ones, those with a valid push token.
+    pub pushable: u64,
+    /// Not enabled: enrolling (no TokenUpdate yet) or checked out.
+    pub disabled: u64,
+}
+
 /// Devices of a deployment (`Mdm::devices`).
 #[derive(Debug, Clone)]
 pub struct Devices {
@@ -171,6 +184,34 @@ impl Devices {
             devices.push(self.device(record).await?);
         }
         Ok(DevicePage { devices, next })
+    }
+
+    /// How many enrollments are in each state (reads the enrollment records only, a page
+    /// of [`MAX_PAGE`] at a time).
+    pub async fn counts(&self) -> Result<DeviceCounts> {
+        let mut counts = DeviceCounts::default();
+        let mut query = EnrollmentQuery::all();
+        query.limit = Some(MAX_PAGE);
+        loop {
+            let records = self.mdm.store().list_enrollments(&query).await?;
+            for record in &records {
+                counts.total += 1;
+                if record.enabled {
+                    counts.enabled += 1;
+                    if record.push.as_ref().is_some_and(|push| push.is_valid()) {
+                        counts.pushable += 1;
+                    }
+                } else {
+                    counts.disabled += 1;
+                }
+            }
+            match records.last() {
+                Some(last) if records.len() == MAX_PAGE as usize => {
+                    query.after = Some(last.id.clone());
+                }
+                _ => return Ok(counts),
+            }
+        }
     }
 
     /// One enrollment; `not_found` when unknown.
@@ -349,10 +390,26 @@ impl Devices {
         name: &str,
         options_json: &[u8],
     ) -> Result<ActionOutcome> {
-        let action = mdmkit_core::engine::Action::parse(name, options_json)?;
-        let outcome = self
-            .mdm
-            .engine()?
+        let engine = self.mdm.engine()?;
+        let action = match mdmkit_core::engine::Action::parse(name, options_json) {
+            Ok(action) => action,
+            Err(error) => {
+                // A refused request for a known action is audited like a refused run; an
+                // unknown name is not an action, so nothing was attempted.
+                if mdmkit_core::engine::Action::NAMES.contains(&name) {
+                    let mut event =
+                        mdmkit_core::store::AuditEvent::new(actor, format!("device.{name}"));
+                    event.target = Some(enrollment_id.to_owned());
+                    event.detail = Some(
+                        serde_json::json!({"outcome": "refused", "error": error.code()})
+                            .to_string(),
+                    );
+                    self.mdm.store().append_audit_event(&event).await?;
+                }
+                return Err(error.into());
+            }
+        };
+        let outcome = engine
             .run_action_as(actor, &id(enrollment_id), action)
             .await?;
         Ok(outcome.into())

@@ -130,6 +130,10 @@ impl Enrollment {
         Self { mdm }
     }
 
+    pub(crate) fn store(&self) -> &mdmkit_core::store::SharedStore {
+        self.mdm.store()
+    }
+
     /// Records the device CA (made, imported, or kept) and the public URLs and names:
     /// after it no command needs `--device-ca`, `--server-url` or
     /// `--enrollment-profile-id`. Open the store again to use the new settings.
@@ -203,12 +207,9 @@ impl Enrollment {
         Ok(mdmkit_enrollment::revoke_invitation(self.mdm.store(), id).await?)
     }
 
-    async fn invitations(&self) -> Result<(Invitations, bool)> {
+    pub(crate) async fn invitations(&self) -> Result<(Invitations, bool)> {
         let settings = self.mdm.settings();
-        let links = EnrollmentLinks::new(
-            settings.require(settings::PORTAL_URL).await?,
-            settings.require(settings::ENROLLMENT_URL).await?,
-        )?;
+        let links = links(&settings).await?;
         let (notifier, sent): (Arc<dyn Notifier>, bool) = match notifier(&settings).await? {
             Some(notifier) => (notifier, true),
             None => (Arc::new(Unsent), false),
@@ -247,6 +248,14 @@ impl Enrollment {
             Arc::new(signer),
         ))
     }
+}
+
+/// The portal and registration links' bases of the stored settings.
+pub(crate) async fn links(settings: &Settings) -> Result<EnrollmentLinks> {
+    Ok(EnrollmentLinks::new(
+        settings.require(settings::PORTAL_URL).await?,
+        settings.require(settings::ENROLLMENT_URL).await?,
+    )?)
 }
 
 /// The SMTP notifier of the stored settings, when `smtp_url` and `smtp_from` are set.

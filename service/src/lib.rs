@@ -23,16 +23,25 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod admins;
+pub mod console;
 pub mod ddm;
 pub mod devices;
 pub mod enroll;
 mod error;
 mod events;
+pub mod invitations;
 pub mod notices;
+pub mod paging;
+pub mod portal;
+pub mod portal_users;
+pub mod privacy;
 pub mod protocol;
 mod push;
 pub mod push_certs;
+pub mod sessions;
 pub mod settings;
+pub mod user_certs;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -44,17 +53,30 @@ use mdmkit_core::store::SharedStore;
 use mdmkit_core::Secret;
 use mdmkit_enrollment::OwnerBinding;
 
+pub use admins::{AdminSession, AdminUser, Admins};
+pub use console::AuditEntry;
 pub use devices::{
-    ActionOutcome, CommandStatusEntry, Device, DevicePage, Devices, PendingCommandEntry,
+    ActionOutcome, CommandStatusEntry, Device, DeviceCounts, DevicePage, Devices,
+    PendingCommandEntry,
 };
 pub use enroll::{
     Enrollment, EnrollmentLink, EnrollmentProfile, InitOptions, InitReport, InvitationReport,
 };
 pub use error::{Error, Result};
 pub use events::{EventFeed, MdmEvent};
+pub use invitations::{EnrollmentLinkEntry, InvitationEntry};
 pub use notices::{DashboardEntry, Expiry, NoticeSent, OtherCredentials};
+pub use paging::{Page, MAX_PAGE};
+pub use portal::{
+    registration_qr_svg, DeviceLocation, Portal, PortalAccount, PortalBranding, PortalDeviceView,
+    PortalSession,
+};
+pub use portal_users::PortalUsers;
+pub use privacy::{Privacy, PrivacySetting, PrivacyView};
 pub use push_certs::{CertificateInfo, InstallInput, InstallReport, PushCerts};
+pub use sessions::SignedIn;
 pub use settings::{SettingEntry, Settings};
+pub use user_certs::{CertKindView, OwnCerts, UserCertView, UserCerts};
 
 /// How to open a [`Mdm`]: where the store is, its at-rest key, and settings that override
 /// the stored ones for this handle only (command-line flags).
@@ -251,6 +273,22 @@ impl Mdm {
     /// Enrollment: the device CA, enrollment links and profiles, invitations.
     pub fn enrollment(&self) -> Enrollment {
         Enrollment::new(self.clone())
+    }
+
+    /// The administrators' accounts and sessions.
+    pub fn admins(&self) -> Admins {
+        Admins::new(self.clone())
+    }
+
+    /// The self-service portal: end users' sign-in and sessions, and what a signed-in user
+    /// does ([`PortalSession`]).
+    pub fn portal(&self) -> Portal {
+        Portal::new(self.clone())
+    }
+
+    /// Users' certificates (S/MIME PKCS#12) and their kinds, for administrators.
+    pub fn user_certs(&self) -> UserCerts {
+        UserCerts::new(self.clone())
     }
 
     /// The engine's events (check-ins, results) as a feed to pull from. Events published

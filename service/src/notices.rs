@@ -44,7 +44,7 @@ impl OtherCredentials {
 }
 
 /// One credential on the dashboard.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct DashboardEntry {
     /// `push_certificate`, `vendor_certificate` or `dep_server_token`.
@@ -52,6 +52,7 @@ pub struct DashboardEntry {
     /// The topic, the vendor certificate's subject, or the token's name.
     pub name: String,
     /// End of validity (UTC).
+    #[serde(with = "time::serde::rfc3339")]
     pub not_after: OffsetDateTime,
     /// Whole days remaining (negative once expired).
     pub days_remaining: i64,

@@ -9,7 +9,9 @@ use mdmkit_core::store::PushCertificateEvent;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-pub use mdmkit_apns::lifecycle::{PushCertStatus, TopicMismatchEntry};
+pub use mdmkit_apns::lifecycle::{
+    DeletedTopic, PendingKeyInfo, PushCertStatus, TopicMismatchEntry,
+};
 pub use mdmkit_apns::ExpiryStatus;
 
 use crate::{Error, Mdm, Result};
@@ -163,6 +165,58 @@ impl std::fmt::Debug for VendorInput {
     }
 }
 
+/// Everything `push-cert status` shows: the registered certificates, the deleted topics with
+/// what is kept of them, certificate requests still waiting for Apple's certificate, and
+/// every expiring credential with its 60-day flag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PushCertOverview {
+    /// The registered certificates, ordered by topic.
+    pub certificates: Vec<PushCertStatus>,
+    /// Topics whose certificate was deleted.
+    pub deleted: Vec<DeletedTopic>,
+    /// Pending keys older than the lifecycle's limit (a request that was never completed).
+    pub stale_pending_keys: Vec<PendingKeyInfo>,
+    /// Every expiring credential (push certificates and the others given), soonest first.
+    pub credentials: Vec<crate::DashboardEntry>,
+}
+
+/// A topic's Apple ID and note after an edit (of a registered or of a deleted topic).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct EditedTopic {
+    /// The topic.
+    pub topic: String,
+    /// The Apple ID now.
+    pub apple_id: Option<String>,
+    /// The note now.
+    pub note: Option<String>,
+    /// Whether the topic's certificate was deleted (what is kept of it was edited).
+    pub deleted: bool,
+}
+
+/// The subject of a certificate signing request.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct RequestSubject {
+    /// The administrator's e-mail address (emailAddress).
+    pub email: String,
+    /// The organisation (O).
+    pub organization: Option<String>,
+    /// The common name (CN).
+    pub common_name: Option<String>,
+}
+
+impl RequestSubject {
+    /// A subject with only the e-mail address.
+    pub fn new(email: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// Push certificates of a deployment (`Mdm::push_certs`).
 #[derive(Debug, Clone)]
 pub struct PushCerts {
@@ -192,6 +246,66 @@ impl PushCerts {
             .create_request(&subject(email, common_name))
             .await?;
         Ok(request.to_pem()?)
+    }
+
+    /// [`create_request`](Self::create_request) with every field of the subject.
+    pub async fn create_request_for(&self, subject: &RequestSubject) -> Result<String> {
+        let mut csr_subject = CsrSubject::new(subject.email.clone());
+        if let Some(organization) = &subject.organization {
+            csr_subject = csr_subject.organization(organization.clone());
+        }
+        if let Some(common_name) = &subject.common_name {
+            csr_subject = csr_subject.common_name(common_name.clone());
+        }
+        let request = self.lifecycle().create_request(&csr_subject).await?;
+        Ok(request.to_pem()?)
+    }
+
+    /// The registered and deleted certificates, stale requests and every expiring
+    /// credential (with `others`: the vendor certificate, ADE tokens).
+    pub async fn overview(&self, others: &crate::OtherCredentials) -> Result<PushCertOverview> {
+        let now = OffsetDateTime::now_utc();
+        let lifecycle = self.lifecycle();
+        Ok(PushCertOverview {
+            certificates: lifecycle.status(now).await?,
+            deleted: lifecycle.deleted_topics().await?,
+            stale_pending_keys: lifecycle
+                .stale_pending_keys(mdmkit_apns::lifecycle::DEFAULT_PENDING_KEY_MAX_AGE, now)
+                .await?,
+            credentials: self.mdm.expiry().dashboard(others).await?,
+        })
+    }
+
+    /// Changes the Apple ID and/or note of a topic: the registered certificate's, or what is
+    /// kept of a deleted one's. `topic_not_found` when the topic never had a certificate.
+    pub async fn edit_any(
+        &self,
+        topic: &str,
+        apple_id: Option<String>,
+        note: Option<String>,
+    ) -> Result<EditedTopic> {
+        let deleted = self
+            .deleted()
+            .await?
+            .iter()
+            .any(|deleted| deleted.topic == topic);
+        if deleted {
+            let kept = self.edit_deleted(topic, apple_id, note).await?;
+            Ok(EditedTopic {
+                topic: kept.topic,
+                apple_id: kept.apple_id,
+                note: kept.note,
+                deleted: true,
+            })
+        } else {
+            let status = self.edit(topic, apple_id, note).await?;
+            Ok(EditedTopic {
+                topic: status.topic,
+                apple_id: status.apple_id,
+                note: status.note,
+                deleted: false,
+            })
+        }
     }
 
     /// Step 1 when the vendor is this deployment: key, CSR and vendor signature at once;
@@ -302,6 +416,22 @@ impl PushCerts {
         Ok(note)
     }
 
+    /// Topics whose certificate was deleted, with the Apple ID and note kept for them.
+    pub async fn deleted(&self) -> Result<Vec<DeletedTopic>> {
+        Ok(self.lifecycle().deleted_topics().await?)
+    }
+
+    /// Changes the Apple ID and/or the note kept for a deleted topic (shown until a
+    /// certificate is installed again); `topic_not_found` when the topic was not deleted.
+    pub async fn edit_deleted(
+        &self,
+        topic: &str,
+        apple_id: Option<String>,
+        note: Option<String>,
+    ) -> Result<DeletedTopic> {
+        Ok(self.lifecycle().edit_deleted(topic, apple_id, note).await?)
+    }
+
     /// A topic's history, oldest first.
     pub async fn history(&self, topic: &str) -> Result<Vec<HistoryEntry>> {
         Ok(self
@@ -318,6 +448,20 @@ impl PushCerts {
     pub async fn mismatched_enrollments(&self) -> Result<Vec<TopicMismatchEntry>> {
         Ok(self.lifecycle().mismatched_enrollments().await?)
     }
+}
+
+/// Signs a customer's certificate signing request (PEM or DER) as the MDM vendor: the file
+/// to upload at Apple's Push Certificates Portal (base64 plist). Needs no deployment.
+pub fn vendor_sign(csr: &[u8], vendor: &VendorInput) -> Result<String> {
+    let request = mdmkit_apns::CertificateRequest::parse(csr)?;
+    let signer = VendorSigner::from_files(&VendorFiles {
+        vendor_certificate: vendor.certificate.clone(),
+        vendor_key: vendor.key.clone(),
+        vendor_key_password: vendor.key_password.clone(),
+        wwdr_certificate: vendor.wwdr_certificate.clone(),
+        apple_root_certificate: vendor.apple_root_certificate.clone(),
+    })?;
+    Ok(signer.sign(&request)?.to_base64()?)
 }
 
 /// Reads a certificate file without a deployment (see [`PushCerts::inspect`]).

@@ -28,6 +28,8 @@ pub enum SettingKind {
     CertificatePem,
     /// A PEM private key: secret.
     PrivateKeyPem,
+    /// A whole number of hours, 1 to 8760 (a year).
+    Hours,
 }
 
 impl SettingKind {
@@ -78,6 +80,9 @@ pub const DEVICE_CA_KEY: &str = "device_ca_key";
 pub const APNS_ENDPOINT: &str = "apns_endpoint";
 /// A PEM CA trusted for the custom APNs endpoint.
 pub const APNS_SERVER_CA: &str = "apns_server_ca";
+
+/// How long a sign-in session lasts, in hours (unset: 12).
+pub const SESSION_HOURS: &str = "session_hours";
 
 /// Every setting the service knows, in the order `settings show` lists them.
 pub const SETTINGS: &[SettingSpec] = &[
@@ -156,7 +161,15 @@ pub const SETTINGS: &[SettingSpec] = &[
         kind: SettingKind::CertificatePem,
         description: "a CA trusted for the custom APNs endpoint (PEM)",
     },
+    SettingSpec {
+        name: SESSION_HOURS,
+        kind: SettingKind::Hours,
+        description: "how long a portal or administrator sign-in lasts, in hours (unset: 12)",
+    },
 ];
+
+/// The largest value of an [`SettingKind::Hours`] setting: a year.
+pub const MAX_HOURS: u32 = 8760;
 
 /// The spec of a known setting.
 pub fn spec(name: &str) -> Result<&'static SettingSpec> {
@@ -400,6 +413,13 @@ pub fn check_value(spec: &SettingSpec, value: &str) -> Result<()> {
         SettingKind::Email => {
             mdmkit_enrollment::check_email(value).map_err(|error| invalid(spec, error.to_string()))
         }
+        SettingKind::Hours => match value.trim().parse::<u32>() {
+            Ok(hours) if (1..=MAX_HOURS).contains(&hours) => Ok(()),
+            _ => Err(invalid(
+                spec,
+                format!("{value:?} is not a whole number of hours from 1 to {MAX_HOURS}"),
+            )),
+        },
         SettingKind::CertificatePem => openssl::x509::X509::stack_from_pem(value.as_bytes())
             .ok()
             .filter(|certs| !certs.is_empty())

@@ -1,16 +1,19 @@
-//! A strict, consistent admin API (issue 14, item 5), over real HTTP: the engine's MDM and
-//! admin routers served on loopback, a signed simulated device, raw HTTP/1.1 requests.
+//! A strict, consistent admin API (issue 14, item 5), over real HTTP: core's MDM router
+//! and the web layer's admin API (over the service) served on loopback, a signed simulated
+//! device, raw HTTP/1.1 requests.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mdmkit_core::engine::http::{admin_router, admin_router_with_keys, mdm_router, ApiKey};
+use mdmkit_core::engine::http::mdm_router;
 use mdmkit_core::engine::{Action, ActionOutcome, Engine};
 use mdmkit_core::push::RecordingPusher;
 use mdmkit_core::store::{AuditQuery, MemoryStore, SharedStore};
 use mdmkit_core::{EnrollmentId, Secret};
+use mdmkit_service::{settings, Mdm, MdmConfig};
 use mdmkit_tests::{DeviceCa, SimulatedDevice};
+use mdmkit_web::api::{self, ApiKey};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -21,6 +24,7 @@ const BEARER: &str = "Bearer admin-api-test-key-0123456789";
 
 struct Server {
     addr: String,
+    mdm: Mdm,
     engine: Engine,
     store: SharedStore,
     ca: DeviceCa,
@@ -29,15 +33,18 @@ struct Server {
 async fn server() -> Server {
     let store: SharedStore = Arc::new(MemoryStore::new());
     let ca = DeviceCa::new("Admin API Test CA").unwrap();
-    let engine = Engine::builder(store.clone(), Arc::new(RecordingPusher::new()))
-        .device_ca(ca.certificate_pem().unwrap())
-        .enrollment_profile_identifier("com.example.mdm.enrollment")
-        .build()
-        .unwrap();
-    let app = mdm_router(engine.clone()).merge(admin_router(
-        engine.clone(),
-        Secret::new(KEY.as_bytes().to_vec()),
-    ));
+    let ca_pem = String::from_utf8(ca.certificate_pem().unwrap()).unwrap();
+    let config = MdmConfig::new("memory:")
+        .pusher(Arc::new(RecordingPusher::new()))
+        .setting(settings::DEVICE_CA_CERTIFICATE, ca_pem)
+        .setting(
+            settings::ENROLLMENT_PROFILE_ID,
+            "com.example.mdm.enrollment",
+        );
+    let mdm = Mdm::with_store(store.clone(), config).await.unwrap();
+    let engine = mdm.engine().unwrap().clone();
+    let app = mdm_router(engine.clone())
+        .merge(mdmkit_web::admin_router(&mdm, Secret::new(KEY.as_bytes().to_vec())).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move {
@@ -45,6 +52,7 @@ async fn server() -> Server {
     });
     Server {
         addr,
+        mdm,
         engine,
         store,
         ca,
@@ -74,7 +82,7 @@ impl Reply {
         })
     }
 
-    /// An error answer: JSON with a code.
+    /// An error answer: JSON `{"error": {"code", "message"}}`.
     fn error_code(&self) -> String {
         assert!(
             self.content_type.starts_with("application/json"),
@@ -82,7 +90,9 @@ impl Reply {
             self.status,
             self.content_type
         );
-        self.json()["error"].as_str().unwrap().to_owned()
+        let error = &self.json()["error"];
+        assert!(error["message"].is_string(), "{error}");
+        error["code"].as_str().unwrap().to_owned()
     }
 }
 
@@ -371,12 +381,12 @@ async fn the_queue_of_an_unknown_device_is_404() {
         .call("GET", &format!("/admin/devices/{}/queue", device.udid), "")
         .await;
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.json(), serde_json::json!([]));
+    assert_eq!(reply.json(), serde_json::json!({"items": [], "next": null}));
 }
 
 #[tokio::test]
 async fn admin_actions_are_audited_with_the_keys_name() {
-    // `admin_router` names its one key "default" (`admin_router_with_keys` names several).
+    // `admin_router` names its one key "default" (`api::router` takes several named keys).
     let s = server().await;
     let device = s.device("audit").await;
     let reply = s
@@ -473,8 +483,8 @@ async fn an_unparsable_os_version_does_not_block_lock_or_wipe() {
 async fn named_keys_are_audited_under_their_names_and_the_table_is_shared() {
     let s = server().await;
     let device = s.device("named").await;
-    let app = admin_router_with_keys(
-        s.engine.clone(),
+    let app = api::router(
+        &s.mdm,
         vec![
             ApiKey::new("ops", Secret::new(b"ops-key-0123456789".to_vec())),
             ApiKey::new("helpdesk", Secret::new(b"helpdesk-key-012345".to_vec())),
@@ -517,4 +527,438 @@ async fn named_keys_are_audited_under_their_names_and_the_table_is_shared() {
         .unwrap();
     assert!(matches!(outcome, ActionOutcome::Queued(_)));
     assert_eq!(s.pending(&device).await, 1);
+}
+
+/// One request with the API key to a server on `addr`; the JSON answer.
+async fn call_at(addr: &str, method: &str, path: &str, body: &str) -> Reply {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Length: {}\r\nAuthorization: {BEARER}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    read_reply(&mut stream).await
+}
+
+const PUSH_TOPIC: &str = "com.apple.mgmt.External.aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+
+/// A deployment set up with `init` (memory store), served by the admin API alone.
+async fn deployment_api() -> String {
+    let store: SharedStore = Arc::new(MemoryStore::new());
+    let config = || MdmConfig::new("memory:").pusher(Arc::new(RecordingPusher::new()));
+    let mdm = Mdm::with_store(store.clone(), config()).await.unwrap();
+    let mut options = mdmkit_service::InitOptions::default();
+    options.base_url = Some("https://mdm.example.test".into());
+    options.enrollment_profile_id = Some("com.example.mdm".into());
+    mdm.enrollment().init(options).await.unwrap();
+    let mdm = Mdm::with_store(store, config()).await.unwrap();
+    let app = api::router(
+        &mdm,
+        vec![ApiKey::new("ops", Secret::new(KEY.as_bytes().to_vec()))],
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    addr
+}
+
+/// Requests a CSR and installs the certificate a test "Apple" CA issues for it, through
+/// the API.
+async fn install_push_cert(addr: &str) {
+    let reply = call_at(
+        addr,
+        "POST",
+        "/admin/push-certificates/csr",
+        r#"{"email": "admin@example.test"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    let csr = reply.json()["csr_pem"].as_str().unwrap().to_owned();
+    let request = mdmkit_apns::CertificateRequest::parse(csr.as_bytes()).unwrap();
+    let issued = mdmkit_apns::testing::TestCa::new("Apple test push CA")
+        .issue_push_cert_for_request(
+            PUSH_TOPIC,
+            &request,
+            time::OffsetDateTime::now_utc() + time::Duration::days(300),
+        );
+    use base64::Engine as _;
+    let install = serde_json::json!({
+        "certificate": base64::engine::general_purpose::STANDARD.encode(issued),
+        "apple_id": "admin@example.test",
+        "note": "obtained 2026-12-01",
+    });
+    let reply = call_at(
+        addr,
+        "POST",
+        "/admin/push-certificates",
+        &install.to_string(),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    assert_eq!(reply.json()["action"], "installed");
+    assert_eq!(reply.json()["topic"], PUSH_TOPIC);
+}
+
+#[tokio::test]
+async fn the_push_certificate_lifecycle_through_the_api() {
+    let addr = deployment_api().await;
+    install_push_cert(&addr).await;
+    // A second install body with an unknown key is refused before anything is read.
+    let reply = call_at(
+        &addr,
+        "POST",
+        "/admin/push-certificates",
+        r#"{"certificate": "x", "apple_id": "a", "apple-id": "b"}"#,
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (400, "json_invalid")
+    );
+
+    let reply = call_at(&addr, "GET", "/admin/push-certificates", "").await;
+    let listed = reply.json();
+    assert_eq!(listed["items"][0]["topic"], PUSH_TOPIC, "{listed}");
+    assert_eq!(listed["items"][0]["status"], "valid");
+    assert_eq!(listed["next"], serde_json::Value::Null);
+    let edit = format!("/admin/push-certificates/{PUSH_TOPIC}");
+    let reply = call_at(&addr, "PATCH", &edit, r#"{"note": "renew in autumn"}"#).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    assert_eq!(reply.json()["note"], "renew in autumn");
+    let reply = call_at(&addr, "GET", &format!("{edit}/history"), "").await;
+    let actions: Vec<String> = reply.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(actions, ["installed", "edited"]);
+    let reply = call_at(&addr, "GET", "/admin/expiry", "").await;
+    assert_eq!(reply.json()["items"][0]["kind"], "push_certificate");
+    assert_eq!(reply.json()["items"][0]["renew_now"], false);
+    let reply = call_at(
+        &addr,
+        "GET",
+        "/admin/push-certificates/mismatched-enrollments",
+        "",
+    )
+    .await;
+    assert_eq!(reply.json()["items"], serde_json::json!([]));
+
+    // Delete keeps the note, which can still be edited.
+    let reply = call_at(&addr, "DELETE", &edit, "").await;
+    assert_eq!(reply.json()["note"], "renew in autumn");
+    let reply = call_at(&addr, "DELETE", &edit, "").await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (404, "topic_not_found")
+    );
+    let reply = call_at(&addr, "GET", "/admin/deleted-push-certificates", "").await;
+    assert_eq!(reply.json()["items"][0]["note"], "renew in autumn");
+    let reply = call_at(
+        &addr,
+        "PATCH",
+        &format!("/admin/deleted-push-certificates/{PUSH_TOPIC}"),
+        r#"{"apple_id": "new@example.test"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    assert_eq!(reply.json()["apple_id"], "new@example.test");
+    let reply = call_at(&addr, "GET", "/admin/push-certificates", "").await;
+    assert_eq!(reply.json()["items"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn invitations_links_and_settings_through_the_api() {
+    let addr = deployment_api().await;
+    // Without a push certificate no enrollment profile can be made, but invitations can.
+    let reply = call_at(
+        &addr,
+        "POST",
+        "/admin/invitations",
+        r#"{"user_id": "bob", "email": "bob@example.test", "ttl_hours": 2}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    let first = reply.json();
+    assert_eq!(first["sent"], false);
+    assert!(first["registration_link"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://mdm.example.test/enroll?token="));
+    let id = first["invitation"]["id"].as_str().unwrap().to_owned();
+    let reply = call_at(&addr, "GET", "/admin/invitations?user=bob", "").await;
+    assert_eq!(reply.json()["items"][0]["id"], id.as_str());
+    let reply = call_at(
+        &addr,
+        "POST",
+        &format!("/admin/invitations/{id}/resend"),
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    let resent = reply.json();
+    let new_id = resent["invitation"]["id"].as_str().unwrap().to_owned();
+    assert_ne!(new_id, id);
+    assert_ne!(resent["portal_link"], first["portal_link"]);
+    let reply = call_at(&addr, "GET", "/admin/invitations", "").await;
+    let ids: Vec<String> = reply.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, std::slice::from_ref(&new_id));
+    let reply = call_at(
+        &addr,
+        "POST",
+        &format!("/admin/invitations/{id}/resend"),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (404, "not_found")
+    );
+
+    // The registration link sent with the invitation is listed (by id, never its token).
+    let reply = call_at(&addr, "GET", "/admin/enrollment-links?user=bob", "").await;
+    let links = reply.json();
+    assert_eq!(links["items"].as_array().unwrap().len(), 1, "{links}");
+    assert_eq!(links["items"][0]["invitation"], new_id.as_str());
+    let reply = call_at(&addr, "DELETE", &format!("/admin/invitations/{new_id}"), "").await;
+    assert_eq!(reply.json()["revoked"], true);
+    let reply = call_at(&addr, "DELETE", &format!("/admin/invitations/{new_id}"), "").await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (404, "not_found")
+    );
+
+    // A plain enrollment link (the profile names the push topic), listed and revoked.
+    install_push_cert(&addr).await;
+    let reply = call_at(
+        &addr,
+        "POST",
+        "/admin/enrollment-links",
+        r#"{"user_id": "bob"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    assert!(reply.json()["url"].as_str().unwrap().contains("token="));
+    let reply = call_at(&addr, "GET", "/admin/enrollment-links", "").await;
+    let link_id = reply.json()["items"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/admin/enrollment-links/{link_id}");
+    assert_eq!(call_at(&addr, "DELETE", &path, "").await.status, 200);
+    let reply = call_at(&addr, "DELETE", &path, "").await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (404, "not_found")
+    );
+
+    // Settings: paged, checked, secrets never shown.
+    let reply = call_at(&addr, "GET", "/admin/settings?limit=2", "").await;
+    let page = reply.json();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let next = page["next"].as_str().unwrap().to_owned();
+    let reply = call_at(
+        &addr,
+        "GET",
+        &format!("/admin/settings?limit=500&after={next}"),
+        "",
+    )
+    .await;
+    let rest = reply.json()["items"].as_array().unwrap().clone();
+    assert!(rest.iter().all(|s| s["name"] != page["items"][0]["name"]));
+    let key = rest.iter().find(|s| s["name"] == "device_ca_key").unwrap();
+    assert_eq!(
+        (key["is_set"].clone(), key["value"].clone()),
+        (true.into(), Value::Null)
+    );
+    let reply = call_at(
+        &addr,
+        "PUT",
+        "/admin/settings/organisation",
+        r#"{"value": "Acme"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    let reply = call_at(
+        &addr,
+        "PUT",
+        "/admin/settings/server_url",
+        r#"{"value": "ftp://x"}"#,
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (400, "setting_invalid")
+    );
+    let reply = call_at(&addr, "DELETE", "/admin/settings/organisation", "").await;
+    assert_eq!(reply.json()["removed"], true);
+    for (path, code) in [
+        ("/admin/settings?after=bogus", "invalid_input"),
+        ("/admin/settings?bogus=1", "query_invalid"),
+        ("/admin/settings?limit=many", "query_invalid"),
+    ] {
+        let reply = call_at(&addr, "GET", path, "").await;
+        assert_eq!(
+            (reply.status, reply.error_code().as_str()),
+            (400, code),
+            "{path}"
+        );
+    }
+}
+
+/// Every route of the table (the one the OpenAPI document is checked against) answers:
+/// never the router's own 404 or 405, never a server error.
+#[tokio::test]
+async fn every_route_answers() {
+    let addr = deployment_api().await;
+    for route in api::routes() {
+        let path = route
+            .path
+            .replace("{action}", "lock")
+            .replace("{topic}", PUSH_TOPIC)
+            .replace("{name}", "organisation")
+            .replace("{user}", "alice")
+            .replace(['{', '}'], "");
+        let reply = call_at(&addr, route.method, &path, "").await;
+        assert!(
+            reply.status < 500 && reply.status != 405,
+            "{} {path}: {}",
+            route.method,
+            reply.status
+        );
+        if reply.status == 404 {
+            assert_ne!(
+                reply.json()["error"]["message"],
+                "no such endpoint",
+                "{} {path} is not routed",
+                route.method
+            );
+        }
+    }
+    let reply = call_at(&addr, "GET", "/api/openapi.json", "").await;
+    assert_eq!(reply.json()["openapi"], "3.1.0");
+}
+
+#[tokio::test]
+async fn device_lists_are_paged() {
+    let s = server().await;
+    let mut udids = Vec::new();
+    for _ in 0..3 {
+        udids.push(s.device("paged").await.udid);
+    }
+    udids.sort();
+    let reply = s.call("GET", "/admin/devices?limit=2", "").await;
+    let first = reply.json();
+    let ids: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["enrollment_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [udids[0].as_str(), udids[1].as_str()]);
+    let next = first["next"].as_str().unwrap();
+    let reply = s
+        .call("GET", &format!("/admin/devices?limit=2&after={next}"), "")
+        .await;
+    let second = reply.json();
+    assert_eq!(second["items"][0]["enrollment_id"], udids[2].as_str());
+    assert_eq!(second["next"], Value::Null);
+    let reply = s.call("GET", "/admin/devices?user=nobody", "").await;
+    assert_eq!(reply.json()["items"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn portal_users_and_their_certificates_through_the_api() {
+    let addr = deployment_api().await;
+    let reply = call_at(
+        &addr,
+        "POST",
+        "/admin/portal-users",
+        r#"{"id": "alice", "email": "alice@example.test", "name": "Alice"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    let reply = call_at(&addr, "GET", "/admin/portal-users", "").await;
+    assert_eq!(reply.json()["items"][0]["email"], "alice@example.test");
+    let reply = call_at(&addr, "GET", "/admin/portal-users/alice", "").await;
+    assert_eq!(reply.json()["name"], "Alice");
+    let reply = call_at(&addr, "GET", "/admin/portal-users/nobody", "").await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (404, "not_found")
+    );
+
+    let reply = call_at(
+        &addr,
+        "POST",
+        "/admin/certificate-kinds",
+        r#"{"name": "S/MIME signing", "usage": "signing"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    let kind = reply.json()["id"].as_str().unwrap().to_owned();
+    let reply = call_at(
+        &addr,
+        "POST",
+        "/admin/certificate-kinds",
+        r#"{"name": "S/MIME signing", "usage": "signing"}"#,
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (409, "kind_exists")
+    );
+    let reply = call_at(&addr, "GET", "/admin/certificate-kinds", "").await;
+    assert_eq!(reply.json()["items"][0]["id"], kind.as_str());
+
+    use base64::Engine as _;
+    let identity = mdmkit_certstore::testing::TestIdentity::for_email("alice@example.test");
+    let upload = |password: &str| {
+        serde_json::json!({
+            "kind": kind,
+            "pkcs12": base64::engine::general_purpose::STANDARD
+                .encode(identity.pkcs12_modern("secret-password")),
+            "password": password,
+            "name": "mail",
+        })
+        .to_string()
+    };
+    let path = "/admin/portal-users/alice/certificates";
+    let reply = call_at(&addr, "POST", path, &upload("wrong")).await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (400, "p12_bad_password")
+    );
+    let reply = call_at(&addr, "POST", path, &upload("secret-password")).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    let id = reply.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(reply.json()["has_private_key"], true);
+    let reply = call_at(&addr, "GET", path, "").await;
+    assert_eq!(reply.json()["items"][0]["id"], id.as_str());
+    let cert = format!("/admin/certificates/{id}");
+    let reply = call_at(&addr, "PATCH", &cert, r#"{"name": "work mail"}"#).await;
+    assert_eq!(reply.json()["name"], "work mail");
+    let reply = call_at(&addr, "POST", &format!("{cert}/clear-private-key"), "").await;
+    assert_eq!(reply.json()["has_private_key"], false);
+    let reply = call_at(&addr, "GET", &cert, "").await;
+    assert_eq!(reply.json()["has_private_key"], false);
+    let reply = call_at(&addr, "DELETE", &cert, "").await;
+    assert_eq!(reply.json()["deleted"], true);
+    let reply = call_at(&addr, "DELETE", &cert, "").await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (404, "not_found")
+    );
+    let reply = call_at(&addr, "GET", &cert, "").await;
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (404, "unknown_certificate")
+    );
 }

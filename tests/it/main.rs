@@ -8,6 +8,7 @@ mod engine;
 mod enrollment;
 mod fuzz;
 mod invite;
+mod portal_service;
 mod protocol;
 mod service;
 mod takeover;

@@ -6,8 +6,10 @@
 //!   (`application/x-apple-aspen-config`), spending the link's token only once the
 //!   profile was built;
 //! * `GET /healthz`;
-//! * the admin JSON API (`/admin/…`, `Authorization: Bearer <key>`), on the same address or
-//!   a separate one.
+//! * the end users' self-service portal (`/portal`) and the administrators' console
+//!   (`/console`): server-rendered pages (see `docs/web.md`);
+//! * the admin JSON API ([`api`]: `/admin/…`, `Authorization: Bearer <key>`, its OpenAPI
+//!   document at `/api/openapi.json`), on the same address or a separate one.
 //!
 //! Device client certificates reach the engine in one of two ways: [`serve`] terminates
 //! TLS itself (OpenSSL), asking for but not requiring a client certificate; or, behind a
@@ -15,6 +17,8 @@
 //! that is honoured only from the configured proxy addresses and removed otherwise.
 #![forbid(unsafe_code)]
 
+pub mod api;
+mod pages;
 mod proxy;
 mod tls;
 
@@ -32,6 +36,7 @@ use mdmkit_service::Mdm;
 use serde::Deserialize;
 
 pub use mdmkit_core::engine::http::PeerCertificate;
+pub use pages::router as pages_router;
 
 /// The header a reverse proxy puts the device's client certificate in by default (nginx:
 /// `proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;`).
@@ -53,6 +58,28 @@ pub enum Error {
     /// An address cannot be listened on, or the server stopped on an I/O error.
     #[error("{0}")]
     Io(String),
+    /// An admin API request without a valid API key (`Authorization: Bearer <key>`).
+    #[error("a valid API key is required (Authorization: Bearer <key>)")]
+    Unauthorized,
+    /// No admin API route has this path.
+    #[error("no such endpoint")]
+    RouteNotFound,
+    /// The admin API route does not take this method.
+    #[error("this endpoint does not take that method")]
+    MethodNotAllowed,
+    /// A path parameter that cannot be read (not UTF-8, undecodable).
+    #[error("the path: {0}")]
+    PathInvalid(String),
+    /// A query string that cannot be read (an unknown parameter, a limit that is not a
+    /// number).
+    #[error("the query: {0}")]
+    QueryInvalid(String),
+    /// A request body larger than the admin API takes.
+    #[error("the body exceeds {limit} bytes (or could not be read)")]
+    BodyTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
 }
 
 impl Error {
@@ -62,7 +89,35 @@ impl Error {
             Error::Service(error) => error.code(),
             Error::Tls(_) => "tls_failure",
             Error::Io(_) => "io_failure",
+            Error::Unauthorized => "unauthorized",
+            Error::RouteNotFound => "not_found",
+            Error::MethodNotAllowed => "method_not_allowed",
+            Error::PathInvalid(_) => "path_invalid",
+            Error::QueryInvalid(_) => "query_invalid",
+            Error::BodyTooLarge { .. } => "body_too_large",
         }
+    }
+
+    /// The codes of the web layer's own errors.
+    pub const CODES: &'static [&'static str] = &[
+        "tls_failure",
+        "io_failure",
+        "unauthorized",
+        "not_found",
+        "method_not_allowed",
+        "path_invalid",
+        "query_invalid",
+        "body_too_large",
+    ];
+
+    /// Every code the web layer answers with: its own and every code of the service layer
+    /// (`mdmkit_service::Error::all_codes`), sorted, without repeats.
+    pub fn all_codes() -> Vec<&'static str> {
+        let mut codes = mdmkit_service::Error::all_codes();
+        codes.extend_from_slice(Self::CODES);
+        codes.sort_unstable();
+        codes.dedup();
+        codes
     }
 }
 
@@ -135,10 +190,10 @@ pub fn device_router(mdm: &Mdm) -> Result<Router> {
     Ok(mdmkit_core::engine::http::mdm_router(engine).merge(pages))
 }
 
-/// The admin JSON API, for requests with `Authorization: Bearer <api_key>`.
+/// The admin JSON API ([`api`]), for requests with `Authorization: Bearer <api_key>`;
+/// the audit log names the key `api-key:default`.
 pub fn admin_router(mdm: &Mdm, api_key: Secret) -> Result<Router> {
-    let engine = mdm.engine()?.clone();
-    Ok(mdmkit_core::engine::http::admin_router(engine, api_key))
+    Ok(api::router(mdm, vec![api::ApiKey::new("default", api_key)]))
 }
 
 /// Serves until `shutdown` completes, then lets requests in flight finish. `bound` is
@@ -149,7 +204,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     bound: impl FnOnce(Bound),
 ) -> Result<()> {
-    let mut devices = device_router(&mdm)?;
+    let mut devices = device_router(&mdm)?.merge(pages::router(&mdm, options.tls.is_some()).await);
     let mut admin = None;
     if let Some(key) = options.api_key.clone() {
         let router = admin_router(&mdm, key)?;

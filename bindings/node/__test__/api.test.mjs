@@ -312,3 +312,50 @@ test('settings: list (secrets never shown), set checked, get', async () => {
   await rejects(mdm.settings.set('server_url', 'ftp://x'), 'setting_invalid');
   await rejects(mdm.settings.get('device_ca_key'), 'setting_invalid');
 });
+
+test('wrong argument types: invalid_input of ours, never napi status codes', async () => {
+  const { mdm } = await deployment();
+  // Promise-returning methods reject (nothing thrown synchronously).
+  await rejects(Mdm.open(42), 'invalid_input');
+  await rejects(Mdm.open('memory:', { key: 7 }), 'invalid_input');
+  await rejects(mdm.handle({ method: 'PUT', path: 1, body: Buffer.alloc(0) }), 'invalid_input');
+  await rejects(mdm.handle('PUT /mdm'), 'invalid_input');
+  await rejects(mdm.devices.list({ limit: 'ten' }), 'invalid_input');
+  await rejects(mdm.devices.lock('X', { pin: 123456 }), 'invalid_input');
+  await rejects(mdm.devices.enableLostMode('X', 'lost'), 'invalid_input');
+  await rejects(mdm.devices.deviceInformation('X', 'OSVersion'), 'invalid_input');
+  await rejects(mdm.devices.installProfile('X', 'not a buffer'), 'invalid_input');
+  await rejects(mdm.devices.removeProfile('X', 9), 'invalid_input');
+  await rejects(mdm.devices.enqueue('X', 'DeviceLock'), 'invalid_input');
+  await rejects(mdm.devices.enqueueMany('X', { RequestType: 'DeviceLock' }), 'invalid_input');
+  await rejects(mdm.devices.commandStatus(null), 'invalid_input');
+  await rejects(mdm.pushCerts.createRequest(1), 'invalid_input');
+  await rejects(mdm.pushCerts.createSignedRequest('a@example.com', {}), 'invalid_input');
+  await rejects(mdm.pushCerts.install({ certificate: 'PEM text', appleId: 'a@example.com' }), 'invalid_input');
+  await rejects(mdm.pushCerts.edit('com.apple.mgmt.x', 'note'), 'invalid_input');
+  await rejects(mdm.pushCerts.delete(undefined), 'invalid_input');
+  await rejects(mdm.enrollment.init({ baseUrl: 5 }), 'invalid_input');
+  await rejects(mdm.enrollment.createLink('carol', '3600'), 'invalid_input');
+  await rejects(mdm.enrollment.enroll(Buffer.from('token')), 'invalid_input');
+  await rejects(mdm.enrollment.invite('carol', 5, 3600), 'invalid_input');
+  await rejects(mdm.enrollment.invitations(5), 'invalid_input');
+  await rejects(mdm.enrollment.revokeInvitation({}), 'invalid_input');
+  await rejects(mdm.settings.set('server_url', 1), 'invalid_input');
+  await rejects(mdm.settings.get(true), 'invalid_input');
+  // Synchronous functions throw invalid_input.
+  const sync = (run) => assert.throws(run, (error) => error.code === 'invalid_input' && /wrong type/.test(error.message));
+  sync(() => mdmkit.decodeCheckin('<plist/>'));
+  sync(() => mdmkit.decodeCheckin(Buffer.from('<plist/>'), 'yes'));
+  sync(() => mdmkit.decodeCommand(42));
+  sync(() => mdmkit.decodeResult(Buffer.alloc(0), 7));
+  sync(() => mdmkit.renderCommand({ RequestType: 'DeviceLock' }, 5));
+  sync(() => mdmkit.renderCommand({ RequestType: 'DeviceLock' }, undefined, 1));
+  sync(() => mdmkit.requestType(1));
+  sync(() => mdmkit.inspectPushCertificate('pem'));
+  sync(() => mdm.pushCerts.inspect(Buffer.alloc(1), 5));
+  sync(() => mdmkit.profileRead([1, 2]));
+  sync(() => mdmkit.profileFromSpec('com.example.wifi'));
+  sync(() => mdmkit.verifyProfile(Buffer.alloc(1), 'roots'));
+  // Nothing was stored by any of them.
+  assert.deepEqual((await mdm.enrollment.invitations()).length, 0);
+});

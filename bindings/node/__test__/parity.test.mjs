@@ -63,6 +63,10 @@ const OPERATIONS = {
   verify_profile(input, expected) {
     subset(expected, { signer_subject: mdmkit.verifyProfile(body(input)).signerSubject });
   },
+  registration_qr_svg(input, expected) {
+    const svg = mdmkit.registrationQrSvg(input.url);
+    assert.ok(svg.includes(expected.contains) && svg.endsWith(expected.ends_with));
+  },
 };
 
 test('every operation of the list is run here', () => {

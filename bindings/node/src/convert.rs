@@ -3,7 +3,9 @@
 //! Dates between Rust and JavaScript go through `chrono` (napi's `Date`).
 
 use chrono::{DateTime, Utc};
-use napi::bindgen_prelude::{Buffer, JsObjectValue, Null, Object, ToNapiValue, Unknown};
+use napi::bindgen_prelude::{
+    Buffer, FromNapiValue, JsObjectValue, Null, Object, ToNapiValue, TypeName, Unknown,
+};
 use napi::{Env, JsValue, ValueType};
 use plist::{Dictionary, Value};
 use time::OffsetDateTime;
@@ -36,9 +38,58 @@ pub(crate) fn text(js: &Unknown<'_>, name: &str) -> Result<String> {
     }
 }
 
+/// An argument converted as napi would (`String`, `Buffer`, `Option<…>`, an object of
+/// the declared shape…), or `invalid_input` naming it: the methods take their arguments as
+/// `Unknown` so that a wrong type rejects the Promise (or throws, for synchronous
+/// functions) with our code instead of napi's (`StringExpected`…).
+/// Objects are checked to be objects first (napi would read the fields of a string).
+pub(crate) fn arg<V: FromNapiValue + TypeName>(js: Unknown<'_>, name: &str) -> Result<V> {
+    let given = js.get_type().map_err(from_napi)?;
+    let expected = V::value_type();
+    if expected == ValueType::Object
+        && !matches!(
+            given,
+            ValueType::Object | ValueType::Undefined | ValueType::Null
+        )
+    {
+        return Err(usage(format!(
+            "{name} has the wrong type ({given} given): {} expected",
+            V::type_name()
+        )));
+    }
+    V::from_unknown(js).map_err(|error| {
+        usage(format!(
+            "{name} has the wrong type ({given} given): {}",
+            error.reason
+        ))
+    })
+}
+
+/// An object argument as JSON (through napi's serde support), or `invalid_input`.
+pub(crate) fn json_object(js: Unknown<'_>, name: &str) -> Result<serde_json::Value> {
+    let given = js.get_type().map_err(from_napi)?;
+    if given != ValueType::Object {
+        return Err(usage(format!(
+            "{name} has the wrong type ({given} given): an object expected"
+        )));
+    }
+    serde_json::Value::from_unknown(js).map_err(|error| usage(format!("{name}: {}", error.reason)))
+}
+
+/// An optional argument (absent, `undefined` or `null` are `None`), as [`arg`].
+pub(crate) fn opt_arg<V: FromNapiValue + TypeName>(
+    js: Option<Unknown<'_>>,
+    name: &str,
+) -> Result<Option<V>> {
+    match js {
+        Some(js) => arg::<Option<V>>(js, name),
+        None => Ok(None),
+    }
+}
+
 /// A JavaScript object (Apple's key names) as a plist dictionary.
-pub(crate) fn dictionary(object: &Object<'_>, what: &str) -> Result<Dictionary> {
-    match value(&object.to_unknown(), what)? {
+pub(crate) fn dictionary(object: Unknown<'_>, what: &str) -> Result<Dictionary> {
+    match value(&object, what)? {
         Value::Dictionary(dict) => Ok(dict),
         _ => Err(usage(format!("{what} must be a plain object"))),
     }

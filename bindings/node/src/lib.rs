@@ -9,10 +9,14 @@
 mod convert;
 mod errors;
 mod mdm;
+mod portal;
 mod protocol;
 
 pub use errors::error_codes;
 pub use mdm::{Devices, Enrollment, EventStream, EventSubscription, Mdm, PushCerts, Settings};
+pub use portal::{
+    registration_qr_svg, Admins, OwnCertificates, Portal, PortalSession, SignedIn, UserCertificates,
+};
 pub use protocol::{
     decode_checkin, decode_command, decode_result, inspect_push_certificate, profile_from_spec,
     profile_read, render_command, request_type, request_types, verify_profile,

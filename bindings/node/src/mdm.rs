@@ -6,13 +6,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use mdmkit_core::EnrollmentId;
 use mdmkit_service::{MdmConfig, MdmRequestParts};
-use napi::bindgen_prelude::{AsyncGenerator, Buffer, Function, Object, PromiseRaw, Unknown};
+use napi::bindgen_prelude::{AsyncGenerator, Buffer, Function, PromiseRaw, Unknown};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::Env;
 use napi_derive::napi;
 use tokio::sync::Mutex;
 
-use crate::convert::{date, dictionary, opt_date, text};
+use crate::convert::{arg, date, dictionary, opt_arg, opt_date, text};
 use crate::errors::promise;
 use crate::protocol::{name_of, CertificateInfo};
 
@@ -38,22 +38,26 @@ impl Mdm {
     #[napi(ts_return_type = "Promise<Mdm>")]
     pub fn open<'env>(
         env: &'env Env,
-        store_url: String,
-        options: Option<OpenOptions>,
+        #[napi(ts_arg_type = "string")] store_url: Unknown<'_>,
+        #[napi(ts_arg_type = "OpenOptions | undefined | null")] options: Option<Unknown<'_>>,
     ) -> napi::Result<PromiseRaw<'env, Mdm>> {
-        let mut config = MdmConfig::new(store_url);
-        if let Some(options) = options {
-            if let Some(key) = options.key {
-                config = config.key_hex(key);
+        let config = (|| -> mdmkit_service::Result<MdmConfig> {
+            let mut config = MdmConfig::new(arg::<String>(store_url, "storeUrl")?);
+            if let Some(options) = opt_arg::<OpenOptions>(options, "options")? {
+                if let Some(key) = options.key {
+                    config = config.key_hex(key);
+                }
+                for (name, value) in options.settings.unwrap_or_default() {
+                    config = config.setting(name, value);
+                }
             }
-            for (name, value) in options.settings.unwrap_or_default() {
-                config = config.setting(name, value);
-            }
-        }
+            Ok(config)
+        })();
         // Opening an SQL store is a future the compiler cannot prove `Send` through a
         // generic bound (higher-ranked lifetimes in sqlx); it runs on a blocking thread of
         // the runtime instead, still off the event loop.
         let opening = async move {
+            let config = config?;
             let runtime = tokio::runtime::Handle::current();
             tokio::task::spawn_blocking(move || runtime.block_on(mdmkit_service::Mdm::open(config)))
                 .await
@@ -87,6 +91,30 @@ impl Mdm {
         }
     }
 
+    /// Administrators' accounts and sessions.
+    #[napi(getter)]
+    pub fn admins(&self) -> crate::portal::Admins {
+        crate::portal::Admins {
+            inner: self.inner.admins(),
+        }
+    }
+
+    /// The self-service portal: sign-in, and sessions acting for their user.
+    #[napi(getter)]
+    pub fn portal(&self) -> crate::portal::Portal {
+        crate::portal::Portal {
+            inner: self.inner.portal(),
+        }
+    }
+
+    /// Users' certificates (PKCS#12) and the kinds they may upload, for administrators.
+    #[napi(getter)]
+    pub fn user_certs(&self) -> crate::portal::UserCertificates {
+        crate::portal::UserCertificates {
+            inner: self.inner.user_certs(),
+        }
+    }
+
     /// The settings kept in the store.
     #[napi(getter)]
     pub fn settings(&self) -> Settings {
@@ -102,17 +130,21 @@ impl Mdm {
     pub fn handle<'env>(
         &self,
         env: &'env Env,
-        request: MdmRequest,
+        #[napi(ts_arg_type = "MdmRequest")] request: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, MdmResponse>> {
-        let mut parts = MdmRequestParts::new(request.method, request.path, request.body.to_vec());
-        for (name, value) in request.headers.unwrap_or_default() {
-            parts = parts.header(name, value);
-        }
-        if let Some(der) = request.peer_certificate {
-            parts = parts.peer_certificate(der.to_vec());
-        }
+        let parts = arg::<MdmRequest>(request, "request").map(|request| {
+            let mut parts =
+                MdmRequestParts::new(request.method, request.path, request.body.to_vec());
+            for (name, value) in request.headers.unwrap_or_default() {
+                parts = parts.header(name, value);
+            }
+            if let Some(der) = request.peer_certificate {
+                parts = parts.peer_certificate(der.to_vec());
+            }
+            parts
+        });
         let mdm = self.inner.clone();
-        promise(env, async move { mdm.handle(parts).await }, |response| {
+        promise(env, async move { mdm.handle(parts?).await }, |response| {
             Ok(MdmResponse {
                 status: u32::from(response.status),
                 headers: response.headers.into_iter().collect(),
@@ -413,17 +445,20 @@ impl Devices {
     pub fn list<'env>(
         &self,
         env: &'env Env,
-        options: Option<ListOptions>,
+        #[napi(ts_arg_type = "ListOptions | undefined | null")] options: Option<Unknown<'_>>,
     ) -> napi::Result<PromiseRaw<'env, DevicePage>> {
         let devices = self.inner.clone();
-        let options = options.unwrap_or(ListOptions {
-            owner: None,
-            after: None,
-            limit: None,
+        let options = opt_arg::<ListOptions>(options, "options").map(|options| {
+            options.unwrap_or(ListOptions {
+                owner: None,
+                after: None,
+                limit: None,
+            })
         });
         promise(
             env,
             async move {
+                let options = options?;
                 devices
                     .list(
                         options.owner.as_deref(),
@@ -466,18 +501,19 @@ impl Devices {
         &self,
         env: &'env Env,
         #[napi(ts_arg_type = "string")] enrollment_id: Unknown<'_>,
-        options: Option<LockOptions>,
+        #[napi(ts_arg_type = "LockOptions | undefined | null")] options: Option<Unknown<'_>>,
     ) -> napi::Result<PromiseRaw<'env, ActionOutcome>> {
         let enrollment_id = text(&enrollment_id, "enrollmentId");
         let devices = self.inner.clone();
-        let (message, phone_number, pin) = match options {
-            Some(o) => (o.message, o.phone_number, o.pin),
-            None => (None, None, None),
-        };
+        let options = opt_arg::<LockOptions>(options, "options");
         promise(
             env,
             async move {
                 let enrollment_id = enrollment_id?;
+                let (message, phone_number, pin) = match options? {
+                    Some(o) => (o.message, o.phone_number, o.pin),
+                    None => (None, None, None),
+                };
                 devices
                     .lock(&enrollment_id, message, phone_number, pin)
                     .await
@@ -569,14 +605,16 @@ impl Devices {
         &self,
         env: &'env Env,
         #[napi(ts_arg_type = "string")] enrollment_id: Unknown<'_>,
-        options: LostModeOptions,
+        #[napi(ts_arg_type = "LostModeOptions")] options: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, ActionOutcome>> {
         let enrollment_id = text(&enrollment_id, "enrollmentId");
         let devices = self.inner.clone();
+        let options = arg::<LostModeOptions>(options, "options");
         promise(
             env,
             async move {
                 let enrollment_id = enrollment_id?;
+                let options = options?;
                 devices
                     .enable_lost_mode(
                         &enrollment_id,
@@ -634,16 +672,17 @@ impl Devices {
         &self,
         env: &'env Env,
         #[napi(ts_arg_type = "string")] enrollment_id: Unknown<'_>,
-        queries: Option<Vec<String>>,
+        #[napi(ts_arg_type = "Array<string> | undefined | null")] queries: Option<Unknown<'_>>,
     ) -> napi::Result<PromiseRaw<'env, ActionOutcome>> {
         let enrollment_id = text(&enrollment_id, "enrollmentId");
         let devices = self.inner.clone();
+        let queries = opt_arg::<Vec<String>>(queries, "queries");
         promise(
             env,
             async move {
                 let enrollment_id = enrollment_id?;
                 devices
-                    .device_information(&enrollment_id, queries.unwrap_or_default())
+                    .device_information(&enrollment_id, queries?.unwrap_or_default())
                     .await
             },
             outcome,
@@ -656,16 +695,16 @@ impl Devices {
         &self,
         env: &'env Env,
         #[napi(ts_arg_type = "string")] enrollment_id: Unknown<'_>,
-        profile: Buffer,
+        #[napi(ts_arg_type = "Buffer")] profile: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, ActionOutcome>> {
         let enrollment_id = text(&enrollment_id, "enrollmentId");
         let devices = self.inner.clone();
-        let profile = profile.to_vec();
+        let profile = arg::<Buffer>(profile, "profile").map(|profile| profile.to_vec());
         promise(
             env,
             async move {
                 let enrollment_id = enrollment_id?;
-                devices.install_profile(&enrollment_id, profile).await
+                devices.install_profile(&enrollment_id, profile?).await
             },
             outcome,
         )
@@ -677,15 +716,16 @@ impl Devices {
         &self,
         env: &'env Env,
         #[napi(ts_arg_type = "string")] enrollment_id: Unknown<'_>,
-        identifier: String,
+        #[napi(ts_arg_type = "string")] identifier: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, ActionOutcome>> {
         let enrollment_id = text(&enrollment_id, "enrollmentId");
         let devices = self.inner.clone();
+        let identifier = text(&identifier, "identifier");
         promise(
             env,
             async move {
                 let enrollment_id = enrollment_id?;
-                devices.remove_profile(&enrollment_id, &identifier).await
+                devices.remove_profile(&enrollment_id, &identifier?).await
             },
             outcome,
         )
@@ -699,11 +739,11 @@ impl Devices {
         &self,
         env: &'env Env,
         #[napi(ts_arg_type = "string")] enrollment_id: Unknown<'_>,
-        command: Object<'_>,
+        #[napi(ts_arg_type = "object")] command: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, ActionOutcome>> {
         let enrollment_id = text(&enrollment_id, "enrollmentId");
         let mdm = self.mdm.clone();
-        let dict = dictionary(&command, "command");
+        let dict = dictionary(command, "command");
         promise(
             env,
             async move {
@@ -726,13 +766,14 @@ impl Devices {
     pub fn enqueue_many<'env>(
         &self,
         env: &'env Env,
-        enrollment_ids: Vec<String>,
-        command: Object<'_>,
+        #[napi(ts_arg_type = "Array<string>")] enrollment_ids: Unknown<'_>,
+        #[napi(ts_arg_type = "object")] command: Unknown<'_>,
         #[napi(ts_arg_type = "((progress: BulkProgress) => void) | undefined | null")]
         on_progress: Option<Function<'_, BulkProgress, ()>>,
     ) -> napi::Result<PromiseRaw<'env, BulkOutcome>> {
         let mdm = self.mdm.clone();
-        let dict = dictionary(&command, "command");
+        let enrollment_ids = arg::<Vec<String>>(enrollment_ids, "enrollmentIds");
+        let dict = dictionary(command, "command");
         let progress: Option<mdmkit_core::push::ProgressCallback> = match on_progress {
             Some(callback) => {
                 let tsfn = callback
@@ -760,7 +801,7 @@ impl Devices {
             async move {
                 let command = mdmkit_core::command::command_from_dictionary(dict?)?;
                 let ids: Vec<EnrollmentId> =
-                    enrollment_ids.into_iter().map(EnrollmentId::new).collect();
+                    enrollment_ids?.into_iter().map(EnrollmentId::new).collect();
                 Ok(mdm
                     .engine()?
                     .enqueue_command_many(&ids, command, progress)
@@ -829,12 +870,13 @@ impl Devices {
     pub fn command_status<'env>(
         &self,
         env: &'env Env,
-        command_uuid: String,
+        #[napi(ts_arg_type = "string")] command_uuid: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, Vec<CommandStatus>>> {
         let devices = self.inner.clone();
+        let command_uuid = text(&command_uuid, "commandUuid");
         promise(
             env,
-            async move { devices.command_status(&command_uuid).await },
+            async move { devices.command_status(&command_uuid?).await },
             |statuses| {
                 Ok(statuses
                     .into_iter()
@@ -1017,8 +1059,8 @@ impl PushCerts {
     #[napi]
     pub fn inspect(
         &self,
-        file: Buffer,
-        password: Option<String>,
+        #[napi(ts_arg_type = "Buffer")] file: Unknown<'_>,
+        #[napi(ts_arg_type = "string | undefined | null")] password: Option<Unknown<'_>>,
     ) -> napi::Result<CertificateInfo, String> {
         crate::protocol::inspect_push_certificate(file, password)
     }
@@ -1029,13 +1071,15 @@ impl PushCerts {
     pub fn create_request<'env>(
         &self,
         env: &'env Env,
-        email: String,
-        common_name: Option<String>,
+        #[napi(ts_arg_type = "string")] email: Unknown<'_>,
+        #[napi(ts_arg_type = "string | undefined | null")] common_name: Option<Unknown<'_>>,
     ) -> napi::Result<PromiseRaw<'env, String>> {
         let certs = self.inner.clone();
+        let email = text(&email, "email");
+        let common_name = opt_arg::<String>(common_name, "commonName");
         promise(
             env,
-            async move { certs.create_request(&email, common_name.as_deref()).await },
+            async move { certs.create_request(&email?, common_name?.as_deref()).await },
             Ok,
         )
     }
@@ -1046,20 +1090,29 @@ impl PushCerts {
     pub fn create_signed_request<'env>(
         &self,
         env: &'env Env,
-        email: String,
-        vendor: VendorOptions,
-        common_name: Option<String>,
+        #[napi(ts_arg_type = "string")] email: Unknown<'_>,
+        #[napi(ts_arg_type = "VendorOptions")] vendor: Unknown<'_>,
+        #[napi(ts_arg_type = "string | undefined | null")] common_name: Option<Unknown<'_>>,
     ) -> napi::Result<PromiseRaw<'env, String>> {
         let certs = self.inner.clone();
-        let mut input = mdmkit_service::push_certs::VendorInput::default();
-        input.certificate = vendor.certificate.to_vec();
-        input.key = vendor.key.to_vec();
-        input.key_password = vendor.key_password;
-        input.wwdr_certificate = vendor.wwdr_certificate.to_vec();
-        input.apple_root_certificate = vendor.apple_root_certificate.to_vec();
+        let args = (|| -> mdmkit_service::Result<_> {
+            let vendor = arg::<VendorOptions>(vendor, "vendor")?;
+            let mut input = mdmkit_service::push_certs::VendorInput::default();
+            input.certificate = vendor.certificate.to_vec();
+            input.key = vendor.key.to_vec();
+            input.key_password = vendor.key_password;
+            input.wwdr_certificate = vendor.wwdr_certificate.to_vec();
+            input.apple_root_certificate = vendor.apple_root_certificate.to_vec();
+            Ok((
+                text(&email, "email")?,
+                opt_arg::<String>(common_name, "commonName")?,
+                input,
+            ))
+        })();
         promise(
             env,
             async move {
+                let (email, common_name, input) = args?;
                 certs
                     .create_signed_request(&email, common_name.as_deref(), &input)
                     .await
@@ -1073,15 +1126,18 @@ impl PushCerts {
     pub fn install<'env>(
         &self,
         env: &'env Env,
-        options: InstallOptions,
+        #[napi(ts_arg_type = "InstallOptions")] options: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, InstallReport>> {
         let certs = self.inner.clone();
-        let mut input =
-            mdmkit_service::InstallInput::new(options.certificate.to_vec(), options.apple_id);
-        input.password = options.password;
-        input.note = options.note;
-        input.key_pem = options.key_pem.map(|key| key.to_vec());
-        promise(env, async move { certs.install(input).await }, |report| {
+        let input = arg::<InstallOptions>(options, "options").map(|options| {
+            let mut input =
+                mdmkit_service::InstallInput::new(options.certificate.to_vec(), options.apple_id);
+            input.password = options.password;
+            input.note = options.note;
+            input.key_pem = options.key_pem.map(|key| key.to_vec());
+            input
+        });
+        promise(env, async move { certs.install(input?).await }, |report| {
             Ok(InstallReport {
                 topic: report.topic,
                 action: name_of(report.action),
@@ -1101,13 +1157,18 @@ impl PushCerts {
     pub fn edit<'env>(
         &self,
         env: &'env Env,
-        topic: String,
-        options: EditOptions,
+        #[napi(ts_arg_type = "string")] topic: Unknown<'_>,
+        #[napi(ts_arg_type = "EditOptions")] options: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, PushCertStatus>> {
         let certs = self.inner.clone();
+        let topic = text(&topic, "topic");
+        let options = arg::<EditOptions>(options, "options");
         promise(
             env,
-            async move { certs.edit(&topic, options.apple_id, options.note).await },
+            async move {
+                let options = options?;
+                certs.edit(&topic?, options.apple_id, options.note).await
+            },
             |status| Ok(PushCertStatus::from(status)),
         )
     }
@@ -1117,10 +1178,11 @@ impl PushCerts {
     pub fn delete<'env>(
         &self,
         env: &'env Env,
-        topic: String,
+        #[napi(ts_arg_type = "string")] topic: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, Option<String>>> {
         let certs = self.inner.clone();
-        promise(env, async move { certs.delete(&topic).await }, Ok)
+        let topic = text(&topic, "topic");
+        promise(env, async move { certs.delete(&topic?).await }, Ok)
     }
 }
 
@@ -1240,19 +1302,22 @@ impl Enrollment {
     pub fn init<'env>(
         &self,
         env: &'env Env,
-        options: InitOptions,
+        #[napi(ts_arg_type = "InitOptions")] options: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, InitReport>> {
         let enrollment = self.inner.clone();
-        let mut init = mdmkit_service::InitOptions::default();
-        init.base_url = options.base_url;
-        init.enrollment_profile_id = options.enrollment_profile_id;
-        init.organisation = options.organisation;
-        init.admin_email = options.admin_email;
-        init.device_ca = match (options.device_ca_certificate, options.device_ca_key) {
-            (Some(certificate), Some(key)) => Some((certificate.to_vec(), key.to_vec())),
-            _ => None,
-        };
-        promise(env, async move { enrollment.init(init).await }, |report| {
+        let init = arg::<InitOptions>(options, "options").map(|options| {
+            let mut init = mdmkit_service::InitOptions::default();
+            init.base_url = options.base_url;
+            init.enrollment_profile_id = options.enrollment_profile_id;
+            init.organisation = options.organisation;
+            init.admin_email = options.admin_email;
+            init.device_ca = match (options.device_ca_certificate, options.device_ca_key) {
+                (Some(certificate), Some(key)) => Some((certificate.to_vec(), key.to_vec())),
+                _ => None,
+            };
+            init
+        });
+        promise(env, async move { enrollment.init(init?).await }, |report| {
             Ok(InitReport {
                 device_ca: report.device_ca,
                 device_ca_subject: report.device_ca_subject,
@@ -1273,13 +1338,15 @@ impl Enrollment {
     pub fn create_link<'env>(
         &self,
         env: &'env Env,
-        user_id: String,
-        ttl_seconds: f64,
+        #[napi(ts_arg_type = "string")] user_id: Unknown<'_>,
+        #[napi(ts_arg_type = "number")] ttl_seconds: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, EnrollmentLink>> {
         let enrollment = self.inner.clone();
+        let user_id = text(&user_id, "userId");
+        let ttl_seconds = arg::<f64>(ttl_seconds, "ttlSeconds");
         promise(
             env,
-            async move { enrollment.create_link(&user_id, ttl(ttl_seconds)?).await },
+            async move { enrollment.create_link(&user_id?, ttl(ttl_seconds?)?).await },
             |link| {
                 Ok(EnrollmentLink {
                     url: link.url,
@@ -1296,12 +1363,13 @@ impl Enrollment {
     pub fn enroll<'env>(
         &self,
         env: &'env Env,
-        token: String,
+        #[napi(ts_arg_type = "string")] token: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, EnrollmentProfile>> {
         let enrollment = self.inner.clone();
+        let token = text(&token, "token");
         promise(
             env,
-            async move { enrollment.enroll(&token).await },
+            async move { enrollment.enroll(&token?).await },
             |profile| {
                 Ok(EnrollmentProfile {
                     profile: profile.profile.into(),
@@ -1317,14 +1385,24 @@ impl Enrollment {
     pub fn invite<'env>(
         &self,
         env: &'env Env,
-        user_id: String,
-        email: String,
-        ttl_seconds: f64,
+        #[napi(ts_arg_type = "string")] user_id: Unknown<'_>,
+        #[napi(ts_arg_type = "string")] email: Unknown<'_>,
+        #[napi(ts_arg_type = "number")] ttl_seconds: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, InvitationReport>> {
         let enrollment = self.inner.clone();
+        let args = (|| -> mdmkit_service::Result<_> {
+            Ok((
+                text(&user_id, "userId")?,
+                text(&email, "email")?,
+                arg::<f64>(ttl_seconds, "ttlSeconds")?,
+            ))
+        })();
         promise(
             env,
-            async move { enrollment.invite(&user_id, &email, ttl(ttl_seconds)?).await },
+            async move {
+                let (user_id, email, ttl_seconds) = args?;
+                enrollment.invite(&user_id, &email, ttl(ttl_seconds)?).await
+            },
             |report| {
                 Ok(InvitationReport {
                     invitation: Invitation::from(report.invitation),
@@ -1341,12 +1419,13 @@ impl Enrollment {
     pub fn invitations<'env>(
         &self,
         env: &'env Env,
-        user_id: Option<String>,
+        #[napi(ts_arg_type = "string | undefined | null")] user_id: Option<Unknown<'_>>,
     ) -> napi::Result<PromiseRaw<'env, Vec<Invitation>>> {
         let enrollment = self.inner.clone();
+        let user_id = opt_arg::<String>(user_id, "userId");
         promise(
             env,
-            async move { enrollment.invitations_list(user_id.as_deref()).await },
+            async move { enrollment.invitations_list(user_id?.as_deref()).await },
             |list| Ok(list.into_iter().map(Invitation::from).collect()),
         )
     }
@@ -1356,12 +1435,13 @@ impl Enrollment {
     pub fn revoke_invitation<'env>(
         &self,
         env: &'env Env,
-        id: String,
+        #[napi(ts_arg_type = "string")] id: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, bool>> {
         let enrollment = self.inner.clone();
+        let id = text(&id, "id");
         promise(
             env,
-            async move { enrollment.revoke_invitation(&id).await },
+            async move { enrollment.revoke_invitation(&id?).await },
             Ok,
         )
     }
@@ -1413,11 +1493,13 @@ impl Settings {
     pub fn set<'env>(
         &self,
         env: &'env Env,
-        name: String,
-        value: String,
+        #[napi(ts_arg_type = "string")] name: Unknown<'_>,
+        #[napi(ts_arg_type = "string")] value: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, ()>> {
         let settings = self.inner.clone();
-        promise(env, async move { settings.set(&name, &value).await }, Ok)
+        let name = text(&name, "name");
+        let value = text(&value, "value");
+        promise(env, async move { settings.set(&name?, &value?).await }, Ok)
     }
 
     /// A setting's value (`null` when unset; secret settings are refused).
@@ -1425,9 +1507,10 @@ impl Settings {
     pub fn get<'env>(
         &self,
         env: &'env Env,
-        name: String,
+        #[napi(ts_arg_type = "string")] name: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, Option<String>>> {
         let settings = self.inner.clone();
-        promise(env, async move { settings.get(&name).await }, Ok)
+        let name = text(&name, "name");
+        promise(env, async move { settings.get(&name?).await }, Ok)
     }
 }

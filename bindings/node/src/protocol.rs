@@ -3,15 +3,31 @@
 use chrono::{DateTime, Utc};
 use mdmkit_core::command::{self, CommandEnvelope};
 use mdmkit_core::{Checkin, CommandResult, PlistFormat};
-use napi::bindgen_prelude::{Buffer, Object};
+use napi::bindgen_prelude::{Buffer, Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::convert::{date, dict_to_js, dictionary, to_js};
+use crate::convert::{arg, date, dict_to_js, dictionary, opt_arg, to_js};
 use crate::errors::{sync_error, usage};
 
 fn napi_error(error: napi::Error) -> napi::Error<String> {
     sync_error(&crate::errors::from_napi(error))
+}
+
+/// A synchronous function's argument, as [`arg`]; a wrong type throws `invalid_input`.
+fn sync_arg<V: napi::bindgen_prelude::FromNapiValue + napi::bindgen_prelude::TypeName>(
+    js: Unknown<'_>,
+    name: &str,
+) -> napi::Result<V, String> {
+    arg(js, name).map_err(|e| sync_error(&e))
+}
+
+/// An optional argument of a synchronous function, as [`opt_arg`].
+fn sync_opt_arg<V: napi::bindgen_prelude::FromNapiValue + napi::bindgen_prelude::TypeName>(
+    js: Option<Unknown<'_>>,
+    name: &str,
+) -> napi::Result<Option<V>, String> {
+    opt_arg(js, name).map_err(|e| sync_error(&e))
 }
 
 fn core(error: mdmkit_core::Error) -> napi::Error<String> {
@@ -24,11 +40,12 @@ fn core(error: mdmkit_core::Error) -> napi::Error<String> {
 /// `binary`; a CommandUUID is made when none is given.
 #[napi]
 pub fn render_command(
-    command: Object<'_>,
-    command_uuid: Option<String>,
-    format: Option<String>,
+    #[napi(ts_arg_type = "object")] command: Unknown<'_>,
+    #[napi(ts_arg_type = "string | undefined | null")] command_uuid: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "string | undefined | null")] format: Option<Unknown<'_>>,
 ) -> napi::Result<Buffer, String> {
-    let format = match format.as_deref() {
+    let command_uuid = sync_opt_arg::<String>(command_uuid, "commandUuid")?;
+    let format = match sync_opt_arg::<String>(format, "format")?.as_deref() {
         None | Some("xml") => PlistFormat::Xml,
         Some("binary") => PlistFormat::Binary,
         Some(other) => {
@@ -37,7 +54,7 @@ pub fn render_command(
             ))))
         }
     };
-    let dict = dictionary(&command, "command").map_err(|e| sync_error(&e))?;
+    let dict = dictionary(command, "command").map_err(|e| sync_error(&e))?;
     let typed = command::command_from_dictionary(dict).map_err(core)?;
     let envelope = match command_uuid {
         Some(uuid) => CommandEnvelope::with_uuid(uuid, typed),
@@ -50,7 +67,11 @@ pub fn render_command(
 #[napi(
     ts_return_type = "{ commandUuid: string; requestType: string; command: Record<string, unknown> }"
 )]
-pub fn decode_command<'env>(env: &'env Env, body: Buffer) -> napi::Result<Object<'env>, String> {
+pub fn decode_command<'env>(
+    env: &'env Env,
+    #[napi(ts_arg_type = "Buffer")] body: Unknown<'_>,
+) -> napi::Result<Object<'env>, String> {
+    let body = sync_arg::<Buffer>(body, "body")?;
     let envelope = CommandEnvelope::decode(&body).map_err(core)?;
     let mut object = Object::new(env).map_err(napi_error)?;
     object
@@ -77,9 +98,11 @@ pub fn decode_command<'env>(env: &'env Env, body: Buffer) -> napi::Result<Object
 )]
 pub fn decode_checkin<'env>(
     env: &'env Env,
-    body: Buffer,
-    show_secrets: Option<bool>,
+    #[napi(ts_arg_type = "Buffer")] body: Unknown<'_>,
+    #[napi(ts_arg_type = "boolean | undefined | null")] show_secrets: Option<Unknown<'_>>,
 ) -> napi::Result<Object<'env>, String> {
+    let body = sync_arg::<Buffer>(body, "body")?;
+    let show_secrets = sync_opt_arg::<bool>(show_secrets, "showSecrets")?;
     let checkin = Checkin::decode(&body).map_err(core)?;
     let mut message = checkin.message.to_dictionary();
     if !show_secrets.unwrap_or(false) {
@@ -111,9 +134,11 @@ pub fn decode_checkin<'env>(
 )]
 pub fn decode_result<'env>(
     env: &'env Env,
-    body: Buffer,
-    request_type: Option<String>,
+    #[napi(ts_arg_type = "Buffer")] body: Unknown<'_>,
+    #[napi(ts_arg_type = "string | undefined | null")] request_type: Option<Unknown<'_>>,
 ) -> napi::Result<Object<'env>, String> {
+    let body = sync_arg::<Buffer>(body, "body")?;
+    let request_type = sync_opt_arg::<String>(request_type, "requestType")?;
     let result = CommandResult::decode(&body, request_type.as_deref()).map_err(core)?;
     let whole = result.to_dictionary();
     let mut object = Object::new(env).map_err(napi_error)?;
@@ -169,7 +194,10 @@ pub fn request_types() -> Vec<RequestTypeInfo> {
 
 /// The schema facts of one RequestType; `unknown_request_type` when there is none.
 #[napi]
-pub fn request_type(name: String) -> napi::Result<RequestTypeInfo, String> {
+pub fn request_type(
+    #[napi(ts_arg_type = "string")] name: Unknown<'_>,
+) -> napi::Result<RequestTypeInfo, String> {
+    let name = sync_arg::<String>(name, "name")?;
     mdmkit_service::protocol::request_type(&name)
         .map(request_type_info)
         .map_err(|e| sync_error(&e))
@@ -226,9 +254,11 @@ impl From<mdmkit_service::CertificateInfo> for CertificateInfo {
 /// anything.
 #[napi]
 pub fn inspect_push_certificate(
-    file: Buffer,
-    password: Option<String>,
+    #[napi(ts_arg_type = "Buffer")] file: Unknown<'_>,
+    #[napi(ts_arg_type = "string | undefined | null")] password: Option<Unknown<'_>>,
 ) -> napi::Result<CertificateInfo, String> {
+    let file = sync_arg::<Buffer>(file, "file")?;
+    let password = sync_opt_arg::<String>(password, "password")?;
     mdmkit_service::push_certs::inspect(&file, password.as_deref())
         .map(CertificateInfo::from)
         .map_err(|e| sync_error(&e))
@@ -264,14 +294,20 @@ fn profile_info(profile: &mdmkit_core::profile::Profile) -> napi::Result<Profile
 /// `PayloadContent` list of payloads); UUIDs, versions and payload identifiers may be left
 /// out. Validated before it is returned.
 #[napi]
-pub fn profile_from_spec(spec: serde_json::Value) -> napi::Result<ProfileInfo, String> {
+pub fn profile_from_spec(
+    #[napi(ts_arg_type = "any")] spec: Unknown<'_>,
+) -> napi::Result<ProfileInfo, String> {
+    let spec = crate::convert::json_object(spec, "spec").map_err(|e| sync_error(&e))?;
     let profile = mdmkit_core::profile::Profile::from_json_spec(&spec).map_err(core)?;
     profile_info(&profile)
 }
 
 /// Reads a `.mobileconfig` (XML or binary plist, not signed; see `verifyProfile`).
 #[napi]
-pub fn profile_read(body: Buffer) -> napi::Result<ProfileInfo, String> {
+pub fn profile_read(
+    #[napi(ts_arg_type = "Buffer")] body: Unknown<'_>,
+) -> napi::Result<ProfileInfo, String> {
+    let body = sync_arg::<Buffer>(body, "body")?;
     let profile = mdmkit_core::profile::Profile::read_maybe_encrypted(&body).map_err(core)?;
     profile_info(&profile)
 }
@@ -291,9 +327,11 @@ pub struct VerifiedProfile {
 /// one.
 #[napi]
 pub fn verify_profile(
-    body: Buffer,
-    trusted: Option<Buffer>,
+    #[napi(ts_arg_type = "Buffer")] body: Unknown<'_>,
+    #[napi(ts_arg_type = "Buffer | undefined | null")] trusted: Option<Unknown<'_>>,
 ) -> napi::Result<VerifiedProfile, String> {
+    let body = sync_arg::<Buffer>(body, "body")?;
+    let trusted = sync_opt_arg::<Buffer>(trusted, "trusted")?;
     let verified = mdmkit_core::profile::verify(&body, trusted.as_deref()).map_err(core)?;
     Ok(VerifiedProfile {
         profile: profile_info(&verified.profile)?,

@@ -6,6 +6,7 @@
 
 mod convert;
 mod mdm;
+mod portal;
 mod profiles;
 mod protocol;
 mod push_cert;
@@ -45,6 +46,20 @@ fn _mdmkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<mdm::AsyncDevices>()?;
     m.add_class::<mdm::EnrollmentHandle>()?;
     m.add_class::<mdm::ExpiryHandle>()?;
+    m.add_function(wrap_pyfunction!(portal::registration_qr_svg, m)?)?;
+    m.add_class::<portal::Admins>()?;
+    m.add_class::<portal::Portal>()?;
+    m.add_class::<portal::PortalSession>()?;
+    m.add_class::<portal::OwnCertificates>()?;
+    m.add_class::<portal::UserCertificates>()?;
+    m.add_class::<records::SignedIn>()?;
+    m.add_class::<records::AdminUser>()?;
+    m.add_class::<records::AdminSession>()?;
+    m.add_class::<records::PortalAccount>()?;
+    m.add_class::<records::PortalDevice>()?;
+    m.add_class::<records::DeviceLocation>()?;
+    m.add_class::<records::CertificateKind>()?;
+    m.add_class::<records::UserCertificate>()?;
     m.add_class::<records::DashboardEntry>()?;
     m.add_class::<records::NoticeSent>()?;
     m.add_class::<records::CertificateInfo>()?;
@@ -55,6 +70,7 @@ fn _mdmkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::Device>()?;
     m.add_class::<records::DevicePage>()?;
     m.add_class::<records::ActionOutcome>()?;
+    m.add_class::<records::BulkOutcome>()?;
     m.add_class::<records::PendingCommand>()?;
     m.add_class::<records::CommandStatus>()?;
     m.add_class::<records::Setting>()?;

@@ -16,7 +16,7 @@ use crate::convert::{from_python, IntoPy};
 use crate::records::{self, *};
 
 /// Runs a future of the service on the runtime, without the GIL.
-fn block<T: Send, F, Fut>(py: Python<'_>, make: F) -> PyResult<T>
+pub(crate) fn block<T: Send, F, Fut>(py: Python<'_>, make: F) -> PyResult<T>
 where
     F: FnOnce() -> Fut + Send,
     Fut: Future<Output = service::Result<T>>,
@@ -89,6 +89,7 @@ impl PyMdm {
     fn devices(&self) -> Devices {
         Devices {
             devices: self.mdm.devices(),
+            mdm: self.mdm.clone(),
         }
     }
 
@@ -105,6 +106,30 @@ impl PyMdm {
     fn expiry(&self) -> ExpiryHandle {
         ExpiryHandle {
             expiry: self.mdm.expiry(),
+        }
+    }
+
+    /// Administrators' accounts and sessions.
+    #[getter]
+    fn admins(&self) -> crate::portal::Admins {
+        crate::portal::Admins {
+            admins: self.mdm.admins(),
+        }
+    }
+
+    /// The self-service portal: sign-in, sessions, and what a signed-in user may do.
+    #[getter]
+    fn portal(&self) -> crate::portal::Portal {
+        crate::portal::Portal {
+            portal: self.mdm.portal(),
+        }
+    }
+
+    /// Users' certificates (PKCS#12) and the kinds they may upload, for administrators.
+    #[getter]
+    fn user_certs(&self) -> crate::portal::UserCertificates {
+        crate::portal::UserCertificates {
+            certs: self.mdm.user_certs(),
         }
     }
 
@@ -340,6 +365,7 @@ impl PushCerts {
 #[pyclass(module = "mdmkit", frozen)]
 pub struct Devices {
     devices: service::Devices,
+    mdm: Mdm,
 }
 
 #[pymethods]
@@ -507,6 +533,41 @@ impl Devices {
             d.enqueue_json(&enrollment_id, &json).await
         })
         .map(ActionOutcome::from)
+    }
+
+    /// Queues one command (a dict with Apple's key names) to many devices, stored once,
+    /// and pushes them. Devices that cannot run it are refused with their code (the others
+    /// are queued); a command Apple's schema refuses raises before anything is queued.
+    fn enqueue_many(
+        &self,
+        py: Python<'_>,
+        enrollment_ids: Vec<String>,
+        command: &Bound<'_, PyDict>,
+    ) -> PyResult<BulkOutcome> {
+        let dictionary = from_python(command.as_any(), "")?;
+        let command = match dictionary {
+            plist::Value::Dictionary(dict) => {
+                mdmkit_core::command::command_from_dictionary(dict).py()?
+            }
+            _ => {
+                return Err(service::Error::InvalidInput(
+                    "the command must be a dict".into(),
+                ))
+                .py()
+            }
+        };
+        let mdm = self.mdm.clone();
+        block(py, move || async move {
+            let ids: Vec<mdmkit_core::EnrollmentId> = enrollment_ids
+                .into_iter()
+                .map(mdmkit_core::EnrollmentId::new)
+                .collect();
+            Ok(mdm
+                .engine()?
+                .enqueue_command_many(&ids, command, None)
+                .await?)
+        })
+        .map(BulkOutcome::from)
     }
 
     /// The commands waiting in a device's queue, in delivery order.

@@ -634,3 +634,281 @@ where
     }
     Ok(list)
 }
+
+record! {
+    /// A new session (sign-in): its value is the bearer secret, shown once (set it as a
+    /// cookie); `repr` never shows it.
+    SignedIn {
+        /// The session's value (secret).
+        token: String,
+        /// The signed-in user's (or administrator's) id.
+        user_id: String,
+        /// When the session ends (UTC).
+        expires_at: OffsetDateTime,
+    }
+    secret [token]
+}
+
+impl From<service::SignedIn> for SignedIn {
+    fn from(s: service::SignedIn) -> Self {
+        Self {
+            token: s.token,
+            user_id: s.user_id,
+            expires_at: utc(s.expires_at),
+        }
+    }
+}
+
+record! {
+    /// An administrator's account (never its password).
+    AdminUser {
+        /// The administrator's id.
+        id: String,
+        /// The e-mail address they sign in with.
+        email: String,
+        /// The display name.
+        name: Option<String>,
+        /// Whether they may sign in.
+        enabled: bool,
+        /// When they were added (UTC).
+        created_at: OffsetDateTime,
+    }
+    secret []
+}
+
+impl From<service::AdminUser> for AdminUser {
+    fn from(a: service::AdminUser) -> Self {
+        Self {
+            id: a.id,
+            email: a.email,
+            name: a.name,
+            enabled: a.enabled,
+            created_at: utc(a.created_at),
+        }
+    }
+}
+
+record! {
+    /// The signed-in administrator of a session.
+    AdminSession {
+        /// The administrator's id.
+        admin_id: String,
+        /// Their e-mail address.
+        email: String,
+        /// Their display name.
+        name: Option<String>,
+        /// When the session ends (UTC).
+        expires_at: OffsetDateTime,
+    }
+    secret []
+}
+
+impl From<service::AdminSession> for AdminSession {
+    fn from(a: service::AdminSession) -> Self {
+        Self {
+            admin_id: a.admin_id,
+            email: a.email,
+            name: a.name,
+            expires_at: utc(a.expires_at),
+        }
+    }
+}
+
+record! {
+    /// A portal user's account, as the portal shows it.
+    PortalAccount {
+        /// The user's id.
+        id: String,
+        /// The e-mail address they sign in with.
+        email: String,
+        /// The display name.
+        name: Option<String>,
+    }
+    secret []
+}
+
+impl From<service::PortalAccount> for PortalAccount {
+    fn from(a: service::PortalAccount) -> Self {
+        Self {
+            id: a.id,
+            email: a.email,
+            name: a.name,
+        }
+    }
+}
+
+record! {
+    /// One of the signed-in user's devices, with what the portal can do to it now.
+    PortalDevice {
+        /// The enrollment's id (what the device operations take).
+        enrollment_id: String,
+        /// The device's name, when known.
+        name: Option<String>,
+        /// Serial number, when known.
+        serial_number: Option<String>,
+        /// Product name or model, when known.
+        model: Option<String>,
+        /// OS version, when known.
+        os_version: Option<String>,
+        /// When it last checked in (UTC).
+        last_seen: Option<OffsetDateTime>,
+        /// Whether the enrollment is active.
+        enabled: bool,
+        /// The operations allowed now: `lock`, `unlock`, `locate`, `wipe`, `retire`, `checkin`.
+        actions: Vec<String>,
+    }
+    secret []
+}
+
+impl From<service::PortalDeviceView> for PortalDevice {
+    fn from(d: service::PortalDeviceView) -> Self {
+        Self {
+            enrollment_id: d.enrollment_id,
+            name: d.name,
+            serial_number: d.serial_number,
+            model: d.model,
+            os_version: d.os_version,
+            last_seen: utc_opt(d.last_seen),
+            enabled: d.enabled,
+            actions: d.actions,
+        }
+    }
+}
+
+record! {
+    /// A device's last reported location.
+    DeviceLocation {
+        /// Latitude, degrees.
+        latitude: f64,
+        /// Longitude, degrees.
+        longitude: f64,
+        /// Horizontal accuracy, metres, when the device sent it.
+        horizontal_accuracy: Option<f64>,
+        /// When the device's answer arrived (UTC).
+        at: OffsetDateTime,
+    }
+    secret []
+}
+
+impl From<service::DeviceLocation> for DeviceLocation {
+    fn from(l: service::DeviceLocation) -> Self {
+        Self {
+            latitude: l.latitude,
+            longitude: l.longitude,
+            horizontal_accuracy: l.horizontal_accuracy,
+            at: utc(l.at),
+        }
+    }
+}
+
+record! {
+    /// A certificate kind users may upload ("Signing", "Encryption").
+    CertificateKind {
+        /// The kind's id (uploads take it, or its name).
+        id: String,
+        /// The display name.
+        name: String,
+        /// `signing`, `encryption` or `other`.
+        usage: String,
+    }
+    secret []
+}
+
+impl From<service::CertKindView> for CertificateKind {
+    fn from(k: service::CertKindView) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            usage: k.usage,
+        }
+    }
+}
+
+record! {
+    /// A user's certificate as listed (the file and its password never leave the store).
+    UserCertificate {
+        /// The certificate's id.
+        id: String,
+        /// The display name.
+        name: String,
+        /// The kind's id.
+        kind: String,
+        /// The kind's display name.
+        kind_name: String,
+        /// The user it belongs to.
+        owner: String,
+        /// The certificate's subject.
+        subject: String,
+        /// The certificate's issuer.
+        issuer: String,
+        /// The serial number (hex).
+        serial: String,
+        /// The e-mail addresses it names.
+        emails: Vec<String>,
+        /// When it was uploaded (UTC).
+        uploaded_at: OffsetDateTime,
+        /// The end of its validity (UTC).
+        not_after: OffsetDateTime,
+        /// Whether the stored file still holds the private key.
+        has_private_key: bool,
+    }
+    secret []
+}
+
+impl From<service::UserCertView> for UserCertificate {
+    fn from(c: service::UserCertView) -> Self {
+        Self {
+            id: c.id,
+            name: c.name,
+            kind: c.kind,
+            kind_name: c.kind_name,
+            owner: c.owner,
+            subject: c.subject,
+            issuer: c.issuer,
+            serial: c.serial,
+            emails: c.emails,
+            uploaded_at: utc(c.uploaded_at),
+            not_after: utc(c.not_after),
+            has_private_key: c.has_private_key,
+        }
+    }
+}
+
+record! {
+    /// What `Devices.enqueue_many` did: one command queued to many devices.
+    BulkOutcome {
+        /// The CommandUUID (one command, referenced per device).
+        command_uuid: String,
+        /// The devices it was queued to.
+        queued: Vec<String>,
+        /// The devices refused before queueing: (enrollment id, code, message).
+        refused: Vec<(String, String, String)>,
+        /// One (enrollment id, `pushed` or why not) per device that had a push token.
+        pushes: Vec<(String, String)>,
+    }
+    secret []
+}
+
+impl From<mdmkit_core::engine::BulkOutcome> for BulkOutcome {
+    fn from(b: mdmkit_core::engine::BulkOutcome) -> Self {
+        Self {
+            command_uuid: b.command_uuid,
+            queued: b.queued.iter().map(ToString::to_string).collect(),
+            refused: b
+                .refused
+                .into_iter()
+                .map(|(id, code, message)| (id.to_string(), code.to_owned(), message))
+                .collect(),
+            pushes: b
+                .pushes
+                .iter()
+                .map(|p| {
+                    (
+                        p.enrollment_id.to_string(),
+                        service::push_certs::describe(&p.outcome),
+                    )
+                })
+                .collect(),
+        }
+    }
+}

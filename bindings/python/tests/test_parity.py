@@ -95,6 +95,11 @@ def verify_profile(inp: Dict[str, Any], exp: Dict[str, Any]) -> None:
     subset(exp, {"signer_subject": mdmkit.verify_profile(body(inp)).signer_subject})
 
 
+def registration_qr_svg(inp: Dict[str, Any], exp: Dict[str, Any]) -> None:
+    svg = mdmkit.registration_qr_svg(inp["url"])
+    assert exp["contains"] in svg and svg.endswith(exp["ends_with"])
+
+
 OPERATIONS: Dict[str, Callable[[Dict[str, Any], Dict[str, Any]], None]] = {
     "render_command": render_command,
     "decode_checkin": decode_checkin,
@@ -104,6 +109,7 @@ OPERATIONS: Dict[str, Callable[[Dict[str, Any], Dict[str, Any]], None]] = {
     "profile_from_spec": profile_from_spec,
     "profile_read": profile_read,
     "verify_profile": verify_profile,
+    "registration_qr_svg": registration_qr_svg,
 }
 
 

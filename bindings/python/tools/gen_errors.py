@@ -113,6 +113,7 @@ TABLE = {
     # enrollment and portal
     "token_invalid": ("TokenInvalid", "EnrollmentError"),
     "sign_in_failed": ("SignInFailed", "EnrollmentError"),
+    "not_signed_in": ("NotSignedIn", "EnrollmentError"),
     "rate_limited": ("RateLimited", "EnrollmentError"),
     # user certificates
     "unknown_kind": ("UnknownKind", "UserCertificateError"),

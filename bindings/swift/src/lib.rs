@@ -17,11 +17,17 @@ uniffi::setup_scaffolding!();
 
 mod error;
 mod mdm;
+mod portal;
 mod protocol;
 mod records;
 
 pub use error::MdmError;
 pub use mdm::{Devices, Enrollment, EnrollmentLink, EventFeed, InvitationReport, Mdm, PushCerts};
+pub use portal::{
+    registration_qr_svg, AdminSession, AdminUser, Admins, CertificateKind, DeviceLocation,
+    OwnCertificates, Portal, PortalAccount, PortalDevice, PortalSession, SignedIn, UserCertificate,
+    UserCertificates,
+};
 pub use protocol::{
     decode_checkin, decode_command, decode_result, error_codes, inspect_push_certificate,
     profile_from_spec, profile_read, render_command, render_command_plist, request_type,

@@ -101,6 +101,21 @@ impl Mdm {
         Arc::new(Devices(self.0.devices()))
     }
 
+    /// Administrators' accounts and sessions.
+    pub fn admins(&self) -> Arc<crate::portal::Admins> {
+        Arc::new(crate::portal::Admins(self.0.admins()))
+    }
+
+    /// The self-service portal: sign-in, and sessions acting for their user.
+    pub fn portal(&self) -> Arc<crate::portal::Portal> {
+        Arc::new(crate::portal::Portal(self.0.portal()))
+    }
+
+    /// Users' certificates (PKCS#12) and the kinds they may upload, for administrators.
+    pub fn user_certs(&self) -> Arc<crate::portal::UserCertificates> {
+        Arc::new(crate::portal::UserCertificates(self.0.user_certs()))
+    }
+
     /// Enrollment: `init`, the device CA, enrollment links and profiles, invitations.
     pub fn enrollment(&self) -> Arc<Enrollment> {
         Arc::new(Enrollment(self.0.enrollment()))
@@ -479,7 +494,7 @@ impl Enrollment {
 /// An enrollment link: its URL carries a one-time token, so `description` leaves it out.
 #[derive(uniffi::Object)]
 #[uniffi::export(Display)]
-pub struct EnrollmentLink(mdmkit_service::EnrollmentLink);
+pub struct EnrollmentLink(pub(crate) mdmkit_service::EnrollmentLink);
 
 impl std::fmt::Debug for EnrollmentLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

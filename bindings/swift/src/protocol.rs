@@ -216,6 +216,12 @@ impl Profile {
         let identity = SigningIdentity::from_bytes(&certificate, &key, chain.as_deref())?;
         Ok(profile::sign(&self.0, &identity)?)
     }
+
+    /// The profile with its payloads encrypted to a device's certificate (PEM or DER, RSA):
+    /// only that device can read them.
+    pub fn encrypt(&self, recipient: Vec<u8>) -> Result<Arc<Profile>> {
+        Ok(Arc::new(Profile(profile::encrypt(&self.0, &recipient)?)))
+    }
 }
 
 /// A signed profile whose signature verified.

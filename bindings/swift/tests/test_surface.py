@@ -148,6 +148,24 @@ def test_profile_build_sign_verify(pki: Pki) -> None:
     raises_code("invalid_input", lambda: mk.profile_from_spec("{"))
 
 
+def test_profile_encrypt_to_a_device(pki: Pki) -> None:
+    spec = {"PayloadIdentifier": "com.example.wifi",
+            "PayloadContent": [{"PayloadType": "com.apple.wifi.managed", "SSID_STR": "Office",
+                                "Password": "hunter2-secret", "EncryptionType": "WPA2"}]}
+    profile = mk.profile_from_spec(json.dumps(spec))
+    key, csr = pki.key_and_csr()
+    device = pki.issue(csr, None)
+    encrypted = profile.encrypt(device)
+    assert encrypted.is_encrypted() and encrypted.payload_types() == []
+    assert encrypted.identifier() == "com.example.wifi"
+    xml = encrypted.to_xml()
+    assert b"hunter2" not in xml and b"EncryptedPayloadContent" in xml
+    assert mk.profile_read(xml).is_encrypted()
+    # DER works as well as PEM; a file that is not a certificate is refused with its code.
+    assert profile.encrypt(pki.der(device)).is_encrypted()
+    raises_code("certificate_unreadable", lambda: profile.encrypt(b"not a certificate"))
+
+
 # --- open and settings -------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@
 //! The engine is sans-IO: [`Engine::handle_checkin`], [`Engine::handle_command`] and
 //! [`Engine::handle`] (one URL for both) take an owned [`MdmRequest`] (method, headers,
 //! body, optional TLS client certificate) and return an [`MdmResponse`]; an HTTP framework
-//! only adapts (the `axum` feature has ready routers in `engine::http`).
+//! only adapts (the `axum` feature has a ready router in `engine::http`).
 //!
 //! # The engine's model of a device
 //!

@@ -39,6 +39,7 @@ pub async fn run_all(store: &dyn Store) {
     user_certificates(store).await;
     configurations(store).await;
     portal_users_and_tokens(store).await;
+    admin_users(store).await;
     privacy_and_audit(store).await;
     privacy_overrides_precedence(store).await;
     branding(store).await;
@@ -1213,6 +1214,105 @@ pub async fn portal_users_and_tokens(store: &dyn Store) {
         "tokens go with the user"
     );
     assert!(store.get_portal_user(&id).await.expect("get").is_none());
+}
+
+/// Administrators (unique e-mail), their sessions, kept apart from portal users.
+pub async fn admin_users(store: &dyn Store) {
+    let id = unique("admin");
+    let email = format!("{}@Example.com", unique("root"));
+    let mut admin = AdminUserRecord::new(&id, &email);
+    admin.name = Some("Root".into());
+    admin.password_hash = Some(Secret::from("$argon2id$v=19$hash"));
+    store.put_admin_user(&admin).await.expect("put admin");
+    assert_eq!(
+        store.get_admin_user(&id).await.expect("get"),
+        Some(admin.clone())
+    );
+    assert_eq!(
+        store
+            .find_admin_user_by_email(&email.to_uppercase())
+            .await
+            .expect("find"),
+        Some(admin.clone())
+    );
+    assert!(
+        store
+            .find_portal_user_by_email(&email)
+            .await
+            .expect("find portal")
+            .is_none(),
+        "administrators are not portal users"
+    );
+    admin.enabled = false;
+    admin.name = None;
+    store.put_admin_user(&admin).await.expect("update");
+    assert_eq!(
+        store.get_admin_user(&id).await.expect("get"),
+        Some(admin.clone())
+    );
+    let clash = AdminUserRecord::new(unique("admin"), email.to_lowercase());
+    assert!(matches!(
+        store.put_admin_user(&clash).await,
+        Err(Error::StoreConflict(_))
+    ));
+    // A portal user may have an administrator's address: the two are separate.
+    let portal = PortalUser::new(&id, &email);
+    store.put_portal_user(&portal).await.expect("portal user");
+    assert!(store
+        .list_admin_users()
+        .await
+        .expect("list")
+        .contains(&admin));
+
+    let session = unique("adminsession");
+    let mut token = TokenRecord::new(&session, TokenKind::AdminSession, &id);
+    token.created_at = at(0);
+    token.expires_at = Some(at(100));
+    store.put_token(&token).await.expect("put session");
+    let portal_session = unique("portalsession");
+    store
+        .put_token(&TokenRecord::new(&portal_session, TokenKind::Session, &id))
+        .await
+        .expect("put portal session");
+    assert_eq!(
+        store.get_token(&session).await.expect("get"),
+        Some(token.clone())
+    );
+    assert!(store.delete_portal_user(&id).await.expect("delete portal"));
+    assert!(
+        store.get_token(&session).await.expect("get").is_some(),
+        "deleting a portal user keeps an administrator's sessions"
+    );
+    assert!(store
+        .get_token(&portal_session)
+        .await
+        .expect("get")
+        .is_none());
+    store
+        .put_portal_user(&portal)
+        .await
+        .expect("portal user again");
+    let portal_session = unique("portalsession");
+    store
+        .put_token(&TokenRecord::new(&portal_session, TokenKind::Session, &id))
+        .await
+        .expect("put portal session");
+    assert!(store.delete_admin_user(&id).await.expect("delete admin"));
+    assert!(!store.delete_admin_user(&id).await.expect("delete again"));
+    assert!(
+        store.get_token(&session).await.expect("get").is_none(),
+        "sessions go with the administrator"
+    );
+    assert!(
+        store
+            .get_token(&portal_session)
+            .await
+            .expect("get")
+            .is_some(),
+        "deleting an administrator keeps a portal user's sessions"
+    );
+    assert!(store.get_admin_user(&id).await.expect("get").is_none());
+    assert!(store.delete_portal_user(&id).await.expect("cleanup"));
 }
 
 /// Privacy settings and the audit log.

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::model::*;
 use super::{
-    CommandQueue, ConfigurationStore, DeclarationStore, EnrollmentStore, PortalStore,
+    AdminStore, CommandQueue, ConfigurationStore, DeclarationStore, EnrollmentStore, PortalStore,
     PushCertificateStore, SettingsStore, UserCertificateStore,
 };
 use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
@@ -36,6 +36,7 @@ struct Inner {
     configurations: BTreeMap<String, ConfigurationRecord>,
     assignments: BTreeMap<(String, AssignmentTarget), Assignment>,
     users: BTreeMap<String, PortalUser>,
+    admins: BTreeMap<String, AdminUserRecord>,
     tokens: BTreeMap<String, TokenRecord>,
     privacy: PrivacySettings,
     privacy_overrides: BTreeMap<PrivacyScope, PrivacyOverride>,
@@ -745,7 +746,9 @@ impl PortalStore for MemoryStore {
 
     async fn delete_portal_user(&self, id: &str) -> Result<bool> {
         let mut inner = self.lock();
-        inner.tokens.retain(|_, token| token.user_id != id);
+        inner
+            .tokens
+            .retain(|_, token| token.user_id != id || token.kind == TokenKind::AdminSession);
         Ok(inner.users.remove(id).is_some())
     }
 
@@ -916,6 +919,52 @@ impl PortalStore for MemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+}
+
+#[async_trait]
+impl AdminStore for MemoryStore {
+    async fn put_admin_user(&self, user: &AdminUserRecord) -> Result<()> {
+        let mut inner = self.lock();
+        let email = user.email.to_lowercase();
+        if inner
+            .admins
+            .values()
+            .any(|other| other.id != user.id && other.email.to_lowercase() == email)
+        {
+            return Err(Error::StoreConflict(format!(
+                "another administrator has the e-mail address {:?}",
+                user.email
+            )));
+        }
+        inner.admins.insert(user.id.clone(), user.clone());
+        Ok(())
+    }
+
+    async fn get_admin_user(&self, id: &str) -> Result<Option<AdminUserRecord>> {
+        Ok(self.lock().admins.get(id).cloned())
+    }
+
+    async fn find_admin_user_by_email(&self, email: &str) -> Result<Option<AdminUserRecord>> {
+        let email = email.to_lowercase();
+        Ok(self
+            .lock()
+            .admins
+            .values()
+            .find(|user| user.email.to_lowercase() == email)
+            .cloned())
+    }
+
+    async fn list_admin_users(&self) -> Result<Vec<AdminUserRecord>> {
+        Ok(self.lock().admins.values().cloned().collect())
+    }
+
+    async fn delete_admin_user(&self, id: &str) -> Result<bool> {
+        let mut inner = self.lock();
+        inner
+            .tokens
+            .retain(|_, token| token.user_id != id || token.kind != TokenKind::AdminSession);
+        Ok(inner.admins.remove(id).is_some())
     }
 }
 

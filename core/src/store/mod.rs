@@ -8,6 +8,8 @@
 //!   certificate kinds.
 //! * [`ConfigurationStore`]: named configurations and their assignments.
 //! * [`PortalStore`]: portal users, invitations and tokens, privacy settings, audit log.
+//! * [`AdminStore`]: the administrators' accounts (their sessions are tokens of the
+//!   [`PortalStore`]).
 //! * [`SettingsStore`]: the server's settings (public URLs, device CA, SMTP), secrets sealed.
 //! * [`DeclarationStore`]: declarations (Declarative Device Management) in sets, the sets'
 //!   assignments to enrollments, the enrollments' status reports and last synced tokens.
@@ -303,7 +305,8 @@ pub trait PortalStore: Send + Sync {
     /// Every portal user, ordered by id.
     async fn list_portal_users(&self) -> Result<Vec<PortalUser>>;
 
-    /// Deletes a portal user and their tokens.
+    /// Deletes a portal user and their tokens (not the administrator sessions of an
+    /// administrator who happens to have the same id).
     async fn delete_portal_user(&self, id: &str) -> Result<bool>;
 
     /// Stores a token. One with the same hash already stored is an
@@ -378,6 +381,27 @@ pub trait PortalStore: Send + Sync {
 
     /// Audit events matching the query, newest first.
     async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+}
+
+/// The administrators' accounts, apart from the portal's users. Their sessions are
+/// [`TokenKind::AdminSession`] tokens of the [`PortalStore`].
+#[async_trait]
+pub trait AdminStore: Send + Sync {
+    /// Inserts or replaces an administrator. Another administrator with the same e-mail
+    /// address is an [`Error::StoreConflict`](crate::Error::StoreConflict).
+    async fn put_admin_user(&self, user: &AdminUserRecord) -> Result<()>;
+
+    /// The administrator with this id.
+    async fn get_admin_user(&self, id: &str) -> Result<Option<AdminUserRecord>>;
+
+    /// The administrator with this e-mail address (compared case-insensitively).
+    async fn find_admin_user_by_email(&self, email: &str) -> Result<Option<AdminUserRecord>>;
+
+    /// Every administrator, ordered by id.
+    async fn list_admin_users(&self) -> Result<Vec<AdminUserRecord>>;
+
+    /// Deletes an administrator and their sessions ([`TokenKind::AdminSession`] tokens).
+    async fn delete_admin_user(&self, id: &str) -> Result<bool>;
 }
 
 /// The privacy settings that apply to an enrollment owned by `user` (either may be
@@ -506,6 +530,7 @@ pub trait Store:
     + UserCertificateStore
     + ConfigurationStore
     + PortalStore
+    + AdminStore
     + SettingsStore
     + DeclarationStore
 {
@@ -518,6 +543,7 @@ impl<T> Store for T where
         + UserCertificateStore
         + ConfigurationStore
         + PortalStore
+        + AdminStore
         + SettingsStore
         + DeclarationStore
 {

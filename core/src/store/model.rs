@@ -752,6 +752,43 @@ impl PortalUser {
     }
 }
 
+/// An administrator of the deployment (the console and the admin API), kept apart from
+/// the portal's end users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AdminUserRecord {
+    /// The administrator's identifier.
+    pub id: String,
+    /// The e-mail address (unique among administrators, compared case-insensitively).
+    pub email: String,
+    /// The display name.
+    pub name: Option<String>,
+    /// The password hash (a PHC string from the enrollment crate), `None` until set.
+    pub password_hash: Option<Secret>,
+    /// Whether the administrator may sign in.
+    pub enabled: bool,
+    /// When the administrator was created.
+    pub created_at: OffsetDateTime,
+    /// When the record was last written.
+    pub updated_at: OffsetDateTime,
+}
+
+impl AdminUserRecord {
+    /// An enabled administrator with no password yet.
+    pub fn new(id: impl Into<String>, email: impl Into<String>) -> Self {
+        let now = now_micros();
+        Self {
+            id: id.into(),
+            email: email.into(),
+            name: None,
+            password_hash: None,
+            enabled: true,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// What a single-use token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -762,6 +799,8 @@ pub enum TokenKind {
     Enrollment,
     /// A portal sign-in session.
     Session,
+    /// An administrator's sign-in session (the user id is an [`AdminUserRecord`]'s id).
+    AdminSession,
     /// A password reset.
     PasswordReset,
     /// Not redeemable: the SHA-256 of a device identity certificate issued through an
@@ -777,6 +816,7 @@ impl TokenKind {
             TokenKind::Invitation => "invitation",
             TokenKind::Enrollment => "enrollment",
             TokenKind::Session => "session",
+            TokenKind::AdminSession => "admin_session",
             TokenKind::PasswordReset => "password_reset",
             TokenKind::DeviceIdentity => "device_identity",
         }
@@ -788,6 +828,7 @@ impl TokenKind {
             TokenKind::Invitation,
             TokenKind::Enrollment,
             TokenKind::Session,
+            TokenKind::AdminSession,
             TokenKind::PasswordReset,
             TokenKind::DeviceIdentity,
         ]

@@ -12,7 +12,7 @@ use super::crypto::AtRestKey;
 use super::model::*;
 use super::sql::*;
 use super::{
-    CommandQueue, ConfigurationStore, DeclarationStore, EnrollmentStore, PortalStore,
+    AdminStore, CommandQueue, ConfigurationStore, DeclarationStore, EnrollmentStore, PortalStore,
     PushCertificateStore, UserCertificateStore,
 };
 use crate::{CommandStatus, EnrollmentId, Error, Result, Secret};
@@ -27,6 +27,7 @@ const MIGRATIONS: Migrations = &[
         6,
         include_str!("migrations/postgres_0006_expiry_notices.sql"),
     ),
+    (7, include_str!("migrations/postgres_0007_admin_users.sql")),
 ];
 
 /// The advisory lock key that serialises migrations of several engines starting at once.

@@ -147,6 +147,7 @@ pub(crate) const SEALED_COLUMNS: &[SealedColumn] = &[
         false,
     ),
     sealed("mdmkit_portal_users", "password_hash", &["id"], false),
+    sealed("mdmkit_admin_users", "password_hash", &["id"], false),
     sealed("mdmkit_enrollments", "authenticate_message", &["id"], true),
     sealed("mdmkit_enrollments", "token_update_message", &["id"], true),
     sealed("mdmkit_devices", "device_information", &["device_id"], true),
@@ -171,6 +172,7 @@ pub(crate) const DATA_TABLES: &[&str] = &[
     "mdmkit_certificate_kinds",
     "mdmkit_configurations",
     "mdmkit_portal_users",
+    "mdmkit_admin_users",
     "mdmkit_tokens",
     "mdmkit_settings",
     "mdmkit_audit_events",
@@ -744,6 +746,26 @@ macro_rules! impl_sql_store {
                     &self.key,
                     row.try_get("password_hash").map_err(backend)?,
                     "mdmkit_portal_users",
+                    "password_hash",
+                    &id,
+                )?;
+                user.enabled = row.try_get("enabled").map_err(backend)?;
+                user.created_at = from_micros(row.try_get("created_at").map_err(backend)?)?;
+                user.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
+                Ok(user)
+            }
+
+            fn admin_user_from_row(&self, row: &DbRow) -> Result<AdminUserRecord> {
+                let id: String = row.try_get("id").map_err(backend)?;
+                let mut user = AdminUserRecord::new(
+                    id.clone(),
+                    row.try_get::<String, _>("email").map_err(backend)?,
+                );
+                user.name = row.try_get("name").map_err(backend)?;
+                user.password_hash = unseal(
+                    &self.key,
+                    row.try_get("password_hash").map_err(backend)?,
+                    "mdmkit_admin_users",
                     "password_hash",
                     &id,
                 )?;
@@ -1941,8 +1963,9 @@ macro_rules! impl_sql_store {
 
             async fn delete_portal_user(&self, id: &str) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query("DELETE FROM mdmkit_tokens WHERE user_id = $1")
+                sqlx::query("DELETE FROM mdmkit_tokens WHERE user_id = $1 AND kind <> $2")
                     .bind(id)
+                    .bind(TokenKind::AdminSession.as_str())
                     .execute(&mut *tx)
                     .await
                     .map_err(backend)?;
@@ -2260,6 +2283,88 @@ macro_rules! impl_sql_store {
                 .await
                 .map_err(backend)?;
                 rows.iter().map(Self::audit_from_row).collect()
+            }
+        }
+
+        #[async_trait]
+        impl AdminStore for $store {
+            async fn put_admin_user(&self, user: &AdminUserRecord) -> Result<()> {
+                let id = user.id.as_str();
+                sqlx::query(
+                    "INSERT INTO mdmkit_admin_users (id, email, email_lower, name, \
+                     password_hash, enabled, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET \
+                     email = excluded.email, email_lower = excluded.email_lower, \
+                     name = excluded.name, password_hash = excluded.password_hash, \
+                     enabled = excluded.enabled, created_at = excluded.created_at, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(id)
+                .bind(user.email.as_str())
+                .bind(user.email.to_lowercase())
+                .bind(user.name.as_deref())
+                .bind(seal(&self.key, user.password_hash.as_ref(), "mdmkit_admin_users", "password_hash", id)?)
+                .bind(user.enabled)
+                .bind(to_micros(user.created_at))
+                .bind(to_micros(user.updated_at))
+                .execute(&self.pool)
+                .await
+                .map_err(|e| {
+                    conflict_or_backend(
+                        e,
+                        &format!("another administrator has the e-mail address {:?}", user.email),
+                    )
+                })?;
+                Ok(())
+            }
+
+            async fn get_admin_user(&self, id: &str) -> Result<Option<AdminUserRecord>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {PORTAL_USER_COLUMNS} FROM mdmkit_admin_users WHERE id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                row.map(|row| self.admin_user_from_row(&row)).transpose()
+            }
+
+            async fn find_admin_user_by_email(&self, email: &str) -> Result<Option<AdminUserRecord>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {PORTAL_USER_COLUMNS} FROM mdmkit_admin_users WHERE email_lower = $1"
+                ))
+                .bind(email.to_lowercase())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                row.map(|row| self.admin_user_from_row(&row)).transpose()
+            }
+
+            async fn list_admin_users(&self) -> Result<Vec<AdminUserRecord>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {PORTAL_USER_COLUMNS} FROM mdmkit_admin_users ORDER BY id"
+                ))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(|row| self.admin_user_from_row(row)).collect()
+            }
+
+            async fn delete_admin_user(&self, id: &str) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM mdmkit_tokens WHERE user_id = $1 AND kind = $2")
+                    .bind(id)
+                    .bind(TokenKind::AdminSession.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                let done = sqlx::query("DELETE FROM mdmkit_admin_users WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                tx.commit().await.map_err(backend)?;
+                Ok(done.rows_affected() > 0)
             }
         }
 

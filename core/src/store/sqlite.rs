@@ -13,7 +13,7 @@ use super::crypto::AtRestKey;
 use super::model::*;
 use super::sql::*;
 use super::{
-    CommandQueue, ConfigurationStore, DeclarationStore, EnrollmentStore, PortalStore,
+    AdminStore, CommandQueue, ConfigurationStore, DeclarationStore, EnrollmentStore, PortalStore,
     PushCertificateStore, UserCertificateStore,
 };
 use crate::secret_file::restrict_to_owner;
@@ -26,6 +26,7 @@ const MIGRATIONS: Migrations = &[
     (4, include_str!("migrations/sqlite_0004_ddm.sql")),
     (5, include_str!("migrations/sqlite_0005_settings.sql")),
     (6, include_str!("migrations/sqlite_0006_expiry_notices.sql")),
+    (7, include_str!("migrations/sqlite_0007_admin_users.sql")),
 ];
 
 /// Every store trait in one SQLite file (WAL journal, migrations applied on open).

@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import errors
 from ._mdmkit import (
     ActionOutcome,
+    BulkOutcome,
     AsyncDevices,
     CertificateInfo,
     CommandStatus,
@@ -52,6 +53,20 @@ from ._mdmkit import (
     request_types,
     vendor_sign_request,
     verify_profile,
+    Admins,
+    AdminSession,
+    AdminUser,
+    CertificateKind,
+    DeviceLocation,
+    OwnCertificates,
+    Portal,
+    PortalAccount,
+    PortalDevice,
+    PortalSession,
+    SignedIn,
+    UserCertificate,
+    UserCertificates,
+    registration_qr_svg,
 )
 
 __all__ = [
@@ -59,6 +74,7 @@ __all__ = [
     "Expiry",
     "DashboardEntry",
     "ActionOutcome",
+    "BulkOutcome",
     "AsyncDevices",
     "CertificateInfo",
     "CommandStatus",
@@ -98,6 +114,20 @@ __all__ = [
     "request_types",
     "vendor_sign_request",
     "verify_profile",
+    "Admins",
+    "AdminSession",
+    "AdminUser",
+    "CertificateKind",
+    "DeviceLocation",
+    "OwnCertificates",
+    "Portal",
+    "PortalAccount",
+    "PortalDevice",
+    "PortalSession",
+    "SignedIn",
+    "UserCertificate",
+    "UserCertificates",
+    "registration_qr_svg",
 ]
 
 # One exception class per error code (written by tools/gen_errors.py).
@@ -197,6 +227,7 @@ from .errors import (
     WebhookInvalid,
     TokenInvalid,
     SignInFailed,
+    NotSignedIn,
     RateLimited,
     UnknownKind,
     KindExists,
@@ -305,6 +336,7 @@ __all__ += [
     "WebhookInvalid",
     "TokenInvalid",
     "SignInFailed",
+    "NotSignedIn",
     "RateLimited",
     "UnknownKind",
     "KindExists",

@@ -396,6 +396,10 @@ class SignInFailed(EnrollmentError):
     """`sign_in_failed`."""
 
 
+class NotSignedIn(EnrollmentError):
+    """`not_signed_in`."""
+
+
 class RateLimited(EnrollmentError):
     """`rate_limited`."""
 
@@ -526,6 +530,7 @@ ERROR_CLASSES: Dict[str, Type[MdmError]] = {
     "webhook_invalid": WebhookInvalid,
     "token_invalid": TokenInvalid,
     "sign_in_failed": SignInFailed,
+    "not_signed_in": NotSignedIn,
     "rate_limited": RateLimited,
     "unknown_kind": UnknownKind,
     "kind_exists": KindExists,
@@ -640,6 +645,7 @@ __all__ = [
     "WebhookInvalid",
     "TokenInvalid",
     "SignInFailed",
+    "NotSignedIn",
     "RateLimited",
     "UnknownKind",
     "KindExists",

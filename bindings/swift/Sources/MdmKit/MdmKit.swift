@@ -529,6 +529,22 @@ fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterDouble: FfiConverterPrimitive {
+    typealias FfiType = Double
+    typealias SwiftType = Double
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Double {
+        return try lift(readDouble(&buf))
+    }
+
+    public static func write(_ value: Double, into buf: inout [UInt8]) {
+        writeDouble(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterBool : FfiConverter {
     typealias FfiType = Int8
     typealias SwiftType = Bool
@@ -684,6 +700,334 @@ fileprivate struct FfiConverterDuration: FfiConverterRustBuffer {
         writeInt(&buf, nanoseconds)
     }
 }
+
+
+
+
+/**
+ * Administrators' accounts and sessions (`Mdm.admins()`).
+ */
+public protocol AdminsProtocol: AnyObject, Sendable {
+    
+    /**
+     * Adds an administrator who signs in with `email` and `password` (argon2id).
+     */
+    func add(email: String, password: String, name: String?) async throws  -> AdminUser
+    
+    /**
+     * Deletes an administrator and ends their sessions; whether they existed.
+     */
+    func delete(id: String) async throws  -> Bool
+    
+    /**
+     * One administrator; `not_found` when unknown.
+     */
+    func get(id: String) async throws  -> AdminUser
+    
+    /**
+     * Every administrator, ordered by id.
+     */
+    func list() async throws  -> [AdminUser]
+    
+    /**
+     * The signed-in administrator of a session; `not_signed_in` when it ended.
+     */
+    func session(token: String) async throws  -> AdminSession
+    
+    /**
+     * Enables or disables an administrator (disabling ends their sessions).
+     */
+    func setEnabled(id: String, enabled: Bool) async throws  -> AdminUser
+    
+    /**
+     * Sets an administrator's password and ends every session of theirs.
+     */
+    func setPassword(id: String, password: String) async throws 
+    
+    /**
+     * Signs an administrator in: a new session (`sign_in_failed`, `rate_limited`).
+     */
+    func signIn(email: String, password: String) async throws  -> SignedIn
+    
+    /**
+     * Ends a session (an unknown or ended one is not an error).
+     */
+    func signOut(token: String) async throws 
+    
+}
+/**
+ * Administrators' accounts and sessions (`Mdm.admins()`).
+ */
+open class Admins: AdminsProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mdmkit_swift_fn_clone_admins(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mdmkit_swift_fn_free_admins(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Adds an administrator who signs in with `email` and `password` (argon2id).
+     */
+open func add(email: String, password: String, name: String?)async throws  -> AdminUser  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_admins_add(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(email),FfiConverterString.lower(password),FfiConverterOptionString.lower(name)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeAdminUser_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Deletes an administrator and ends their sessions; whether they existed.
+     */
+open func delete(id: String)async throws  -> Bool  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_admins_delete(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_i8,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_i8,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_i8,
+            liftFunc: FfiConverterBool.lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * One administrator; `not_found` when unknown.
+     */
+open func get(id: String)async throws  -> AdminUser  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_admins_get(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeAdminUser_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Every administrator, ordered by id.
+     */
+open func list()async throws  -> [AdminUser]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_admins_list(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeAdminUser.lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * The signed-in administrator of a session; `not_signed_in` when it ended.
+     */
+open func session(token: String)async throws  -> AdminSession  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_admins_session(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(token)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeAdminSession_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Enables or disables an administrator (disabling ends their sessions).
+     */
+open func setEnabled(id: String, enabled: Bool)async throws  -> AdminUser  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_admins_set_enabled(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id),FfiConverterBool.lower(enabled)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeAdminUser_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Sets an administrator's password and ends every session of theirs.
+     */
+open func setPassword(id: String, password: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_admins_set_password(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id),FfiConverterString.lower(password)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_void,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_void,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Signs an administrator in: a new session (`sign_in_failed`, `rate_limited`).
+     */
+open func signIn(email: String, password: String)async throws  -> SignedIn  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_admins_sign_in(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(email),FfiConverterString.lower(password)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_u64,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_u64,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_u64,
+            liftFunc: FfiConverterTypeSignedIn_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Ends a session (an unknown or ended one is not an error).
+     */
+open func signOut(token: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_admins_sign_out(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(token)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_void,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_void,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAdmins: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Admins
+
+    public static func lift(_ handle: UInt64) throws -> Admins {
+        return Admins(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Admins) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Admins {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Admins, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAdmins_lift(_ handle: UInt64) throws -> Admins {
+    return try FfiConverterTypeAdmins.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAdmins_lower(_ value: Admins) -> UInt64 {
+    return FfiConverterTypeAdmins.lower(value)
+}
+
+
 
 
 
@@ -2040,6 +2384,11 @@ public func FfiConverterTypeInvitationReport_lower(_ value: InvitationReport) ->
 public protocol MdmProtocol: AnyObject, Sendable {
     
     /**
+     * Administrators' accounts and sessions.
+     */
+    func admins()  -> Admins
+    
+    /**
      * Devices, their actions, queues and command results.
      */
     func devices()  -> Devices
@@ -2068,6 +2417,11 @@ public protocol MdmProtocol: AnyObject, Sendable {
     func handle(request: MdmRequest) async throws  -> MdmResponse
     
     /**
+     * The self-service portal: sign-in, and sessions acting for their user.
+     */
+    func portal()  -> Portal
+    
+    /**
      * Push certificates: CSR, vendor signing, install and renew, status, history.
      */
     func pushCerts()  -> PushCerts
@@ -2091,6 +2445,11 @@ public protocol MdmProtocol: AnyObject, Sendable {
      * Removes a setting; returns whether it was set.
      */
     func unsetSetting(name: String) async throws  -> Bool
+    
+    /**
+     * Users' certificates (PKCS#12) and the kinds they may upload, for administrators.
+     */
+    func userCerts()  -> UserCertificates
     
 }
 /**
@@ -2171,6 +2530,18 @@ public static func `open`(storeUrl: String, keyHex: String?, settings: [String: 
 
     
     /**
+     * Administrators' accounts and sessions.
+     */
+open func admins() -> Admins  {
+    return try!  FfiConverterTypeAdmins_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mdmkit_swift_fn_method_mdm_admins(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Devices, their actions, queues and command results.
      */
 open func devices() -> Devices  {
@@ -2245,6 +2616,18 @@ open func handle(request: MdmRequest)async throws  -> MdmResponse  {
             liftFunc: FfiConverterTypeMdmResponse_lift,
             errorHandler: FfiConverterTypeMdmError_lift
         )
+}
+    
+    /**
+     * The self-service portal: sign-in, and sessions acting for their user.
+     */
+open func portal() -> Portal  {
+    return try!  FfiConverterTypePortal_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mdmkit_swift_fn_method_mdm_portal(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -2335,6 +2718,18 @@ open func unsetSetting(name: String)async throws  -> Bool  {
         )
 }
     
+    /**
+     * Users' certificates (PKCS#12) and the kinds they may upload, for administrators.
+     */
+open func userCerts() -> UserCertificates  {
+    return try!  FfiConverterTypeUserCertificates_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mdmkit_swift_fn_method_mdm_user_certs(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
 
     
 }
@@ -2386,9 +2781,998 @@ public func FfiConverterTypeMdm_lower(_ value: Mdm) -> UInt64 {
 
 
 /**
+ * The signed-in user's own certificates (`PortalSession.certificates()`): another user's
+ * certificate is `unknown_certificate`, like a missing one.
+ */
+public protocol OwnCertificatesProtocol: AnyObject, Sendable {
+    
+    /**
+     * Uploads a PKCS#12 file of `kind` (id or name) with its password; refusals (not
+     * PKCS#12, wrong password, expired, no private key...) have their own codes and store
+     * nothing.
+     */
+    func add(kind: String, pkcs12: Data, password: String, name: String?) async throws  -> UserCertificate
+    
+    /**
+     * Removes the private key of one of the user's certificates, for good.
+     */
+    func clearPrivateKey(id: String) async throws  -> UserCertificate
+    
+    /**
+     * Deletes one of the user's certificates; `false` when there was none.
+     */
+    func delete(id: String) async throws  -> Bool
+    
+    /**
+     * Renames one of the user's certificates.
+     */
+    func edit(id: String, name: String) async throws  -> UserCertificate
+    
+    /**
+     * The kinds the user may upload.
+     */
+    func kinds() async throws  -> [CertificateKind]
+    
+    /**
+     * The user's certificates, oldest upload first.
+     */
+    func list() async throws  -> [UserCertificate]
+    
+}
+/**
+ * The signed-in user's own certificates (`PortalSession.certificates()`): another user's
+ * certificate is `unknown_certificate`, like a missing one.
+ */
+open class OwnCertificates: OwnCertificatesProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mdmkit_swift_fn_clone_owncertificates(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mdmkit_swift_fn_free_owncertificates(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Uploads a PKCS#12 file of `kind` (id or name) with its password; refusals (not
+     * PKCS#12, wrong password, expired, no private key...) have their own codes and store
+     * nothing.
+     */
+open func add(kind: String, pkcs12: Data, password: String, name: String?)async throws  -> UserCertificate  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_owncertificates_add(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(kind),FfiConverterData.lower(pkcs12),FfiConverterString.lower(password),FfiConverterOptionString.lower(name)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeUserCertificate_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Removes the private key of one of the user's certificates, for good.
+     */
+open func clearPrivateKey(id: String)async throws  -> UserCertificate  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_owncertificates_clear_private_key(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeUserCertificate_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Deletes one of the user's certificates; `false` when there was none.
+     */
+open func delete(id: String)async throws  -> Bool  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_owncertificates_delete(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_i8,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_i8,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_i8,
+            liftFunc: FfiConverterBool.lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Renames one of the user's certificates.
+     */
+open func edit(id: String, name: String)async throws  -> UserCertificate  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_owncertificates_edit(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id),FfiConverterString.lower(name)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeUserCertificate_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * The kinds the user may upload.
+     */
+open func kinds()async throws  -> [CertificateKind]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_owncertificates_kinds(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeCertificateKind.lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * The user's certificates, oldest upload first.
+     */
+open func list()async throws  -> [UserCertificate]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_owncertificates_list(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeUserCertificate.lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOwnCertificates: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = OwnCertificates
+
+    public static func lift(_ handle: UInt64) throws -> OwnCertificates {
+        return OwnCertificates(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: OwnCertificates) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OwnCertificates {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: OwnCertificates, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOwnCertificates_lift(_ handle: UInt64) throws -> OwnCertificates {
+    return try FfiConverterTypeOwnCertificates.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOwnCertificates_lower(_ value: OwnCertificates) -> UInt64 {
+    return FfiConverterTypeOwnCertificates.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The self-service portal (`Mdm.portal()`): end users' sign-in and sessions.
+ */
+public protocol PortalProtocol: AnyObject, Sendable {
+    
+    /**
+     * Accepts an invitation from its portal link's token: sets the user's first password
+     * and signs them in (`token_invalid` when used, expired, revoked or unknown).
+     */
+    func acceptInvitation(token: String, password: String) async throws  -> SignedIn
+    
+    /**
+     * The signed-in user of a session (`not_signed_in` when it ended or is unknown).
+     */
+    func session(token: String) async throws  -> PortalSession
+    
+    /**
+     * Signs a portal user in: a new session (`sign_in_failed`; `rate_limited` after five
+     * failures in a row).
+     */
+    func signIn(email: String, password: String) async throws  -> SignedIn
+    
+    /**
+     * Ends a session (an unknown or ended one is not an error).
+     */
+    func signOut(token: String) async throws 
+    
+}
+/**
+ * The self-service portal (`Mdm.portal()`): end users' sign-in and sessions.
+ */
+open class Portal: PortalProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mdmkit_swift_fn_clone_portal(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mdmkit_swift_fn_free_portal(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Accepts an invitation from its portal link's token: sets the user's first password
+     * and signs them in (`token_invalid` when used, expired, revoked or unknown).
+     */
+open func acceptInvitation(token: String, password: String)async throws  -> SignedIn  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portal_accept_invitation(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(token),FfiConverterString.lower(password)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_u64,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_u64,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_u64,
+            liftFunc: FfiConverterTypeSignedIn_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * The signed-in user of a session (`not_signed_in` when it ended or is unknown).
+     */
+open func session(token: String)async throws  -> PortalSession  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portal_session(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(token)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_u64,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_u64,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_u64,
+            liftFunc: FfiConverterTypePortalSession_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Signs a portal user in: a new session (`sign_in_failed`; `rate_limited` after five
+     * failures in a row).
+     */
+open func signIn(email: String, password: String)async throws  -> SignedIn  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portal_sign_in(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(email),FfiConverterString.lower(password)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_u64,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_u64,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_u64,
+            liftFunc: FfiConverterTypeSignedIn_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Ends a session (an unknown or ended one is not an error).
+     */
+open func signOut(token: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portal_sign_out(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(token)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_void,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_void,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePortal: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Portal
+
+    public static func lift(_ handle: UInt64) throws -> Portal {
+        return Portal(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Portal) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Portal {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Portal, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePortal_lift(_ handle: UInt64) throws -> Portal {
+    return try FfiConverterTypePortal.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePortal_lower(_ value: Portal) -> UInt64 {
+    return FfiConverterTypePortal.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A signed-in portal user: every call checks again that the user is still enabled and, for
+ * a device, that it is theirs (another user's device is `device_not_found`, exactly like
+ * a missing one).
+ */
+public protocol PortalSessionProtocol: AnyObject, Sendable {
+    
+    /**
+     * The user's own certificates (the portal's certificates tab).
+     */
+    func certificates()  -> OwnCertificates
+    
+    /**
+     * Changes the password (the current one must be given: `sign_in_failed` otherwise).
+     * Every session of the user ends, this one too: the new session is returned.
+     */
+    func changePassword(current: String, new: String) async throws  -> SignedIn
+    
+    /**
+     * Makes one of the user's devices check in now (a push; nothing queued).
+     */
+    func checkIn(enrollmentId: String) async throws  -> ActionOutcome
+    
+    /**
+     * A command's state on one of the user's devices: `queued`, `pushed`,
+     * `acknowledged`, `error` or `not_now`.
+     */
+    func commandState(enrollmentId: String, commandUuid: String) async throws  -> String
+    
+    /**
+     * One of the user's devices (`device_not_found` for another user's).
+     */
+    func device(enrollmentId: String) async throws  -> PortalDevice
+    
+    /**
+     * The user's devices.
+     */
+    func devices() async throws  -> [PortalDevice]
+    
+    /**
+     * When the session ends.
+     */
+    func expiresAt()  -> Date
+    
+    /**
+     * Asks one of the user's devices for its location (`location_disabled` when the
+     * privacy settings forbid it).
+     */
+    func locate(enrollmentId: String) async throws  -> ActionOutcome
+    
+    /**
+     * The last location the device reported, `nil` when none.
+     */
+    func location(enrollmentId: String) async throws  -> DeviceLocation?
+    
+    /**
+     * Locks one of the user's devices, with an optional message and phone number.
+     */
+    func lock(enrollmentId: String, message: String?, phone: String?) async throws  -> ActionOutcome
+    
+    /**
+     * A single-use registration link for another device of the user (a secret).
+     */
+    func registrationLink() async throws  -> EnrollmentLink
+    
+    /**
+     * Removes one of the user's devices from management.
+     */
+    func retire(enrollmentId: String) async throws  -> ActionOutcome
+    
+    /**
+     * Clears the passcode of one of the user's devices.
+     */
+    func unlock(enrollmentId: String) async throws  -> ActionOutcome
+    
+    /**
+     * Changes the display name and/or e-mail address (`nil` keeps it).
+     */
+    func updateAccount(name: String?, email: String?) async throws  -> PortalAccount
+    
+    /**
+     * The signed-in user's account.
+     */
+    func user() async throws  -> PortalAccount
+    
+    /**
+     * The signed-in user's id.
+     */
+    func userId()  -> String
+    
+    /**
+     * Erases one of the user's devices.
+     */
+    func wipe(enrollmentId: String) async throws  -> ActionOutcome
+    
+}
+/**
+ * A signed-in portal user: every call checks again that the user is still enabled and, for
+ * a device, that it is theirs (another user's device is `device_not_found`, exactly like
+ * a missing one).
+ */
+open class PortalSession: PortalSessionProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mdmkit_swift_fn_clone_portalsession(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mdmkit_swift_fn_free_portalsession(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The user's own certificates (the portal's certificates tab).
+     */
+open func certificates() -> OwnCertificates  {
+    return try!  FfiConverterTypeOwnCertificates_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mdmkit_swift_fn_method_portalsession_certificates(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Changes the password (the current one must be given: `sign_in_failed` otherwise).
+     * Every session of the user ends, this one too: the new session is returned.
+     */
+open func changePassword(current: String, new: String)async throws  -> SignedIn  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portalsession_change_password(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(current),FfiConverterString.lower(new)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_u64,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_u64,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_u64,
+            liftFunc: FfiConverterTypeSignedIn_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Makes one of the user's devices check in now (a push; nothing queued).
+     */
+open func checkIn(enrollmentId: String)async throws  -> ActionOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portalsession_check_in(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(enrollmentId)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeActionOutcome_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * A command's state on one of the user's devices: `queued`, `pushed`,
+     * `acknowledged`, `error` or `not_now`.
+     */
+open func commandState(enrollmentId: String, commandUuid: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portalsession_command_state(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(enrollmentId),FfiConverterString.lower(commandUuid)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * One of the user's devices (`device_not_found` for another user's).
+     */
+open func device(enrollmentId: String)async throws  -> PortalDevice  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portalsession_device(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(enrollmentId)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePortalDevice_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * The user's devices.
+     */
+open func devices()async throws  -> [PortalDevice]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portalsession_devices(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypePortalDevice.lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * When the session ends.
+     */
+open func expiresAt() -> Date  {
+    return try!  FfiConverterTimestamp.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mdmkit_swift_fn_method_portalsession_expires_at(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Asks one of the user's devices for its location (`location_disabled` when the
+     * privacy settings forbid it).
+     */
+open func locate(enrollmentId: String)async throws  -> ActionOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portalsession_locate(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(enrollmentId)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeActionOutcome_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * The last location the device reported, `nil` when none.
+     */
+open func location(enrollmentId: String)async throws  -> DeviceLocation?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portalsession_location(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(enrollmentId)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeDeviceLocation.lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Locks one of the user's devices, with an optional message and phone number.
+     */
+open func lock(enrollmentId: String, message: String?, phone: String?)async throws  -> ActionOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portalsession_lock(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(enrollmentId),FfiConverterOptionString.lower(message),FfiConverterOptionString.lower(phone)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeActionOutcome_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * A single-use registration link for another device of the user (a secret).
+     */
+open func registrationLink()async throws  -> EnrollmentLink  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portalsession_registration_link(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_u64,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_u64,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_u64,
+            liftFunc: FfiConverterTypeEnrollmentLink_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Removes one of the user's devices from management.
+     */
+open func retire(enrollmentId: String)async throws  -> ActionOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portalsession_retire(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(enrollmentId)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeActionOutcome_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Clears the passcode of one of the user's devices.
+     */
+open func unlock(enrollmentId: String)async throws  -> ActionOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portalsession_unlock(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(enrollmentId)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeActionOutcome_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Changes the display name and/or e-mail address (`nil` keeps it).
+     */
+open func updateAccount(name: String?, email: String?)async throws  -> PortalAccount  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portalsession_update_account(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(name),FfiConverterOptionString.lower(email)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePortalAccount_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * The signed-in user's account.
+     */
+open func user()async throws  -> PortalAccount  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portalsession_user(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePortalAccount_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * The signed-in user's id.
+     */
+open func userId() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mdmkit_swift_fn_method_portalsession_user_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Erases one of the user's devices.
+     */
+open func wipe(enrollmentId: String)async throws  -> ActionOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portalsession_wipe(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(enrollmentId)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeActionOutcome_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePortalSession: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = PortalSession
+
+    public static func lift(_ handle: UInt64) throws -> PortalSession {
+        return PortalSession(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: PortalSession) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PortalSession {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: PortalSession, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePortalSession_lift(_ handle: UInt64) throws -> PortalSession {
+    return try FfiConverterTypePortalSession.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePortalSession_lower(_ value: PortalSession) -> UInt64 {
+    return FfiConverterTypePortalSession.lower(value)
+}
+
+
+
+
+
+
+/**
  * A configuration profile (`.mobileconfig`).
  */
 public protocol ProfileProtocol: AnyObject, Sendable {
+    
+    /**
+     * The profile with its payloads encrypted to a device's certificate (PEM or DER, RSA):
+     * only that device can read them.
+     */
+    func encrypt(recipient: Data) throws  -> Profile
     
     /**
      * `PayloadIdentifier`.
@@ -2477,6 +3861,20 @@ open class Profile: ProfileProtocol, @unchecked Sendable, CustomStringConvertibl
 
     
 
+    
+    /**
+     * The profile with its payloads encrypted to a device's certificate (PEM or DER, RSA):
+     * only that device can read them.
+     */
+open func encrypt(recipient: Data)throws  -> Profile  {
+    return try  FfiConverterTypeProfile_lift(try rustCallWithError(FfiConverterTypeMdmError_lift) {
+        uniffiCallStatus in
+    uniffi_mdmkit_swift_fn_method_profile_encrypt(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(recipient),uniffiCallStatus
+    )
+})
+}
     
     /**
      * `PayloadIdentifier`.
@@ -2929,6 +4327,488 @@ public func FfiConverterTypePushCerts_lower(_ value: PushCerts) -> UInt64 {
 
 
 
+
+
+/**
+ * A new session: its token is the bearer secret (shown once), so `description` leaves it
+ * out.
+ */
+public protocol SignedInProtocol: AnyObject, Sendable {
+    
+    /**
+     * When the session ends.
+     */
+    func expiresAt()  -> Date
+    
+    /**
+     * The session's value (secret: set it as a cookie, show it nowhere).
+     */
+    func token()  -> String
+    
+    /**
+     * The signed-in user's (or administrator's) id.
+     */
+    func userId()  -> String
+    
+}
+/**
+ * A new session: its token is the bearer secret (shown once), so `description` leaves it
+ * out.
+ */
+open class SignedIn: SignedInProtocol, @unchecked Sendable, CustomStringConvertible {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mdmkit_swift_fn_clone_signedin(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mdmkit_swift_fn_free_signedin(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * When the session ends.
+     */
+open func expiresAt() -> Date  {
+    return try!  FfiConverterTimestamp.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mdmkit_swift_fn_method_signedin_expires_at(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The session's value (secret: set it as a cookie, show it nowhere).
+     */
+open func token() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mdmkit_swift_fn_method_signedin_token(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The signed-in user's (or administrator's) id.
+     */
+open func userId() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mdmkit_swift_fn_method_signedin_user_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mdmkit_swift_fn_method_signedin_uniffi_trait_display(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSignedIn: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = SignedIn
+
+    public static func lift(_ handle: UInt64) throws -> SignedIn {
+        return SignedIn(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: SignedIn) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SignedIn {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SignedIn, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSignedIn_lift(_ handle: UInt64) throws -> SignedIn {
+    return try FfiConverterTypeSignedIn.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSignedIn_lower(_ value: SignedIn) -> UInt64 {
+    return FfiConverterTypeSignedIn.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Users' certificates and the kinds they may upload, for administrators
+ * (`Mdm.userCerts()`).
+ */
+public protocol UserCertificatesProtocol: AnyObject, Sendable {
+    
+    /**
+     * Uploads a PKCS#12 file for `owner` (the same checks and re-push as the portal's).
+     */
+    func add(owner: String, kind: String, pkcs12: Data, password: String, name: String?) async throws  -> UserCertificate
+    
+    /**
+     * Defines a kind users may upload; `usage`: `signing`, `encryption` or `other`.
+     */
+    func addKind(name: String, usage: String) async throws  -> CertificateKind
+    
+    /**
+     * Removes a certificate's private key, for good.
+     */
+    func clearPrivateKey(id: String) async throws  -> UserCertificate
+    
+    /**
+     * Deletes a certificate; `false` when there was none.
+     */
+    func delete(id: String) async throws  -> Bool
+    
+    /**
+     * Renames a certificate.
+     */
+    func edit(id: String, name: String) async throws  -> UserCertificate
+    
+    /**
+     * One certificate (`unknown_certificate` when there is none).
+     */
+    func get(id: String) async throws  -> UserCertificate
+    
+    /**
+     * Every kind, ordered by id.
+     */
+    func kinds() async throws  -> [CertificateKind]
+    
+    /**
+     * One user's certificates, oldest upload first.
+     */
+    func list(owner: String) async throws  -> [UserCertificate]
+    
+}
+/**
+ * Users' certificates and the kinds they may upload, for administrators
+ * (`Mdm.userCerts()`).
+ */
+open class UserCertificates: UserCertificatesProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mdmkit_swift_fn_clone_usercertificates(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mdmkit_swift_fn_free_usercertificates(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Uploads a PKCS#12 file for `owner` (the same checks and re-push as the portal's).
+     */
+open func add(owner: String, kind: String, pkcs12: Data, password: String, name: String?)async throws  -> UserCertificate  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_usercertificates_add(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(owner),FfiConverterString.lower(kind),FfiConverterData.lower(pkcs12),FfiConverterString.lower(password),FfiConverterOptionString.lower(name)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeUserCertificate_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Defines a kind users may upload; `usage`: `signing`, `encryption` or `other`.
+     */
+open func addKind(name: String, usage: String)async throws  -> CertificateKind  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_usercertificates_add_kind(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(name),FfiConverterString.lower(usage)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCertificateKind_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Removes a certificate's private key, for good.
+     */
+open func clearPrivateKey(id: String)async throws  -> UserCertificate  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_usercertificates_clear_private_key(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeUserCertificate_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Deletes a certificate; `false` when there was none.
+     */
+open func delete(id: String)async throws  -> Bool  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_usercertificates_delete(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_i8,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_i8,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_i8,
+            liftFunc: FfiConverterBool.lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Renames a certificate.
+     */
+open func edit(id: String, name: String)async throws  -> UserCertificate  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_usercertificates_edit(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id),FfiConverterString.lower(name)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeUserCertificate_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * One certificate (`unknown_certificate` when there is none).
+     */
+open func get(id: String)async throws  -> UserCertificate  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_usercertificates_get(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeUserCertificate_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * Every kind, ordered by id.
+     */
+open func kinds()async throws  -> [CertificateKind]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_usercertificates_kinds(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeCertificateKind.lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * One user's certificates, oldest upload first.
+     */
+open func list(owner: String)async throws  -> [UserCertificate]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_usercertificates_list(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(owner)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeUserCertificate.lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUserCertificates: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = UserCertificates
+
+    public static func lift(_ handle: UInt64) throws -> UserCertificates {
+        return UserCertificates(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: UserCertificates) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UserCertificates {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: UserCertificates, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUserCertificates_lift(_ handle: UInt64) throws -> UserCertificates {
+    return try FfiConverterTypeUserCertificates.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUserCertificates_lower(_ value: UserCertificates) -> UInt64 {
+    return FfiConverterTypeUserCertificates.lower(value)
+}
+
+
+
+
 /**
  * What a device action did: the command queued and whether it was pushed.
  */
@@ -3078,6 +4958,194 @@ public func FfiConverterTypeAdeToken_lower(_ value: AdeToken) -> RustBuffer {
 
 
 /**
+ * The signed-in administrator of a session.
+ */
+public struct AdminSession: Equatable, Hashable {
+    /**
+     * The administrator's id.
+     */
+    public let adminId: String
+    /**
+     * Their e-mail address.
+     */
+    public let email: String
+    /**
+     * Their display name.
+     */
+    public let name: String?
+    /**
+     * When the session ends.
+     */
+    public let expiresAt: Date
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The administrator's id.
+         */adminId: String, 
+        /**
+         * Their e-mail address.
+         */email: String, 
+        /**
+         * Their display name.
+         */name: String?, 
+        /**
+         * When the session ends.
+         */expiresAt: Date) {
+        self.adminId = adminId
+        self.email = email
+        self.name = name
+        self.expiresAt = expiresAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AdminSession: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAdminSession: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AdminSession {
+        return
+            try AdminSession(
+                adminId: FfiConverterString.read(from: &buf), 
+                email: FfiConverterString.read(from: &buf), 
+                name: FfiConverterOptionString.read(from: &buf), 
+                expiresAt: FfiConverterTimestamp.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AdminSession, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.adminId, into: &buf)
+        FfiConverterString.write(value.email, into: &buf)
+        FfiConverterOptionString.write(value.name, into: &buf)
+        FfiConverterTimestamp.write(value.expiresAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAdminSession_lift(_ buf: RustBuffer) throws -> AdminSession {
+    return try FfiConverterTypeAdminSession.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAdminSession_lower(_ value: AdminSession) -> RustBuffer {
+    return FfiConverterTypeAdminSession.lower(value)
+}
+
+
+/**
+ * An administrator's account (never its password).
+ */
+public struct AdminUser: Equatable, Hashable {
+    /**
+     * The administrator's id.
+     */
+    public let id: String
+    /**
+     * The e-mail address they sign in with.
+     */
+    public let email: String
+    /**
+     * The display name.
+     */
+    public let name: String?
+    /**
+     * Whether they may sign in.
+     */
+    public let enabled: Bool
+    /**
+     * When they were added.
+     */
+    public let createdAt: Date
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The administrator's id.
+         */id: String, 
+        /**
+         * The e-mail address they sign in with.
+         */email: String, 
+        /**
+         * The display name.
+         */name: String?, 
+        /**
+         * Whether they may sign in.
+         */enabled: Bool, 
+        /**
+         * When they were added.
+         */createdAt: Date) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.enabled = enabled
+        self.createdAt = createdAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AdminUser: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAdminUser: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AdminUser {
+        return
+            try AdminUser(
+                id: FfiConverterString.read(from: &buf), 
+                email: FfiConverterString.read(from: &buf), 
+                name: FfiConverterOptionString.read(from: &buf), 
+                enabled: FfiConverterBool.read(from: &buf), 
+                createdAt: FfiConverterTimestamp.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AdminUser, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.email, into: &buf)
+        FfiConverterOptionString.write(value.name, into: &buf)
+        FfiConverterBool.write(value.enabled, into: &buf)
+        FfiConverterTimestamp.write(value.createdAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAdminUser_lift(_ buf: RustBuffer) throws -> AdminUser {
+    return try FfiConverterTypeAdminUser.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAdminUser_lower(_ value: AdminUser) -> RustBuffer {
+    return FfiConverterTypeAdminUser.lower(value)
+}
+
+
+/**
  * A push certificate file as read, before anything is stored.
  */
 public struct CertificateInfo: Equatable, Hashable {
@@ -3223,6 +5291,85 @@ public func FfiConverterTypeCertificateInfo_lift(_ buf: RustBuffer) throws -> Ce
 #endif
 public func FfiConverterTypeCertificateInfo_lower(_ value: CertificateInfo) -> RustBuffer {
     return FfiConverterTypeCertificateInfo.lower(value)
+}
+
+
+/**
+ * A certificate kind users may upload.
+ */
+public struct CertificateKind: Equatable, Hashable {
+    /**
+     * The kind's id (uploads take it, or its name).
+     */
+    public let id: String
+    /**
+     * The display name.
+     */
+    public let name: String
+    /**
+     * `signing`, `encryption` or `other`.
+     */
+    public let usage: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The kind's id (uploads take it, or its name).
+         */id: String, 
+        /**
+         * The display name.
+         */name: String, 
+        /**
+         * `signing`, `encryption` or `other`.
+         */usage: String) {
+        self.id = id
+        self.name = name
+        self.usage = usage
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CertificateKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCertificateKind: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CertificateKind {
+        return
+            try CertificateKind(
+                id: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                usage: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CertificateKind, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.usage, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCertificateKind_lift(_ buf: RustBuffer) throws -> CertificateKind {
+    return try FfiConverterTypeCertificateKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCertificateKind_lower(_ value: CertificateKind) -> RustBuffer {
+    return FfiConverterTypeCertificateKind.lower(value)
 }
 
 
@@ -3877,6 +6024,95 @@ public func FfiConverterTypeDevice_lift(_ buf: RustBuffer) throws -> Device {
 #endif
 public func FfiConverterTypeDevice_lower(_ value: Device) -> RustBuffer {
     return FfiConverterTypeDevice.lower(value)
+}
+
+
+/**
+ * A device's last reported location.
+ */
+public struct DeviceLocation: Equatable, Hashable {
+    /**
+     * Latitude, degrees.
+     */
+    public let latitude: Double
+    /**
+     * Longitude, degrees.
+     */
+    public let longitude: Double
+    /**
+     * Horizontal accuracy, metres, when the device sent it.
+     */
+    public let horizontalAccuracy: Double?
+    /**
+     * When the device's answer arrived.
+     */
+    public let at: Date
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Latitude, degrees.
+         */latitude: Double, 
+        /**
+         * Longitude, degrees.
+         */longitude: Double, 
+        /**
+         * Horizontal accuracy, metres, when the device sent it.
+         */horizontalAccuracy: Double?, 
+        /**
+         * When the device's answer arrived.
+         */at: Date) {
+        self.latitude = latitude
+        self.longitude = longitude
+        self.horizontalAccuracy = horizontalAccuracy
+        self.at = at
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DeviceLocation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceLocation: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceLocation {
+        return
+            try DeviceLocation(
+                latitude: FfiConverterDouble.read(from: &buf), 
+                longitude: FfiConverterDouble.read(from: &buf), 
+                horizontalAccuracy: FfiConverterOptionDouble.read(from: &buf), 
+                at: FfiConverterTimestamp.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DeviceLocation, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.latitude, into: &buf)
+        FfiConverterDouble.write(value.longitude, into: &buf)
+        FfiConverterOptionDouble.write(value.horizontalAccuracy, into: &buf)
+        FfiConverterTimestamp.write(value.at, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceLocation_lift(_ buf: RustBuffer) throws -> DeviceLocation {
+    return try FfiConverterTypeDeviceLocation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceLocation_lower(_ value: DeviceLocation) -> RustBuffer {
+    return FfiConverterTypeDeviceLocation.lower(value)
 }
 
 
@@ -4910,6 +7146,214 @@ public func FfiConverterTypePendingCommand_lower(_ value: PendingCommand) -> Rus
 
 
 /**
+ * A portal user's account.
+ */
+public struct PortalAccount: Equatable, Hashable {
+    /**
+     * The user's id.
+     */
+    public let id: String
+    /**
+     * The e-mail address they sign in with.
+     */
+    public let email: String
+    /**
+     * The display name.
+     */
+    public let name: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The user's id.
+         */id: String, 
+        /**
+         * The e-mail address they sign in with.
+         */email: String, 
+        /**
+         * The display name.
+         */name: String?) {
+        self.id = id
+        self.email = email
+        self.name = name
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PortalAccount: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePortalAccount: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PortalAccount {
+        return
+            try PortalAccount(
+                id: FfiConverterString.read(from: &buf), 
+                email: FfiConverterString.read(from: &buf), 
+                name: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PortalAccount, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.email, into: &buf)
+        FfiConverterOptionString.write(value.name, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePortalAccount_lift(_ buf: RustBuffer) throws -> PortalAccount {
+    return try FfiConverterTypePortalAccount.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePortalAccount_lower(_ value: PortalAccount) -> RustBuffer {
+    return FfiConverterTypePortalAccount.lower(value)
+}
+
+
+/**
+ * One of the signed-in user's devices, with what the portal can do to it now.
+ */
+public struct PortalDevice: Equatable, Hashable {
+    /**
+     * The enrollment's id (what the device operations take).
+     */
+    public let enrollmentId: String
+    /**
+     * The device's name, when known.
+     */
+    public let name: String?
+    /**
+     * Serial number, when known.
+     */
+    public let serialNumber: String?
+    /**
+     * Product name or model, when known.
+     */
+    public let model: String?
+    /**
+     * OS version, when known.
+     */
+    public let osVersion: String?
+    /**
+     * When it last checked in.
+     */
+    public let lastSeen: Date?
+    /**
+     * Whether the enrollment is active.
+     */
+    public let enabled: Bool
+    /**
+     * The operations allowed now: `lock`, `unlock`, `locate`, `wipe`, `retire`, `checkin`.
+     */
+    public let actions: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The enrollment's id (what the device operations take).
+         */enrollmentId: String, 
+        /**
+         * The device's name, when known.
+         */name: String?, 
+        /**
+         * Serial number, when known.
+         */serialNumber: String?, 
+        /**
+         * Product name or model, when known.
+         */model: String?, 
+        /**
+         * OS version, when known.
+         */osVersion: String?, 
+        /**
+         * When it last checked in.
+         */lastSeen: Date?, 
+        /**
+         * Whether the enrollment is active.
+         */enabled: Bool, 
+        /**
+         * The operations allowed now: `lock`, `unlock`, `locate`, `wipe`, `retire`, `checkin`.
+         */actions: [String]) {
+        self.enrollmentId = enrollmentId
+        self.name = name
+        self.serialNumber = serialNumber
+        self.model = model
+        self.osVersion = osVersion
+        self.lastSeen = lastSeen
+        self.enabled = enabled
+        self.actions = actions
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PortalDevice: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePortalDevice: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PortalDevice {
+        return
+            try PortalDevice(
+                enrollmentId: FfiConverterString.read(from: &buf), 
+                name: FfiConverterOptionString.read(from: &buf), 
+                serialNumber: FfiConverterOptionString.read(from: &buf), 
+                model: FfiConverterOptionString.read(from: &buf), 
+                osVersion: FfiConverterOptionString.read(from: &buf), 
+                lastSeen: FfiConverterOptionTimestamp.read(from: &buf), 
+                enabled: FfiConverterBool.read(from: &buf), 
+                actions: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PortalDevice, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.enrollmentId, into: &buf)
+        FfiConverterOptionString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.serialNumber, into: &buf)
+        FfiConverterOptionString.write(value.model, into: &buf)
+        FfiConverterOptionString.write(value.osVersion, into: &buf)
+        FfiConverterOptionTimestamp.write(value.lastSeen, into: &buf)
+        FfiConverterBool.write(value.enabled, into: &buf)
+        FfiConverterSequenceString.write(value.actions, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePortalDevice_lift(_ buf: RustBuffer) throws -> PortalDevice {
+    return try FfiConverterTypePortalDevice.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePortalDevice_lower(_ value: PortalDevice) -> RustBuffer {
+    return FfiConverterTypePortalDevice.lower(value)
+}
+
+
+/**
  * An installed push certificate on the dashboard.
  */
 public struct PushCertificateStatus: Equatable, Hashable {
@@ -5345,6 +7789,175 @@ public func FfiConverterTypeTopicMismatch_lower(_ value: TopicMismatch) -> RustB
 
 
 /**
+ * A user's certificate as listed (the file and its password never leave the store).
+ */
+public struct UserCertificate: Equatable, Hashable {
+    /**
+     * The certificate's id.
+     */
+    public let id: String
+    /**
+     * The display name.
+     */
+    public let name: String
+    /**
+     * The kind's id.
+     */
+    public let kind: String
+    /**
+     * The kind's display name.
+     */
+    public let kindName: String
+    /**
+     * The user it belongs to.
+     */
+    public let owner: String
+    /**
+     * The certificate's subject.
+     */
+    public let subject: String
+    /**
+     * The certificate's issuer.
+     */
+    public let issuer: String
+    /**
+     * The serial number (hex).
+     */
+    public let serial: String
+    /**
+     * The e-mail addresses it names.
+     */
+    public let emails: [String]
+    /**
+     * When it was uploaded.
+     */
+    public let uploadedAt: Date
+    /**
+     * The end of its validity.
+     */
+    public let notAfter: Date
+    /**
+     * Whether the stored file still holds the private key.
+     */
+    public let hasPrivateKey: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The certificate's id.
+         */id: String, 
+        /**
+         * The display name.
+         */name: String, 
+        /**
+         * The kind's id.
+         */kind: String, 
+        /**
+         * The kind's display name.
+         */kindName: String, 
+        /**
+         * The user it belongs to.
+         */owner: String, 
+        /**
+         * The certificate's subject.
+         */subject: String, 
+        /**
+         * The certificate's issuer.
+         */issuer: String, 
+        /**
+         * The serial number (hex).
+         */serial: String, 
+        /**
+         * The e-mail addresses it names.
+         */emails: [String], 
+        /**
+         * When it was uploaded.
+         */uploadedAt: Date, 
+        /**
+         * The end of its validity.
+         */notAfter: Date, 
+        /**
+         * Whether the stored file still holds the private key.
+         */hasPrivateKey: Bool) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.kindName = kindName
+        self.owner = owner
+        self.subject = subject
+        self.issuer = issuer
+        self.serial = serial
+        self.emails = emails
+        self.uploadedAt = uploadedAt
+        self.notAfter = notAfter
+        self.hasPrivateKey = hasPrivateKey
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension UserCertificate: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUserCertificate: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UserCertificate {
+        return
+            try UserCertificate(
+                id: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterString.read(from: &buf), 
+                kindName: FfiConverterString.read(from: &buf), 
+                owner: FfiConverterString.read(from: &buf), 
+                subject: FfiConverterString.read(from: &buf), 
+                issuer: FfiConverterString.read(from: &buf), 
+                serial: FfiConverterString.read(from: &buf), 
+                emails: FfiConverterSequenceString.read(from: &buf), 
+                uploadedAt: FfiConverterTimestamp.read(from: &buf), 
+                notAfter: FfiConverterTimestamp.read(from: &buf), 
+                hasPrivateKey: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: UserCertificate, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterString.write(value.kindName, into: &buf)
+        FfiConverterString.write(value.owner, into: &buf)
+        FfiConverterString.write(value.subject, into: &buf)
+        FfiConverterString.write(value.issuer, into: &buf)
+        FfiConverterString.write(value.serial, into: &buf)
+        FfiConverterSequenceString.write(value.emails, into: &buf)
+        FfiConverterTimestamp.write(value.uploadedAt, into: &buf)
+        FfiConverterTimestamp.write(value.notAfter, into: &buf)
+        FfiConverterBool.write(value.hasPrivateKey, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUserCertificate_lift(_ buf: RustBuffer) throws -> UserCertificate {
+    return try FfiConverterTypeUserCertificate.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUserCertificate_lower(_ value: UserCertificate) -> RustBuffer {
+    return FfiConverterTypeUserCertificate.lower(value)
+}
+
+
+/**
  * A signed profile whose signature verified.
  */
 public struct VerifiedProfile {
@@ -5603,6 +8216,30 @@ public func FfiConverterTypeMdmError_lower(_ value: MdmError) -> RustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
+    typealias SwiftType = Double?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterDouble.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterDouble.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -5667,6 +8304,30 @@ fileprivate struct FfiConverterOptionTimestamp: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTimestamp.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeDeviceLocation: FfiConverterRustBuffer {
+    typealias SwiftType = DeviceLocation?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeDeviceLocation.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeDeviceLocation.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5741,6 +8402,56 @@ fileprivate struct FfiConverterSequenceTypeAdeToken: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeAdeToken.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeAdminUser: FfiConverterRustBuffer {
+    typealias SwiftType = [AdminUser]
+
+    public static func write(_ value: [AdminUser], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAdminUser.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AdminUser] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AdminUser]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAdminUser.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCertificateKind: FfiConverterRustBuffer {
+    typealias SwiftType = [CertificateKind]
+
+    public static func write(_ value: [CertificateKind], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCertificateKind.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CertificateKind] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CertificateKind]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCertificateKind.read(from: &buf))
         }
         return seq
     }
@@ -5924,6 +8635,31 @@ fileprivate struct FfiConverterSequenceTypePendingCommand: FfiConverterRustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypePortalDevice: FfiConverterRustBuffer {
+    typealias SwiftType = [PortalDevice]
+
+    public static func write(_ value: [PortalDevice], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePortalDevice.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PortalDevice] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PortalDevice]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePortalDevice.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypePushCertificateStatus: FfiConverterRustBuffer {
     typealias SwiftType = [PushCertificateStatus]
 
@@ -6049,6 +8785,31 @@ fileprivate struct FfiConverterSequenceTypeTopicMismatch: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeUserCertificate: FfiConverterRustBuffer {
+    typealias SwiftType = [UserCertificate]
+
+    public static func write(_ value: [UserCertificate], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeUserCertificate.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [UserCertificate] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [UserCertificate]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeUserCertificate.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
     public static func write(_ value: [String: String], into buf: inout [UInt8]) {
         let len = Int32(value.count)
@@ -6118,6 +8879,17 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     } else {
         print("uniffiFutureContinuationCallback invalid handle")
     }
+}
+/**
+ * A QR code of `url` (a registration link, for a device's camera) as an SVG document.
+ */
+public func registrationQrSvg(url: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMdmError_lift) {
+        uniffiCallStatus in
+    uniffi_mdmkit_swift_fn_func_registration_qr_svg(
+        FfiConverterString.lower(url),uniffiCallStatus
+    )
+})
 }
 /**
  * Decodes a check-in message (XML or binary plist), typed against Apple's schema; the
@@ -6284,6 +9056,9 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_mdmkit_swift_checksum_func_registration_qr_svg() != 48491) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mdmkit_swift_checksum_func_decode_checkin() != 23982) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6419,6 +9194,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mdmkit_swift_checksum_method_invitationreport_sent() != 28594) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mdmkit_swift_checksum_method_mdm_admins() != 30898) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mdmkit_swift_checksum_method_mdm_devices() != 7913) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6434,6 +9212,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mdmkit_swift_checksum_method_mdm_handle() != 52329) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mdmkit_swift_checksum_method_mdm_portal() != 36486) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mdmkit_swift_checksum_method_mdm_push_certs() != 56349) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6447,6 +9228,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mdmkit_swift_checksum_method_mdm_unset_setting() != 12295) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_mdm_user_certs() != 39957) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mdmkit_swift_checksum_method_pushcerts_create_request() != 23723) {
@@ -6471,6 +9255,150 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mdmkit_swift_checksum_method_pushcerts_status() != 11271) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_admins_add() != 26405) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_admins_delete() != 54708) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_admins_get() != 42049) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_admins_list() != 37850) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_admins_session() != 25170) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_admins_set_enabled() != 57636) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_admins_set_password() != 61562) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_admins_sign_in() != 53790) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_admins_sign_out() != 47230) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_owncertificates_add() != 13926) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_owncertificates_clear_private_key() != 64565) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_owncertificates_delete() != 25327) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_owncertificates_edit() != 47541) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_owncertificates_kinds() != 1040) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_owncertificates_list() != 60877) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portal_accept_invitation() != 32225) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portal_session() != 62534) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portal_sign_in() != 40726) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portal_sign_out() != 33386) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_certificates() != 42254) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_change_password() != 58389) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_check_in() != 49956) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_command_state() != 17101) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_device() != 52812) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_devices() != 21692) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_expires_at() != 50906) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_locate() != 15749) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_location() != 39125) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_lock() != 36538) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_registration_link() != 60346) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_retire() != 52196) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_unlock() != 55681) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_update_account() != 32778) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_user() != 23814) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_user_id() != 18708) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_wipe() != 29565) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_signedin_expires_at() != 9485) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_signedin_token() != 52473) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_signedin_user_id() != 52115) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_usercertificates_add() != 1189) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_usercertificates_add_kind() != 8199) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_usercertificates_clear_private_key() != 52389) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_usercertificates_delete() != 34586) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_usercertificates_edit() != 58421) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_usercertificates_get() != 12257) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_usercertificates_kinds() != 15796) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_usercertificates_list() != 3840) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_profile_encrypt() != 45314) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mdmkit_swift_checksum_method_profile_identifier() != 54073) {
