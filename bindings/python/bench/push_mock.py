@@ -1,0 +1,174 @@
+"""10,000 pushes to the mock APNs server through the binding (`check_in_now`, the device
+action that only pushes), for the per-call overhead against the Rust push path.
+
+From the repository root, after `scripts/python.sh` (a debug module) and
+`cargo build -p mdmkit-cli`:
+
+    .venv/bin/python bindings/python/bench/push_mock.py [N]
+
+A throw-away CA (the openssl command) issues the mock's server certificate, the push
+certificate (`UID=<topic>`) the mock trusts, and the device identity. The mock is
+`target/debug/mdmkit push mock-server`; the store (SQLite) gets the push certificate, the
+mock as `apns_endpoint` with its CA, and one device enrolled by signed Authenticate and
+TokenUpdate through `handle`. Then N pushes to that device: one call at a time
+(`devices.check_in_now`) and all N in flight (`devices_async.check_in_now` with
+`asyncio.gather`). The Rust reference is `benches/push_throughput.rs` (the APNs client
+alone, many pushes in flight, debug build: `cargo test -p mdmkit-benches --bench
+push_throughput -- --pushes N --connections 1`), printed by that command, not by this one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import List, Tuple
+
+import mdmkit
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def plist(entries: List[Tuple[str, str | bytes]]) -> bytes:
+    parts = []
+    for k, v in entries:
+        value = (
+            f"<data>{base64.b64encode(v).decode()}</data>"
+            if isinstance(v, bytes)
+            else f"<string>{v}</string>"
+        )
+        parts.append(f"<key>{k}</key>{value}")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict>'
+        + "".join(parts)
+        + "</dict></plist>"
+    ).encode()
+
+
+def main() -> int:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    cli = target / "debug" / "mdmkit"
+    if not cli.exists():
+        subprocess.run(["cargo", "build", "-q", "-p", "mdmkit-cli"], cwd=ROOT, check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+
+        def ssl(*args: str) -> bytes:
+            return subprocess.run(
+                ["openssl", *args], cwd=work, check=True, capture_output=True
+            ).stdout
+
+        ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+            "-out", "ca.pem", "-subj", "/CN=Bench CA", "-days", "30")
+
+        def issue(name: str, subject: str, ext: str = "") -> None:
+            ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
+                "-out", f"{name}.csr", "-subj", subject)
+            extra: List[str] = []
+            if ext:
+                (work / f"{name}.ext").write_text(ext)
+                extra = ["-extfile", f"{name}.ext"]
+            ssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", f"{name}.pem", "-days", "30", *extra)
+
+        topic = f"com.apple.mgmt.External.{uuid.uuid4()}"
+        issue("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        issue("push", f"/UID={topic}/CN=APSP:bench")
+        issue("device", "/CN=device identity")
+
+        mock_key = work / "mock.key"
+        mock_key.write_text(secrets.token_hex(32) + "\n")
+        mock_key.chmod(0o600)
+        mock = subprocess.Popen(
+            [str(cli), "push", "mock-server", "--db", str(work / "mock.db"),
+             "--key-file", str(mock_key), "--listen", "127.0.0.1:0",
+             "--ca", "ca.pem", "--cert", "server.pem", "--key", "server.key"],
+            cwd=work, stdout=subprocess.PIPE, text=True,
+        )
+        try:
+            assert mock.stdout is not None
+            url = ""
+            for line in mock.stdout:
+                found = re.search(r"listening on (https://\S+)", line)
+                if found:
+                    url = found.group(1)
+                    break
+            if not url:
+                raise RuntimeError("the mock APNs server did not start")
+
+            key = secrets.token_hex(32)
+            store = str(work / "bench.db")
+            setup = mdmkit.open(store, key=key)
+            setup.enrollment.init(
+                base_url="https://mdm.example.com",
+                enrollment_profile_id="com.example.mdm",
+                organisation="Bench Org",
+                device_ca=((work / "ca.pem").read_bytes(), (work / "ca.key").read_bytes()),
+            )
+            setup.settings.set("apns_endpoint", url)
+            setup.settings.set("apns_server_ca", (work / "ca.pem").read_text())
+            setup.push_certs.install(
+                (work / "push.pem").read_bytes() + (work / "push.key").read_bytes(),
+                apple_id="bench@example.com",
+            )
+            mdm = mdmkit.open(store, key=key)
+
+            udid = str(uuid.uuid4()).upper()
+            messages: List[List[Tuple[str, str | bytes]]] = [
+                [("MessageType", "Authenticate"), ("UDID", udid), ("Topic", topic)],
+                [("MessageType", "TokenUpdate"), ("UDID", udid), ("Topic", topic),
+                 ("Token", secrets.token_bytes(32)), ("PushMagic", str(uuid.uuid4()))],
+            ]
+            for message in messages:
+                body = plist(message)
+                (work / "body").write_bytes(body)
+                signature = ssl("cms", "-sign", "-binary", "-outform", "DER", "-in", "body",
+                                "-signer", "device.pem", "-inkey", "device.key")
+                answer = mdm.handle("PUT", "/mdm/checkin",
+                                    [("Mdm-Signature", base64.b64encode(signature).decode())],
+                                    body)
+                if answer.status != 200:
+                    raise RuntimeError(f"enrollment: {answer.status} {answer.error}")
+
+            first = mdm.devices.check_in_now(udid)
+            if not first.pushed:
+                raise RuntimeError(f"the push failed: {first.to_dict()}")
+            for _ in range(min(200, n)):
+                mdm.devices.check_in_now(udid)
+
+            started = time.perf_counter()
+            for _ in range(n):
+                outcome = mdm.devices.check_in_now(udid)
+            one_ms = (time.perf_counter() - started) * 1e3
+            assert outcome.pushed, outcome.to_dict()
+            print(f"python, one call at a time: {n} pushes in {one_ms:.1f} ms "
+                  f"({n / one_ms * 1e3:.0f} pushes/s, {one_ms * 1e3 / n:.1f} us each)")
+
+            async def gather() -> float:
+                devices = mdm.devices_async
+                began = time.perf_counter()
+                outcomes = await asyncio.gather(*(devices.check_in_now(udid) for _ in range(n)))
+                elapsed = (time.perf_counter() - began) * 1e3
+                assert all(o.pushed for o in outcomes)
+                return elapsed
+
+            all_ms = asyncio.run(gather())
+            print(f"python, all in flight (asyncio): {n} pushes in {all_ms:.1f} ms "
+                  f"({n / all_ms * 1e3:.0f} pushes/s, {all_ms * 1e3 / n:.1f} us each)")
+        finally:
+            mock.terminate()
+            mock.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
