@@ -10,8 +10,8 @@
 //!
 //! Run by `scripts/demo.sh` with the path of the `mdmkit` binary as its argument.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,6 +22,10 @@ use mdmkit_apns::CertificateRequest;
 use mdmkit_core::{CommandEnvelope, CommandStatus};
 use mdmkit_tests::{DeviceIdentityKey, SimulatedDevice};
 use time::OffsetDateTime;
+
+#[path = "support/http.rs"]
+mod http_client;
+use http_client::http;
 
 type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -77,41 +81,6 @@ impl Drop for Server {
             .status();
         let _ = self.child.wait();
     }
-}
-
-/// One HTTP/1.1 exchange on a fresh connection: (status, body).
-fn http(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Fallible<(u16, Vec<u8>)> {
-    let mut stream = TcpStream::connect(address)?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes())?;
-    stream.write_all(body)?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer)?;
-    let split = answer
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .ok_or("no end of headers")?;
-    let head = String::from_utf8_lossy(&answer[..split]).to_string();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or("no status")?;
-    Ok((status, answer[split + 4..].to_vec()))
 }
 
 /// A device request to `serve`: signed with the device's identity (`Mdm-Signature`).

@@ -17,8 +17,8 @@
 //! * `pushes`: how many pushes the mock APNs received; `{"count": n}`;
 //! * `quit`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -29,6 +29,10 @@ use mdmkit_apns::CertificateRequest;
 use mdmkit_core::{CommandEnvelope, CommandStatus};
 use mdmkit_tests::{DeviceIdentityKey, SimulatedDevice};
 use time::OffsetDateTime;
+
+#[path = "support/http.rs"]
+mod http_client;
+use http_client::http;
 
 type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -211,82 +215,13 @@ fn fastrand_name() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn json_string(value: &str) -> String {
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
+/// A flat JSON object of strings, one line (serde_json does the escaping).
 fn json_object(pairs: &[(&str, &str)]) -> String {
-    let fields: Vec<String> = pairs
+    let object: serde_json::Map<String, serde_json::Value> = pairs
         .iter()
-        .map(|(k, v)| format!("{}:{}", json_string(k), json_string(v)))
+        .map(|(key, value)| ((*key).to_owned(), serde_json::Value::from(*value)))
         .collect();
-    format!("{{{}}}", fields.join(","))
-}
-
-/// One HTTP/1.1 exchange on a fresh connection: (status, body).
-fn http(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Fallible<(u16, Vec<u8>)> {
-    let mut stream = TcpStream::connect(address)?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes())?;
-    stream.write_all(body)?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer)?;
-    let split = answer
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .ok_or("no end of headers")?;
-    let head = String::from_utf8_lossy(&answer[..split]).to_string();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or("no status")?;
-    let mut body = answer[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = dechunk(&body);
-    }
-    Ok((status, body))
-}
-
-fn dechunk(mut body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(end) = body.windows(2).position(|w| w == b"\r\n") {
-        let size =
-            usize::from_str_radix(String::from_utf8_lossy(&body[..end]).trim(), 16).unwrap_or(0);
-        if size == 0 || body.len() < end + 2 + size {
-            break;
-        }
-        out.extend_from_slice(&body[end + 2..end + 2 + size]);
-        body = &body[(end + 4 + size).min(body.len())..];
-    }
-    out
+    serde_json::Value::Object(object).to_string()
 }
 
 fn free_port() -> Fallible<u16> {

@@ -36,8 +36,8 @@ pub use invite::{
     Invitation, InvitationTemplate, Invitations, SentInvitation,
 };
 pub use portal::{
-    add_user, check_sign_in, hash_password, set_password, sign_in, verify_password, LastLocation,
-    Portal, PortalConfig, PortalDevice, Session,
+    add_user, audit_outcome, check_sign_in, hash_password, set_password, sign_in, verify_password,
+    LastLocation, Portal, PortalConfig, PortalDevice, Session,
 };
 pub use privacy::{clear_privacy, privacy_of, set_privacy, PrivacyChange};
 pub use profile::{

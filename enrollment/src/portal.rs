@@ -183,7 +183,7 @@ pub async fn add_user(
     let mut user = PortalUser::new(id, email);
     user.name = name.map(str::to_string);
     store.put_portal_user(&user).await?;
-    audit(store, "admin", "portal.user_add", Some(id), "ok").await?;
+    audit_outcome(store, "admin", "portal.user_add", Some(id), "ok").await?;
     Ok(user)
 }
 
@@ -212,7 +212,7 @@ pub(crate) async fn set_password_as(
     store.put_portal_user(&user).await?;
     // A new password ends every session signed in with the old one.
     crate::session::end_sessions(store, mdmkit_core::store::TokenKind::Session, user_id).await?;
-    audit(store, actor, "portal.password_change", None, "ok").await?;
+    audit_outcome(store, actor, "portal.password_change", None, "ok").await?;
     Ok(())
 }
 
@@ -282,7 +282,7 @@ pub async fn sign_in(
     match check_sign_in(store, config, &key, hash, password).await {
         Ok(()) => {
             let user = user.ok_or(Error::SignInFailed)?;
-            audit(store, &user.id, "portal.sign_in", None, "ok").await?;
+            audit_outcome(store, &user.id, "portal.sign_in", None, "ok").await?;
             Ok(Session { user_id: user.id })
         }
         Err(error) => {
@@ -290,7 +290,7 @@ pub async fn sign_in(
                 Error::SignInFailed => "failed",
                 other => other.code(),
             };
-            audit(store, email, "portal.sign_in", None, outcome).await?;
+            audit_outcome(store, email, "portal.sign_in", None, outcome).await?;
             Err(error)
         }
     }
@@ -352,7 +352,9 @@ async fn count_failure(store: &SharedStore, config: &PortalConfig, account: &str
     Ok(())
 }
 
-async fn audit(
+/// Appends an audit event with `{"outcome": …}` as its detail (the portal's and the
+/// administrators' sign-ins and account changes).
+pub async fn audit_outcome(
     store: &SharedStore,
     actor: &str,
     action: &str,
@@ -774,6 +776,6 @@ impl Portal {
         target: Option<&str>,
         outcome: &str,
     ) -> Result<()> {
-        audit(self.engine.store(), actor, action, target, outcome).await
+        audit_outcome(self.engine.store(), actor, action, target, outcome).await
     }
 }

@@ -4,7 +4,7 @@
 //! deletion, password change, sign-in and sign-out is written to the audit log (actions
 //! `admin.*`).
 
-use mdmkit_core::store::{now_micros, AdminUserRecord, AuditEvent, TokenKind};
+use mdmkit_core::store::{now_micros, AdminUserRecord, TokenKind};
 use mdmkit_enrollment::PortalConfig;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -231,23 +231,11 @@ impl Admins {
         target: Option<&str>,
         outcome: &str,
     ) -> Result<()> {
-        audit(self.mdm.store(), actor, action, target, outcome).await
+        Ok(
+            mdmkit_enrollment::audit_outcome(self.mdm.store(), actor, action, target, outcome)
+                .await?,
+        )
     }
-}
-
-/// Appends an audit event with `{"outcome": …}` as its detail.
-pub(crate) async fn audit(
-    store: &mdmkit_core::store::SharedStore,
-    actor: &str,
-    action: &str,
-    target: Option<&str>,
-    outcome: &str,
-) -> Result<()> {
-    let mut event = AuditEvent::new(actor, action);
-    event.target = target.map(str::to_owned);
-    event.detail = Some(serde_json::json!({ "outcome": outcome }).to_string());
-    mdmkit_core::store::PortalStore::append_audit_event(&**store, &event).await?;
-    Ok(())
 }
 
 /// A new administrator id: `adm_` and 16 random hex digits.

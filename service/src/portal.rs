@@ -195,14 +195,15 @@ impl Portal {
             .map(|session| session.user_id)
             .ok();
         let ended = mdmkit_enrollment::end_session(store, TokenKind::Session, token).await?;
-        crate::admins::audit(
+        mdmkit_enrollment::audit_outcome(
             store,
             actor.as_deref().unwrap_or("portal"),
             "portal.sign_out",
             None,
             if ended { "ok" } else { "not_signed_in" },
         )
-        .await
+        .await?;
+        Ok(())
     }
 }
 

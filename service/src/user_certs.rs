@@ -263,7 +263,9 @@ impl UserCerts {
     }
 
     async fn audit(&self, action: &str, target: &str) -> Result<()> {
-        crate::admins::audit(self.mdm.store(), "admin", action, Some(target), "ok").await
+        mdmkit_enrollment::audit_outcome(self.mdm.store(), "admin", action, Some(target), "ok")
+            .await?;
+        Ok(())
     }
 }
 
