@@ -7,7 +7,7 @@ use mdmkit_apns::monitor::{Credential, CredentialKind, CredentialReport, ExpiryM
 use mdmkit_apns::PushCertLifecycle;
 use time::{Duration, OffsetDateTime};
 
-use crate::{settings, Mdm, Result};
+use crate::{settings, Error, Mdm, Result};
 
 /// How often `mdmkit serve` looks for due expiry notices.
 pub const NOTICE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
@@ -104,9 +104,13 @@ pub struct Expiry {
 impl Expiry {
     /// The dashboard: every credential that expires, soonest first, with its days
     /// remaining, status and the 60-day flag.
+    ///
+    /// Besides the push certificates in the store, it watches the vendor certificate and the
+    /// ADE tokens recorded in the settings ([`settings::VENDOR_CERTIFICATE`],
+    /// [`settings::ADE_TOKENS`]); `others` adds to them, and replaces a stored one of the
+    /// same name.
     pub async fn dashboard(&self, others: &OtherCredentials) -> Result<Vec<DashboardEntry>> {
-        let mut credentials = self.lifecycle_of_store().credentials().await?;
-        credentials.extend(others.read()?);
+        let credentials = self.credentials(others).await?;
         Ok(ExpiryMonitor::new()
             .report(&credentials, OffsetDateTime::now_utc())
             .into_iter()
@@ -141,7 +145,7 @@ impl Expiry {
             .send_due_notices(
                 &monitor,
                 notifier.as_ref(),
-                &others.read()?,
+                &self.others(others).await?,
                 OffsetDateTime::now_utc(),
             )
             .await?;
@@ -182,6 +186,43 @@ impl Expiry {
             }
             tokio::time::sleep(NOTICE_CHECK_INTERVAL).await;
         }
+    }
+
+    /// Every credential watched: the store's push certificates, then [`Expiry::others`].
+    async fn credentials(&self, others: &OtherCredentials) -> Result<Vec<Credential>> {
+        let mut credentials = self.lifecycle_of_store().credentials().await?;
+        credentials.extend(self.others(others).await?);
+        Ok(credentials)
+    }
+
+    /// The credentials the store holds no certificate for: the settings' vendor
+    /// certificate and ADE tokens, with `given` added (a given one replaces a stored one of
+    /// the same kind and name).
+    async fn others(&self, given: &OtherCredentials) -> Result<Vec<Credential>> {
+        let settings = self.mdm.settings();
+        let mut stored = OtherCredentials::default();
+        if let Some(pem) = settings.get(settings::VENDOR_CERTIFICATE).await? {
+            stored.vendor_certificate = Some(pem.into_bytes());
+        }
+        if let Some(list) = settings.get(settings::ADE_TOKENS).await? {
+            stored.ade_tokens =
+                settings::parse_expiry_list(&list).map_err(|reason| Error::InvalidSetting {
+                    name: settings::ADE_TOKENS.to_owned(),
+                    reason,
+                })?;
+        }
+        let given = given.read()?;
+        let mut credentials: Vec<Credential> = stored
+            .read()?
+            .into_iter()
+            .filter(|kept| {
+                !given
+                    .iter()
+                    .any(|new| new.kind == kept.kind && new.name == kept.name)
+            })
+            .collect();
+        credentials.extend(given);
+        Ok(credentials)
     }
 
     fn lifecycle_of_store(&self) -> PushCertLifecycle {

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use mdmkit_core::store::{SettingValue, SharedStore};
 use mdmkit_core::Secret;
 use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 use crate::{Error, Result};
 
@@ -30,6 +32,9 @@ pub enum SettingKind {
     PrivateKeyPem,
     /// A whole number of hours, 1 to 8760 (a year).
     Hours,
+    /// Named expiry dates, comma-separated `NAME=RFC 3339 time` pairs
+    /// (`school=2027-03-01T00:00:00Z, office=2027-06-30T00:00:00Z`).
+    ExpiryList,
 }
 
 impl SettingKind {
@@ -80,6 +85,12 @@ pub const DEVICE_CA_KEY: &str = "device_ca_key";
 pub const APNS_ENDPOINT: &str = "apns_endpoint";
 /// A PEM CA trusted for the custom APNs endpoint.
 pub const APNS_SERVER_CA: &str = "apns_server_ca";
+
+/// The MDM vendor certificate (PEM), watched for expiry on the dashboard and in the notices.
+pub const VENDOR_CERTIFICATE: &str = "vendor_certificate";
+/// ADE (Automated Device Enrollment) server tokens watched for expiry: `NAME=time` pairs
+/// (see [`SettingKind::ExpiryList`]).
+pub const ADE_TOKENS: &str = "ade_tokens";
 
 /// How long a sign-in session lasts, in hours (unset: 12).
 pub const SESSION_HOURS: &str = "session_hours";
@@ -160,6 +171,16 @@ pub const SETTINGS: &[SettingSpec] = &[
         name: APNS_SERVER_CA,
         kind: SettingKind::CertificatePem,
         description: "a CA trusted for the custom APNs endpoint (PEM)",
+    },
+    SettingSpec {
+        name: VENDOR_CERTIFICATE,
+        kind: SettingKind::CertificatePem,
+        description: "the MDM vendor certificate (PEM), watched for expiry",
+    },
+    SettingSpec {
+        name: ADE_TOKENS,
+        kind: SettingKind::ExpiryList,
+        description: "ADE server tokens watched for expiry: NAME=2027-03-01T00:00:00Z, ...",
     },
     SettingSpec {
         name: SESSION_HOURS,
@@ -351,6 +372,31 @@ fn invalid(spec: &SettingSpec, reason: impl Into<String>) -> Error {
     }
 }
 
+/// Reads an [`SettingKind::ExpiryList`] value: its `(name, end of validity)` pairs, or why
+/// it cannot be read.
+pub fn parse_expiry_list(value: &str) -> std::result::Result<Vec<(String, OffsetDateTime)>, String> {
+    let mut entries: Vec<(String, OffsetDateTime)> = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+        let (name, at) = item
+            .split_once('=')
+            .ok_or_else(|| format!("{item:?} is not NAME=2027-03-01T00:00:00Z"))?;
+        let name = name.trim();
+        if name.is_empty() || name.contains(['\r', '\n']) {
+            return Err(format!("{item:?} has no name"));
+        }
+        let at = OffsetDateTime::parse(at.trim(), &Rfc3339)
+            .map_err(|_| format!("{:?} is not an RFC 3339 time such as 2027-03-01T00:00:00Z", at.trim()))?;
+        if entries.iter().any(|(seen, _)| seen == name) {
+            return Err(format!("{name:?} is named twice"));
+        }
+        entries.push((name.to_owned(), at));
+    }
+    if entries.is_empty() {
+        return Err("no NAME=time pair".into());
+    }
+    Ok(entries)
+}
+
 /// Whether `url`'s host is a loopback address (`http://` is accepted only there).
 fn is_loopback_http(url: &str) -> bool {
     let rest = &url["http://".len()..];
@@ -413,6 +459,9 @@ pub fn check_value(spec: &SettingSpec, value: &str) -> Result<()> {
         SettingKind::Email => {
             mdmkit_enrollment::check_email(value).map_err(|error| invalid(spec, error.to_string()))
         }
+        SettingKind::ExpiryList => parse_expiry_list(value)
+            .map(drop)
+            .map_err(|reason| invalid(spec, reason)),
         SettingKind::Hours => match value.trim().parse::<u32>() {
             Ok(hours) if (1..=MAX_HOURS).contains(&hours) => Ok(()),
             _ => Err(invalid(

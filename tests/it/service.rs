@@ -365,6 +365,81 @@ async fn settings_are_checked_and_secrets_never_shown() {
 }
 
 #[tokio::test]
+async fn the_vendor_certificate_and_ade_tokens_in_the_settings_are_watched() {
+    let mdm = Mdm::open(MdmConfig::new("memory:")).await.unwrap();
+    let settings = mdm.settings();
+    let now = OffsetDateTime::now_utc();
+    let ca = TestCa::new("Vendor CA");
+    let key = mdmkit_apns::PrivateKey::generate_rsa_2048().unwrap();
+    let vendor = ca.pem_of(&ca.issue_leaf(
+        "MDM Vendor: Example Corp",
+        &key,
+        now + time::Duration::days(30),
+    ));
+    settings
+        .set(
+            settings::VENDOR_CERTIFICATE,
+            std::str::from_utf8(&vendor).unwrap(),
+        )
+        .await
+        .unwrap();
+    for bad in [
+        "school",
+        "school=next week",
+        "=2027-03-01T00:00:00Z",
+        "a=2027-03-01T00:00:00Z, a=2027-04-01T00:00:00Z",
+    ] {
+        let error = settings.set(settings::ADE_TOKENS, bad).await.unwrap_err();
+        assert_eq!(error.code(), "setting_invalid", "{bad:?}");
+    }
+    let school = (now + time::Duration::days(200)).replace_nanosecond(0).unwrap();
+    let office = (now - time::Duration::days(2)).replace_nanosecond(0).unwrap();
+    let rfc = |at: OffsetDateTime| {
+        at.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    settings
+        .set(
+            settings::ADE_TOKENS,
+            &format!("school={}, office={}", rfc(school), rfc(office)),
+        )
+        .await
+        .unwrap();
+
+    let dashboard = mdm
+        .expiry()
+        .dashboard(&mdmkit_service::OtherCredentials::default())
+        .await
+        .unwrap();
+    let entry = |kind: &str, name: &str| {
+        dashboard
+            .iter()
+            .find(|entry| entry.kind == kind && entry.name.contains(name))
+            .unwrap_or_else(|| panic!("{kind} {name} missing from {dashboard:?}"))
+            .clone()
+    };
+    let vendor_entry = entry("vendor_certificate", "MDM Vendor: Example Corp");
+    assert!(vendor_entry.renew_now);
+    assert_eq!(vendor_entry.status, "expiring_soon");
+    assert!((29..=30).contains(&vendor_entry.days_remaining));
+    let school_entry = entry("dep_server_token", "school");
+    assert_eq!(school_entry.not_after, school);
+    assert!(!school_entry.renew_now);
+    assert_eq!(entry("dep_server_token", "office").status, "expired");
+    // Soonest first.
+    assert_eq!(dashboard[0].name, "office");
+
+    // A token given by the caller replaces the stored one of the same name.
+    let renewed = now + time::Duration::days(365);
+    let mut given = mdmkit_service::OtherCredentials::default();
+    given.ade_tokens.push(("office".into(), renewed));
+    let dashboard = mdm.expiry().dashboard(&given).await.unwrap();
+    let offices: Vec<_> = dashboard.iter().filter(|e| e.name == "office").collect();
+    assert_eq!(offices.len(), 1, "{dashboard:?}");
+    assert_eq!(offices[0].status, "valid");
+}
+
+#[tokio::test]
 async fn a_wrong_or_missing_key_and_an_unknown_override_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db");

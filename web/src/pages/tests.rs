@@ -359,3 +359,33 @@ async fn repeated_failed_sign_ins_lock_the_account_out_in_words() {
     let (status, _, _) = send(&router, post("/portal/signin", pre, &body)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_the_ade_tokens_of_the_settings_in_the_readers_language() {
+    let mdm = deployment().await;
+    mdm.settings()
+        .set(
+            mdmkit_service::settings::ADE_TOKENS,
+            "Tokyo office=2020-01-01T00:00:00Z",
+        )
+        .await
+        .unwrap();
+    let router = router(&mdm).await;
+    let admin = mdm
+        .admins()
+        .sign_in("admin@example.com", "admin-password-1")
+        .await
+        .unwrap();
+    let cookie = format!("mdmkit_console={}", admin.token);
+    for (language, kind) in [("ja", "ADE サーバートークン"), ("en", "ADE server token")] {
+        let request = Request::get("/console/")
+            .header(header::COOKIE, &cookie)
+            .header(header::ACCEPT_LANGUAGE, language)
+            .body(Body::empty())
+            .unwrap();
+        let (status, _, page) = send(&router, request).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains(kind), "{language}: {page}");
+        assert!(page.contains("Tokyo office"), "{page}");
+    }
+}
