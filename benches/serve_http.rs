@@ -14,8 +14,8 @@
 //! a time and with 8 at once (8 connections); the ratio HTTP / in process is printed (goal:
 //! at least 70 %).
 //!
-//! `cargo bench --bench serve_http` measures 5,000 devices. Without `--bench` (as
-//! `cargo test --all-targets` runs it) it is a smoke run with 200.
+//! `cargo bench --bench serve_http` measures 5,000 devices, best of 3 alternating rounds.
+//! Without `--bench` (as `cargo test --all-targets` runs it) it is a smoke run with 200.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -330,20 +330,25 @@ fn main() -> Result<(), BoxError> {
         return load_generator(address, concurrency.parse()?, Path::new(path));
     }
     let full = std::env::args().any(|arg| arg == "--bench");
-    let n = if full { 5_000 } else { 200 };
+    let (n, rounds) = if full { (5_000, 3) } else { (200, 1) };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(async {
         for concurrency in [1usize, 8] {
-            let reference = measure_in_process(n, concurrency).await?;
-            let http = measure_http(n, concurrency).await?;
+            // Alternating rounds, the best of each side: the machine's other load shows as
+            // slow rounds, not as a skewed ratio.
+            let (mut reference, mut http) = (0f64, 0f64);
+            for _ in 0..rounds {
+                reference = reference.max(measure_in_process(n, concurrency).await?);
+                http = http.max(measure_http(n, concurrency).await?);
+            }
             println!(
                 "check-in round trips (Idle -> command -> Acknowledged, 2 signed requests), {n} \
-                 devices, {concurrency} at once: in process {reference:.0}/s (reference), \
-                 through serve over loopback HTTP/1.1 keep-alive {http:.0}/s = {:.0} % of in \
-                 process (goal >= 70 %)",
+                 devices, {concurrency} at once, best of {rounds}: in process {reference:.0}/s \
+                 (reference), through serve over loopback HTTP/1.1 keep-alive from another \
+                 process {http:.0}/s = {:.0} % of in process (goal >= 70 %)",
                 100.0 * http / reference
             );
         }
