@@ -134,6 +134,11 @@ impl Enrollment {
         self.mdm.store()
     }
 
+    /// Who the audit log names for what is done through this handle.
+    pub(crate) fn actor(&self) -> &str {
+        self.mdm.actor()
+    }
+
     /// Records the device CA (made, imported, or kept) and the public URLs and names:
     /// after it no command needs `--device-ca`, `--server-url` or
     /// `--enrollment-profile-id`. Open the store again to use the new settings.
@@ -202,9 +207,10 @@ impl Enrollment {
         Ok(mdmkit_enrollment::list_invitations(self.mdm.store(), user_id).await?)
     }
 
-    /// Revokes an invitation (both its links); returns whether it existed.
+    /// Revokes an invitation (both its links); returns whether it existed. Audited with
+    /// the handle's actor ([`Mdm::acting_as`](crate::Mdm::acting_as)).
     pub async fn revoke_invitation(&self, id: &str) -> Result<bool> {
-        Ok(mdmkit_enrollment::revoke_invitation(self.mdm.store(), id).await?)
+        Ok(mdmkit_enrollment::revoke_invitation_as(self.mdm.store(), self.mdm.actor(), id).await?)
     }
 
     pub(crate) async fn invitations(&self) -> Result<(Invitations, bool)> {
@@ -215,7 +221,8 @@ impl Enrollment {
             None => (Arc::new(Unsent), false),
         };
         Ok((
-            Invitations::new(self.mdm.store().clone(), notifier, links),
+            Invitations::new(self.mdm.store().clone(), notifier, links)
+                .with_actor(self.mdm.actor()),
             sent,
         ))
     }

@@ -146,7 +146,14 @@ impl MdmConfig {
 #[derive(Clone)]
 pub struct Mdm {
     inner: Arc<Inner>,
+    /// Who the audit log names for what is done through this handle (see
+    /// [`Mdm::acting_as`]).
+    actor: Arc<str>,
 }
+
+/// The audit log's actor for administrators' actions through a handle that was not given
+/// one ([`Mdm::acting_as`]): the CLI's, and a library's by default.
+pub const DEFAULT_ACTOR: &str = "admin";
 
 struct Inner {
     store: SharedStore,
@@ -217,7 +224,24 @@ impl Mdm {
                 settings,
                 feed,
             }),
+            actor: Arc::from(DEFAULT_ACTOR),
         })
+    }
+
+    /// The same deployment, with what is done through the returned handle (and its
+    /// sub-handles) audited with `actor` as who did it: the console passes its signed-in
+    /// administrator's id (`adm_…`), the admin API `api-key:<name>`. Without it the actor
+    /// is [`DEFAULT_ACTOR`] (`admin`), as for the CLI.
+    pub fn acting_as(&self, actor: impl Into<String>) -> Mdm {
+        Mdm {
+            inner: self.inner.clone(),
+            actor: Arc::from(actor.into()),
+        }
+    }
+
+    /// Who the audit log names for administrators' actions through this handle.
+    pub fn actor(&self) -> &str {
+        &self.actor
     }
 
     /// The store.

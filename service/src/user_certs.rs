@@ -180,7 +180,8 @@ impl OwnCerts {
 }
 
 /// Users' certificates and the kinds they may upload, for administrators
-/// (`Mdm::user_certs`). Changes are audited with the actor `admin` (`certificate.*`).
+/// (`Mdm::user_certs`). Changes are audited with the handle's actor (`certificate.*`;
+/// see [`Mdm::acting_as`]).
 #[derive(Debug, Clone)]
 pub struct UserCerts {
     mdm: Mdm,
@@ -263,8 +264,14 @@ impl UserCerts {
     }
 
     async fn audit(&self, action: &str, target: &str) -> Result<()> {
-        mdmkit_enrollment::audit_outcome(self.mdm.store(), "admin", action, Some(target), "ok")
-            .await?;
+        mdmkit_enrollment::audit_outcome(
+            self.mdm.store(),
+            self.mdm.actor(),
+            action,
+            Some(target),
+            "ok",
+        )
+        .await?;
         Ok(())
     }
 }
