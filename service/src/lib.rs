@@ -65,18 +65,20 @@ pub use enroll::{
 pub use error::{Error, Result};
 pub use events::{EventFeed, MdmEvent};
 pub use invitations::{EnrollmentLinkEntry, InvitationEntry};
-pub use notices::{DashboardEntry, Expiry, NoticeSent, OtherCredentials};
+pub use notices::{DashboardEntry, Expiry, NoticeOptions, NoticeSent, OtherCredentials};
 pub use paging::{Page, MAX_PAGE};
 pub use portal::{
     registration_qr_svg, DeviceLocation, Portal, PortalAccount, PortalBranding, PortalDeviceView,
-    PortalSession,
+    PortalSession, WebClipInput, WebClipOutcome,
 };
 pub use portal_users::PortalUsers;
 pub use privacy::{Privacy, PrivacySetting, PrivacyView};
 pub use push_certs::{CertificateInfo, InstallInput, InstallReport, PushCerts};
 pub use sessions::SignedIn;
 pub use settings::{SettingEntry, Settings};
-pub use user_certs::{CertKindView, OwnCerts, UserCertView, UserCerts};
+pub use user_certs::{
+    CertKindView, ImportReport, OwnCerts, RepushEntry, RepushFailure, UserCertView, UserCerts,
+};
 
 /// How to open a [`Mdm`]: where the store is, its at-rest key, and settings that override
 /// the stored ones for this handle only (command-line flags).
