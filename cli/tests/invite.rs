@@ -246,6 +246,8 @@ fn enroll_profile_with_an_external_scep_server() {
             "https://mdm.example.com/mdm",
             "--topic",
             "com.apple.mgmt.External.cli",
+            "--identifier",
+            "com.example.mdm.enrollment",
             "--scep-url",
             "https://scep.example.com/scep",
             "--scep-ca-cert",

@@ -285,6 +285,8 @@ fn enroll_profile_writes_a_signed_profile_for_a_user() {
             "https://mdm.example.com/mdm",
             "--topic",
             "com.apple.mgmt.External.cli",
+            "--identifier",
+            "com.example.mdm.enrollment",
             "-o",
             "enroll.mobileconfig",
         ]

@@ -61,6 +61,7 @@ pub use devices::{
 };
 pub use enroll::{
     Enrollment, EnrollmentLink, EnrollmentProfile, InitOptions, InitReport, InvitationReport,
+    ProfileRequest, ScepRequest,
 };
 pub use error::{Error, Result};
 pub use events::{EventFeed, MdmEvent};
