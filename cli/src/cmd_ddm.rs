@@ -1,7 +1,12 @@
 //! `mdmkit ddm declare|assign|list|status|sync|delete|types`: Declarative Device
 //! Management over the store. Validation, references, tokens and synchronisation are
 //! core's (`mdmkit_core::ddm`, `Engine::declare` and friends); this module parses and
-//! prints.
+//! prints. The deployment comes from the service ([`deployment`]); its engine is used
+//! directly because these commands also work on a store without a device CA (declare,
+//! assign and delete then store without synchronising, `list --enrollment` shows the
+//! effective declarations), which the service's [`Declarations`](mdmkit_service::ddm)
+//! handle does not offer yet. Every DeclarativeManagement command queued is pushed and
+//! its line says so (`queued UUID, pushed` / `queued UUID, not pushed: REASON`).
 
 use clap::Subcommand;
 use mdmkit_core::codec::KeyPath;
@@ -16,7 +21,7 @@ use mdmkit_core::EnrollmentId;
 use plist::Dictionary;
 use serde_json::{json, Value as Json};
 
-use crate::store_open::{block_on, deployment, GlobalOpts};
+use crate::store_open::{block_on, deployment, outcome_line, GlobalOpts};
 use crate::{print_out, read_input, CliError, CliResult};
 
 /// Subcommands of `mdmkit ddm`.
@@ -394,7 +399,10 @@ fn sync_lines(outcomes: &[(EnrollmentId, SyncOutcome)]) -> String {
     for (id, outcome) in outcomes {
         let line = match outcome {
             SyncOutcome::Unchanged => "unchanged".to_owned(),
-            SyncOutcome::Queued(queued) => format!("queued {}", queued.command_uuid),
+            SyncOutcome::Queued(queued) => {
+                let line = outcome_line(&mdmkit_service::ActionOutcome::from(queued.clone()));
+                line.trim_end().to_owned()
+            }
             SyncOutcome::Refused(code, message) => format!("refused: {message} [{code}]"),
             _ => "unknown".to_owned(),
         };
