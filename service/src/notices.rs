@@ -147,8 +147,10 @@ impl Expiry {
         others: &OtherCredentials,
         interval_days: u32,
     ) -> Result<Vec<NoticeSent>> {
-        let mut options = NoticeOptions::default();
-        options.interval_days = Some(interval_days);
+        let options = NoticeOptions {
+            interval_days: Some(interval_days),
+            ..NoticeOptions::default()
+        };
         self.send_due_notices_with(others, &options).await
     }
 
