@@ -480,10 +480,7 @@ async fn list_devices(Acting(api): Acting, query: UserPageParams) -> ApiResult {
     to_json(json!({"items": page.devices, "next": page.next}))
 }
 
-async fn show_device(
-    Acting(api): Acting,
-    path: Result<Path<String>, PathRejection>,
-) -> ApiResult {
+async fn show_device(Acting(api): Acting, path: Result<Path<String>, PathRejection>) -> ApiResult {
     let Path(id) = path?;
     to_json(api.mdm.devices().get(&id).await?)
 }
@@ -770,10 +767,7 @@ async fn create_link(Acting(api): Acting, body: Body) -> ApiResult {
     )
 }
 
-async fn revoke_link(
-    Acting(api): Acting,
-    path: Result<Path<String>, PathRejection>,
-) -> ApiResult {
+async fn revoke_link(Acting(api): Acting, path: Result<Path<String>, PathRejection>) -> ApiResult {
     let Path(id) = path?;
     api.mdm.enrollment().revoke_link(&id).await?;
     to_json(json!({"id": id, "revoked": true}))
