@@ -54,16 +54,6 @@ impl From<mdmkit_core::Error> for CliError {
     }
 }
 
-impl From<mdmkit_enrollment::Error> for CliError {
-    fn from(error: mdmkit_enrollment::Error) -> Self {
-        match error {
-            mdmkit_enrollment::Error::Core(inner) => inner.into(),
-            // Everything else comes from what the user gave: files, names, passwords.
-            other => CliError::input(format!("{other} [{}]", other.code())),
-        }
-    }
-}
-
 /// Reads a file named on the command line (`-` is standard input), with a clear error.
 pub fn read_input(path: &str) -> CliResult<Vec<u8>> {
     use std::io::Read;

@@ -1,17 +1,14 @@
 //! `mdmkit certs`: user-provided S/MIME certificates (PKCS#12) and their kinds.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
-use mdmkit_certstore::{CertStore, CertificateEdit, ImportOutcome, ImportRequest, UserCertificate};
-use mdmkit_core::store::CertificatePurpose;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::store_open::{block_on, deployment, GlobalOpts};
 use crate::{print_out, read_input, write_secret_output, CliError, CliResult};
-use mdmkit_service::Mdm;
+use mdmkit_service::{ImportReport, Mdm, UserCertView};
 
 /// User-provided e-mail signing and encryption certificates.
 #[derive(Debug, Subcommand)]
@@ -109,34 +106,29 @@ pub fn run(command: CertsCommand, opts: &GlobalOpts) -> CliResult<()> {
             CertsCommand::Import { device_ca, .. } => device_ca.clone(),
             _ => Vec::new(),
         };
-        let mdm = deployment(opts, &device_ca, None).await?;
-        let mut certs = CertStore::new(mdm.store().clone());
         // An upload re-pushes the configurations using its kind, through the deployment's
         // engine (the stored device CA, or --device-ca).
-        if matches!(command, CertsCommand::Import { .. }) {
-            if let Ok(engine) = mdm.engine() {
-                certs = certs.with_installer(Arc::new(engine.clone()));
-            }
-        }
-        execute(command, &mdm, &certs).await
+        let mdm = deployment(opts, &device_ca, None).await?;
+        execute(command, &mdm).await
     })??;
     print_out(&text);
     Ok(())
 }
 
-async fn execute(command: CertsCommand, mdm: &Mdm, certs: &CertStore) -> CliResult<String> {
+async fn execute(command: CertsCommand, mdm: &Mdm) -> CliResult<String> {
+    let certs = mdm.user_certs();
     Ok(match command {
         CertsCommand::Kinds(KindsCommand::Add { name, purpose }) => {
             let usage = match purpose {
-                Use::Signing => CertificatePurpose::Signing,
-                Use::Encryption => CertificatePurpose::Encryption,
+                Use::Signing => "signing",
+                Use::Encryption => "encryption",
             };
-            let kind = mdm.user_certs().add_kind(&name, usage.as_str()).await?;
+            let kind = certs.add_kind(&name, usage).await?;
             format!("added kind {} ({}, {})\n", kind.id, kind.name, kind.usage)
         }
         CertsCommand::Kinds(KindsCommand::List) => {
             let mut out = String::new();
-            for kind in mdm.user_certs().kinds().await? {
+            for kind in certs.kinds().await? {
                 out.push_str(&format!("{}\t{}\t{}\n", kind.id, kind.name, kind.usage));
             }
             if out.is_empty() {
@@ -149,48 +141,33 @@ async fn execute(command: CertsCommand, mdm: &Mdm, certs: &CertStore) -> CliResu
             kind,
             name,
             password_file,
-            device_ca,
+            device_ca: _,
             file,
         } => {
-            let mut request = ImportRequest::new(user, kind, read_input(&file)?);
-            if let Some(path) = password_file {
-                request = request.with_password(read_password(&path)?);
-            }
-            if let Some(name) = name {
-                request = request.with_name(name);
-            }
-            let outcome = certs.import(request).await.map_err(refusal)?;
-            let mut text = import_text(&outcome);
-            if device_ca.is_empty() {
-                let using = certs
-                    .configurations_using(&outcome.certificate.kind_id)
-                    .await
-                    .map_err(refusal)?
-                    .len();
-                if using > 0 {
-                    text.push_str(&format!(
-                        "{using} configuration(s) use this kind and were not re-pushed \
-                         (give --device-ca to queue them)\n"
-                    ));
-                }
-            }
-            text
+            let password = password_file.as_deref().map(read_password).transpose()?;
+            let report = certs
+                .import(
+                    &user,
+                    &kind,
+                    read_input(&file)?,
+                    password.as_deref(),
+                    name.as_deref(),
+                )
+                .await?;
+            import_text(&report)
         }
-        CertsCommand::List { user, json } => {
-            let list = certs.list(&user).await.map_err(refusal)?;
-            list_text(&list, json, &user)?
-        }
+        CertsCommand::List { user, json } => list_text(&certs.list(&user).await?, json, &user)?,
         CertsCommand::Edit(args) => {
-            let (id, edit) = args.into_edit()?;
-            let cert = certs.edit(&id, &edit).await.map_err(refusal)?;
+            let (id, name, kind) = args.into_change()?;
+            let cert = certs.change(&id, name.as_deref(), kind.as_deref()).await?;
             format!("edited {}: {} ({})\n", cert.id, cert.name, cert.kind_name)
         }
         CertsCommand::ClearKey { id } => {
-            let cert = mdm.user_certs().clear_private_key(&id).await?;
+            let cert = certs.clear_private_key(&id).await?;
             format!("cleared the private key of {}\n", cert.id)
         }
         CertsCommand::Delete { id } => {
-            if !mdm.user_certs().delete(&id).await? {
+            if !certs.delete(&id).await? {
                 return Err(CliError::input(format!("no certificate {id:?}")));
             }
             format!("deleted {id}\n")
@@ -201,22 +178,11 @@ async fn execute(command: CertsCommand, mdm: &Mdm, certs: &CertStore) -> CliResu
             password_file,
         } => {
             let password = password_file.as_deref().map(read_password).transpose()?;
-            let package = certs
-                .export(&id, password.as_deref())
-                .await
-                .map_err(refusal)?;
+            let package = certs.export(&id, password.as_deref()).await?;
             write_secret_output(&output, package.expose())?;
             format!("wrote {}\n", output.display())
         }
     })
-}
-
-/// A library refusal as one line with its code; store failures exit 1, the rest 2.
-pub(crate) fn refusal(error: mdmkit_certstore::Error) -> CliError {
-    match error {
-        mdmkit_certstore::Error::Core(core) => CliError::from(core),
-        other => CliError::input(format!("{other} [{}]", other.code())),
-    }
 }
 
 pub(crate) fn read_password(path: &std::path::Path) -> CliResult<String> {
@@ -236,55 +202,67 @@ pub(crate) fn timestamp(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }
 
-fn to_json(cert: &UserCertificate) -> serde_json::Value {
+fn to_json(cert: &UserCertView) -> serde_json::Value {
     serde_json::json!({
         "id": cert.id,
         "name": cert.name,
-        "kind": cert.kind_id,
+        "kind": cert.kind,
         "kind_name": cert.kind_name,
         "subject": cert.subject,
         "issuer": cert.issuer,
         "serial": cert.serial,
         "emails": cert.emails,
         "uploaded_at": timestamp(cert.uploaded_at),
-        "expires_at": timestamp(cert.expires_at),
+        "expires_at": timestamp(cert.not_after),
         "has_private_key": cert.has_private_key,
     })
 }
 
-/// What an import did, one line for the certificate and one per re-push.
-pub(crate) fn import_text(outcome: &ImportOutcome) -> String {
-    let cert = &outcome.certificate;
+/// What an import did: one line for the certificate, one per re-push (`…, pushed` or
+/// `…, not pushed: REASON`), and what was not re-pushed for want of a device CA.
+pub(crate) fn import_text(report: &ImportReport) -> String {
+    let cert = &report.certificate;
     let mut out = format!(
         "imported {}: {} ({}), expires {}\n",
         cert.id,
         cert.name,
         cert.kind_name,
-        timestamp(cert.expires_at)
+        timestamp(cert.not_after)
     );
-    for install in &outcome.repush.installs {
+    for entry in &report.repushed {
+        let outcome = &entry.outcome;
         out.push_str(&format!(
-            "re-pushed {} to {} (command {})\n",
-            install.configuration_id, install.enrollment_id, install.command_uuid
+            "re-pushed {} to {} (command {}), {}\n",
+            entry.configuration_id,
+            entry.enrollment_id,
+            outcome.command_uuid.as_deref().unwrap_or("-"),
+            if outcome.pushed {
+                "pushed".to_owned()
+            } else {
+                format!("not pushed: {}", outcome.push)
+            }
         ));
     }
-    for failure in &outcome.repush.failures {
+    for failure in &report.failed {
         out.push_str(&format!(
             "re-push of {} to {} failed: {}\n",
             failure.configuration_id,
-            failure
-                .enrollment_id
-                .as_ref()
-                .map(|id| id.as_str())
-                .unwrap_or("-"),
+            failure.enrollment_id.as_deref().unwrap_or("-"),
             failure.error
+        ));
+    }
+    if report.not_repushed > 0 {
+        out.push_str(&format!(
+            "{} configuration(s) use this kind and were not re-pushed (no device CA: run \
+             `mdmkit init`, or give --device-ca to queue them)\n",
+            report.not_repushed
         ));
     }
     out
 }
 
 /// A user's certificates as a table (or JSON).
-pub(crate) fn list_text(list: &[UserCertificate], json: bool, user: &str) -> CliResult<String> {
+pub(crate) fn list_text(list: &[UserCertView], json: bool, user: &str) -> CliResult<String> {
     Ok(if json {
         let entries: Vec<serde_json::Value> = list.iter().map(to_json).collect();
         let mut text = serde_json::to_string_pretty(&entries)
@@ -302,7 +280,7 @@ pub(crate) fn list_text(list: &[UserCertificate], json: bool, user: &str) -> Cli
                 cert.name,
                 cert.kind_name,
                 cert.subject,
-                timestamp(cert.expires_at),
+                timestamp(cert.not_after),
                 if cert.has_private_key {
                     "yes"
                 } else {
@@ -328,20 +306,13 @@ pub struct EditArgs {
 }
 
 impl EditArgs {
-    /// The certificate's id and the change: at least one of a new name and a new kind.
-    pub(crate) fn into_edit(self) -> CliResult<(String, CertificateEdit)> {
+    /// The certificate's id, new name and new kind: at least one of the two.
+    pub(crate) fn into_change(self) -> CliResult<(String, Option<String>, Option<String>)> {
         if self.name.is_none() && self.kind.is_none() {
             return Err(CliError::input(
                 "nothing to change: give --name and/or --kind",
             ));
         }
-        let mut edit = CertificateEdit::new();
-        if let Some(name) = self.name {
-            edit = edit.with_name(name);
-        }
-        if let Some(kind) = self.kind {
-            edit = edit.with_kind(kind);
-        }
-        Ok((self.id, edit))
+        Ok((self.id, self.name, self.kind))
     }
 }

@@ -1,4 +1,8 @@
 //! `mdmkit db`: the store's database.
+//!
+//! Maintenance of the store itself (schema migrations, re-sealing under a new at-rest
+//! key), beneath any deployment: there is nothing of the service to assemble, so these
+//! call core's store functions directly.
 
 use std::path::{Path, PathBuf};
 

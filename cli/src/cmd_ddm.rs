@@ -1,7 +1,13 @@
 //! `mdmkit ddm declare|assign|list|status|sync|delete|types`: Declarative Device
 //! Management over the store. Validation, references, tokens and synchronisation are
 //! core's (`mdmkit_core::ddm`, `Engine::declare` and friends); this module parses and
-//! prints.
+//! prints. The deployment comes from the service ([`deployment`]); `assign`, `sync` and
+//! `delete` with a device CA go through its `Declarations` handle. `declare` (whose
+//! output lists each stored declaration's type and ServerToken) and the paths without a
+//! device CA (declare, assign and delete then store without synchronising; `list
+//! --enrollment` shows the effective declarations with the states reported) use core's
+//! engine and store directly: the service's handle does not offer them yet. Every DeclarativeManagement command queued is pushed and
+//! its line says so (`queued UUID, pushed` / `queued UUID, not pushed: REASON`).
 
 use clap::Subcommand;
 use mdmkit_core::codec::KeyPath;
@@ -16,8 +22,10 @@ use mdmkit_core::EnrollmentId;
 use plist::Dictionary;
 use serde_json::{json, Value as Json};
 
-use crate::store_open::{block_on, deployment, GlobalOpts};
+use crate::store_open::{block_on, deployment, outcome_line, GlobalOpts};
 use crate::{print_out, read_input, CliError, CliResult};
+use mdmkit_service::ddm::SyncEntry;
+use mdmkit_service::Mdm;
 
 /// Subcommands of `mdmkit ddm`.
 #[derive(Debug, Subcommand)]
@@ -144,7 +152,7 @@ pub fn run(command: DdmCommand, opts: &GlobalOpts) -> CliResult<()> {
         // the DeclarativeManagement command; without a device CA nothing is queued.
         let mdm = deployment(opts, &device_ca, None).await?;
         let engine = mdm.engine().ok().cloned();
-        execute(command, mdm.store().clone(), engine).await
+        execute(command, &mdm, mdm.store().clone(), engine).await
     })??;
     print_out(&text);
     Ok(())
@@ -152,6 +160,7 @@ pub fn run(command: DdmCommand, opts: &GlobalOpts) -> CliResult<()> {
 
 async fn execute(
     command: DdmCommand,
+    mdm: &Mdm,
     store: SharedStore,
     engine: Option<Engine>,
 ) -> CliResult<String> {
@@ -210,12 +219,11 @@ async fn execute(
             remove,
             device_ca: _,
         } => {
+            let declarations = mdm.declarations();
             let id = EnrollmentId::new(enrollment);
             let outcome = match (&engine, remove) {
-                (Some(engine), false) => Some(engine.assign_declaration_set(&set_name, &id).await?),
-                (Some(engine), true) => {
-                    Some(engine.unassign_declaration_set(&set_name, &id).await?)
-                }
+                (Some(_), false) => Some(declarations.assign(&set_name, id.as_str()).await?),
+                (Some(_), true) => Some(declarations.unassign(&set_name, id.as_str()).await?),
                 (None, false) => {
                     store.assign_declaration_set(&set_name, &id).await?;
                     None
@@ -235,8 +243,8 @@ async fn execute(
                 "assigned to"
             };
             let mut out = format!("set {set_name} {verb} {id}\n");
-            if let Some(outcome) = outcome {
-                out.push_str(&sync_lines(&[(id, outcome)]));
+            if let Some(entry) = outcome {
+                out.push_str(&entry_lines(&[entry]));
             }
             out
         }
@@ -352,36 +360,31 @@ async fn execute(
             enable,
             device_ca: _,
         } => {
-            let engine = engine.ok_or_else(|| {
-                CliError::from(mdmkit_service::settings::missing(
-                    mdmkit_service::settings::DEVICE_CA_CERTIFICATE,
-                ))
-            })?;
-            let ids: Vec<EnrollmentId> = enrollments.into_iter().map(EnrollmentId::new).collect();
-            let outcomes = if enable {
-                let mut outcomes = Vec::new();
-                for id in ids {
-                    let queued = engine.enable_declarative_management(&id).await?;
-                    outcomes.push((id, SyncOutcome::Queued(queued)));
+            // Without a device CA the service says which setting is missing.
+            let declarations = mdm.declarations();
+            if enable {
+                let mut out = String::new();
+                for id in &enrollments {
+                    let outcome = declarations.enable(id).await?;
+                    out.push_str(&format!("{id}: {}", outcome_line(&outcome)));
                 }
-                outcomes
+                out
             } else {
-                engine.sync_declarations(&ids).await?
-            };
-            sync_lines(&outcomes)
+                entry_lines(&declarations.sync(&enrollments).await?)
+            }
         }
         DdmCommand::Delete {
             identifier,
             device_ca: _,
         } => {
-            let outcome = match &engine {
-                Some(engine) => engine.delete_declaration(&identifier).await?,
+            let synced = match &engine {
+                Some(_) => Some(mdm.declarations().delete(&identifier).await?),
                 None => mdmkit_core::ddm::delete_declaration(store.as_ref(), &identifier)
                     .await?
                     .map(|_| Vec::new()),
             };
-            match outcome {
-                Some(synced) => format!("deleted {identifier}\n{}", sync_lines(&synced)),
+            match synced {
+                Some(synced) => format!("deleted {identifier}\n{}", entry_lines(&synced)),
                 None => return Err(CliError::input(format!("no declaration {identifier}"))),
             }
         }
@@ -389,12 +392,34 @@ async fn execute(
     })
 }
 
+/// One line per enrollment of a synchronisation through the service: `ID: unchanged`,
+/// `ID: queued UUID, pushed`, `ID: queued UUID, not pushed: REASON`, `ID: refused: WHY`.
+fn entry_lines(entries: &[SyncEntry]) -> String {
+    let mut out = String::new();
+    for entry in entries {
+        let line = match (entry.outcome.as_str(), &entry.command_uuid) {
+            ("queued", Some(uuid)) if entry.pushed => format!("queued {uuid}, pushed"),
+            ("queued", Some(uuid)) => format!(
+                "queued {uuid}, not pushed: {}",
+                entry.detail.as_deref().unwrap_or("-")
+            ),
+            ("refused", _) => format!("refused: {}", entry.detail.as_deref().unwrap_or("-")),
+            (other, _) => other.to_owned(),
+        };
+        out.push_str(&format!("{}: {line}\n", entry.enrollment_id));
+    }
+    out
+}
+
 fn sync_lines(outcomes: &[(EnrollmentId, SyncOutcome)]) -> String {
     let mut out = String::new();
     for (id, outcome) in outcomes {
         let line = match outcome {
             SyncOutcome::Unchanged => "unchanged".to_owned(),
-            SyncOutcome::Queued(queued) => format!("queued {}", queued.command_uuid),
+            SyncOutcome::Queued(queued) => {
+                let line = outcome_line(&mdmkit_service::ActionOutcome::from(queued.clone()));
+                line.trim_end().to_owned()
+            }
             SyncOutcome::Refused(code, message) => format!("refused: {message} [{code}]"),
             _ => "unknown".to_owned(),
         };

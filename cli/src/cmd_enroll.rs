@@ -1,33 +1,28 @@
 //! `mdmkit enroll`: enrollment profiles for portal users.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use clap::Subcommand;
-use mdmkit_core::profile::SigningIdentity;
-use mdmkit_core::Secret;
-use mdmkit_enrollment::{
-    certificate_der, DeviceCa, Enroller, EnrollmentProfileSettings, ScepSettings,
-};
+use mdmkit_service::{ProfileRequest, ScepRequest};
 
-use crate::store_open::{block_on, open_store, GlobalOpts};
+use crate::store_open::{block_on, open_mdm, GlobalOpts};
 use crate::{print_out, read_input, read_secret_input, write_secret_output, CliError, CliResult};
 
 /// Enrollment profiles for portal users.
 #[derive(Debug, Subcommand)]
 pub enum EnrollCommand {
-    /// Issue a device identity for a user and write its enrollment profile, signed when
-    /// --sign-cert and --sign-key are given (the device enrolled with it appears in that
-    /// user's portal).
+    /// Issue a device identity for a user and write its enrollment profile (the device
+    /// enrolled with it appears in that user's portal). Every option overrides a stored
+    /// setting (`mdmkit init`) for this run; the profile is signed with --sign-cert and
+    /// --sign-key, else with the device CA, unless --unsigned.
     Profile {
         /// The portal user the device will belong to.
         #[arg(long)]
         user: String,
-        /// The device CA certificate (PEM); not with --scep-url.
+        /// The device CA certificate (PEM), instead of the stored one; not with
+        /// --scep-url.
         #[arg(
             long,
             value_name = "FILE",
-            required_unless_present = "scep_url",
+            requires = "ca_key",
             conflicts_with = "scep_url"
         )]
         ca_cert: Option<String>,
@@ -35,29 +30,32 @@ pub enum EnrollCommand {
         #[arg(
             long,
             value_name = "FILE",
-            required_unless_present = "scep_url",
+            requires = "ca_cert",
             conflicts_with = "scep_url"
         )]
         ca_key: Option<String>,
-        /// The profile signer's certificate (PEM or DER); without --sign-cert and
-        /// --sign-key the profile is written unsigned (XML).
+        /// The profile signer's certificate (PEM or DER); default: the device CA.
         #[arg(long, value_name = "FILE", requires = "sign_key")]
         sign_cert: Option<String>,
         /// The profile signer's private key (PEM or DER, unencrypted).
         #[arg(long, value_name = "FILE", requires = "sign_cert")]
         sign_key: Option<String>,
-        /// The MDM command endpoint (ServerURL), https.
+        /// Write the profile unsigned (XML) when no --sign-cert is given.
+        #[arg(long, conflicts_with = "sign_cert")]
+        unsigned: bool,
+        /// The MDM command endpoint (ServerURL), https; default: the `server_url` setting.
         #[arg(long, value_name = "URL")]
-        server_url: String,
-        /// The check-in endpoint (CheckInURL); default: ServerURL.
+        server_url: Option<String>,
+        /// The check-in endpoint (CheckInURL); default: the `checkin_url` setting, else
+        /// ServerURL.
         #[arg(long, value_name = "URL")]
         check_in_url: Option<String>,
-        /// The push topic of the registered push certificate.
+        /// The push topic; default: the installed push certificate's (when there is one).
         #[arg(long)]
-        topic: String,
-        /// The profile's PayloadIdentifier.
-        #[arg(long, default_value = "com.example.mdm.enrollment")]
-        identifier: String,
+        topic: Option<String>,
+        /// The profile's PayloadIdentifier; default: the `enrollment_profile_id` setting.
+        #[arg(long)]
+        identifier: Option<String>,
         /// Where to write the signed profile (`-` for standard output).
         #[arg(short, long, value_name = "FILE")]
         output: String,
@@ -99,37 +97,31 @@ pub struct ScepArgs {
 }
 
 impl ScepArgs {
-    /// The SCEP settings, when --scep-url is given.
-    fn settings(&self, user: &str) -> CliResult<Option<ScepSettings>> {
+    /// The SCEP payload, when --scep-url is given.
+    fn request(&self) -> CliResult<Option<ScepRequest>> {
         let Some(url) = &self.scep_url else {
             return Ok(None);
         };
         let Some(ca) = &self.scep_ca_cert else {
             return Err(CliError::input("--scep-url needs --scep-ca-cert"));
         };
-        let mut subject = Vec::new();
+        let mut scep = ScepRequest::new(url, read_input(ca)?);
         for entry in &self.scep_subject {
             let (attribute, value) = entry.split_once('=').ok_or_else(|| {
                 CliError::input(format!("--scep-subject {entry:?}: want ATTRIBUTE=VALUE"))
             })?;
-            subject.push((attribute.to_string(), value.to_string()));
+            scep.subject
+                .push((attribute.to_string(), value.to_string()));
         }
-        if subject.is_empty() {
-            subject.push(("CN".to_string(), user.to_string()));
-        }
-        let mut settings = ScepSettings::new(url, subject, certificate_der(&read_input(ca)?)?)
-            .with_key_size(self.scep_key_size)
-            .with_key_usage(self.scep_key_usage);
+        scep.key_size = self.scep_key_size;
+        scep.key_usage = self.scep_key_usage;
         if let Some(path) = &self.scep_challenge_file {
             let text = String::from_utf8(read_secret_input(path)?)
                 .map_err(|_| CliError::input("the SCEP challenge is not UTF-8"))?;
-            let challenge = text.lines().next().unwrap_or_default().to_string();
-            settings = settings.with_challenge(Secret::from(challenge));
+            scep.challenge = Some(text.lines().next().unwrap_or_default().to_string());
         }
-        if let Some(name) = &self.scep_name {
-            settings = settings.with_name(name.clone());
-        }
-        Ok(Some(settings))
+        scep.name = self.scep_name.clone();
+        Ok(Some(scep))
     }
 }
 
@@ -141,6 +133,7 @@ pub fn run(command: EnrollCommand, opts: &GlobalOpts) -> CliResult<()> {
         ca_key,
         sign_cert,
         sign_key,
+        unsigned,
         server_url,
         check_in_url,
         topic,
@@ -148,40 +141,22 @@ pub fn run(command: EnrollCommand, opts: &GlobalOpts) -> CliResult<()> {
         output,
         scep,
     } = command;
-    let signer = match (sign_cert, sign_key) {
-        (Some(cert), Some(key)) => Some(Arc::new(SigningIdentity::from_bytes(
-            &read_input(&cert)?,
-            &read_input(&key)?,
-            None,
-        )?)),
-        _ => None,
-    };
-    let mut settings = EnrollmentProfileSettings::new(identifier, server_url, topic);
-    if let Some(url) = check_in_url {
-        settings = settings.with_check_in_url(url);
+    let mut request = ProfileRequest::default();
+    if let (Some(cert), Some(key)) = (ca_cert, ca_key) {
+        request.device_ca = Some((read_input(&cert)?, read_input(&key)?));
     }
-    let ca = match (scep.settings(&user)?, ca_cert, ca_key) {
-        (Some(scep), _, _) => {
-            settings = settings.with_scep(scep);
-            None
-        }
-        (None, Some(cert), Some(key)) => {
-            Some(DeviceCa::from_pem(&read_input(&cert)?, &read_input(&key)?)?)
-        }
-        (None, _, _) => return Err(CliError::input("--ca-cert and --ca-key are needed")),
-    };
+    if let (Some(cert), Some(key)) = (sign_cert, sign_key) {
+        request.signer = Some((read_input(&cert)?, read_input(&key)?));
+    }
+    request.unsigned = unsigned;
+    request.server_url = server_url;
+    request.check_in_url = check_in_url;
+    request.topic = topic;
+    request.identifier = identifier;
+    request.scep = scep.request()?;
     let signed = block_on(async {
-        let store = open_store(opts).await?;
-        let enroller = match ca {
-            Some(ca) => Enroller::new(store, Arc::new(ca), settings, signer),
-            None => Enroller::scep(store, settings, signer)?,
-        };
-        // A one-minute token, redeemed at once: the same path as a registration link.
-        let token = enroller
-            .create_token(&user, Duration::from_secs(60))
-            .await?;
-        let value = token.value.expose_str().unwrap_or_default().to_owned();
-        Ok::<_, CliError>(enroller.enroll(&value).await?)
+        let mdm = open_mdm(opts, |config| config).await?;
+        Ok::<_, CliError>(mdm.enrollment().issue_profile(&user, &request).await?)
     })??;
     if output == "-" {
         use std::io::Write;

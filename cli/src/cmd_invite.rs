@@ -1,19 +1,14 @@
 //! `mdmkit invite`: invite portal users by e-mail, list and revoke invitations.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use clap::{Args, Subcommand};
-use mdmkit_apns::SmtpNotifier;
-use mdmkit_core::notify::{EmailMessage, Notifier};
-use mdmkit_enrollment::{
-    list_invitations, revoke_invitation, EnrollmentLinks, Invitation, Invitations,
-};
+use mdmkit_service::invitations::InvitationEntry;
+use mdmkit_service::settings;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::store_open::{block_on, open_mdm, open_store, GlobalOpts};
+use crate::store_open::{block_on, open_mdm, GlobalOpts};
 use crate::{print_out, read_input, CliError, CliResult};
 
 /// `mdmkit invite --user U --email E ...`, or one of its subcommands.
@@ -52,19 +47,21 @@ struct SendArgs {
     #[arg(long, required = true)]
     email: Option<String>,
     /// The portal page that accepts invitations (https); the token is added as `?token=`.
-    /// Without it the stored settings are used (`portal_url`, `enrollment_url` and the
-    /// SMTP settings of `mdmkit init`).
+    /// Default: the stored `portal_url` setting (`mdmkit init`). Like every flag below, it
+    /// overrides the stored setting for this run only.
     #[arg(long, value_name = "URL")]
     portal_url: Option<String>,
     /// The page serving the enrollment profile for a registration token (https);
-    /// default: `/enroll` on the portal's host.
+    /// default: `/enroll` on --portal-url's host with --portal-url, else the stored
+    /// `enrollment_url` setting.
     #[arg(long, value_name = "URL")]
     registration_url: Option<String>,
     /// How long both links work, in hours.
     #[arg(long, value_name = "N", default_value_t = 72)]
     ttl_hours: u64,
     /// The SMTP server (smtp://host:port, smtp://host:port?tls=required, smtps://host:port,
-    /// with user:password@ to log in). Without it the message is printed, not sent.
+    /// with user:password@ to log in); default: the stored `smtp_url` setting. Without
+    /// either, the links are printed, not sent.
     #[arg(long, value_name = "URL", requires = "from")]
     smtp: Option<String>,
     /// The sender address (with --smtp).
@@ -75,23 +72,6 @@ struct SendArgs {
     smtp_ca: Option<String>,
 }
 
-/// Prints the message on standard output instead of sending it (no `--smtp`).
-struct PrintNotifier;
-
-#[async_trait]
-impl Notifier for PrintNotifier {
-    async fn send(&self, message: EmailMessage) -> Result<(), mdmkit_core::Error> {
-        print_out(&format!(
-            "not sent (no --smtp given); the invitation message follows\n\
-             To: {}\nSubject: {}\n\n{}\n",
-            message.to.join(", "),
-            message.subject,
-            message.text_body
-        ));
-        Ok(())
-    }
-}
-
 /// Runs `mdmkit invite`.
 pub fn run(args: InviteArgs, opts: &GlobalOpts) -> CliResult<()> {
     block_on(run_async(args, opts))?
@@ -100,17 +80,18 @@ pub fn run(args: InviteArgs, opts: &GlobalOpts) -> CliResult<()> {
 async fn run_async(args: InviteArgs, opts: &GlobalOpts) -> CliResult<()> {
     match args.command {
         Some(InviteCommand::Revoke { id }) => {
-            let store = open_store(opts).await?;
-            if !revoke_invitation(&store, &id).await? {
+            let mdm = open_mdm(opts, |config| config).await?;
+            if !mdm.enrollment().revoke_invitation(&id).await? {
                 return Err(CliError::input(format!("no invitation {id}")));
             }
             print_out(&format!("revoked invitation {id}\n"));
         }
         Some(InviteCommand::List { user }) => {
-            let store = open_store(opts).await?;
+            let mdm = open_mdm(opts, |config| config).await?;
             let now = OffsetDateTime::now_utc();
             let mut text = String::new();
-            for invitation in list_invitations(&store, user.as_deref()).await? {
+            for invitation in mdm.enrollment().invitations_list(user.as_deref()).await? {
+                let invitation = InvitationEntry::from(invitation);
                 text.push_str(&format!(
                     "{}\t{}\t{}\t{}\t{}\t{}\n",
                     invitation.id,
@@ -138,49 +119,40 @@ async fn send(args: SendArgs, opts: &GlobalOpts) -> CliResult<()> {
         return Err(CliError::input("--user and --email are needed"));
     };
     let ttl = Duration::from_secs(args.ttl_hours.saturating_mul(3600));
-    let Some(portal_url) = args.portal_url else {
-        if args.smtp.is_some() || args.registration_url.is_some() {
-            return Err(CliError::input(
-                "--smtp and --registration-url go with --portal-url; without it the stored \
-                 settings are used",
-            ));
-        }
-        // The deployment's settings: its links and, when configured, its mail server.
-        let mdm = open_mdm(opts, |config| config).await?;
-        let report = mdm.enrollment().invite(&user, &email, ttl).await?;
-        let mut text = format!(
-            "invitation {} {} {email} (expires {})\n",
-            report.invitation.id,
-            if report.sent { "sent to" } else { "made for" },
-            rfc3339(report.invitation.expires_at)
-        );
-        if !report.sent {
-            text.push_str(&format!(
-                "not sent (no SMTP settings); deliver these links to {email}:\nportal link: {}\nregistration link: {}\n",
-                report.portal_link, report.registration_link
-            ));
-        }
-        print_out(&text);
-        return Ok(());
+    // The flags override the stored settings for this run.
+    let registration_url = match (&args.registration_url, &args.portal_url) {
+        (Some(url), _) => Some(url.clone()),
+        (None, Some(portal)) => Some(default_registration_url(portal)?),
+        (None, None) => None,
     };
-    let registration_url = match args.registration_url {
-        Some(url) => url,
-        None => default_registration_url(&portal_url)?,
-    };
-    let links = EnrollmentLinks::new(portal_url, registration_url)?;
-    let notifier: Arc<dyn Notifier> = match (&args.smtp, &args.from) {
-        (Some(url), Some(from)) => Arc::new(
-            match &args.smtp_ca {
-                Some(path) => SmtpNotifier::with_root_certificate(url, from, &read_input(path)?),
-                None => SmtpNotifier::new(url, from),
+    let smtp_ca = args
+        .smtp_ca
+        .as_deref()
+        .map(read_input)
+        .transpose()?
+        .map(|pem| {
+            String::from_utf8(pem)
+                .map_err(|_| CliError::input("--smtp-ca: not a PEM certificate (not text)"))
+        })
+        .transpose()?;
+    let overrides = [
+        (settings::PORTAL_URL, args.portal_url),
+        (settings::ENROLLMENT_URL, registration_url),
+        (settings::SMTP_URL, args.smtp),
+        (settings::SMTP_FROM, args.from),
+        (settings::SMTP_CA, smtp_ca),
+    ];
+    let mdm = open_mdm(opts, |mut config| {
+        for (name, value) in overrides {
+            if let Some(value) = value {
+                config = config.setting(name, value);
             }
-            .map_err(|e| CliError::input(format!("{e} [{}]", e.code())))?,
-        ),
-        _ => Arc::new(PrintNotifier),
-    };
-    let sent_by_smtp = args.smtp.is_some();
-    let invitations = Invitations::new(open_store(opts).await?, notifier, links);
-    let sent = invitations
+        }
+        config
+    })
+    .await?;
+    let report = mdm
+        .enrollment()
         .invite(&user, &email, ttl)
         .await
         .map_err(|error| match error.code() {
@@ -190,12 +162,22 @@ async fn send(args: SendArgs, opts: &GlobalOpts) -> CliResult<()> {
             )),
             _ => error.into(),
         })?;
-    print_out(&format!(
+    let mut text = String::new();
+    if !report.sent {
+        text.push_str(&format!(
+            "not sent (no SMTP settings: set smtp_url and smtp_from, or give --smtp and \
+             --from); deliver these links to {email}:\nportal link: {}\n\
+             registration link: {}\n",
+            report.portal_link, report.registration_link
+        ));
+    }
+    text.push_str(&format!(
         "invitation {} {} {email} (expires {})\n",
-        sent.invitation.id,
-        if sent_by_smtp { "sent to" } else { "made for" },
-        rfc3339(sent.invitation.expires_at)
+        report.invitation.id,
+        if report.sent { "sent to" } else { "made for" },
+        rfc3339(report.invitation.expires_at)
     ));
+    print_out(&text);
     Ok(())
 }
 
@@ -208,10 +190,10 @@ fn default_registration_url(portal_url: &str) -> CliResult<String> {
     Ok(format!("{scheme}://{authority}/enroll"))
 }
 
-fn state(invitation: &Invitation, now: OffsetDateTime) -> &'static str {
+fn state(invitation: &InvitationEntry, now: OffsetDateTime) -> &'static str {
     if invitation.accepted_at.is_some() {
         "accepted"
-    } else if invitation.is_expired(now) {
+    } else if invitation.expires_at <= now {
         "expired"
     } else {
         "pending"

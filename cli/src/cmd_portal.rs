@@ -2,20 +2,14 @@
 //! and the certificates tab), the portal's branding and its Web Clip.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use clap::Subcommand;
-use mdmkit_certstore::{CertStore, OwnCertificates};
-use mdmkit_core::command::EraseDevice;
-use mdmkit_core::engine::LockOptions;
-use mdmkit_core::profile::SigningIdentity;
-use mdmkit_core::store::Branding;
-use mdmkit_enrollment::{Portal, PortalConfig, WebClipSettings};
+use mdmkit_service::{ActionOutcome, OwnCerts, PortalBranding, WebClipInput};
 
-use crate::cmd_certs::{import_text, list_text, read_password, refusal, timestamp, EditArgs};
-use crate::store_open::{block_on, deployment, open_mdm, open_store, queued_line, GlobalOpts};
+use crate::cmd_certs::{import_text, list_text, read_password, timestamp, EditArgs};
+use crate::store_open::{block_on, deployment, open_mdm, outcome_line, GlobalOpts};
 use crate::{print_out, read_input, read_secret_input, CliError, CliResult};
 
 /// Portal users, and the portal's device operations as a given user.
@@ -48,9 +42,9 @@ pub enum PortalCommand {
         /// The portal user.
         #[arg(long)]
         user: String,
-        /// The portal's address (https).
+        /// The portal's address (https; default: the `portal_url` setting).
         #[arg(long)]
-        url: String,
+        url: Option<String>,
         /// The name under the icon (default: the branding name, else "Portal").
         #[arg(long)]
         label: Option<String>,
@@ -250,21 +244,17 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
             enrollment_profile_id,
         } => {
             let mdm = deployment(opts, &device_ca, enrollment_profile_id).await?;
-            let engine = mdm.engine()?.clone();
-            let portal = Portal::new(engine.clone(), PortalConfig::default());
-            let session = portal.act_as(&user).await?;
-            let queued = match action {
+            let session = mdm.portal().act_as(&user).await?;
+            let outcome: ActionOutcome = match action {
                 AsAction::Certs(action) => {
-                    let certs = CertStore::new(engine.store().clone())
-                        .with_installer(Arc::new(engine))
-                        .for_owner(session.user_id());
-                    print_out(&certs_tab(&certs, action).await?);
+                    print_out(
+                        &certs_tab(&session.certificates(), session.user_id(), action).await?,
+                    );
                     return Ok(());
                 }
                 AsAction::Devices => {
-                    let devices = portal.devices(&session).await?;
                     let mut text = String::new();
-                    for device in devices {
+                    for device in session.devices().await? {
                         text.push_str(&format!(
                             "{}\t{}\t{}\t{}\n",
                             device.enrollment_id,
@@ -281,26 +271,19 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
                     return Ok(());
                 }
                 AsAction::Lock { device, message } => {
-                    let mut options = LockOptions::default();
-                    options.message = message;
-                    portal.lock(&session, &device, options).await?
+                    session.lock(&device, message.as_deref(), None).await?
                 }
-                AsAction::Unlock { device } => portal.unlock(&session, &device).await?,
-                AsAction::Locate { device } => portal.locate(&session, &device).await?,
-                AsAction::Wipe { device } => {
-                    portal.wipe(&session, &device, EraseDevice::new()).await?
-                }
-                AsAction::Retire { device } => portal.retire(&session, &device).await?,
+                AsAction::Unlock { device } => session.unlock(&device).await?,
+                AsAction::Locate { device } => session.locate(&device).await?,
+                AsAction::Wipe { device } => session.wipe(&device).await?,
+                AsAction::Retire { device } => session.retire(&device).await?,
                 AsAction::Checkin { device } => {
-                    let outcome = portal.check_in(&session, &device).await?;
-                    print_out(&format!(
-                        "push: {}\n",
-                        mdmkit_service::push_certs::describe(&outcome)
-                    ));
+                    let outcome = session.check_in(&device).await?;
+                    print_out(&format!("push: {}\n", outcome.push));
                     return Ok(());
                 }
             };
-            print_out(&queued_line(queued));
+            print_out(&outcome_line(&outcome));
         }
         PortalCommand::Branding(BrandingCommand::Set {
             name,
@@ -309,19 +292,16 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
             logo,
         }) => {
             let logo = logo.as_deref().map(read_input).transpose()?;
-            let branding = mdmkit_enrollment::branding::branding(
-                &name,
-                primary.as_deref(),
-                accent.as_deref(),
-                logo,
-            )?;
-            let store = open_store(opts).await?;
-            mdmkit_enrollment::set_branding(&store, "admin", &branding).await?;
+            let branding = open_mdm(opts, |config| config)
+                .await?
+                .portal()
+                .set_branding(&name, primary.as_deref(), accent.as_deref(), logo)
+                .await?;
             print_out(&branding_text(&branding));
         }
         PortalCommand::Branding(BrandingCommand::Show { json, logo_out }) => {
-            let store = open_store(opts).await?;
-            let Some(branding) = store.get_branding().await? else {
+            let portal = open_mdm(opts, |config| config).await?.portal();
+            let Some(branding) = portal.branding().await? else {
                 return Err(CliError::input(
                     "no branding set (mdmkit portal branding set)",
                 ));
@@ -364,41 +344,23 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
             sign_cert,
             sign_key,
         } => {
-            let signer = match (sign_cert, sign_key) {
-                (Some(cert), Some(key)) => Some(SigningIdentity::from_bytes(
-                    &read_input(&cert)?,
-                    &read_input(&key)?,
-                    None,
-                )?),
-                _ => None,
-            };
+            let mut clip = WebClipInput::new(identifier);
+            clip.url = url;
+            clip.label = label;
+            clip.icon = icon.as_deref().map(read_input).transpose()?;
+            clip.full_screen = full_screen;
+            clip.removable = !not_removable;
+            clip.signing_certificate = sign_cert.as_deref().map(read_input).transpose()?;
+            clip.signing_key = sign_key.as_deref().map(read_input).transpose()?;
             let mdm = deployment(opts, &device_ca, None).await?;
-            let engine = mdm.engine()?.clone();
-            let label = match label {
-                Some(label) => label,
-                None => engine
-                    .store()
-                    .get_branding()
-                    .await?
-                    .map_or_else(|| "Portal".to_owned(), |b| b.name),
-            };
-            let mut settings = WebClipSettings::new(identifier, url, label)
-                .with_full_screen(full_screen)
-                .with_removable(!not_removable);
-            if let Some(icon) = icon {
-                settings = settings.with_icon(read_input(&icon)?);
-            }
-            let report = mdmkit_enrollment::push_web_clip(
-                &engine,
-                "admin",
-                &user,
-                &settings,
-                signer.as_ref(),
-            )
-            .await?;
+            let report = mdm.portal().push_web_clip(&user, &clip).await?;
             let mut text = String::new();
-            for (id, command) in &report.queued {
-                text.push_str(&format!("queued {id} (command {command})\n"));
+            for (id, outcome) in &report.queued {
+                text.push_str(&format!(
+                    "queued {id} (command {}), {}\n",
+                    outcome.command_uuid.as_deref().unwrap_or("-"),
+                    push_words(outcome)
+                ));
             }
             for (id, why) in &report.skipped {
                 text.push_str(&format!("skipped {id}: {why}\n"));
@@ -415,7 +377,16 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
     Ok(())
 }
 
-fn branding_text(branding: &Branding) -> String {
+/// `pushed`, or `not pushed: REASON`.
+fn push_words(outcome: &ActionOutcome) -> String {
+    if outcome.pushed {
+        "pushed".to_owned()
+    } else {
+        format!("not pushed: {}", outcome.push)
+    }
+}
+
+fn branding_text(branding: &PortalBranding) -> String {
     format!(
         "name: {}\nprimary colour: {}\naccent colour: {}\nlogo: {}\n",
         branding.name,
@@ -429,12 +400,9 @@ fn branding_text(branding: &Branding) -> String {
     )
 }
 
-async fn certs_tab(certs: &OwnCertificates, action: CertsAction) -> CliResult<String> {
+async fn certs_tab(certs: &OwnCerts, user: &str, action: CertsAction) -> CliResult<String> {
     Ok(match action {
-        CertsAction::List { json } => {
-            let list = certs.list().await.map_err(refusal)?;
-            list_text(&list, json, certs.owner())?
-        }
+        CertsAction::List { json } => list_text(&certs.list().await?, json, user)?,
         CertsAction::Add {
             kind,
             name,
@@ -442,28 +410,31 @@ async fn certs_tab(certs: &OwnCertificates, action: CertsAction) -> CliResult<St
             file,
         } => {
             let password = password_file.as_deref().map(read_password).transpose()?;
-            let outcome = certs
-                .add(
+            let report = certs
+                .import(
                     &kind,
                     read_input(&file)?,
                     password.as_deref(),
                     name.as_deref(),
                 )
-                .await
-                .map_err(refusal)?;
-            import_text(&outcome)
+                .await?;
+            import_text(&report)
         }
         CertsAction::Edit(args) => {
-            let (id, edit) = args.into_edit()?;
-            let cert = certs.edit(&id, &edit).await.map_err(refusal)?;
+            let (id, name, kind) = args.into_change()?;
+            let cert = certs.change(&id, name.as_deref(), kind.as_deref()).await?;
             format!("edited {}: {} ({})\n", cert.id, cert.name, cert.kind_name)
         }
         CertsAction::ClearKey { id } => {
-            let cert = certs.clear_private_key(&id).await.map_err(refusal)?;
+            let cert = certs.clear_private_key(&id).await?;
             format!("cleared the private key of {}\n", cert.id)
         }
         CertsAction::Delete { id } => {
-            certs.delete(&id).await.map_err(refusal)?;
+            if !certs.delete(&id).await? {
+                return Err(CliError::input(format!(
+                    "no certificate {id:?} [unknown_certificate]"
+                )));
+            }
             format!("deleted {id}\n")
         }
     })

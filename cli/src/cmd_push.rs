@@ -1,4 +1,12 @@
 //! `mdmkit push`: send MDM pushes through APNs, and run the mock APNs server.
+//!
+//! APNs tools rather than deployment operations, so they use the apns crate directly:
+//! `send`, `device` and `all` push with a certificate and key given as files, to a chosen
+//! endpoint (sandbox, port 2197, a test server), to try a certificate before or apart
+//! from the installed ones; `mock-server` and `mock-pki` only launch apns's mock APNs
+//! server and write its throwaway certificates (for tests, benchmarks and the bindings'
+//! benchmarks). A deployment's own pushes go through the service's store-backed pusher
+//! (`portal as`, `certs import`, `ddm`, and `serve`).
 
 use std::io::Write;
 use std::net::SocketAddr;

@@ -1,16 +1,15 @@
 //! `mdmkit push-cert`: the Apple Push certificate lifecycle (see docs/push-certificates.md).
 
 use clap::{Args, Subcommand};
-use mdmkit_apns::lifecycle::PushCertLifecycle;
-use mdmkit_apns::monitor::{Credential, CredentialKind, ExpiryMonitor};
-use mdmkit_apns::{ExpiryStatus, InstallAction, SmtpNotifier};
 use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::cli_error::{read_input, read_secret_input, CliError, CliResult};
-use crate::store_open::{block_on, open_mdm, open_store, GlobalOpts};
-use mdmkit_service::push_certs::{InstallInput, RequestSubject, VendorInput};
-use mdmkit_service::Mdm;
+use crate::store_open::{block_on, open_mdm, GlobalOpts};
+use mdmkit_service::push_certs::{
+    ExpiryStatus, InstallAction, InstallInput, RequestSubject, VendorInput,
+};
+use mdmkit_service::{Mdm, NoticeOptions};
 
 /// The push certificate subcommands.
 #[derive(Debug, Subcommand)]
@@ -151,18 +150,6 @@ impl OtherCredentials {
         }
         Ok(tokens)
     }
-
-    fn read(&self) -> CliResult<Vec<Credential>> {
-        let mut credentials = Vec::new();
-        if let Some(path) = &self.vendor_cert {
-            credentials
-                .push(Credential::vendor_certificate(&read_input(path)?).map_err(apns_error)?);
-        }
-        for (name, at) in self.dep_tokens()? {
-            credentials.push(Credential::new(CredentialKind::DepServerToken, name, at));
-        }
-        Ok(credentials)
-    }
 }
 
 /// Arguments of `push-cert status`.
@@ -183,29 +170,34 @@ pub struct JsonArgs {
     json: bool,
 }
 
-/// Arguments of `push-cert notify`.
+/// Arguments of `push-cert notify`. Every flag overrides a stored setting (`mdmkit
+/// settings`) for this run; without flags the stored SMTP settings, administrators'
+/// address, organisation and console link are used.
 #[derive(Debug, Args)]
 pub struct NotifyArgs {
-    /// The SMTP server: smtp://host:port, smtp://host:port?tls=required (STARTTLS) or
-    /// smtps://host:port, with user:password@ to log in.
+    /// The SMTP server (default: the `smtp_url` setting): smtp://host:port,
+    /// smtp://host:port?tls=required (STARTTLS) or smtps://host:port, with
+    /// user:password@ to log in.
     #[arg(long)]
-    smtp: String,
-    /// The sender address.
+    smtp: Option<String>,
+    /// The sender address (default: the `smtp_from` setting).
     #[arg(long)]
-    from: String,
-    /// A recipient (repeat for several).
-    #[arg(long, required = true)]
+    from: Option<String>,
+    /// A recipient, repeat for several (default: the `admin_email` setting).
+    #[arg(long)]
     to: Vec<String>,
-    /// The company name written in the notice.
+    /// The company name written in the notice (default: the `organisation` setting).
     #[arg(long)]
     company: Option<String>,
-    /// The link to the administration site written in the notice.
+    /// The link to the administration site written in the notice (default: the
+    /// `console_url` setting).
     #[arg(long)]
     admin_url: Option<String>,
     /// Days between two notices for the same certificate.
     #[arg(long, default_value_t = 7)]
     interval_days: u32,
-    /// A CA certificate (PEM) to trust for the SMTP server's TLS certificate.
+    /// A CA certificate (PEM) to trust for the SMTP server's TLS certificate (default:
+    /// the `smtp_ca` setting).
     #[arg(long)]
     smtp_ca: Option<String>,
     #[command(flatten)]
@@ -265,10 +257,6 @@ pub fn run(command: PushCertCommand, opts: &GlobalOpts) -> CliResult<()> {
         PushCertCommand::MismatchedDevices(args) => block_on(mismatched(args, opts))?,
         PushCertCommand::Notify(args) => block_on(notify(args, opts))?,
     }
-}
-
-async fn lifecycle(opts: &GlobalOpts) -> CliResult<PushCertLifecycle> {
-    Ok(PushCertLifecycle::new(open_store(opts).await?))
 }
 
 async fn mdm(opts: &GlobalOpts) -> CliResult<Mdm> {
@@ -400,7 +388,7 @@ async fn status(args: StatusArgs, opts: &GlobalOpts) -> CliResult<()> {
     let others = overview
         .credentials
         .iter()
-        .filter(|r| r.kind != CredentialKind::PushCertificate.as_str());
+        .filter(|r| r.kind != "push_certificate");
     for credential in others {
         println!(
             "{} {}: valid until {}, {} days remaining{}",
@@ -515,33 +503,24 @@ async fn mismatched(args: JsonArgs, opts: &GlobalOpts) -> CliResult<()> {
 }
 
 async fn notify(args: NotifyArgs, opts: &GlobalOpts) -> CliResult<()> {
-    let others = args.others.read()?;
-    let notifier = match &args.smtp_ca {
-        Some(path) => {
-            SmtpNotifier::with_root_certificate(&args.smtp, &args.from, &read_input(path)?)
-        }
-        None => SmtpNotifier::new(&args.smtp, &args.from),
-    }
-    .map_err(apns_error)?;
-    let mut monitor =
-        ExpiryMonitor::new().notify_interval(time::Duration::days(i64::from(args.interval_days)));
-    for to in args.to {
-        monitor = monitor.recipient(to);
-    }
-    if let Some(company) = args.company {
-        monitor = monitor.company(company);
-    }
-    if let Some(url) = args.admin_url {
-        monitor = monitor.admin_url(url);
-    }
-    let lifecycle = lifecycle(opts).await?;
-    let sent = lifecycle
-        .send_due_notices(&monitor, &notifier, &others, OffsetDateTime::now_utc())
+    let others = args.others.to_service()?;
+    let mut options = NoticeOptions::default();
+    options.interval_days = Some(args.interval_days);
+    options.smtp_url = args.smtp;
+    options.smtp_from = args.from;
+    options.smtp_ca = args.smtp_ca.as_deref().map(read_input).transpose()?;
+    options.recipients = args.to;
+    options.organisation = args.company;
+    options.console_url = args.admin_url;
+    let sent = mdm(opts)
+        .await?
+        .expiry()
+        .send_due_notices_with(&others, &options)
         .await
-        .map_err(apns_error)?;
+        .map_err(service_error)?;
     println!("sent {} notice(s)", sent.len());
     for notice in &sent {
-        println!("  {}: {}", notice.key, notice.message.subject);
+        println!("  {}: {}", notice.key, notice.subject);
     }
     Ok(())
 }
@@ -617,26 +596,20 @@ fn write_output(path: &str, bytes: &[u8]) -> CliResult<()> {
     }
 }
 
-/// Maps an apns error to one line with its code; bad input exits 2, the rest 1.
-fn apns_error(error: mdmkit_apns::Error) -> CliError {
-    let line = format!("{error} [{}]", error.code());
-    match error.code() {
-        // Not the user's input: a mail server, the database, OpenSSL.
-        "smtp" | "crypto" | "notify_failed" | "store_backend" => CliError::failure(line),
-        _ => CliError::input(line),
-    }
-}
-
-/// Maps a service error like [`apns_error`]: one line with its code.
+/// Maps a service error to one line with its code; bad input exits 2, the rest 1 (a
+/// mail server, the database, OpenSSL).
 fn service_error(error: mdmkit_service::Error) -> CliError {
-    match error {
-        mdmkit_service::Error::Apns(inner) => apns_error(inner),
-        other => other.into(),
+    match error.code() {
+        "smtp" | "crypto" | "notify_failed" => {
+            CliError::failure(format!("{error} [{}]", error.code()))
+        }
+        _ => error.into(),
     }
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {
-    mdmkit_apns::expiry::rfc3339(at)
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
 }
 
 fn human_time(at: OffsetDateTime) -> String {

@@ -1,4 +1,10 @@
 //! `mdmkit queue`: inspect the command queue.
+//!
+//! A diagnostic beneath the deployment: it reads the store's raw queue of any identifier,
+//! also one without an enrollment record (commands queued before Authenticate, or left
+//! after a deletion), with priorities and payload sizes. The service's
+//! `Devices::queue` answers `not_found` for an unknown enrollment, which is right for the
+//! API and the console but not for this tool; so it opens the store itself.
 
 use clap::Subcommand;
 use mdmkit_core::store::PendingCommand;

@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::path::PathBuf;
 
-use mdmkit_core::engine::Queued;
 use mdmkit_core::store::{AtRestKey, SharedStore};
 use mdmkit_service::settings;
 use mdmkit_service::{ActionOutcome, Mdm};
@@ -113,10 +112,9 @@ fn pem_certificates(bytes: &[u8]) -> Option<String> {
 }
 
 /// One line for a queued command: `queued UUID, pushed` or `queued UUID, not pushed:
-/// REASON`.
-pub fn queued_line(queued: Queued) -> String {
-    let outcome = ActionOutcome::from(queued);
-    let uuid = outcome.command_uuid.unwrap_or_default();
+/// REASON` (issue 13 §5: every command the CLI queues is pushed and says so).
+pub fn outcome_line(outcome: &ActionOutcome) -> String {
+    let uuid = outcome.command_uuid.as_deref().unwrap_or_default();
     if outcome.pushed {
         format!("queued {uuid}, pushed\n")
     } else {

@@ -50,15 +50,19 @@ fn invite_prints_or_sends_lists_and_revokes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path();
 
-    // Without --smtp the message is printed, and says it was not sent.
+    // Without --smtp (and no stored SMTP settings) the links are printed, and it says
+    // they were not sent.
     let output = mdmkit(path, &INVITE);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let printed = text(&output.stdout);
     assert!(
-        printed.starts_with("not sent (no --smtp given)"),
+        printed.starts_with("not sent (no SMTP settings"),
         "{printed}"
     );
-    assert!(printed.contains("To: carol@example.com"), "{printed}");
+    assert!(
+        printed.contains("deliver these links to carol@example.com:"),
+        "{printed}"
+    );
     assert!(printed.contains("https://portal.example.com/accept?token="));
     assert!(printed.contains("https://portal.example.com/enroll?token="));
     let first = invitation_id(&printed);
@@ -242,6 +246,8 @@ fn enroll_profile_with_an_external_scep_server() {
             "https://mdm.example.com/mdm",
             "--topic",
             "com.apple.mgmt.External.cli",
+            "--identifier",
+            "com.example.mdm.enrollment",
             "--scep-url",
             "https://scep.example.com/scep",
             "--scep-ca-cert",

@@ -285,6 +285,8 @@ fn enroll_profile_writes_a_signed_profile_for_a_user() {
             "https://mdm.example.com/mdm",
             "--topic",
             "com.apple.mgmt.External.cli",
+            "--identifier",
+            "com.example.mdm.enrollment",
             "-o",
             "enroll.mobileconfig",
         ]
@@ -301,10 +303,17 @@ fn enroll_profile_writes_a_signed_profile_for_a_user() {
         |p| matches!(&p.content, PayloadContent::Mdm(m) if m.topic == "com.apple.mgmt.External.cli")
     ));
 
-    // Without a signer the profile is written unsigned, as XML a device can install.
+    // Without a signer the profile is signed with the device CA, as a served link's is.
     let mut unsigned: Vec<&str> = args("alice");
     unsigned.drain(8..12);
     assert!(!unsigned.contains(&"--sign-cert"));
+    let stdout = ok(path, &unsigned);
+    assert!(stdout.contains(": signed enrollment profile"), "{stdout}");
+    let written = std::fs::read(path.join("enroll.mobileconfig")).unwrap();
+    verify(&written, Some(&ca.certificate_pem().unwrap())).unwrap();
+
+    // With --unsigned it is written unsigned, as XML a device can install.
+    unsigned.push("--unsigned");
     let stdout = ok(path, &unsigned);
     assert!(stdout.contains("unsigned enrollment profile"), "{stdout}");
     assert_owner_only(path.join("enroll.mobileconfig"));

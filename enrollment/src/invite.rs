@@ -325,14 +325,16 @@ pub struct SentInvitation {
 }
 
 /// Makes, sends, lists, revokes and accepts invitations. Every invitation and revocation
-/// is written to the audit log (actor "admin", actions `invitation.create` /
-/// `invitation.revoke`; `invitation.accept` with the user as actor).
+/// is written to the audit log (actor "admin" unless [`Invitations::with_actor`] names
+/// another, actions `invitation.create` / `invitation.revoke`; `invitation.accept` with
+/// the user as actor).
 #[derive(Clone)]
 pub struct Invitations {
     store: SharedStore,
     notifier: Arc<dyn Notifier>,
     links: EnrollmentLinks,
     template: InvitationTemplate,
+    actor: String,
 }
 
 impl std::fmt::Debug for Invitations {
@@ -353,7 +355,15 @@ impl Invitations {
             notifier,
             links,
             template: InvitationTemplate::default(),
+            actor: "admin".to_owned(),
         }
+    }
+
+    /// Names `actor` (the signed-in administrator) in the audit log of the invitations
+    /// made and revoked through this handle, instead of "admin".
+    pub fn with_actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = actor.into();
+        self
     }
 
     /// Replaces the e-mail template.
@@ -455,11 +465,11 @@ impl Invitations {
             self.store
                 .delete_token(&registration.record.token_hash)
                 .await?;
-            self.audit("admin", "invitation.create", &id, user_id, error.code())
+            self.audit(&self.actor, "invitation.create", &id, user_id, error.code())
                 .await?;
             return Err(error);
         }
-        self.audit("admin", "invitation.create", &id, user_id, "ok")
+        self.audit(&self.actor, "invitation.create", &id, user_id, "ok")
             .await?;
         Ok(SentInvitation {
             invitation: Invitation::from_records(&invitation.record, Some(&registration.record)),
@@ -470,7 +480,7 @@ impl Invitations {
 
     /// Revokes an invitation by id; see [`revoke_invitation`].
     pub async fn revoke(&self, id: &str) -> Result<bool> {
-        revoke_invitation(&self.store, id).await
+        revoke_invitation_as(&self.store, &self.actor, id).await
     }
 
     /// The invitations of one user, or of every user; see [`list_invitations`].
@@ -550,6 +560,11 @@ pub async fn accept_invitation(
 /// already set stays). Returns whether there was such an invitation. Audited
 /// (`invitation.revoke`, actor "admin"). Needs only the store (administration tools).
 pub async fn revoke_invitation(store: &SharedStore, id: &str) -> Result<bool> {
+    revoke_invitation_as(store, "admin", id).await
+}
+
+/// [`revoke_invitation`], audited with `actor` (the administrator who revoked it).
+pub async fn revoke_invitation_as(store: &SharedStore, actor: &str, id: &str) -> Result<bool> {
     let Some(record) = store.get_token(id).await? else {
         return Ok(false);
     };
@@ -565,15 +580,7 @@ pub async fn revoke_invitation(store: &SharedStore, id: &str) -> Result<bool> {
         store.delete_token(&registration.token_hash).await?;
     }
     let deleted = store.delete_token(id).await?;
-    audit(
-        store,
-        "admin",
-        "invitation.revoke",
-        id,
-        &record.user_id,
-        "ok",
-    )
-    .await?;
+    audit(store, actor, "invitation.revoke", id, &record.user_id, "ok").await?;
     Ok(deleted)
 }
 

@@ -32,8 +32,8 @@ pub use ca::{certificate_der, DeviceCa, IssuedIdentity};
 pub use enroller::{token_hash, Enroller, IssuedToken, OwnerBinding, SignedEnrollment};
 pub use error::{Error, Result};
 pub use invite::{
-    accept_invitation, check_email, list_invitations, revoke_invitation, EnrollmentLinks,
-    Invitation, InvitationTemplate, Invitations, SentInvitation,
+    accept_invitation, check_email, list_invitations, revoke_invitation, revoke_invitation_as,
+    EnrollmentLinks, Invitation, InvitationTemplate, Invitations, SentInvitation,
 };
 pub use portal::{
     add_user, audit_outcome, check_sign_in, hash_password, set_password, sign_in, verify_password,

@@ -2,7 +2,7 @@
 //! built from core's typed payload, signed when a signer is given, and pushed by an
 //! administrator to one user's iOS and iPadOS devices.
 
-use mdmkit_core::engine::Engine;
+use mdmkit_core::engine::{Engine, Queued};
 use mdmkit_core::profile::payloads::WebClipManaged;
 use mdmkit_core::profile::{sign, Payload, Profile, SigningIdentity};
 use mdmkit_core::schema::Platform;
@@ -115,6 +115,8 @@ pub struct WebClipReport {
     pub signed: bool,
     /// The enrollments an InstallProfile was queued to, with its CommandUUID.
     pub queued: Vec<(EnrollmentId, String)>,
+    /// The same enrollments with the queued command and how its push went.
+    pub pushes: Vec<(EnrollmentId, Queued)>,
     /// The user's enrollments left out, with why (not iOS/iPadOS, user channel,
     /// disabled, platform unknown).
     pub skipped: Vec<(EnrollmentId, String)>,
@@ -159,6 +161,7 @@ pub async fn push_web_clip(
     let mut report = WebClipReport {
         signed: signer.is_some(),
         queued: Vec::new(),
+        pushes: Vec::new(),
         skipped: Vec::new(),
         failed: Vec::new(),
     };
@@ -193,7 +196,12 @@ pub async fn push_web_clip(
             }
         }
         match engine.install_profile(&id, bytes.clone()).await {
-            Ok(queued) => report.queued.push((id, queued.command_uuid)),
+            Ok(queued) => {
+                report
+                    .queued
+                    .push((id.clone(), queued.command_uuid.clone()));
+                report.pushes.push((id, queued));
+            }
             Err(error) => report.failed.push((id, error.code(), error.to_string())),
         }
     }

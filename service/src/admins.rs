@@ -82,7 +82,7 @@ impl Admins {
         record.name = name.map(str::to_owned).filter(|name| !name.is_empty());
         record.password_hash = Some(mdmkit_enrollment::hash_password(password)?);
         store.put_admin_user(&record).await?;
-        self.audit("admin", "admin.add", Some(&record.id), "ok")
+        self.audit(self.mdm.actor(), "admin.add", Some(&record.id), "ok")
             .await?;
         Ok(record.into())
     }
@@ -102,7 +102,7 @@ impl Admins {
     pub async fn delete(&self, id: &str) -> Result<bool> {
         let deleted = self.mdm.store().delete_admin_user(id).await?;
         self.audit(
-            "admin",
+            self.mdm.actor(),
             "admin.delete",
             Some(id),
             if deleted { "ok" } else { "not_found" },
@@ -119,7 +119,7 @@ impl Admins {
         record.updated_at = now_micros();
         self.mdm.store().put_admin_user(&record).await?;
         mdmkit_enrollment::end_sessions(self.mdm.store(), TokenKind::AdminSession, id).await?;
-        self.audit("admin", "admin.password_change", Some(id), "ok")
+        self.audit(self.mdm.actor(), "admin.password_change", Some(id), "ok")
             .await
     }
 
@@ -138,7 +138,7 @@ impl Admins {
         } else {
             "admin.disable"
         };
-        self.audit("admin", action, Some(id), "ok").await?;
+        self.audit(self.mdm.actor(), action, Some(id), "ok").await?;
         Ok(record.into())
     }
 
@@ -204,7 +204,7 @@ impl Admins {
         let actor = mdmkit_enrollment::find_session(store, TokenKind::AdminSession, token)
             .await
             .map(|session| session.user_id)
-            .unwrap_or_else(|_| "admin".to_owned());
+            .unwrap_or_else(|_| self.mdm.actor().to_owned());
         let ended = mdmkit_enrollment::end_session(store, TokenKind::AdminSession, token).await?;
         self.audit(
             &actor,

@@ -80,10 +80,96 @@ impl std::fmt::Debug for EnrollmentLink {
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct EnrollmentProfile {
-    /// The profile (`application/x-apple-aspen-config`): signed CMS (DER).
+    /// The profile (`application/x-apple-aspen-config`): signed CMS (DER), or XML when
+    /// [`ProfileRequest::unsigned`] asked for it.
     pub profile: Vec<u8>,
     /// The user the device will belong to.
     pub user_id: String,
+    /// Whether `profile` is signed.
+    pub signed: bool,
+    /// Lowercase hex SHA-256 of the device identity's certificate when the device CA
+    /// issued it; `None` with SCEP (the device is not bound to the user automatically).
+    pub identity_sha256: Option<String>,
+}
+
+/// An enrollment profile made at once for a user ([`Enrollment::issue_profile`]): every
+/// field left unset comes from the stored settings (`mdmkit init`), so these are the
+/// overrides of `mdmkit enroll profile`'s flags.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct ProfileRequest {
+    /// The device CA's certificate and unencrypted key (PEM), instead of the stored one.
+    pub device_ca: Option<(Vec<u8>, Vec<u8>)>,
+    /// The MDM endpoint (ServerURL), instead of `server_url`.
+    pub server_url: Option<String>,
+    /// The check-in endpoint (CheckInURL), instead of `checkin_url`.
+    pub check_in_url: Option<String>,
+    /// The push topic, instead of the installed push certificate's.
+    pub topic: Option<String>,
+    /// The profile's PayloadIdentifier, instead of `enrollment_profile_id`.
+    pub identifier: Option<String>,
+    /// A signer's certificate (PEM or DER) and unencrypted key (PEM or DER); without it
+    /// the profile is signed with the device CA (when there is one).
+    pub signer: Option<(Vec<u8>, Vec<u8>)>,
+    /// Write the profile unsigned (XML) when no signer is given.
+    pub unsigned: bool,
+    /// The identity from an external SCEP server instead of the device CA.
+    pub scep: Option<ScepRequest>,
+}
+
+impl std::fmt::Debug for ProfileRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileRequest")
+            .field("server_url", &self.server_url)
+            .field("topic", &self.topic)
+            .field("identifier", &self.identifier)
+            .field("unsigned", &self.unsigned)
+            .field("scep", &self.scep.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A SCEP payload for [`ProfileRequest::scep`]: the device gets its identity from an
+/// external SCEP server.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct ScepRequest {
+    /// The SCEP server's URL.
+    pub url: String,
+    /// The external CA's root certificate (PEM or DER), installed by the profile.
+    pub ca_certificate: Vec<u8>,
+    /// The challenge (a secret).
+    pub challenge: Option<String>,
+    /// The subject, attribute and value in order; empty: `CN` = the user id.
+    pub subject: Vec<(String, String)>,
+    /// The RSA key size (2048 or 4096; 0: 2048).
+    pub key_size: u32,
+    /// Key Usage: 1 (signing) or 5 (signing and encryption; 0: 5).
+    pub key_usage: i64,
+    /// The CA name the SCEP server expects.
+    pub name: Option<String>,
+}
+
+impl ScepRequest {
+    /// A SCEP payload for `url`, with the external CA's root certificate.
+    pub fn new(url: impl Into<String>, ca_certificate: Vec<u8>) -> Self {
+        Self {
+            url: url.into(),
+            ca_certificate,
+            ..Self::default()
+        }
+    }
+}
+
+impl From<mdmkit_enrollment::SignedEnrollment> for EnrollmentProfile {
+    fn from(signed: mdmkit_enrollment::SignedEnrollment) -> Self {
+        Self {
+            profile: signed.profile,
+            user_id: signed.user_id,
+            signed: signed.signed,
+            identity_sha256: signed.identity_sha256,
+        }
+    }
 }
 
 impl std::fmt::Debug for EnrollmentProfile {
@@ -134,6 +220,11 @@ impl Enrollment {
         self.mdm.store()
     }
 
+    /// Who the audit log names for what is done through this handle.
+    pub(crate) fn actor(&self) -> &str {
+        self.mdm.actor()
+    }
+
     /// Records the device CA (made, imported, or kept) and the public URLs and names:
     /// after it no command needs `--device-ca`, `--server-url` or
     /// `--enrollment-profile-id`. Open the store again to use the new settings.
@@ -168,10 +259,24 @@ impl Enrollment {
     /// `token_invalid`.
     pub async fn enroll(&self, token: &str) -> Result<EnrollmentProfile> {
         let signed = self.enroller().await?.enroll(token).await?;
-        Ok(EnrollmentProfile {
-            profile: signed.profile,
-            user_id: signed.user_id,
-        })
+        Ok(signed.into())
+    }
+
+    /// An enrollment profile for `user_id` made at once, by the same path as an
+    /// enrollment link (a one-minute token redeemed at once), with `request` overriding
+    /// the stored settings. The profile holds the device identity's PKCS#12 and its
+    /// password: write it to a file only its owner reads.
+    pub async fn issue_profile(
+        &self,
+        user_id: &str,
+        request: &ProfileRequest,
+    ) -> Result<EnrollmentProfile> {
+        let enroller = self.enroller_with(user_id, request).await?;
+        let token = enroller
+            .create_token(user_id, Duration::from_secs(60))
+            .await?;
+        let value = token.value.expose_str().unwrap_or_default().to_owned();
+        Ok(enroller.enroll(&value).await?.into())
     }
 
     /// Invites a portal user (created when new) by e-mail: a portal link that sets the first
@@ -202,9 +307,10 @@ impl Enrollment {
         Ok(mdmkit_enrollment::list_invitations(self.mdm.store(), user_id).await?)
     }
 
-    /// Revokes an invitation (both its links); returns whether it existed.
+    /// Revokes an invitation (both its links); returns whether it existed. Audited with
+    /// the handle's actor ([`Mdm::acting_as`](crate::Mdm::acting_as)).
     pub async fn revoke_invitation(&self, id: &str) -> Result<bool> {
-        Ok(mdmkit_enrollment::revoke_invitation(self.mdm.store(), id).await?)
+        Ok(mdmkit_enrollment::revoke_invitation_as(self.mdm.store(), self.mdm.actor(), id).await?)
     }
 
     pub(crate) async fn invitations(&self) -> Result<(Invitations, bool)> {
@@ -215,7 +321,8 @@ impl Enrollment {
             None => (Arc::new(Unsent), false),
         };
         Ok((
-            Invitations::new(self.mdm.store().clone(), notifier, links),
+            Invitations::new(self.mdm.store().clone(), notifier, links)
+                .with_actor(self.mdm.actor()),
             sent,
         ))
     }
@@ -224,29 +331,103 @@ impl Enrollment {
     /// names the server URL, the topic of the installed push certificate, and is signed
     /// with the device CA.
     async fn enroller(&self) -> Result<Enroller> {
+        self.enroller_with("", &ProfileRequest::default()).await
+    }
+
+    /// The enroller for the stored settings with `request`'s overrides (`user_id` names
+    /// the default SCEP subject).
+    async fn enroller_with(&self, user_id: &str, request: &ProfileRequest) -> Result<Enroller> {
         let settings = self.mdm.settings();
-        let ca_pem = settings.require(settings::DEVICE_CA_CERTIFICATE).await?;
-        let key_pem = settings.require_secret(settings::DEVICE_CA_KEY).await?;
-        let ca = DeviceCa::from_pem(ca_pem.as_bytes(), key_pem.expose())?;
-        let signer = SigningIdentity::from_bytes(ca_pem.as_bytes(), key_pem.expose(), None)?;
-        let topic = self.mdm.push_certs().topic().await?;
-        let mut profile = EnrollmentProfileSettings::new(
-            settings.require(settings::ENROLLMENT_PROFILE_ID).await?,
-            settings.require(settings::SERVER_URL).await?,
-            topic,
-        );
-        if let Some(url) = settings.get(settings::CHECKIN_URL).await? {
+        // The device CA: given, stored, or none (SCEP without a signer of its own).
+        let device_ca = match &request.device_ca {
+            Some((certificate, key)) => Some((certificate.clone(), key.clone())),
+            None => match (
+                settings.get(settings::DEVICE_CA_CERTIFICATE).await?,
+                settings.secret(settings::DEVICE_CA_KEY).await?,
+            ) {
+                (Some(certificate), Some(key)) => {
+                    Some((certificate.into_bytes(), key.expose().to_vec()))
+                }
+                _ if request.scep.is_some() => None,
+                (None, _) => return Err(settings::missing(settings::DEVICE_CA_CERTIFICATE)),
+                (Some(_), None) => return Err(settings::missing(settings::DEVICE_CA_KEY)),
+            },
+        };
+        let topic = match &request.topic {
+            Some(topic) => topic.clone(),
+            None => self.mdm.push_certs().topic().await?,
+        };
+        let identifier = match &request.identifier {
+            Some(identifier) => identifier.clone(),
+            None => settings.require(settings::ENROLLMENT_PROFILE_ID).await?,
+        };
+        let server_url = match &request.server_url {
+            Some(url) => url.clone(),
+            None => settings.require(settings::SERVER_URL).await?,
+        };
+        let mut profile = EnrollmentProfileSettings::new(identifier, server_url, topic);
+        let check_in_url = match &request.check_in_url {
+            Some(url) => Some(url.clone()),
+            None => settings.get(settings::CHECKIN_URL).await?,
+        };
+        if let Some(url) = check_in_url {
             profile = profile.with_check_in_url(url);
         }
         if let Some(name) = settings.get(settings::ORGANISATION).await? {
             profile = profile.with_organization(name);
         }
-        Ok(Enroller::new(
-            self.mdm.store().clone(),
-            Arc::new(ca),
-            profile,
-            Arc::new(signer),
-        ))
+        let signer = match (&request.signer, &device_ca) {
+            (Some((certificate, key)), _) => Some(Arc::new(SigningIdentity::from_bytes(
+                certificate,
+                key,
+                None,
+            )?)),
+            (None, _) if request.unsigned => None,
+            (None, Some((certificate, key))) => Some(Arc::new(SigningIdentity::from_bytes(
+                certificate,
+                key,
+                None,
+            )?)),
+            (None, None) => None,
+        };
+        let store = self.mdm.store().clone();
+        if let Some(scep) = &request.scep {
+            let mut subject = scep.subject.clone();
+            if subject.is_empty() {
+                subject.push(("CN".to_owned(), user_id.to_owned()));
+            }
+            let mut scep_settings = mdmkit_enrollment::ScepSettings::new(
+                scep.url.clone(),
+                subject,
+                mdmkit_enrollment::certificate_der(&scep.ca_certificate)?,
+            )
+            .with_key_size(if scep.key_size == 0 {
+                2048
+            } else {
+                scep.key_size
+            })
+            .with_key_usage(if scep.key_usage == 0 {
+                5
+            } else {
+                scep.key_usage
+            });
+            if let Some(challenge) = &scep.challenge {
+                scep_settings =
+                    scep_settings.with_challenge(mdmkit_core::Secret::from(challenge.clone()));
+            }
+            if let Some(name) = &scep.name {
+                scep_settings = scep_settings.with_name(name.clone());
+            }
+            return Ok(Enroller::scep(
+                store,
+                profile.with_scep(scep_settings),
+                signer,
+            )?);
+        }
+        let (certificate, key) =
+            device_ca.ok_or_else(|| settings::missing(settings::DEVICE_CA_CERTIFICATE))?;
+        let ca = DeviceCa::from_pem(&certificate, &key)?;
+        Ok(Enroller::new(store, Arc::new(ca), profile, signer))
     }
 }
 

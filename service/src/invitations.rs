@@ -161,7 +161,7 @@ impl Enrollment {
             Some(record) if record.kind == TokenKind::Enrollment => {
                 store.delete_token(id).await?;
                 let mut event =
-                    mdmkit_core::store::AuditEvent::new("admin", "enrollment_link.revoke");
+                    mdmkit_core::store::AuditEvent::new(self.actor(), "enrollment_link.revoke");
                 event.target = Some(record.user_id);
                 store.append_audit_event(&event).await?;
                 Ok(())

@@ -61,22 +61,25 @@ pub use devices::{
 };
 pub use enroll::{
     Enrollment, EnrollmentLink, EnrollmentProfile, InitOptions, InitReport, InvitationReport,
+    ProfileRequest, ScepRequest,
 };
 pub use error::{Error, Result};
 pub use events::{EventFeed, MdmEvent};
 pub use invitations::{EnrollmentLinkEntry, InvitationEntry};
-pub use notices::{DashboardEntry, Expiry, NoticeSent, OtherCredentials};
+pub use notices::{DashboardEntry, Expiry, NoticeOptions, NoticeSent, OtherCredentials};
 pub use paging::{Page, MAX_PAGE};
 pub use portal::{
     registration_qr_svg, DeviceLocation, Portal, PortalAccount, PortalBranding, PortalDeviceView,
-    PortalSession,
+    PortalSession, WebClipInput, WebClipOutcome,
 };
 pub use portal_users::PortalUsers;
 pub use privacy::{Privacy, PrivacySetting, PrivacyView};
 pub use push_certs::{CertificateInfo, InstallInput, InstallReport, PushCerts};
 pub use sessions::SignedIn;
 pub use settings::{SettingEntry, Settings};
-pub use user_certs::{CertKindView, OwnCerts, UserCertView, UserCerts};
+pub use user_certs::{
+    CertKindView, ImportReport, OwnCerts, RepushEntry, RepushFailure, UserCertView, UserCerts,
+};
 
 /// How to open a [`Mdm`]: where the store is, its at-rest key, and settings that override
 /// the stored ones for this handle only (command-line flags).
@@ -146,7 +149,14 @@ impl MdmConfig {
 #[derive(Clone)]
 pub struct Mdm {
     inner: Arc<Inner>,
+    /// Who the audit log names for what is done through this handle (see
+    /// [`Mdm::acting_as`]).
+    actor: Arc<str>,
 }
+
+/// The audit log's actor for administrators' actions through a handle that was not given
+/// one ([`Mdm::acting_as`]): the CLI's, and a library's by default.
+pub const DEFAULT_ACTOR: &str = "admin";
 
 struct Inner {
     store: SharedStore,
@@ -217,7 +227,24 @@ impl Mdm {
                 settings,
                 feed,
             }),
+            actor: Arc::from(DEFAULT_ACTOR),
         })
+    }
+
+    /// The same deployment, with what is done through the returned handle (and its
+    /// sub-handles) audited with `actor` as who did it: the console passes its signed-in
+    /// administrator's id (`adm_…`), the admin API `api-key:<name>`. Without it the actor
+    /// is [`DEFAULT_ACTOR`] (`admin`), as for the CLI.
+    pub fn acting_as(&self, actor: impl Into<String>) -> Mdm {
+        Mdm {
+            inner: self.inner.clone(),
+            actor: Arc::from(actor.into()),
+        }
+    }
+
+    /// Who the audit log names for administrators' actions through this handle.
+    pub fn actor(&self) -> &str {
+        &self.actor
     }
 
     /// The store.

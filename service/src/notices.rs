@@ -4,7 +4,7 @@
 //! stored SMTP settings to the stored administrators' address.
 
 use mdmkit_apns::monitor::{Credential, CredentialKind, CredentialReport, ExpiryMonitor};
-use mdmkit_apns::PushCertLifecycle;
+use mdmkit_apns::{PushCertLifecycle, SmtpNotifier};
 use time::{Duration, OffsetDateTime};
 
 use crate::{settings, Error, Mdm, Result};
@@ -88,6 +88,30 @@ pub struct NoticeSent {
     pub subject: String,
 }
 
+/// What [`Expiry::send_due_notices_with`] takes beside the credentials: each field, when
+/// set, overrides the stored setting for this sending only (`mdmkit push-cert notify`'s
+/// flags); unset, the stored one is used.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct NoticeOptions {
+    /// Days between two notices for the same credential (default
+    /// [`NOTICE_INTERVAL_DAYS`]).
+    pub interval_days: Option<u32>,
+    /// The SMTP server (instead of `smtp_url`): `smtp://host:port`,
+    /// `smtp://host:port?tls=required` or `smtps://host:port`, with `user:password@`.
+    pub smtp_url: Option<String>,
+    /// The sender address (instead of `smtp_from`).
+    pub smtp_from: Option<String>,
+    /// A PEM CA trusted for the SMTP server (instead of `smtp_ca`).
+    pub smtp_ca: Option<Vec<u8>>,
+    /// The recipients (instead of `admin_email`).
+    pub recipients: Vec<String>,
+    /// The organisation named in the notice (instead of `organisation`).
+    pub organisation: Option<String>,
+    /// The administration site's link in the notice (instead of `console_url`).
+    pub console_url: Option<String>,
+}
+
 impl Mdm {
     /// Expiry of every credential: the dashboard and the notices.
     pub fn expiry(&self) -> Expiry {
@@ -127,17 +151,72 @@ impl Expiry {
         others: &OtherCredentials,
         interval_days: u32,
     ) -> Result<Vec<NoticeSent>> {
+        let options = NoticeOptions {
+            interval_days: Some(interval_days),
+            ..NoticeOptions::default()
+        };
+        self.send_due_notices_with(others, &options).await
+    }
+
+    /// [`send_due_notices`](Self::send_due_notices) with `options` overriding the stored
+    /// SMTP settings, recipients, organisation and link for this sending only. A missing
+    /// setting that nothing overrides is `setting_missing`; a bad SMTP URL `smtp_url`.
+    pub async fn send_due_notices_with(
+        &self,
+        others: &OtherCredentials,
+        options: &NoticeOptions,
+    ) -> Result<Vec<NoticeSent>> {
         let settings = self.mdm.settings();
-        let notifier = crate::enroll::notifier(&settings)
-            .await?
-            .ok_or_else(|| settings::missing(settings::SMTP_URL))?;
-        let mut monitor = ExpiryMonitor::new()
-            .notify_interval(Duration::days(i64::from(interval_days.max(1))))
-            .recipient(settings.require(settings::ADMIN_EMAIL).await?);
-        if let Some(name) = settings.get(settings::ORGANISATION).await? {
+        let notifier: std::sync::Arc<dyn mdmkit_core::notify::Notifier> = match &options.smtp_url {
+            Some(url) => {
+                let from = match &options.smtp_from {
+                    Some(from) => from.clone(),
+                    None => settings.require(settings::SMTP_FROM).await?,
+                };
+                let ca = match &options.smtp_ca {
+                    Some(ca) => Some(ca.clone()),
+                    None => settings
+                        .get(settings::SMTP_CA)
+                        .await?
+                        .map(String::into_bytes),
+                };
+                std::sync::Arc::new(match ca {
+                    Some(ca) => SmtpNotifier::with_root_certificate(url, &from, &ca)?,
+                    None => SmtpNotifier::new(url, &from)?,
+                })
+            }
+            None => {
+                if options.smtp_from.is_some() || options.smtp_ca.is_some() {
+                    return Err(crate::Error::input(
+                        "a sender or SMTP CA override goes with an SMTP URL",
+                    ));
+                }
+                crate::enroll::notifier(&settings)
+                    .await?
+                    .ok_or_else(|| settings::missing(settings::SMTP_URL))?
+            }
+        };
+        let interval_days = options.interval_days.unwrap_or(NOTICE_INTERVAL_DAYS);
+        let mut monitor =
+            ExpiryMonitor::new().notify_interval(Duration::days(i64::from(interval_days.max(1))));
+        if options.recipients.is_empty() {
+            monitor = monitor.recipient(settings.require(settings::ADMIN_EMAIL).await?);
+        }
+        for to in &options.recipients {
+            monitor = monitor.recipient(to.clone());
+        }
+        let organisation = match &options.organisation {
+            Some(name) => Some(name.clone()),
+            None => settings.get(settings::ORGANISATION).await?,
+        };
+        if let Some(name) = organisation {
             monitor = monitor.company(name);
         }
-        if let Some(console) = settings.get(settings::CONSOLE_URL).await? {
+        let console = match &options.console_url {
+            Some(url) => Some(url.clone()),
+            None => settings.get(settings::CONSOLE_URL).await?,
+        };
+        if let Some(console) = console {
             monitor = monitor.admin_url(console);
         }
         let sent = self

@@ -131,6 +131,65 @@ impl std::fmt::Debug for PortalBranding {
     }
 }
 
+/// A Web Clip of the portal for [`Portal::push_web_clip`].
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct WebClipInput {
+    /// The profile's identifier (the same one replaces an earlier Web Clip).
+    pub identifier: String,
+    /// The portal's address (https); `None`: the `portal_url` setting.
+    pub url: Option<String>,
+    /// The name under the icon; `None`: the branding's name, else "Portal".
+    pub label: Option<String>,
+    /// The icon, PNG or JPEG; `None`: the branding logo when it is a PNG.
+    pub icon: Option<Vec<u8>>,
+    /// Open without Safari's interface.
+    pub full_screen: bool,
+    /// Whether the user may remove it.
+    pub removable: bool,
+    /// A certificate (PEM or DER) to sign the profile with, with `signing_key`.
+    pub signing_certificate: Option<Vec<u8>>,
+    /// The signing certificate's private key (PEM).
+    pub signing_key: Option<Vec<u8>>,
+}
+
+impl WebClipInput {
+    /// A removable, not full-screen Web Clip with this profile identifier, of the stored
+    /// portal URL.
+    pub fn new(identifier: impl Into<String>) -> Self {
+        Self {
+            identifier: identifier.into(),
+            removable: true,
+            ..Self::default()
+        }
+    }
+}
+
+impl std::fmt::Debug for WebClipInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebClipInput")
+            .field("identifier", &self.identifier)
+            .field("url", &self.url)
+            .field("label", &self.label)
+            .field("signed", &self.signing_key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`Portal::push_web_clip`] did, device by device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct WebClipOutcome {
+    /// Whether the profile was signed.
+    pub signed: bool,
+    /// The enrollments the InstallProfile was queued to, with its push.
+    pub queued: Vec<(String, ActionOutcome)>,
+    /// The enrollments left out, with why (not iOS/iPadOS, user channel, disabled).
+    pub skipped: Vec<(String, String)>,
+    /// The enrollments where queueing failed: id, error code, message.
+    pub failed: Vec<(String, String, String)>,
+}
+
 /// The self-service portal of a deployment (`Mdm::portal`): sign-in and sessions.
 #[derive(Debug, Clone)]
 pub struct Portal {
@@ -185,6 +244,111 @@ impl Portal {
     /// The portal's branding (no sign-in needed); `None` until an administrator sets it.
     pub async fn branding(&self) -> Result<Option<PortalBranding>> {
         branding(&self.mdm).await
+    }
+
+    /// Sets the portal's branding (administrators): a name of 1 to 80 characters, colours
+    /// as `#RRGGBB`, a logo (PNG, JPEG or SVG, at most
+    /// [`MAX_LOGO_BYTES`](mdmkit_enrollment::MAX_LOGO_BYTES)) whose type is read from its
+    /// bytes. Refusals are `invalid_input`; audited with the handle's actor.
+    pub async fn set_branding(
+        &self,
+        name: &str,
+        primary_colour: Option<&str>,
+        accent_colour: Option<&str>,
+        logo: Option<Vec<u8>>,
+    ) -> Result<PortalBranding> {
+        let branding =
+            mdmkit_enrollment::branding::branding(name, primary_colour, accent_colour, logo)?;
+        mdmkit_enrollment::set_branding(self.mdm.store(), self.mdm.actor(), &branding).await?;
+        self.branding()
+            .await?
+            .ok_or_else(|| Error::input("the branding was not stored"))
+    }
+
+    /// Acts as a portal user without a session (administrators' tools, `mdmkit portal
+    /// as`): the same ownership checks and audit log as the user's own session. An
+    /// unknown or disabled user is `not_found`.
+    pub async fn act_as(&self, user_id: &str) -> Result<PortalSession> {
+        match self.mdm.store().get_portal_user(user_id).await? {
+            Some(user) if user.enabled => Ok(PortalSession {
+                mdm: self.mdm.clone(),
+                user_id: user.id,
+                expires_at: OffsetDateTime::now_utc(),
+            }),
+            _ => Err(Error::Core(mdmkit_core::Error::NotFound {
+                kind: "portal user",
+                id: user_id.to_owned(),
+            })),
+        }
+    }
+
+    /// Pushes a Web Clip of the portal (an InstallProfile, signed when `clip` names a
+    /// signing identity) to every enabled device-channel enrollment of `user` on iOS or
+    /// iPadOS; the others are reported as skipped with the reason. The URL defaults to
+    /// the `portal_url` setting, the label to the branding's name (else "Portal"), the
+    /// icon to the branding logo when it is a PNG. An unknown user is `not_found`;
+    /// audited (`portal.webclip_push`) with the handle's actor.
+    pub async fn push_web_clip(&self, user: &str, clip: &WebClipInput) -> Result<WebClipOutcome> {
+        let engine = self.mdm.engine()?;
+        let url = match &clip.url {
+            Some(url) => url.clone(),
+            None => {
+                self.mdm
+                    .settings()
+                    .require(crate::settings::PORTAL_URL)
+                    .await?
+            }
+        };
+        let label = match &clip.label {
+            Some(label) => label.clone(),
+            None => self
+                .branding()
+                .await?
+                .map_or_else(|| "Portal".to_owned(), |branding| branding.name),
+        };
+        let mut settings = mdmkit_enrollment::WebClipSettings::new(&clip.identifier, url, label)
+            .with_full_screen(clip.full_screen)
+            .with_removable(clip.removable);
+        if let Some(icon) = &clip.icon {
+            settings = settings.with_icon(icon.clone());
+        }
+        let signer = match (&clip.signing_certificate, &clip.signing_key) {
+            (Some(certificate), Some(key)) => Some(
+                mdmkit_core::profile::SigningIdentity::from_bytes(certificate, key, None)?,
+            ),
+            (None, None) => None,
+            _ => {
+                return Err(Error::input(
+                    "a signing certificate goes with its key, and a key with its certificate",
+                ))
+            }
+        };
+        let report = mdmkit_enrollment::push_web_clip(
+            engine,
+            self.mdm.actor(),
+            user,
+            &settings,
+            signer.as_ref(),
+        )
+        .await?;
+        Ok(WebClipOutcome {
+            signed: report.signed,
+            queued: report
+                .pushes
+                .into_iter()
+                .map(|(id, queued)| (id.as_str().to_owned(), ActionOutcome::from(queued)))
+                .collect(),
+            skipped: report
+                .skipped
+                .into_iter()
+                .map(|(id, why)| (id.as_str().to_owned(), why))
+                .collect(),
+            failed: report
+                .failed
+                .into_iter()
+                .map(|(id, code, message)| (id.as_str().to_owned(), code.to_owned(), message))
+                .collect(),
+        })
     }
 
     /// Ends a session (an unknown or ended one is not an error).

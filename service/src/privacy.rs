@@ -73,7 +73,7 @@ impl Privacy {
     }
 
     /// Changes the settings of the scope (`None` keeps a value); at least one is needed.
-    /// Audited as the administrator's (actor `admin`).
+    /// Audited with the handle's actor ([`Mdm::acting_as`](crate::Mdm::acting_as)).
     pub async fn set(
         &self,
         user: Option<&str>,
@@ -81,7 +81,7 @@ impl Privacy {
         location: Option<bool>,
         app_inventory: Option<bool>,
     ) -> Result<PrivacyView> {
-        self.set_as("admin", user, device, location, app_inventory)
+        self.set_as(self.mdm.actor(), user, device, location, app_inventory)
             .await
     }
 
@@ -114,7 +114,7 @@ impl Privacy {
     pub async fn clear(&self, user: Option<&str>, device: Option<&str>) -> Result<bool> {
         let scope = scope(user, device)
             .ok_or_else(|| Error::input("name the device or the user whose override to clear"))?;
-        Ok(mdmkit_enrollment::clear_privacy(self.mdm.store(), "admin", &scope).await?)
+        Ok(mdmkit_enrollment::clear_privacy(self.mdm.store(), self.mdm.actor(), &scope).await?)
     }
 }
 

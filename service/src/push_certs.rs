@@ -2,8 +2,8 @@
 //! in owned types.
 
 use mdmkit_apns::{
-    CsrSubject, InstallAction, InstallRequest, PrivateKey, PushCertLifecycle, PushCertificate,
-    VendorFiles, VendorSigner,
+    CsrSubject, InstallRequest, PrivateKey, PushCertLifecycle, PushCertificate, VendorFiles,
+    VendorSigner,
 };
 use mdmkit_core::store::PushCertificateEvent;
 use serde::Serialize;
@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 pub use mdmkit_apns::lifecycle::{
     DeletedTopic, PendingKeyInfo, PushCertStatus, TopicMismatchEntry,
 };
-pub use mdmkit_apns::ExpiryStatus;
+pub use mdmkit_apns::{ExpiryStatus, InstallAction};
 
 use crate::{Error, Mdm, Result};
 

@@ -8,16 +8,19 @@
 //! own code and nothing is stored; a stored upload re-pushes every configuration using its
 //! kind to the owner's devices (when the deployment has an engine).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use mdmkit_certstore::{
-    CertStore, CertificateEdit, ImportRequest, OwnCertificates, UserCertificate,
+    CertStore, CertificateEdit, ImportOutcome, ImportRequest, OwnCertificates, ProfileInstaller,
+    UserCertificate,
 };
+use mdmkit_core::engine::Engine;
 use mdmkit_core::store::{CertificateKind, CertificatePurpose};
+use mdmkit_core::{EnrollmentId, Secret};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::{Error, Mdm, Result};
+use crate::{ActionOutcome, Error, Mdm, Result};
 
 /// A certificate kind users may upload ("Signing", "Encryption").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -101,6 +104,149 @@ fn cert_store(mdm: &Mdm) -> CertStore {
     }
 }
 
+/// One configuration re-installed on one enrollment after an upload: the InstallProfile
+/// queued and whether it was pushed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RepushEntry {
+    /// The configuration rebuilt with the new certificate.
+    pub configuration_id: String,
+    /// The enrollment it was queued for.
+    pub enrollment_id: String,
+    /// The InstallProfile command's CommandUUID, and whether its push was delivered.
+    #[serde(flatten)]
+    pub outcome: ActionOutcome,
+}
+
+/// One re-install that failed (the others still went ahead).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RepushFailure {
+    /// The configuration.
+    pub configuration_id: String,
+    /// The enrollment, or `None` when the configuration itself could not be rebuilt.
+    pub enrollment_id: Option<String>,
+    /// Why, in a sentence.
+    pub error: String,
+}
+
+/// What an upload did: the stored certificate and the re-push of the configurations
+/// using its kind to the owner's devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ImportReport {
+    /// The stored certificate.
+    pub certificate: UserCertView,
+    /// The InstallProfile commands queued, each with its push.
+    pub repushed: Vec<RepushEntry>,
+    /// The re-installs that failed.
+    pub failed: Vec<RepushFailure>,
+    /// How many configurations use the kind but were not re-pushed because the
+    /// deployment has no device CA (no engine; `mdmkit init`); 0 otherwise.
+    pub not_repushed: usize,
+}
+
+/// The engine as the certificate store's installer, keeping each install's push outcome
+/// for the [`ImportReport`].
+struct ReportingInstaller {
+    engine: Engine,
+    outcomes: Mutex<Vec<ActionOutcome>>,
+}
+
+#[async_trait::async_trait]
+impl ProfileInstaller for ReportingInstaller {
+    async fn install_profile(
+        &self,
+        enrollment: &EnrollmentId,
+        profile: &[u8],
+    ) -> mdmkit_certstore::Result<String> {
+        let queued = self
+            .engine
+            .install_profile(enrollment, profile.to_vec())
+            .await?;
+        let command_uuid = queued.command_uuid.clone();
+        self.outcomes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(ActionOutcome::from(queued));
+        Ok(command_uuid)
+    }
+}
+
+/// Runs an upload through the certificate store with the reporting installer (when the
+/// deployment has an engine) and reports it.
+async fn import_reported<F, Fut>(mdm: &Mdm, run: F) -> Result<ImportReport>
+where
+    F: FnOnce(CertStore) -> Fut,
+    Fut: std::future::Future<Output = mdmkit_certstore::Result<ImportOutcome>>,
+{
+    let installer = mdm.engine().ok().map(|engine| {
+        Arc::new(ReportingInstaller {
+            engine: engine.clone(),
+            outcomes: Mutex::new(Vec::new()),
+        })
+    });
+    let mut certs = CertStore::new(mdm.store().clone());
+    if let Some(installer) = &installer {
+        certs = certs.with_installer(installer.clone());
+    }
+    let outcome = run(certs.clone()).await?;
+    let not_repushed = match installer {
+        Some(_) => 0,
+        None => certs
+            .configurations_using(&outcome.certificate.kind_id)
+            .await?
+            .len(),
+    };
+    let outcomes = installer
+        .map(|installer| {
+            std::mem::take(
+                &mut *installer
+                    .outcomes
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            )
+        })
+        .unwrap_or_default();
+    let repushed = outcome
+        .repush
+        .installs
+        .into_iter()
+        .map(|install| {
+            let outcome = outcomes
+                .iter()
+                .find(|o| o.command_uuid.as_deref() == Some(install.command_uuid.as_str()))
+                .cloned()
+                .unwrap_or_else(|| ActionOutcome {
+                    command_uuid: Some(install.command_uuid.clone()),
+                    pushed: false,
+                    push: "unknown".to_owned(),
+                });
+            RepushEntry {
+                configuration_id: install.configuration_id,
+                enrollment_id: install.enrollment_id.as_str().to_owned(),
+                outcome,
+            }
+        })
+        .collect();
+    let failed = outcome
+        .repush
+        .failures
+        .into_iter()
+        .map(|failure| RepushFailure {
+            configuration_id: failure.configuration_id,
+            enrollment_id: failure.enrollment_id.map(|id| id.as_str().to_owned()),
+            error: failure.error,
+        })
+        .collect();
+    Ok(ImportReport {
+        certificate: outcome.certificate.into(),
+        repushed,
+        failed,
+        not_repushed,
+    })
+}
+
 fn request(
     owner: &str,
     kind: &str,
@@ -157,10 +303,45 @@ impl OwnCerts {
         Ok(outcome.certificate.into())
     }
 
+    /// [`add`](Self::add) with the whole report: the password may be absent (`None`, not
+    /// the same as an empty one), and every re-installed configuration is listed with its
+    /// push.
+    pub async fn import(
+        &self,
+        kind: &str,
+        pkcs12: Vec<u8>,
+        password: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<ImportReport> {
+        let owner = self.own.owner().to_owned();
+        import_reported(&self.mdm, |certs| async move {
+            certs
+                .for_owner(&owner)
+                .add(kind, pkcs12, password, name)
+                .await
+        })
+        .await
+    }
+
     /// Renames one of the user's certificates.
     pub async fn edit(&self, id: &str, name: &str) -> Result<UserCertView> {
         let edit = CertificateEdit::new().with_name(name);
         Ok(self.own.edit(id, &edit).await?.into())
+    }
+
+    /// Changes the display name and/or the kind (by id or name) of one of the user's
+    /// certificates; at least one is needed.
+    pub async fn change(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        kind: Option<&str>,
+    ) -> Result<UserCertView> {
+        Ok(self
+            .own
+            .edit(id, &certificate_edit(name, kind)?)
+            .await?
+            .into())
     }
 
     /// Removes the private key of one of the user's certificates, for good.
@@ -180,7 +361,8 @@ impl OwnCerts {
 }
 
 /// Users' certificates and the kinds they may upload, for administrators
-/// (`Mdm::user_certs`). Changes are audited with the actor `admin` (`certificate.*`).
+/// (`Mdm::user_certs`). Changes are audited with the handle's actor (`certificate.*`;
+/// see [`Mdm::acting_as`]).
 #[derive(Debug, Clone)]
 pub struct UserCerts {
     mdm: Mdm,
@@ -238,6 +420,59 @@ impl UserCerts {
         Ok(outcome.certificate.into())
     }
 
+    /// Uploads a PKCS#12 file for `owner` and reports the re-push: the password may be
+    /// absent (`None`, not the same as an empty one); every configuration using the kind
+    /// is re-installed on the owner's devices, each InstallProfile queued and pushed, or
+    /// counted in [`ImportReport::not_repushed`] without a device CA.
+    pub async fn import(
+        &self,
+        owner: &str,
+        kind: &str,
+        pkcs12: Vec<u8>,
+        password: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<ImportReport> {
+        let mut request = ImportRequest::new(owner, kind, pkcs12);
+        if let Some(password) = password {
+            request = request.with_password(password);
+        }
+        if let Some(name) = name {
+            request = request.with_name(name);
+        }
+        let report = import_reported(
+            &self.mdm,
+            |certs| async move { certs.import(request).await },
+        )
+        .await?;
+        self.audit("certificate.add", &report.certificate.id)
+            .await?;
+        Ok(report)
+    }
+
+    /// Changes a certificate's display name and/or kind (by id or name); at least one is
+    /// needed. Nothing is re-pushed.
+    pub async fn change(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        kind: Option<&str>,
+    ) -> Result<UserCertView> {
+        let certificate = cert_store(&self.mdm)
+            .edit(id, &certificate_edit(name, kind)?)
+            .await?;
+        self.audit("certificate.edit", id).await?;
+        Ok(certificate.into())
+    }
+
+    /// A certificate's PKCS#12 package: with `password`, written anew (AES-256, SHA-256
+    /// MAC) under it; without, as stored, under the upload's password. A secret: write it
+    /// to a file only its owner reads. Audited (`certificate.export`).
+    pub async fn export(&self, id: &str, password: Option<&str>) -> Result<Secret> {
+        let package = cert_store(&self.mdm).export(id, password).await?;
+        self.audit("certificate.export", id).await?;
+        Ok(package)
+    }
+
     /// Renames a certificate.
     pub async fn edit(&self, id: &str, name: &str) -> Result<UserCertView> {
         let edit = CertificateEdit::new().with_name(name);
@@ -263,8 +498,14 @@ impl UserCerts {
     }
 
     async fn audit(&self, action: &str, target: &str) -> Result<()> {
-        mdmkit_enrollment::audit_outcome(self.mdm.store(), "admin", action, Some(target), "ok")
-            .await?;
+        mdmkit_enrollment::audit_outcome(
+            self.mdm.store(),
+            self.mdm.actor(),
+            action,
+            Some(target),
+            "ok",
+        )
+        .await?;
         Ok(())
     }
 }
@@ -272,4 +513,21 @@ impl UserCerts {
 async fn kinds(mdm: &Mdm) -> Result<Vec<CertKindView>> {
     let kinds = cert_store(mdm).list_kinds().await?;
     Ok(kinds.into_iter().map(CertKindView::from).collect())
+}
+
+/// The change of a certificate's name and/or kind; neither is `invalid_input`.
+fn certificate_edit(name: Option<&str>, kind: Option<&str>) -> Result<CertificateEdit> {
+    if name.is_none() && kind.is_none() {
+        return Err(Error::input(
+            "nothing to change: give a new name and/or a new kind",
+        ));
+    }
+    let mut edit = CertificateEdit::new();
+    if let Some(name) = name {
+        edit = edit.with_name(name);
+    }
+    if let Some(kind) = kind {
+        edit = edit.with_kind(kind);
+    }
+    Ok(edit)
 }

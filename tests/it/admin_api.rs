@@ -432,6 +432,22 @@ async fn admin_actions_are_audited_with_the_keys_name() {
     assert_eq!(summary[2].1, "device.remove-profile");
     assert_eq!(summary[2].2["outcome"], "refused");
     assert_eq!(summary[2].2["error"], "json_invalid");
+
+    // Changes other than device actions name the key too (not a plain `admin`).
+    let reply = s
+        .call(
+            "POST",
+            "/admin/certificate-kinds",
+            r#"{"name": "Signing", "usage": "signing"}"#,
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    let mut query = AuditQuery::default();
+    query.target = Some("signing".into());
+    let events = s.store.list_audit_events(&query).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].action, "certificate.kind_add");
+    assert_eq!(events[0].actor, "api-key:default");
 }
 
 #[tokio::test]

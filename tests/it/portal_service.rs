@@ -782,3 +782,292 @@ async fn users_upload_and_manage_their_own_certificates() {
         "{actions:?}"
     );
 }
+
+/// A configuration with an S/MIME signing identity of `kind`, assigned to `user`.
+async fn mail_configuration(store: &SharedStore, kind: &str, user: &str) {
+    use mdmkit_core::profile::payloads::{
+        MailManaged, MailManagedEmailAccountType, MailManagedIncomingMailServerAuthentication,
+        MailManagedOutgoingMailServerAuthentication, SecurityPkcs12,
+    };
+    use mdmkit_core::profile::{Payload, Profile};
+    use mdmkit_core::store::{Assignment, AssignmentTarget, ConfigurationRecord};
+    const SIGNING_UUID: &str = "2F0C3C39-9A53-4B8E-8E7A-0D5E4C1B0002";
+    let mail = MailManaged::new(
+        MailManagedEmailAccountType::EmailTypeIMAP,
+        MailManagedIncomingMailServerAuthentication::EmailAuthPassword,
+        "imap.example.test",
+        MailManagedOutgoingMailServerAuthentication::EmailAuthPassword,
+        "smtp.example.test",
+    )
+    .with_smime_signing_enabled(true)
+    .with_smime_signing_certificate_uuid(SIGNING_UUID);
+    let profile = Profile::new("com.example.mail")
+        .with_payload(Payload::new("com.example.mail.account", mail))
+        .with_payload(
+            Payload::new(
+                "com.example.mail.signing",
+                SecurityPkcs12::new(mdmkit_core::Data::default()),
+            )
+            .with_uuid(SIGNING_UUID),
+        )
+        .to_xml()
+        .unwrap();
+    let mut config = ConfigurationRecord::new("mail", "Mail", profile);
+    config.certificate_kinds = vec![kind.into()];
+    store.put_configuration(&config).await.unwrap();
+    store
+        .assign_configuration(&Assignment::new(
+            "mail",
+            AssignmentTarget::User(user.into()),
+        ))
+        .await
+        .unwrap();
+}
+
+/// What the CLI's `certs import/edit/export`, `portal as`, `portal webclip` and `portal
+/// branding` call: one service function each, audited with the handle's actor.
+#[tokio::test]
+async fn administrators_import_with_the_repush_report_change_export_and_push_web_clips() {
+    let d = deployment().await;
+    d.user("alice", "pw").await;
+    d.device("UDID-CERTS-1", "alice").await;
+    mail_configuration(&d.store, "signing", "alice").await;
+    let admin = d.mdm.acting_as("adm_0123456789abcdef");
+    let certs = admin.user_certs();
+    certs.add_kind("Signing", "signing").await.unwrap();
+    certs.add_kind("Encryption", "encryption").await.unwrap();
+
+    // The upload re-installs the configuration on alice's device, queued and pushed.
+    let identity = TestIdentity::for_email("alice@example.test");
+    let report = certs
+        .import(
+            "alice",
+            "signing",
+            identity.pkcs12_modern("pw"),
+            Some("pw"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.certificate.owner, "alice");
+    assert_eq!(report.not_repushed, 0);
+    assert!(report.failed.is_empty(), "{report:?}");
+    assert_eq!(report.repushed.len(), 1, "{report:?}");
+    let entry = &report.repushed[0];
+    assert_eq!(entry.configuration_id, "mail");
+    assert_eq!(entry.enrollment_id, "UDID-CERTS-1");
+    assert!(entry.outcome.pushed, "{entry:?}");
+    let queue = d.mdm.devices().queue("UDID-CERTS-1").await.unwrap();
+    assert_eq!(
+        Some(queue[0].command_uuid.as_str()),
+        entry.outcome.command_uuid.as_deref()
+    );
+    assert_eq!(queue[0].request_type, "InstallProfile");
+    // No password is not an empty one.
+    assert_eq!(
+        code(
+            certs
+                .import("alice", "signing", identity.pkcs12_modern("pw"), None, None)
+                .await
+        ),
+        "p12_password_required"
+    );
+
+    // Without a device CA nothing is re-pushed, and the report counts what was not.
+    let bare = Mdm::with_store(
+        d.store.clone(),
+        MdmConfig::new("memory:").pusher(Arc::new(RecordingPusher::new())),
+    )
+    .await
+    .unwrap();
+    let unpushed = bare
+        .user_certs()
+        .import(
+            "alice",
+            "signing",
+            TestIdentity::for_email("alice@example.test").pkcs12_modern("pw"),
+            Some("pw"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(unpushed.repushed.is_empty());
+    assert_eq!(unpushed.not_repushed, 1);
+
+    // Change of kind and name; nothing to change is refused.
+    let id = report.certificate.id.clone();
+    let changed = certs
+        .change(&id, Some("Work"), Some("Encryption"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (changed.name.as_str(), changed.kind.as_str()),
+        ("Work", "encryption")
+    );
+    assert_eq!(code(certs.change(&id, None, None).await), "invalid_input");
+    assert_eq!(
+        code(certs.change(&id, None, Some("nope")).await),
+        "unknown_kind"
+    );
+
+    // Export: as stored, or under a new password (which then opens it).
+    let stored = certs.export(&id, None).await.unwrap();
+    assert!(!stored.expose().is_empty());
+    let resealed = certs.export(&id, Some("new password")).await.unwrap();
+    certs
+        .import(
+            "alice",
+            "signing",
+            resealed.expose().to_vec(),
+            Some("new password"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        code(certs.export("missing", None).await),
+        "unknown_certificate"
+    );
+
+    // The portal as alice: the lock is queued and pushed.
+    let portal = admin.portal();
+    let session = portal.act_as("alice").await.unwrap();
+    let lock = session
+        .lock("UDID-CERTS-1", Some("lost"), None)
+        .await
+        .unwrap();
+    assert!(lock.pushed, "{lock:?}");
+    assert_eq!(code(portal.act_as("ghost").await), "not_found");
+
+    // The Web Clip goes to the stored portal URL, labelled with the branding's name.
+    let branding = portal
+        .set_branding("Example Portal", Some("#112233"), None, None)
+        .await
+        .unwrap();
+    assert_eq!(branding.name, "Example Portal");
+    assert_eq!(branding.primary_colour.as_deref(), Some("#112233"));
+    assert_eq!(
+        code(portal.set_branding("", None, None, None).await),
+        "invalid_input"
+    );
+    let clip = mdmkit_service::WebClipInput::new("com.example.webclip");
+    let pushed = portal.push_web_clip("alice", &clip).await.unwrap();
+    assert!(!pushed.signed);
+    assert_eq!(pushed.queued.len(), 1, "{pushed:?}");
+    assert_eq!(pushed.queued[0].0, "UDID-CERTS-1");
+    assert!(pushed.queued[0].1.pushed);
+    assert_eq!(
+        code(portal.push_web_clip("ghost", &clip).await),
+        "not_found"
+    );
+
+    // Every change names the administrator.
+    let actions = d.audit_actions("adm_0123456789abcdef").await;
+    for action in [
+        "certificate.kind_add",
+        "certificate.add",
+        "certificate.edit",
+        "certificate.export",
+        "portal.webclip_push",
+    ] {
+        assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
+    }
+}
+
+/// `mdmkit enroll profile`: a profile made at once, with the flags overriding the stored
+/// settings.
+#[tokio::test]
+async fn a_profile_is_issued_with_overrides_of_the_stored_settings() {
+    use mdmkit_service::ProfileRequest;
+    let d = deployment().await;
+    d.user("alice", "pw").await;
+    let enrollment = d.mdm.enrollment();
+    // The stored settings have the CA's certificate but not its key (or a ServerURL).
+    let mut request = ProfileRequest::default();
+    assert_eq!(
+        code(enrollment.issue_profile("alice", &request).await),
+        "setting_missing"
+    );
+    let ca = mdmkit_enrollment::DeviceCa::generate("Issue Test CA", 30).unwrap();
+    request.device_ca = Some((
+        ca.certificate_pem().unwrap(),
+        ca.private_key_pem().unwrap().expose().to_vec(),
+    ));
+    request.server_url = Some("https://mdm.example.test/mdm".into());
+    // The stored push certificate is a placeholder here: the topic is given.
+    request.topic = Some(TOPIC.into());
+    let profile = enrollment.issue_profile("alice", &request).await.unwrap();
+    assert!(profile.signed);
+    assert_eq!(profile.user_id, "alice");
+    assert_eq!(profile.identity_sha256.as_deref().map(str::len), Some(64));
+    let verified =
+        mdmkit_core::profile::verify(&profile.profile, Some(&ca.certificate_pem().unwrap()))
+            .unwrap();
+    assert!(verified.profile.payloads.iter().any(|p| matches!(
+        &p.content,
+        mdmkit_core::profile::PayloadContent::Mdm(m)
+            if m.topic == TOPIC && m.server_url == "https://mdm.example.test/mdm"
+    )));
+    request.unsigned = true;
+    let unsigned = enrollment.issue_profile("alice", &request).await.unwrap();
+    assert!(!unsigned.signed);
+    assert_eq!(
+        code(enrollment.issue_profile("ghost", &request).await),
+        "not_found"
+    );
+}
+
+/// `mdmkit push-cert notify`: its flags override the stored SMTP settings for one sending.
+#[tokio::test]
+async fn expiry_notices_take_overrides_of_the_stored_settings() {
+    use mdmkit_apns::testing::{SmtpReceiver, SmtpSecurity};
+    use mdmkit_service::{NoticeOptions, OtherCredentials};
+    let d = deployment().await;
+    let soon = PushCertificateRecord::new(
+        "com.apple.mgmt.External.expiring",
+        vec![4, 5, 6],
+        Secret::new(b"key".to_vec()),
+        time::OffsetDateTime::now_utc() + time::Duration::days(10),
+    );
+    d.store.put_push_certificate(&soon).await.unwrap();
+    let expiry = d.mdm.expiry();
+    let others = OtherCredentials::default();
+    // Nothing stored, nothing given.
+    assert_eq!(
+        code(
+            expiry
+                .send_due_notices_with(&others, &NoticeOptions::default())
+                .await
+        ),
+        "setting_missing"
+    );
+    let server = SmtpReceiver::start(SmtpSecurity::Plain);
+    let mut options = NoticeOptions::default();
+    options.smtp_url = Some(format!("smtp://127.0.0.1:{}", server.port()));
+    options.smtp_from = Some("mdm@example.test".into());
+    options.recipients = vec!["ops@example.test".into()];
+    options.organisation = Some("Example Org".into());
+    let sent = expiry
+        .send_due_notices_with(&others, &options)
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].key.contains("com.apple.mgmt.External.expiring"),
+        "{sent:?}"
+    );
+    assert!(expiry
+        .send_due_notices_with(&others, &options)
+        .await
+        .unwrap()
+        .is_empty());
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].to, vec!["ops@example.test"]);
+    assert!(received[0].decoded().contains("Example Org"));
+    options.smtp_url = Some("http://x".into());
+    assert_eq!(
+        code(expiry.send_due_notices_with(&others, &options).await),
+        "smtp_url"
+    );
+}

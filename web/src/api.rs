@@ -90,6 +90,26 @@ struct Api {
 #[derive(Clone)]
 struct Caller(String);
 
+/// The API's state acting as its caller: what a handler changes through it is audited
+/// with the caller's actor (`api-key:<name>`, [`Mdm::acting_as`]); a public route (no
+/// key) acts with the handle's own.
+struct Acting(Api);
+
+impl axum::extract::FromRequestParts<Api> for Acting {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Api,
+    ) -> Result<Self, Self::Rejection> {
+        let mut api = state.clone();
+        if let Some(Caller(actor)) = parts.extensions.get::<Caller>() {
+            api.mdm = api.mdm.acting_as(actor.clone());
+        }
+        Ok(Acting(api))
+    }
+}
+
 struct Route {
     info: RouteInfo,
     handler: MethodRouter<Api>,
@@ -450,7 +470,7 @@ fn page_json<T: Serialize>(page: Page<T>) -> ApiResult {
 
 // Devices.
 
-async fn list_devices(State(api): State<Api>, query: UserPageParams) -> ApiResult {
+async fn list_devices(Acting(api): Acting, query: UserPageParams) -> ApiResult {
     let Query(q) = query?;
     let page = api
         .mdm
@@ -460,16 +480,13 @@ async fn list_devices(State(api): State<Api>, query: UserPageParams) -> ApiResul
     to_json(json!({"items": page.devices, "next": page.next}))
 }
 
-async fn show_device(
-    State(api): State<Api>,
-    path: Result<Path<String>, PathRejection>,
-) -> ApiResult {
+async fn show_device(Acting(api): Acting, path: Result<Path<String>, PathRejection>) -> ApiResult {
     let Path(id) = path?;
     to_json(api.mdm.devices().get(&id).await?)
 }
 
 async fn show_queue(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
     query: PageParams,
 ) -> ApiResult {
@@ -484,7 +501,7 @@ async fn show_queue(
 }
 
 async fn show_command(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
     query: PageParams,
 ) -> ApiResult {
@@ -504,7 +521,7 @@ async fn action(api: &Api, caller: &Caller, id: &str, name: &str, body: Body) ->
 }
 
 async fn run_action(
-    State(api): State<Api>,
+    Acting(api): Acting,
     Extension(caller): Extension<Caller>,
     path: Result<Path<(String, String)>, PathRejection>,
     body: Body,
@@ -522,7 +539,7 @@ async fn run_action(
 }
 
 async fn enqueue_command(
-    State(api): State<Api>,
+    Acting(api): Acting,
     Extension(caller): Extension<Caller>,
     path: Result<Path<String>, PathRejection>,
     body: Body,
@@ -532,7 +549,7 @@ async fn enqueue_command(
 }
 
 async fn push_device(
-    State(api): State<Api>,
+    Acting(api): Acting,
     Extension(caller): Extension<Caller>,
     path: Result<Path<String>, PathRejection>,
     body: Body,
@@ -543,7 +560,7 @@ async fn push_device(
 
 // Push certificates.
 
-async fn list_push_certs(State(api): State<Api>, query: PageParams) -> ApiResult {
+async fn list_push_certs(Acting(api): Acting, query: PageParams) -> ApiResult {
     let Query(q) = query?;
     page_json(
         api.mdm
@@ -560,7 +577,7 @@ struct CsrBody {
     common_name: Option<String>,
 }
 
-async fn create_csr(State(api): State<Api>, body: Body) -> ApiResult {
+async fn create_csr(Acting(api): Acting, body: Body) -> ApiResult {
     let body: CsrBody = json_body(body).await?;
     let pem = api
         .mdm
@@ -582,7 +599,7 @@ struct SignedRequestBody {
     apple_root_certificate_pem: String,
 }
 
-async fn create_signed_request(State(api): State<Api>, body: Body) -> ApiResult {
+async fn create_signed_request(Acting(api): Acting, body: Body) -> ApiResult {
     let body: SignedRequestBody = json_body(body).await?;
     let mut vendor = VendorInput::default();
     vendor.certificate = body.vendor_certificate_pem.into_bytes();
@@ -609,7 +626,7 @@ struct InstallBody {
     key_pem: Option<String>,
 }
 
-async fn install_push_cert(State(api): State<Api>, body: Body) -> ApiResult {
+async fn install_push_cert(Acting(api): Acting, body: Body) -> ApiResult {
     let body: InstallBody = json_body(body).await?;
     let certificate = if body.certificate.trim_start().starts_with("-----BEGIN") {
         body.certificate.into_bytes()
@@ -626,7 +643,7 @@ async fn install_push_cert(State(api): State<Api>, body: Body) -> ApiResult {
     to_json(api.mdm.push_certs().install(input).await?)
 }
 
-async fn list_mismatched(State(api): State<Api>, query: PageParams) -> ApiResult {
+async fn list_mismatched(Acting(api): Acting, query: PageParams) -> ApiResult {
     let Query(q) = query?;
     page_json(
         api.mdm
@@ -644,7 +661,7 @@ struct EditBody {
 }
 
 async fn edit_push_cert(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> ApiResult {
@@ -659,7 +676,7 @@ async fn edit_push_cert(
 }
 
 async fn delete_push_cert(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
     let Path(topic) = path?;
@@ -668,7 +685,7 @@ async fn delete_push_cert(
 }
 
 async fn push_cert_history(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
     query: PageParams,
 ) -> ApiResult {
@@ -682,7 +699,7 @@ async fn push_cert_history(
     )
 }
 
-async fn list_deleted(State(api): State<Api>, query: PageParams) -> ApiResult {
+async fn list_deleted(Acting(api): Acting, query: PageParams) -> ApiResult {
     let Query(q) = query?;
     page_json(
         api.mdm
@@ -693,7 +710,7 @@ async fn list_deleted(State(api): State<Api>, query: PageParams) -> ApiResult {
 }
 
 async fn edit_deleted(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> ApiResult {
@@ -707,7 +724,7 @@ async fn edit_deleted(
     )
 }
 
-async fn expiry_dashboard(State(api): State<Api>, query: PageParams) -> ApiResult {
+async fn expiry_dashboard(Acting(api): Acting, query: PageParams) -> ApiResult {
     let Query(q) = query?;
     page_json(
         api.mdm
@@ -723,7 +740,7 @@ fn ttl(hours: Option<u64>) -> Duration {
     Duration::from_secs(hours.unwrap_or(DEFAULT_TTL_HOURS).saturating_mul(3600))
 }
 
-async fn list_links(State(api): State<Api>, query: UserPageParams) -> ApiResult {
+async fn list_links(Acting(api): Acting, query: UserPageParams) -> ApiResult {
     let Query(q) = query?;
     page_json(
         api.mdm
@@ -740,7 +757,7 @@ struct LinkBody {
     ttl_hours: Option<u64>,
 }
 
-async fn create_link(State(api): State<Api>, body: Body) -> ApiResult {
+async fn create_link(Acting(api): Acting, body: Body) -> ApiResult {
     let body: LinkBody = json_body(body).await?;
     to_json(
         api.mdm
@@ -750,16 +767,13 @@ async fn create_link(State(api): State<Api>, body: Body) -> ApiResult {
     )
 }
 
-async fn revoke_link(
-    State(api): State<Api>,
-    path: Result<Path<String>, PathRejection>,
-) -> ApiResult {
+async fn revoke_link(Acting(api): Acting, path: Result<Path<String>, PathRejection>) -> ApiResult {
     let Path(id) = path?;
     api.mdm.enrollment().revoke_link(&id).await?;
     to_json(json!({"id": id, "revoked": true}))
 }
 
-async fn list_invitations(State(api): State<Api>, query: UserPageParams) -> ApiResult {
+async fn list_invitations(Acting(api): Acting, query: UserPageParams) -> ApiResult {
     let Query(q) = query?;
     page_json(
         api.mdm
@@ -786,7 +800,7 @@ fn invitation_json(report: InvitationReport) -> ApiResult {
     }))
 }
 
-async fn invite(State(api): State<Api>, body: Body) -> ApiResult {
+async fn invite(Acting(api): Acting, body: Body) -> ApiResult {
     let body: InviteBody = json_body(body).await?;
     invitation_json(
         api.mdm
@@ -803,7 +817,7 @@ struct ResendBody {
 }
 
 async fn resend_invitation(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> ApiResult {
@@ -818,7 +832,7 @@ async fn resend_invitation(
 }
 
 async fn revoke_invitation(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
     let Path(id) = path?;
@@ -834,7 +848,7 @@ async fn revoke_invitation(
 
 // Portal users and their certificates.
 
-async fn list_portal_users(State(api): State<Api>, query: PageParams) -> ApiResult {
+async fn list_portal_users(Acting(api): Acting, query: PageParams) -> ApiResult {
     let Query(q) = query?;
     page_json(
         api.mdm
@@ -852,7 +866,7 @@ struct PortalUserBody {
     name: Option<String>,
 }
 
-async fn add_portal_user(State(api): State<Api>, body: Body) -> ApiResult {
+async fn add_portal_user(Acting(api): Acting, body: Body) -> ApiResult {
     let body: PortalUserBody = json_body(body).await?;
     to_json(
         api.mdm
@@ -863,7 +877,7 @@ async fn add_portal_user(State(api): State<Api>, body: Body) -> ApiResult {
 }
 
 async fn show_portal_user(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
     let Path(user) = path?;
@@ -871,7 +885,7 @@ async fn show_portal_user(
 }
 
 async fn list_user_certs(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
     query: PageParams,
 ) -> ApiResult {
@@ -896,7 +910,7 @@ struct UserCertBody {
 }
 
 async fn add_user_cert(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> ApiResult {
@@ -920,7 +934,7 @@ async fn add_user_cert(
     )
 }
 
-async fn list_cert_kinds(State(api): State<Api>, query: PageParams) -> ApiResult {
+async fn list_cert_kinds(Acting(api): Acting, query: PageParams) -> ApiResult {
     let Query(q) = query?;
     page_json(
         api.mdm
@@ -937,7 +951,7 @@ struct CertKindBody {
     usage: String,
 }
 
-async fn add_cert_kind(State(api): State<Api>, body: Body) -> ApiResult {
+async fn add_cert_kind(Acting(api): Acting, body: Body) -> ApiResult {
     let body: CertKindBody = json_body(body).await?;
     to_json(
         api.mdm
@@ -948,7 +962,7 @@ async fn add_cert_kind(State(api): State<Api>, body: Body) -> ApiResult {
 }
 
 async fn show_user_cert(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
     let Path(id) = path?;
@@ -962,7 +976,7 @@ struct RenameBody {
 }
 
 async fn rename_user_cert(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> ApiResult {
@@ -972,7 +986,7 @@ async fn rename_user_cert(
 }
 
 async fn clear_user_cert_key(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
     let Path(id) = path?;
@@ -980,7 +994,7 @@ async fn clear_user_cert_key(
 }
 
 async fn delete_user_cert(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
     let Path(id) = path?;
@@ -1006,7 +1020,7 @@ struct PrivacyQuery {
 
 type PrivacyParams = Result<Query<PrivacyQuery>, QueryRejection>;
 
-async fn show_privacy(State(api): State<Api>, query: PrivacyParams) -> ApiResult {
+async fn show_privacy(Acting(api): Acting, query: PrivacyParams) -> ApiResult {
     let Query(q) = query?;
     to_json(
         api.mdm
@@ -1023,7 +1037,7 @@ struct PrivacyBody {
     app_inventory: Option<bool>,
 }
 
-async fn set_privacy(State(api): State<Api>, query: PrivacyParams, body: Body) -> ApiResult {
+async fn set_privacy(Acting(api): Acting, query: PrivacyParams, body: Body) -> ApiResult {
     let Query(q) = query?;
     let body: PrivacyBody = json_body(body).await?;
     to_json(
@@ -1039,7 +1053,7 @@ async fn set_privacy(State(api): State<Api>, query: PrivacyParams, body: Body) -
     )
 }
 
-async fn clear_privacy(State(api): State<Api>, query: PrivacyParams) -> ApiResult {
+async fn clear_privacy(Acting(api): Acting, query: PrivacyParams) -> ApiResult {
     let Query(q) = query?;
     let removed = api
         .mdm
@@ -1051,7 +1065,7 @@ async fn clear_privacy(State(api): State<Api>, query: PrivacyParams) -> ApiResul
 
 // Settings.
 
-async fn list_settings(State(api): State<Api>, query: PageParams) -> ApiResult {
+async fn list_settings(Acting(api): Acting, query: PageParams) -> ApiResult {
     let Query(q) = query?;
     page_json(
         api.mdm
@@ -1068,7 +1082,7 @@ struct SettingBody {
 }
 
 async fn set_setting(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> ApiResult {
@@ -1079,7 +1093,7 @@ async fn set_setting(
 }
 
 async fn unset_setting(
-    State(api): State<Api>,
+    Acting(api): Acting,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
     let Path(name) = path?;

@@ -54,10 +54,12 @@ pub(super) fn router() -> Router<Web> {
         .route("/console/audit", get(audit_page))
 }
 
-/// A signed-in administrator: the session token (the cookie's value) and who.
+/// A signed-in administrator: the session token (the cookie's value), who, and the
+/// deployment acting as them (the audit log names the administrator's id, `adm_…`).
 struct Admin {
     token: String,
     id: String,
+    mdm: mdmkit_service::Mdm,
 }
 
 /// The administrator of the request's session cookie, when it is a live session.
@@ -66,6 +68,7 @@ async fn admin(web: &Web, headers: &HeaderMap) -> Option<Admin> {
     let session = web.mdm.admins().session(&token).await.ok()?;
     Some(Admin {
         token,
+        mdm: web.mdm.acting_as(session.admin_id.clone()),
         id: session.admin_id,
     })
 }
@@ -206,7 +209,7 @@ async fn signout(
 ) -> Response {
     let admin = signed_in!(web, headers);
     check_csrf!(admin, fields, headers, uri);
-    if let Err(error) = web.mdm.admins().sign_out(&admin.token).await {
+    if let Err(error) = admin.mdm.admins().sign_out(&admin.token).await {
         tracing::warn!(code = error.code(), "console sign-out failed");
     }
     let mut response = see_other("/console/signin");
@@ -371,7 +374,7 @@ async fn push_csr(
     check_csrf!(admin, fields, headers, uri);
     let c = chrome(&headers, Some(&admin), "push_certificate", &uri);
     let email = field(&fields, "email").unwrap_or_default();
-    match web.mdm.push_certs().create_request(&email, None).await {
+    match admin.mdm.push_certs().create_request(&email, None).await {
         Ok(pem) => (
             [
                 (header::CONTENT_TYPE, "application/pkcs10"),
@@ -433,7 +436,7 @@ async fn push_upload(
     };
     let mut input = InstallInput::new(file, field(&upload.fields, "apple_id").unwrap_or_default());
     input.note = field(&upload.fields, "note");
-    match web.mdm.push_certs().install(input).await {
+    match admin.mdm.push_certs().install(input).await {
         Ok(report) => {
             let done = c.tr("push_installed", &report.topic);
             push_view(
@@ -472,7 +475,7 @@ async fn push_edit(
     check_csrf!(admin, fields, headers, uri);
     let c = chrome(&headers, Some(&admin), "push_certificate", &uri);
     let topic = field(&fields, "topic").unwrap_or_default();
-    let edited = web
+    let edited = admin
         .mdm
         .push_certs()
         .edit(&topic, field(&fields, "apple_id"), field(&fields, "note"))
@@ -534,7 +537,7 @@ async fn push_delete(
     check_csrf!(admin, fields, headers, uri);
     let c = chrome(&headers, Some(&admin), "push_certificate", &uri);
     let topic = field(&fields, "topic").unwrap_or_default();
-    match web.mdm.push_certs().delete(&topic).await {
+    match admin.mdm.push_certs().delete(&topic).await {
         Ok(_) => {
             let done = c.tr("push_deleted", &topic);
             push_view(&web, c, StatusCode::OK, None, Some(done), Vec::new()).await
@@ -643,7 +646,7 @@ async fn invite(
         .and_then(|days| days.parse::<i64>().ok())
         .unwrap_or(DEFAULT_INVITATION_DAYS)
         .clamp(1, 90);
-    match web
+    match admin
         .mdm
         .enrollment()
         .invite(
@@ -679,7 +682,7 @@ async fn revoke(
     check_csrf!(admin, fields, headers, uri);
     let c = chrome(&headers, Some(&admin), "users", &uri);
     let id = field(&fields, "id").unwrap_or_default();
-    match web.mdm.enrollment().revoke_invitation(&id).await {
+    match admin.mdm.enrollment().revoke_invitation(&id).await {
         Ok(_) => see_other("/console/users"),
         Err(error) => {
             let text = error.to_string();
@@ -738,7 +741,7 @@ async fn devices_page(
 ) -> Response {
     let admin = signed_in!(web, headers);
     let c = chrome(&headers, Some(&admin), "devices", &uri);
-    match web
+    match admin
         .mdm
         .devices()
         .list(None, query.after.as_deref(), 100)
@@ -886,7 +889,7 @@ async fn device_action(
     let c = chrome(&headers, Some(&admin), "device", &uri);
     let action = field(&fields, "action").unwrap_or_default();
     let options = field(&fields, "options").unwrap_or_else(|| "{}".to_owned());
-    match web
+    match admin
         .mdm
         .devices()
         .action(&admin.id, &id, &action, options.as_bytes())
@@ -967,7 +970,7 @@ async fn privacy_update(
     let c = chrome(&headers, Some(&admin), "settings", &uri);
     let location = fields.get("location").map(String::as_str) == Some("on");
     let apps = fields.get("app_inventory").map(String::as_str) == Some("on");
-    match web
+    match admin
         .mdm
         .privacy()
         .set_as(&admin.id, None, None, Some(location), Some(apps))
@@ -992,7 +995,7 @@ async fn kind_add(
     let c = chrome(&headers, Some(&admin), "settings", &uri);
     let name = field(&fields, "name").unwrap_or_default();
     let usage = field(&fields, "usage").unwrap_or_default();
-    match web.mdm.user_certs().add_kind(&name, &usage).await {
+    match admin.mdm.user_certs().add_kind(&name, &usage).await {
         Ok(_) => settings_view(&web, c, StatusCode::OK, None, Some("saved")).await,
         Err(error) => {
             let text = error.to_string();
@@ -1034,7 +1037,7 @@ async fn audit_page(
 ) -> Response {
     let admin = signed_in!(web, headers);
     let c = chrome(&headers, Some(&admin), "audit_log", &uri);
-    match web.mdm.audit_log(query.before, AUDIT_PAGE).await {
+    match admin.mdm.audit_log(query.before, AUDIT_PAGE).await {
         Ok(entries) => {
             let next = (entries.len() == AUDIT_PAGE as usize)
                 .then(|| entries.last().map(|e| e.id))

@@ -389,3 +389,64 @@ async fn the_dashboard_shows_the_ade_tokens_of_the_settings_in_the_readers_langu
         assert!(page.contains("Tokyo office"), "{page}");
     }
 }
+
+#[tokio::test]
+async fn console_actions_are_audited_with_the_signed_in_administrators_id() {
+    let mdm = deployment().await;
+    let router = router(&mdm).await;
+    let admin = mdm
+        .admins()
+        .sign_in("admin@example.com", "admin-password-1")
+        .await
+        .unwrap();
+    assert!(admin.user_id.starts_with("adm_"), "{}", admin.user_id);
+    let cookie = format!("mdmkit_console={}", admin.token);
+    let csrf = csrf_token(&admin.token);
+    let forms = [
+        (
+            "/console/users/invite",
+            format!("_csrf={csrf}&user=eve&email=eve%40example.com"),
+        ),
+        (
+            "/console/settings/kinds",
+            format!("_csrf={csrf}&name=Signing&usage=signing"),
+        ),
+        (
+            "/console/devices/UDID-ALICE-1/action",
+            format!("_csrf={csrf}&action=lock"),
+        ),
+    ];
+    for (path, body) in &forms {
+        let (status, _, page) = send(&router, post(path, &cookie, body)).await;
+        assert!(
+            status == StatusCode::OK || status == StatusCode::SEE_OTHER,
+            "{path}: {status} {page}"
+        );
+    }
+    let log = mdm.audit_log(None, 100).await.unwrap();
+    for action in ["invitation.create", "certificate.kind_add", "device.lock"] {
+        let entry = log
+            .iter()
+            .find(|entry| entry.action == action)
+            .unwrap_or_else(|| panic!("no {action} in {log:?}"));
+        assert_eq!(entry.actor, admin.user_id, "{action}");
+    }
+    // The invitation revoked from the console too.
+    let invitation = mdm
+        .enrollment()
+        .invitations_list(Some("eve"))
+        .await
+        .unwrap()
+        .remove(0);
+    let body = format!("_csrf={csrf}&id={}", invitation.id);
+    let (status, _, _) = send(&router, post("/console/users/revoke", &cookie, &body)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let log = mdm.audit_log(None, 100).await.unwrap();
+    let revoked = log
+        .iter()
+        .find(|entry| entry.action == "invitation.revoke")
+        .expect("revoke audited");
+    assert_eq!(revoked.actor, admin.user_id);
+    // Through a handle given no actor, the CLI's and a library's default.
+    assert_eq!(mdm.actor(), mdmkit_service::DEFAULT_ACTOR);
+}
