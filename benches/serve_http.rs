@@ -146,8 +146,12 @@ fn write_requests(path: &Path, trips: &[RoundTrip]) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// One round trip as the load generator sends it: the Idle message and the
+/// acknowledgement's, rendered.
+type Rendered = (Vec<u8>, Vec<u8>);
+
 /// Reads what [`write_requests`] wrote: (Idle, acknowledgement) message pairs.
-fn read_requests(path: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>, BoxError> {
+fn read_requests(path: &Path) -> Result<Vec<Rendered>, BoxError> {
     let data = std::fs::read(path)?;
     let mut messages = Vec::new();
     let mut rest = data.as_slice();
@@ -219,7 +223,7 @@ impl Connection {
     }
 }
 
-async fn over_http(address: SocketAddr, trips: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), BoxError> {
+async fn over_http(address: SocketAddr, trips: Vec<Rendered>) -> Result<(), BoxError> {
     let mut connection = Connection::open(address).await?;
     for (idle, ack) in trips {
         let (status, body) = connection.send(&idle).await?;
