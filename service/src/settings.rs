@@ -374,9 +374,15 @@ fn invalid(spec: &SettingSpec, reason: impl Into<String>) -> Error {
 
 /// Reads an [`SettingKind::ExpiryList`] value: its `(name, end of validity)` pairs, or why
 /// it cannot be read.
-pub fn parse_expiry_list(value: &str) -> std::result::Result<Vec<(String, OffsetDateTime)>, String> {
+pub fn parse_expiry_list(
+    value: &str,
+) -> std::result::Result<Vec<(String, OffsetDateTime)>, String> {
     let mut entries: Vec<(String, OffsetDateTime)> = Vec::new();
-    for item in value.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+    for item in value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
         let (name, at) = item
             .split_once('=')
             .ok_or_else(|| format!("{item:?} is not NAME=2027-03-01T00:00:00Z"))?;
@@ -384,8 +390,12 @@ pub fn parse_expiry_list(value: &str) -> std::result::Result<Vec<(String, Offset
         if name.is_empty() || name.contains(['\r', '\n']) {
             return Err(format!("{item:?} has no name"));
         }
-        let at = OffsetDateTime::parse(at.trim(), &Rfc3339)
-            .map_err(|_| format!("{:?} is not an RFC 3339 time such as 2027-03-01T00:00:00Z", at.trim()))?;
+        let at = OffsetDateTime::parse(at.trim(), &Rfc3339).map_err(|_| {
+            format!(
+                "{:?} is not an RFC 3339 time such as 2027-03-01T00:00:00Z",
+                at.trim()
+            )
+        })?;
         if entries.iter().any(|(seen, _)| seen == name) {
             return Err(format!("{name:?} is named twice"));
         }

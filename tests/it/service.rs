@@ -392,8 +392,12 @@ async fn the_vendor_certificate_and_ade_tokens_in_the_settings_are_watched() {
         let error = settings.set(settings::ADE_TOKENS, bad).await.unwrap_err();
         assert_eq!(error.code(), "setting_invalid", "{bad:?}");
     }
-    let school = (now + time::Duration::days(200)).replace_nanosecond(0).unwrap();
-    let office = (now - time::Duration::days(2)).replace_nanosecond(0).unwrap();
+    let school = (now + time::Duration::days(200))
+        .replace_nanosecond(0)
+        .unwrap();
+    let office = (now - time::Duration::days(2))
+        .replace_nanosecond(0)
+        .unwrap();
     let rfc = |at: OffsetDateTime| {
         at.format(&time::format_description::well_known::Rfc3339)
             .unwrap()
