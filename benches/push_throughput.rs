@@ -37,6 +37,14 @@ fn main() -> BenchResult<()> {
             .ok_or("--serve-mock needs a directory")?;
         return serve_mock(Path::new(dir));
     }
+    // A program that logs installs a tracing subscriber (`mdmkit serve` does); without
+    // one, tracing's `log` fallback (turned on in the workspace by sqlx's features) runs for
+    // each of h2's spans and events: about 7 % of the client's instructions per push under
+    // callgrind, a cost a real program does not pay. `MDMKIT_BENCH_NO_SUBSCRIBER=1` leaves
+    // it out to show that cost.
+    if std::env::var_os("MDMKIT_BENCH_NO_SUBSCRIBER").is_none() {
+        tracing::subscriber::set_global_default(tracing::subscriber::NoSubscriber::default())?;
+    }
     let full = args.iter().any(|a| a == "--bench");
     // `--pushes N` sets the count per case, e.g. to count instructions per push under
     // callgrind (the difference of two runs takes the setup out).
