@@ -76,6 +76,16 @@ fn main() -> BenchResult<()> {
             .ok_or("--in-flight needs a positive count")?,
         None => STREAMS as usize,
     };
+    // `--h2load-in-flight N` sets h2load's -m apart from the client's window (default: the
+    // same), to compare the client at a smaller window with h2load at the server's limit.
+    let h2load_per_connection = match args.iter().position(|a| a == "--h2load-in-flight") {
+        Some(position) => args
+            .get(position + 1)
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .ok_or("--h2load-in-flight needs a positive count")?,
+        None => per_connection,
+    };
     let dir = std::env::temp_dir().join(format!("mdmkit-bench-push-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let pki = TestPki::generate(TOPIC)?;
@@ -153,7 +163,7 @@ fn main() -> BenchResult<()> {
                         &peer.url,
                         &body,
                         connections,
-                        per_connection,
+                        h2load_per_connection,
                         pushes,
                     )?;
                     print!("; h2load {ceiling:.0} requests/s, {h2load_us:.2} CPU µs/request");
@@ -173,7 +183,7 @@ fn main() -> BenchResult<()> {
                 let (ceiling, h2load_us) = best_h2load;
                 println!(
                     "  {}: h2load,        {connections} connection(s): {ceiling:>9.0} \
-                     requests/s, {h2load_us:.2} CPU µs/request (-m {per_connection}, best of \
+                     requests/s, {h2load_us:.2} CPU µs/request (-m {h2load_per_connection}, best of \
                      {rounds}); mdmkit reaches {:.2}x its rate at {:.2}x its CPU per push",
                     peer.name,
                     rate / ceiling,
