@@ -7,7 +7,10 @@
 //!
 //! `cargo bench -p mdmkit-benches --bench push_throughput` measures 100,000 pushes per
 //! case. Without `--bench` (as `cargo test --all-targets` runs it) it only checks, with a
-//! few hundred pushes, that everything works.
+//! few hundred pushes, that everything works. Options: `--pushes N`, `--connections N`,
+//! `--in-flight N` (the client's pushes in flight per connection, and h2load's `-m`),
+//! `--h2load-in-flight N` (h2load's `-m` alone); `MDMKIT_BENCH_NO_SUBSCRIBER=1` runs the
+//! client without a tracing dispatcher.
 //!
 //! The mock server process is this same program started with `--serve-mock DIR`: the
 //! code of `mdmkit push mock-server`, with the client certificate optional because
