@@ -7,7 +7,10 @@
 //!
 //! `cargo bench -p mdmkit-benches --bench push_throughput` measures 100,000 pushes per
 //! case. Without `--bench` (as `cargo test --all-targets` runs it) it only checks, with a
-//! few hundred pushes, that everything works.
+//! few hundred pushes, that everything works. Options: `--pushes N`, `--connections N`,
+//! `--in-flight N` (the client's pushes in flight per connection, and h2load's `-m`),
+//! `--h2load-in-flight N` (h2load's `-m` alone); `MDMKIT_BENCH_NO_SUBSCRIBER=1` runs the
+//! client without a tracing dispatcher.
 //!
 //! The mock server process is this same program started with `--serve-mock DIR`: the
 //! code of `mdmkit push mock-server`, with the client certificate optional because
@@ -36,6 +39,14 @@ fn main() -> BenchResult<()> {
             .get(position + 1)
             .ok_or("--serve-mock needs a directory")?;
         return serve_mock(Path::new(dir));
+    }
+    // A program that logs installs a tracing subscriber (`mdmkit serve` does); without
+    // one, tracing's `log` fallback (turned on in the workspace by sqlx's features) runs for
+    // each of h2's spans and events: about 7 % of the client's instructions per push under
+    // callgrind, a cost a real program does not pay. `MDMKIT_BENCH_NO_SUBSCRIBER=1` leaves
+    // it out to show that cost.
+    if std::env::var_os("MDMKIT_BENCH_NO_SUBSCRIBER").is_none() {
+        tracing::subscriber::set_global_default(tracing::subscriber::NoSubscriber::default())?;
     }
     let full = args.iter().any(|a| a == "--bench");
     // `--pushes N` sets the count per case, e.g. to count instructions per push under
@@ -67,6 +78,16 @@ fn main() -> BenchResult<()> {
             .filter(|&n| n > 0)
             .ok_or("--in-flight needs a positive count")?,
         None => STREAMS as usize,
+    };
+    // `--h2load-in-flight N` sets h2load's -m apart from the client's window (default: the
+    // same), to compare the client at a smaller window with h2load at the server's limit.
+    let h2load_per_connection = match args.iter().position(|a| a == "--h2load-in-flight") {
+        Some(position) => args
+            .get(position + 1)
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .ok_or("--h2load-in-flight needs a positive count")?,
+        None => per_connection,
     };
     let dir = std::env::temp_dir().join(format!("mdmkit-bench-push-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -145,7 +166,7 @@ fn main() -> BenchResult<()> {
                         &peer.url,
                         &body,
                         connections,
-                        per_connection,
+                        h2load_per_connection,
                         pushes,
                     )?;
                     print!("; h2load {ceiling:.0} requests/s, {h2load_us:.2} CPU µs/request");
@@ -165,7 +186,7 @@ fn main() -> BenchResult<()> {
                 let (ceiling, h2load_us) = best_h2load;
                 println!(
                     "  {}: h2load,        {connections} connection(s): {ceiling:>9.0} \
-                     requests/s, {h2load_us:.2} CPU µs/request (-m {per_connection}, best of \
+                     requests/s, {h2load_us:.2} CPU µs/request (-m {h2load_per_connection}, best of \
                      {rounds}); mdmkit reaches {:.2}x its rate at {:.2}x its CPU per push",
                     peer.name,
                     rate / ceiling,

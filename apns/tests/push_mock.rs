@@ -341,6 +341,54 @@ async fn slow_answers_time_out_and_fail_after_retries() {
 }
 
 #[tokio::test]
+async fn bulk_push_times_out_each_attempt_not_each_lane() {
+    // Two lanes. Targets 1 and 2 never answer in time: each attempt times out and the
+    // push fails after its two attempts. Then each lane sends six pushes of 60 ms one
+    // after another, 360 ms in all, past the 300 ms timeout: delivered, because the
+    // lane's timer counts from the start of each attempt, also after it fired.
+    let mut script = Script::default();
+    script.default = Answer::ok().delayed(60);
+    for n in [1, 2] {
+        script
+            .push_answers(
+                &target(n).push.token_hex(),
+                [Answer::ok().delayed(3_000), Answer::ok().delayed(3_000)],
+            )
+            .unwrap();
+    }
+    let setup = setup(script).await;
+    let client = ApnsClient::new(
+        setup
+            .config()
+            .max_in_flight(2)
+            .request_timeout(Duration::from_millis(300))
+            .retry(RetryPolicy::new(
+                2,
+                Duration::from_millis(1),
+                Duration::from_millis(1),
+            )),
+    )
+    .unwrap();
+    let targets: Vec<PushTarget> = (1..=14).map(target).collect();
+    let results = client.push_many(targets, None).await;
+    assert_eq!(results.len(), 14);
+    for (n, result) in (1..=14).zip(&results) {
+        assert_eq!(result.enrollment_id, target(n).enrollment_id);
+        if n <= 2 {
+            match &result.outcome {
+                PushOutcome::Failed { attempts, error } => {
+                    assert_eq!(*attempts, 2);
+                    assert!(error.contains("timed out"), "{error}");
+                }
+                other => panic!("target {n}: expected a timeout, got {other:?}"),
+            }
+        } else {
+            assert!(result.outcome.is_delivered(), "target {n}: {result:?}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn untrusted_client_or_server_certificates_fail() {
     let setup = setup(Script::default()).await;
     let stranger = TestPki::generate(TOPIC).unwrap();

@@ -18,6 +18,7 @@ mod connection;
 mod identity;
 mod reason;
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -31,6 +32,8 @@ use mdmkit_core::push::{
 
 pub use identity::{ClientIdentity, Endpoint};
 pub use reason::Reason;
+
+use tokio::time::Sleep;
 
 use crate::Error;
 use connection::{Connector, Pool};
@@ -293,7 +296,22 @@ impl ApnsClient {
 }
 
 impl Inner {
+    /// One push with a timer of its own (a single push, [`ApnsClient::send`]).
     async fn send(&self, target: &PushTarget) -> PushOutcome {
+        let timer = tokio::time::sleep(self.request_timeout);
+        tokio::pin!(timer);
+        self.send_timed(target, timer.as_mut()).await
+    }
+
+    /// One push, retrying as the policy allows; each attempt must be answered within
+    /// `request_timeout`, measured by `timer`, which is set again for every attempt.
+    ///
+    /// A bulk push gives each of its lanes one timer for all the pushes the lane sends,
+    /// one after another: setting a registered timer to a later deadline only moves a
+    /// number (tokio extends the entry where it stands and re-files it when the old
+    /// deadline comes), where a timer per attempt is filed into and taken out of the
+    /// runtime's timer wheel for every push.
+    async fn send_timed(&self, target: &PushTarget, mut timer: Pin<&mut Sleep>) -> PushOutcome {
         let push = &target.push;
         if !push.topic.is_empty() && push.topic != self.topic {
             // APNs would refuse it (DeviceTokenNotForTopic); the device enrolled with another
@@ -325,9 +343,15 @@ impl Inner {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = tokio::time::timeout(self.request_timeout, self.attempt(push))
-                .await
-                .unwrap_or_else(|_| Attempt::Retry("timed out waiting for the answer".into()));
+            timer
+                .as_mut()
+                .reset(tokio::time::Instant::now() + self.request_timeout);
+            // The answer first, then the deadline, as `tokio::time::timeout` polls them.
+            let result = tokio::select! {
+                biased;
+                result = self.attempt(push) => result,
+                () = timer.as_mut() => Attempt::Retry("timed out waiting for the answer".into()),
+            };
             match result {
                 Attempt::Final(outcome) => return outcome,
                 Attempt::Retry(error) => {
@@ -483,32 +507,53 @@ impl Pusher for ApnsClient {
         targets: Vec<PushTarget>,
         progress: Option<ProgressCallback>,
     ) -> Vec<PushResult> {
-        use futures_util::StreamExt;
+        use futures_util::stream::{FuturesUnordered, StreamExt};
+        use std::sync::atomic::{AtomicUsize, Ordering};
         let total = targets.len();
         let inner = &self.inner;
-        let mut outcomes: Vec<Option<PushOutcome>> = vec![None; total];
+        let finished =
+            std::sync::Mutex::new((vec![None::<PushOutcome>; total], PushProgress::start(total)));
         {
-            // One task drives every push of the batch (no task per push): the work per
-            // push stays small and the connections' own tasks do the I/O. The pushes
-            // borrow their targets, which then give their ids to the results.
+            // One task drives the whole batch through `max_in_flight` lanes (no task per
+            // push, and no future allocated per push): each lane takes the next target,
+            // sends it, records its outcome and takes the next, with one request timer of
+            // its own for all its pushes. The connections' own tasks do the I/O. The lanes
+            // borrow the targets, which then give their ids to the results.
             let targets = &targets;
-            let mut finished = futures_util::stream::iter(0..total)
-                .map(|index| async move { (index, inner.send(&targets[index]).await) })
-                .buffer_unordered(inner.max_in_flight);
-            let mut counts = PushProgress::start(total);
-            while let Some((index, outcome)) = finished.next().await {
-                counts.record(&outcome);
-                if let Some(progress) = &progress {
-                    progress(counts);
-                }
-                outcomes[index] = Some(outcome);
-            }
+            let progress = &progress;
+            let finished = &finished;
+            let next = &AtomicUsize::new(0);
+            let mut lanes: FuturesUnordered<_> = (0..inner.max_in_flight.min(total))
+                .map(|_| async move {
+                    let timer = tokio::time::sleep(inner.request_timeout);
+                    tokio::pin!(timer);
+                    // Each index is taken by exactly one lane.
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(target) = targets.get(index) else {
+                            break;
+                        };
+                        let outcome = inner.send_timed(target, timer.as_mut()).await;
+                        let counts = {
+                            let mut finished = finished.lock().unwrap_or_else(|e| e.into_inner());
+                            finished.1.record(&outcome);
+                            finished.0[index] = Some(outcome);
+                            finished.1
+                        };
+                        if let Some(progress) = progress {
+                            progress(counts);
+                        }
+                    }
+                })
+                .collect();
+            while lanes.next().await.is_some() {}
         }
+        let (outcomes, _) = finished.into_inner().unwrap_or_else(|e| e.into_inner());
         targets
             .into_iter()
             .zip(outcomes)
             .map(|(target, outcome)| {
-                // The stream yields each index once, so every slot is filled; a missing
+                // The lanes take each index once, so every slot is filled; a missing
                 // one would still be reported, never dropped.
                 let outcome = outcome.unwrap_or_else(|| PushOutcome::Failed {
                     attempts: 0,
