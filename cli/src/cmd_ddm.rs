@@ -210,7 +210,10 @@ async fn execute(command: DdmCommand, mdm: &Mdm) -> CliResult<String> {
                 "assigned to"
             };
             let id = EnrollmentId::new(enrollment);
-            format!("set {set_name} {verb} {id}\n{}", entry_lines(&report.synced))
+            format!(
+                "set {set_name} {verb} {id}\n{}",
+                entry_lines(&report.synced)
+            )
         }
         DdmCommand::List {
             set_name,
