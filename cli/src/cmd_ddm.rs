@@ -1,30 +1,24 @@
 //! `mdmkit ddm declare|assign|list|status|sync|delete|types`: Declarative Device
-//! Management over the store. Validation, references, tokens and synchronisation are
-//! core's (`mdmkit_core::ddm`, `Engine::declare` and friends); this module parses and
-//! prints. The deployment comes from the service ([`deployment`]); `assign`, `sync` and
-//! `delete` with a device CA go through its `Declarations` handle. `declare` (whose
-//! output lists each stored declaration's type and ServerToken) and the paths without a
-//! device CA (declare, assign and delete then store without synchronising; `list
-//! --enrollment` shows the effective declarations with the states reported) use core's
-//! engine and store directly: the service's handle does not offer them yet. Every DeclarativeManagement command queued is pushed and
-//! its line says so (`queued UUID, pushed` / `queued UUID, not pushed: REASON`).
+//! Management through the service's `Declarations` handle ([`Mdm::declarations`]): this
+//! module parses arguments, calls one service method per command, and prints. The
+//! deployment comes from the service ([`deployment`]). With a device CA (stored or
+//! `--device-ca`) `declare`, `assign` and `delete` synchronise the enrollments concerned;
+//! without one the service stores only and says so, and `sync` names the missing setting.
+//! `list --enrollment` shows the effective declarations with the states reported; `status`
+//! the items checked against Apple's schema. Every DeclarativeManagement command queued is
+//! pushed and its line says so (`queued UUID, pushed` / `queued UUID, not pushed: REASON`).
 
 use clap::Subcommand;
 use mdmkit_core::codec::KeyPath;
-use mdmkit_core::ddm::serve::{declaration_states, typed_status_value};
-use mdmkit_core::ddm::{
-    declaration_type_info, put_declarations, Declaration, EffectiveDeclarations, DECLARATION_TYPES,
-};
-use mdmkit_core::engine::{Engine, SyncOutcome};
+use mdmkit_core::ddm::{declaration_type_info, Declaration, DECLARATION_TYPES};
 use mdmkit_core::json;
-use mdmkit_core::store::SharedStore;
 use mdmkit_core::EnrollmentId;
 use plist::Dictionary;
 use serde_json::{json, Value as Json};
 
 use crate::store_open::{block_on, deployment, outcome_line, GlobalOpts};
 use crate::{print_out, read_input, CliError, CliResult};
-use mdmkit_service::ddm::SyncEntry;
+use mdmkit_service::ddm::{DeclarationEntry, SyncEntry};
 use mdmkit_service::Mdm;
 
 /// Subcommands of `mdmkit ddm`.
@@ -149,21 +143,16 @@ pub fn run(command: DdmCommand, opts: &GlobalOpts) -> CliResult<()> {
     };
     let text = block_on(async {
         // The deployment's engine (the stored device CA, or --device-ca) queues and pushes
-        // the DeclarativeManagement command; without a device CA nothing is queued.
+        // the DeclarativeManagement command; without a device CA the service stores only.
         let mdm = deployment(opts, &device_ca, None).await?;
-        let engine = mdm.engine().ok().cloned();
-        execute(command, &mdm, mdm.store().clone(), engine).await
+        execute(command, &mdm).await
     })??;
     print_out(&text);
     Ok(())
 }
 
-async fn execute(
-    command: DdmCommand,
-    mdm: &Mdm,
-    store: SharedStore,
-    engine: Option<Engine>,
-) -> CliResult<String> {
+async fn execute(command: DdmCommand, mdm: &Mdm) -> CliResult<String> {
+    let declarations = mdm.declarations();
     Ok(match command {
         DdmCommand::Declare {
             file,
@@ -173,7 +162,7 @@ async fn execute(
             keys,
             device_ca: _,
         } => {
-            let declarations = match (file, declaration_type) {
+            let parsed = match (file, declaration_type) {
                 (Some(file), None) => read_declarations(&file)?,
                 (None, Some(declaration_type)) => {
                     let identifier =
@@ -182,34 +171,25 @@ async fn execute(
                 }
                 _ => return Err(CliError::input("give a JSON file or --type")),
             };
-            let (declared, synced) = match &engine {
-                Some(engine) => {
-                    let done = engine.declare(&set_name, &declarations).await?;
-                    (done.declared, Some(done.synced))
-                }
-                None => (
-                    put_declarations(store.as_ref(), &set_name, &declarations).await?,
-                    None,
-                ),
-            };
+            let report = declarations.declare_all(&set_name, &parsed).await?;
             let mut out = format!(
                 "{} declaration(s) in set {set_name}, {} changed\n",
-                declared.records.len(),
-                declared.changed.len()
+                report.records.len(),
+                report.changed.len()
             );
-            for record in &declared.records {
+            for record in &report.records {
                 out.push_str(&format!(
                     "{}  {}  {}\n",
                     record.identifier, record.declaration_type, record.server_token
                 ));
             }
-            match synced {
-                Some(synced) => out.push_str(&sync_lines(&synced)),
-                None if !declared.sets.is_empty() => out.push_str(
+            if report.synchronised {
+                out.push_str(&declare_lines(&report.synced));
+            } else if !report.changed_sets.is_empty() {
+                out.push_str(
                     "not synchronised (no --device-ca): run `mdmkit ddm sync` for the \
                      enrollments of the changed sets\n",
-                ),
-                None => {}
+                );
             }
             out
         }
@@ -219,60 +199,48 @@ async fn execute(
             remove,
             device_ca: _,
         } => {
-            let declarations = mdm.declarations();
-            let id = EnrollmentId::new(enrollment);
-            let outcome = match (&engine, remove) {
-                (Some(_), false) => Some(declarations.assign(&set_name, id.as_str()).await?),
-                (Some(_), true) => Some(declarations.unassign(&set_name, id.as_str()).await?),
-                (None, false) => {
-                    store.assign_declaration_set(&set_name, &id).await?;
-                    None
-                }
-                (None, true) => {
-                    if !store.unassign_declaration_set(&set_name, &id).await? {
-                        return Err(CliError::input(format!(
-                            "set {set_name} is not assigned to {id}"
-                        )));
-                    }
-                    None
-                }
+            let report = if remove {
+                declarations.unassign(&set_name, &enrollment).await?
+            } else {
+                declarations.assign(&set_name, &enrollment).await?
             };
             let verb = if remove {
                 "removed from"
             } else {
                 "assigned to"
             };
-            let mut out = format!("set {set_name} {verb} {id}\n");
-            if let Some(entry) = outcome {
-                out.push_str(&entry_lines(&[entry]));
-            }
-            out
+            let id = EnrollmentId::new(enrollment);
+            format!(
+                "set {set_name} {verb} {id}\n{}",
+                entry_lines(&report.synced)
+            )
         }
         DdmCommand::List {
             set_name,
             enrollment,
             json,
         } => {
-            let (records, states) = match &enrollment {
-                Some(enrollment) => {
-                    let id = EnrollmentId::new(enrollment.clone());
-                    let effective = EffectiveDeclarations::of(store.as_ref(), &id).await?;
-                    let states = store
-                        .get_status(&id)
-                        .await?
-                        .map(|s| declaration_states(&s.items))
-                        .unwrap_or_default();
-                    (effective.declarations, states)
-                }
-                None => (
-                    store.list_declarations(set_name.as_deref()).await?,
-                    Default::default(),
-                ),
+            let rows: Vec<(DeclarationEntry, Option<(bool, String)>)> = match &enrollment {
+                Some(enrollment) => declarations
+                    .list_for(enrollment)
+                    .await?
+                    .into_iter()
+                    .map(|effective| {
+                        let state = effective.active.zip(effective.valid);
+                        (effective.declaration, state)
+                    })
+                    .collect(),
+                None => declarations
+                    .list(set_name.as_deref())
+                    .await?
+                    .into_iter()
+                    .map(|entry| (entry, None))
+                    .collect(),
             };
             if json {
-                let rows: Vec<Json> = records
+                let rows: Vec<Json> = rows
                     .iter()
-                    .map(|r| {
+                    .map(|(r, state)| {
                         let mut row = json!({
                             "identifier": r.identifier,
                             "type": r.declaration_type,
@@ -280,7 +248,7 @@ async fn execute(
                             "server_token": r.server_token,
                             "updated_at": json::format_date(r.updated_at.into()),
                         });
-                        if let Some((active, valid)) = states.get(&r.identifier) {
+                        if let Some((active, valid)) = state {
                             row["active"] = json!(active);
                             row["valid"] = json!(valid);
                         }
@@ -290,8 +258,8 @@ async fn execute(
                 format!("{:#}\n", Json::Array(rows))
             } else {
                 let mut out = String::new();
-                for r in &records {
-                    let state = match states.get(&r.identifier) {
+                for (r, state) in &rows {
+                    let state = match state {
                         Some((active, valid)) => {
                             format!("  {} {valid}", if *active { "active" } else { "inactive" })
                         }
@@ -310,47 +278,34 @@ async fn execute(
             item,
             json,
         } => {
-            let id = EnrollmentId::new(enrollment);
-            let status = store
-                .get_status(&id)
-                .await?
-                .ok_or_else(|| CliError::input(format!("{id} has sent no status report")))?;
-            let items: Vec<_> = status
-                .items
-                .iter()
-                .filter(|i| item.as_deref().is_none_or(|name| i.item == name))
-                .collect();
-            if let Some(name) = &item {
-                if items.is_empty() {
-                    return Err(CliError::input(format!("{id} reported no {name}")));
-                }
-            }
-            let value = |text: &str| serde_json::from_str::<Json>(text).unwrap_or(Json::Null);
+            let report = declarations
+                .status_report(&enrollment, item.as_deref())
+                .await?;
             if json {
                 let mut object = serde_json::Map::new();
-                for i in &items {
-                    object.insert(i.item.clone(), value(&i.value));
+                for i in &report.items {
+                    object.insert(i.item.clone(), i.value.clone());
                 }
                 let mut out = json!({ "items": object });
                 if item.is_none() {
-                    out["errors"] = value(&status.errors);
+                    out["errors"] = report.errors.clone();
                     out["full_report_at"] =
-                        json!(status.full_report_at.map(|at| json::format_date(at.into())));
+                        json!(report.full_report_at.map(|at| json::format_date(at.into())));
                 }
                 format!("{out:#}\n")
             } else {
                 let mut out = String::new();
-                for i in &items {
-                    // Checked against the schema as it is printed: a stored value that no
-                    // longer fits is shown with the error.
-                    let note = match typed_status_value(i) {
-                        Ok(_) => String::new(),
-                        Err(e) => format!("  ({e})"),
+                for i in &report.items {
+                    // Checked against the schema: a stored value that no longer fits is
+                    // shown with the error.
+                    let note = match &i.schema_error {
+                        None => String::new(),
+                        Some(e) => format!("  ({e})"),
                     };
-                    out.push_str(&format!("{:<50} {}{note}\n", i.item, i.value));
+                    out.push_str(&format!("{:<50} {}{note}\n", i.item, i.value_json));
                 }
-                if item.is_none() && status.errors != "[]" {
-                    out.push_str(&format!("errors: {}\n", status.errors));
+                if item.is_none() && report.errors_json != "[]" {
+                    out.push_str(&format!("errors: {}\n", report.errors_json));
                 }
                 out
             }
@@ -361,7 +316,6 @@ async fn execute(
             device_ca: _,
         } => {
             // Without a device CA the service says which setting is missing.
-            let declarations = mdm.declarations();
             if enable {
                 let mut out = String::new();
                 for id in &enrollments {
@@ -377,53 +331,36 @@ async fn execute(
             identifier,
             device_ca: _,
         } => {
-            let synced = match &engine {
-                Some(_) => Some(mdm.declarations().delete(&identifier).await?),
-                None => mdmkit_core::ddm::delete_declaration(store.as_ref(), &identifier)
-                    .await?
-                    .map(|_| Vec::new()),
-            };
-            match synced {
-                Some(synced) => format!("deleted {identifier}\n{}", entry_lines(&synced)),
-                None => return Err(CliError::input(format!("no declaration {identifier}"))),
-            }
+            let report = declarations.delete(&identifier).await?;
+            format!("deleted {identifier}\n{}", entry_lines(&report.synced))
         }
         DdmCommand::Types => String::new(),
     })
 }
 
 /// One line per enrollment of a synchronisation through the service: `ID: unchanged`,
-/// `ID: queued UUID, pushed`, `ID: queued UUID, not pushed: REASON`, `ID: refused: WHY`.
+/// `ID: queued UUID, pushed`, `ID: queued UUID, not pushed: REASON`,
+/// `ID: refused: CODE: WHY`.
 fn entry_lines(entries: &[SyncEntry]) -> String {
+    lines(entries, |code, why| format!("refused: {code}: {why}"))
+}
+
+/// As [`entry_lines`], with `declare`'s refusals: `ID: refused: WHY [CODE]`.
+fn declare_lines(entries: &[SyncEntry]) -> String {
+    lines(entries, |code, why| format!("refused: {why} [{code}]"))
+}
+
+fn lines(entries: &[SyncEntry], refused: impl Fn(&str, &str) -> String) -> String {
     let mut out = String::new();
     for entry in entries {
+        let detail = entry.detail.as_deref().unwrap_or("-");
         let line = match (entry.outcome.as_str(), &entry.command_uuid) {
             ("queued", Some(uuid)) if entry.pushed => format!("queued {uuid}, pushed"),
-            ("queued", Some(uuid)) => format!(
-                "queued {uuid}, not pushed: {}",
-                entry.detail.as_deref().unwrap_or("-")
-            ),
-            ("refused", _) => format!("refused: {}", entry.detail.as_deref().unwrap_or("-")),
+            ("queued", Some(uuid)) => format!("queued {uuid}, not pushed: {detail}"),
+            ("refused", _) => refused(entry.code.as_deref().unwrap_or("-"), detail),
             (other, _) => other.to_owned(),
         };
         out.push_str(&format!("{}: {line}\n", entry.enrollment_id));
-    }
-    out
-}
-
-fn sync_lines(outcomes: &[(EnrollmentId, SyncOutcome)]) -> String {
-    let mut out = String::new();
-    for (id, outcome) in outcomes {
-        let line = match outcome {
-            SyncOutcome::Unchanged => "unchanged".to_owned(),
-            SyncOutcome::Queued(queued) => {
-                let line = outcome_line(&mdmkit_service::ActionOutcome::from(queued.clone()));
-                line.trim_end().to_owned()
-            }
-            SyncOutcome::Refused(code, message) => format!("refused: {message} [{code}]"),
-            _ => "unknown".to_owned(),
-        };
-        out.push_str(&format!("{id}: {line}\n"));
     }
     out
 }

@@ -89,6 +89,7 @@ on_every_store!(
     a_device_runs_the_whole_declarative_flow,
     bad_declarations_and_reports_store_nothing,
     assets_are_served_to_their_devices_only,
+    the_service_stores_only_without_a_device_ca,
 );
 
 struct Fixture {
@@ -601,4 +602,152 @@ async fn assets_are_served_to_their_devices_only(store: SharedStore) {
     assert_eq!(f.engine.handle_asset(unsigned, &asset_id).await.status, 400);
     let put = device.request(Vec::new()).unwrap();
     assert_eq!(f.engine.handle_asset(put, &asset_id).await.status, 405);
+}
+
+/// The service's `Declarations` handle on a deployment without a device CA: declarations,
+/// assignments and deletions are stored and say they were not synchronised; the effective
+/// declarations carry the states reported; a status report is read whole or one item.
+async fn the_service_stores_only_without_a_device_ca(store: SharedStore) {
+    use mdmkit_core::store::{StatusItemRecord, StatusUpdate};
+    let mdm =
+        mdmkit_service::Mdm::with_store(store.clone(), mdmkit_service::MdmConfig::new("memory:"))
+            .await
+            .unwrap();
+    assert_eq!(mdm.engine().unwrap_err().code(), "setting_missing");
+    let ddm = mdm.declarations();
+    let declared = ddm.declare_all("base", &base_set()).await.unwrap();
+    assert!(!declared.synchronised, "{declared:?}");
+    assert!(declared.synced.is_empty());
+    assert_eq!(declared.changed_sets, vec!["base".to_owned()]);
+    assert_eq!(declared.records.len(), 6);
+    assert_eq!(declared.changed.len(), 6);
+    let passcode_entry = declared
+        .records
+        .iter()
+        .find(|r| r.identifier == "passcode")
+        .unwrap();
+    assert_eq!(
+        passcode_entry.declaration_type,
+        "com.apple.configuration.passcode.settings"
+    );
+
+    let udid = unique("UDID-STORED");
+    let enrollment = EnrollmentId::device(&udid);
+    let assigned = ddm.assign("base", &udid).await.unwrap();
+    assert!(
+        !assigned.synchronised && assigned.synced.is_empty(),
+        "{assigned:?}"
+    );
+    assert_eq!(
+        store
+            .declarations_for_enrollment(&enrollment)
+            .await
+            .unwrap()
+            .len(),
+        6
+    );
+    // Nothing was queued: there is no engine to synchronise with.
+    assert_eq!(
+        ddm.sync(std::slice::from_ref(&udid))
+            .await
+            .unwrap_err()
+            .code(),
+        "setting_missing"
+    );
+
+    // Before any status report: no states, and no report to read.
+    let effective = ddm.list_for(&udid).await.unwrap();
+    assert_eq!(effective.len(), 6);
+    assert!(effective
+        .iter()
+        .all(|e| e.active.is_none() && e.valid.is_none()));
+    assert_eq!(
+        ddm.status_report(&udid, None).await.unwrap_err().code(),
+        "not_found"
+    );
+
+    let declarations_status = json!({
+        "activations": [{"identifier": "activation", "server-token": "t",
+                         "active": true, "valid": "valid"}],
+        "configurations": [], "assets": [], "management": []
+    });
+    let update = StatusUpdate::new(
+        vec![
+            StatusItemRecord::new("softwareupdate.install-state", "\"downloading\""),
+            StatusItemRecord::new("management.declarations", declarations_status.to_string()),
+            StatusItemRecord::new("passcode.is-compliant", "\"not a boolean\""),
+        ],
+        r#"[{"StatusItem":"device.model.family"}]"#,
+        true,
+    );
+    store.record_status(&enrollment, &update).await.unwrap();
+
+    let effective = ddm.list_for(&udid).await.unwrap();
+    let activation = effective
+        .iter()
+        .find(|e| e.declaration.identifier == "activation")
+        .unwrap();
+    assert_eq!(activation.active, Some(true));
+    assert_eq!(activation.valid.as_deref(), Some("valid"));
+    let passcode = effective
+        .iter()
+        .find(|e| e.declaration.identifier == "passcode")
+        .unwrap();
+    assert_eq!((passcode.active, passcode.valid.as_deref()), (None, None));
+
+    let whole = ddm.status_report(&udid, None).await.unwrap();
+    assert_eq!(whole.items.len(), 3, "{whole:?}");
+    assert_eq!(whole.errors[0]["StatusItem"], "device.model.family");
+    assert_eq!(
+        whole.errors_json,
+        r#"[{"StatusItem":"device.model.family"}]"#
+    );
+    assert!(whole.full_report_at.is_some());
+    let one = ddm
+        .status_report(&udid, Some("softwareupdate.install-state"))
+        .await
+        .unwrap();
+    assert_eq!(one.items.len(), 1);
+    assert_eq!(one.items[0].value, json!("downloading"));
+    assert_eq!(one.items[0].value_json, "\"downloading\"");
+    assert_eq!(one.items[0].schema_error, None);
+    // A stored value that does not fit the schema is reported with why.
+    let bad = ddm
+        .status_report(&udid, Some("passcode.is-compliant"))
+        .await
+        .unwrap();
+    assert!(bad.items[0].schema_error.is_some(), "{bad:?}");
+    // An item the device never reported is a typed refusal, not an empty report.
+    let unknown = ddm
+        .status_report(&udid, Some("no.such-item"))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), "not_found", "{unknown}");
+    assert!(unknown.to_string().contains("no.such-item"), "{unknown}");
+
+    // Deleting: refused while referred to, stored only otherwise, not_found after.
+    assert!(ddm.delete("passcode").await.is_err());
+    let deleted = ddm.delete("activation").await.unwrap();
+    assert!(
+        !deleted.synchronised && deleted.synced.is_empty(),
+        "{deleted:?}"
+    );
+    assert_eq!(
+        ddm.delete("activation").await.unwrap_err().code(),
+        "not_found"
+    );
+    assert_eq!(ddm.list(Some("base")).await.unwrap().len(), 5);
+
+    // Removing the assignment is stored only; removing it again is refused.
+    let removed = ddm.unassign("base", &udid).await.unwrap();
+    assert!(!removed.synchronised, "{removed:?}");
+    assert!(store
+        .declarations_for_enrollment(&enrollment)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        ddm.unassign("base", &udid).await.unwrap_err().code(),
+        "invalid_input"
+    );
 }

@@ -239,8 +239,10 @@ async fn a_deployment_runs_from_its_store_and_serves_the_enrollment_link() {
          "Payload": {"StandardConfigurations": ["cfg.passcode"]}}]"#;
     let declared = ddm.declare("baseline", declarations).await.unwrap();
     assert_eq!(declared.changed.len(), 2, "{declared:?}");
+    assert!(declared.synchronised, "{declared:?}");
     let assigned = ddm.assign("baseline", "UDID-ALICE-1").await.unwrap();
-    assert_eq!(assigned.outcome, "queued", "{assigned:?}");
+    assert!(assigned.synchronised, "{assigned:?}");
+    assert_eq!(assigned.synced[0].outcome, "queued", "{assigned:?}");
     let listed = ddm.list(Some("baseline")).await.unwrap();
     assert_eq!(listed.len(), 2);
     // Unchanged declarations keep their token: nothing to synchronise.
