@@ -58,6 +58,7 @@ fn _mdmkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::PortalAccount>()?;
     m.add_class::<records::PortalDevice>()?;
     m.add_class::<records::DeviceLocation>()?;
+    m.add_class::<records::PortalBranding>()?;
     m.add_class::<records::CertificateKind>()?;
     m.add_class::<records::UserCertificate>()?;
     m.add_class::<records::DashboardEntry>()?;

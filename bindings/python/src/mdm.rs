@@ -178,6 +178,38 @@ impl PyMdm {
         })
     }
 
+    /// The portal's branding; `None` until an administrator sets it.
+    fn branding(&self, py: Python<'_>) -> PyResult<Option<PortalBranding>> {
+        let mdm = self.mdm.clone();
+        let branding = block(py, move || async move { mdm.branding().await })?;
+        Ok(branding.map(|b| PortalBranding::new(py, b)))
+    }
+
+    /// Sets the portal's branding (audited as `admin`): a name, optional `#RRGGBB`
+    /// colours and an optional logo (PNG, JPEG or SVG bytes, at most 512 KiB). Bad input
+    /// is `InvalidInput` and stores nothing. Returns what was stored.
+    #[pyo3(signature = (name, primary_colour=None, accent_colour=None, logo=None))]
+    fn set_branding(
+        &self,
+        py: Python<'_>,
+        name: String,
+        primary_colour: Option<String>,
+        accent_colour: Option<String>,
+        logo: Option<Vec<u8>>,
+    ) -> PyResult<PortalBranding> {
+        let mdm = self.mdm.clone();
+        let branding = block(py, move || async move {
+            mdm.set_branding(
+                &name,
+                primary_colour.as_deref(),
+                accent_colour.as_deref(),
+                logo,
+            )
+            .await
+        })?;
+        Ok(PortalBranding::new(py, branding))
+    }
+
     fn __repr__(&self) -> &'static str {
         "Mdm(...)"
     }
