@@ -4,6 +4,7 @@
 //! calls one function of mdmkit's Rust crates, and converts the answer back. Errors become
 //! the `mdmkit.MdmError` subclass of their stable code (see `python/mdmkit/errors.py`).
 
+mod awaitable;
 mod convert;
 mod mdm;
 mod portal;

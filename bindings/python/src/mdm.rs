@@ -11,6 +11,7 @@ use mdmkit_core::json::plist_to_json;
 use mdmkit_service::{self as service, InstallInput, Mdm, MdmConfig, MdmRequestParts};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use pyo3::IntoPyObjectExt;
 
 use crate::convert::{from_python, IntoPy};
 use crate::records::{self, *};
@@ -31,7 +32,7 @@ where
     F: Future<Output = service::Result<T>> + Send + 'static,
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    pyo3_async_runtimes::tokio::future_into_py(py, async move { future.await.py() })
+    crate::awaitable::awaitable_with(py, future, |py, output| output.py()?.into_py_any(py))
 }
 
 /// A command dict (Apple's key names, `RequestType` included) as the JSON the service takes.
@@ -172,10 +173,11 @@ impl PyMdm {
     ) -> PyResult<Bound<'py, PyAny>> {
         let request = request(method, path, headers, body, peer_certificate);
         let mdm = self.mdm.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let response = mdm.handle(request).await.py()?;
-            Python::attach(|py| Ok(MdmResponse::new(py, response)))
-        })
+        crate::awaitable::awaitable_with(
+            py,
+            async move { mdm.handle(request).await },
+            |py, response| MdmResponse::new(py, response.py()?).into_py_any(py),
+        )
     }
 
     /// The portal's branding; `None` until an administrator sets it.
