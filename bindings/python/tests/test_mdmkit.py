@@ -435,9 +435,9 @@ def test_many_awaitables_in_flight_settle_each_its_own(mdm: mdmkit.Mdm, device: 
         calls = [
             d.check_in_now(device if i % 3 else f"no-such-device-{i}") for i in range(300)
         ]
-        cancelled = d.check_in_now(device)
+        cancelled = asyncio.ensure_future(d.check_in_now(device))
         cancelled.cancel()
-        results = list(await asyncio.gather(*calls, return_exceptions=True))
+        results: list[object] = list(await asyncio.gather(*calls, return_exceptions=True))
         assert cancelled.cancelled()
         # A call after the batch (the completer thread is idle again) still settles.
         results.append(await d.check_in_now(device))
