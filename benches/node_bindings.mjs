@@ -1,16 +1,16 @@
 // Per-call overhead of the Node bindings against the same Rust call: decodes 10,000
 // TokenUpdate check-ins with `decodeCheckin` (showSecrets: true, no redaction) and compares
-// with benches/checkin_decode.rs (`cargo bench -p mdmkit-benches --bench checkin_decode`),
-// which decodes the same bodies in Rust (written to a file it reads through
-// MDMKIT_BENCH_BODIES). Both sides take the best of 5 rounds. Goal: at most 2× the Rust
-// time.
+// with the same `Checkin::decode` in Rust (`bindings-bench-reference decode`, bindings/bench:
+// the loop of benches/checkin_decode.rs, in a binary that builds with the bindings'
+// dependencies only) on the same bodies, written to a file. Both sides take the best of 5
+// rounds. Goal: at most 2× the Rust time.
 //
 //   bash scripts/node.sh && node benches/node_bindings.mjs --debug   # both sides debug builds
 //   (cd bindings/node && npx napi build --platform --release) && node benches/node_bindings.mjs
 //
-// Compare like with like: `--debug` runs the Rust side as a debug test binary (the module
-// scripts/node.sh builds is a debug build); without it the Rust side is `cargo bench`
-// (release), for a module built with --release.
+// Compare like with like: `--debug` builds and runs the Rust side as a debug binary (the
+// module scripts/node.sh builds is a debug build); without it a release one, for a module
+// built with --release. Both use CARGO_TARGET_DIR when set.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,10 +40,10 @@ for (let round = 0; round < 5; round += 1) {
 console.log(`node decodeCheckin: ${COUNT} check-ins in ${nodeMs.toFixed(1)} ms (${((nodeMs * 1000) / COUNT).toFixed(2)} µs each)`);
 
 if (!process.argv.includes('--node-only')) {
-  const args = process.argv.includes('--debug')
-    ? ['test', '-q', '-p', 'mdmkit-benches', '--bench', 'checkin_decode', '--', '--bench']
-    : ['bench', '-q', '-p', 'mdmkit-benches', '--bench', 'checkin_decode'];
-  // The same bodies for the Rust side: u32-LE length + bytes each, as checkin_decode reads.
+  const release = !process.argv.includes('--debug');
+  execFileSync('cargo', ['build', '-q', '-p', 'mdmkit-bindings-bench', ...(release ? ['--release'] : [])], { cwd: ROOT, stdio: 'inherit' });
+  const target = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target');
+  const reference = join(target, release ? 'release' : 'debug', 'bindings-bench-reference');
   const dir = mkdtempSync(join(tmpdir(), 'mdmkit-bench-'));
   const file = join(dir, 'bodies');
   writeFileSync(file, Buffer.concat(bodies.flatMap((b) => {
@@ -53,11 +53,11 @@ if (!process.argv.includes('--node-only')) {
   })));
   let out;
   try {
-    out = execFileSync('cargo', args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, MDMKIT_BENCH_BODIES: file } });
+    out = execFileSync(reference, ['decode', file], { encoding: 'utf8' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(out.trim());
   const rustMs = Number(out.match(/in ([0-9.]+) ms/)[1]);
-  console.log(`ratio node/rust: ${(nodeMs / rustMs).toFixed(2)}× (goal ≤ 2×)`);
+  console.log(`ratio node/rust (${release ? 'release' : 'debug'}): ${(nodeMs / rustMs).toFixed(2)}× (goal ≤ 2×)`);
 }

@@ -13,7 +13,13 @@
 //!   one call at a time, then all N in flight (each a task spawned on the multi-threaded
 //!   runtime, as the binding's awaitables are, then all awaited), and prints both times.
 //!   `bindings/python/bench/push_mock.py` runs it on a copy of its store, against the same
-//!   mock APNs server and push certificate.
+//!   mock APNs server and push certificate;
+//! * `decode BODIES`: decodes the check-in bodies of the file BODIES (each a u32
+//!   little-endian length and the bytes, as `benches/python_bindings.py` and
+//!   `benches/node_bindings.mjs` write them) with `Checkin::decode`, the call the bindings'
+//!   `decode_checkin`/`decodeCheckin` make, best of 5 rounds, as `benches/checkin_decode.rs`
+//!   does (that bench needs the whole bench crate; this binary builds with the bindings'
+//!   dependencies only, so a release build of it is quick once the modules' is done).
 //!
 //! The binding scripts run both on copies of one fixture, so every side starts alike.
 
@@ -130,6 +136,36 @@ async fn push(store: &str, key: &str, n: usize, udid: &str) -> Result<(), BoxErr
     Ok(())
 }
 
+fn decode(path: &str) -> Result<(), BoxError> {
+    let data = std::fs::read(path)?;
+    let mut bodies = Vec::new();
+    let mut rest = data.as_slice();
+    while let Some((length, tail)) = rest.split_first_chunk::<4>() {
+        let length = u32::from_le_bytes(*length) as usize;
+        if tail.len() < length {
+            return Err(format!("{path}: a body is cut short").into());
+        }
+        let (body, tail) = tail.split_at(length);
+        bodies.push(body);
+        rest = tail;
+    }
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let started = Instant::now();
+        for body in &bodies {
+            std::hint::black_box(mdmkit_core::Checkin::decode(body)?);
+        }
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    println!(
+        "rust: decoded {} check-ins in {:.1} ms ({:.2} us each)",
+        bodies.len(),
+        best * 1e3,
+        best * 1e6 / bodies.len() as f64
+    );
+    Ok(())
+}
+
 fn check_pushed(pushed: usize, n: usize) -> Result<(), BoxError> {
     if pushed == n {
         Ok(())
@@ -148,7 +184,13 @@ fn print_push(how: &str, n: usize, ms: f64) {
 
 fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: bindings-bench-reference fixture|enqueue STORE KEY N, or push STORE KEY N UDID";
+    let usage = "usage: bindings-bench-reference fixture|enqueue STORE KEY N, push STORE KEY N UDID, or decode BODIES";
+    if let [what, bodies] = args.as_slice() {
+        return match what.as_str() {
+            "decode" => decode(bodies),
+            _ => Err(usage.into()),
+        };
+    }
     let (what, store, key, n, udid) = match args.as_slice() {
         [what, store, key, n] => (what, store, key, n, None),
         [what, store, key, n, udid] => (what, store, key, n, Some(udid)),
