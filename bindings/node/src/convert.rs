@@ -4,8 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::{
-    Buffer, BufferSlice, FromNapiValue, JsObjectValue, Null, Object, ToNapiValue, TypeName,
-    Unknown,
+    Buffer, BufferSlice, FromNapiValue, JsObjectValue, Null, Object, ToNapiValue, TypeName, Unknown,
 };
 use napi::{Env, JsValue, ValueType};
 use plist::{Dictionary, Value};

@@ -166,8 +166,7 @@ fn hand_over(
 fn settle(py: Python<'_>, results: &Bound<'_, PyList>) {
     for item in results.iter() {
         let settled = (|| -> PyResult<()> {
-            let (future, ok, value): (Bound<'_, PyAny>, bool, Bound<'_, PyAny>) =
-                item.extract()?;
+            let (future, ok, value): (Bound<'_, PyAny>, bool, Bound<'_, PyAny>) = item.extract()?;
             if future
                 .call_method0(pyo3::intern!(py, "cancelled"))?
                 .is_truthy()?
