@@ -162,6 +162,15 @@ export declare class Mdm {
    * `{ status, headers, body }` out.
    */
   handle(request: MdmRequest): Promise<MdmResponse>
+  /** The portal's branding; `null` until an administrator sets it. */
+  branding(): Promise<PortalBranding | null>
+  /**
+   * Sets the portal's branding (audited as `admin`): `name`, optional `#RRGGBB`
+   * `primaryColour` and `accentColour`, an optional `logo` (PNG, JPEG or SVG bytes, at
+   * most 512 KiB). Bad input rejects with `invalid_input` and stores nothing. Resolves
+   * to what was stored.
+   */
+  setBranding(branding: BrandingInput): Promise<PortalBranding>
   /**
    * The engine's events (check-ins, command results) published from now on, as an async
    * iterator: `for await (const event of mdm.events()) …`. The engine never waits for
@@ -218,6 +227,8 @@ export declare class Portal {
   session(token: string): Promise<PortalSession>
   /** Ends a session (an unknown or ended one is not an error). */
   signOut(token: string): Promise<void>
+  /** The portal's branding (no sign-in needed); `null` until an administrator sets it. */
+  branding(): Promise<PortalBranding | null>
 }
 
 /**
@@ -269,6 +280,8 @@ export declare class PortalSession {
   commandState(enrollmentId: string, commandUuid: string): Promise<string>
   /** A single-use registration link for another device of the user (a secret). */
   registrationLink(): Promise<EnrollmentLink>
+  /** The portal's branding; `null` until an administrator sets it. */
+  branding(): Promise<PortalBranding | null>
 }
 
 /** Push certificates of a deployment (`mdm.pushCerts`). */
@@ -386,6 +399,18 @@ export interface AdminUser {
   enabled: boolean
   /** When they were added. */
   createdAt: Date
+}
+
+/** The argument of `Mdm.setBranding`. */
+export interface BrandingInput {
+  /** The organisation or portal name (1 to 200 characters, trimmed). */
+  name: string
+  /** The primary colour, `#RRGGBB`. */
+  primaryColour?: string
+  /** The accent colour, `#RRGGBB`. */
+  accentColour?: string
+  /** The logo: PNG, JPEG or SVG bytes (at most 512 KiB). */
+  logo?: Buffer
 }
 
 /** What `Devices.enqueueMany` did. */
@@ -764,6 +789,22 @@ export interface PortalAccount {
   email: string
   /** The display name. */
   name?: string
+}
+
+/** The portal's branding, as an administrator set it. */
+export interface PortalBranding {
+  /** The organisation or portal name. */
+  name: string
+  /** The primary colour, `#RRGGBB`. */
+  primaryColour?: string
+  /** The accent colour, `#RRGGBB`. */
+  accentColour?: string
+  /** The logo (PNG, JPEG or SVG bytes). */
+  logo?: Buffer
+  /** The logo's media type (`image/png`, `image/jpeg`, `image/svg+xml`). */
+  logoContentType?: string
+  /** When it was last changed. */
+  updatedAt: Date
 }
 
 /** One of the signed-in user's devices, with what the portal can do to it now. */

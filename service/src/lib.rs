@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admins;
+mod branding;
 pub mod console;
 pub mod ddm;
 pub mod devices;

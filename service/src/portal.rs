@@ -577,7 +577,7 @@ impl PortalSession {
     }
 }
 
-async fn branding(mdm: &Mdm) -> Result<Option<PortalBranding>> {
+pub(crate) async fn branding(mdm: &Mdm) -> Result<Option<PortalBranding>> {
     Ok(mdm
         .store()
         .get_branding()

@@ -6,7 +6,20 @@
 //!   side);
 //! * `enqueue STORE KEY N`: times one DeviceInformation command queued to those N devices
 //!   through the service's engine (`enqueue_command_many`), the call the Python
-//!   `Devices.enqueue_many` and Node `devices.enqueueMany` make, and prints it.
+//!   `Devices.enqueue_many` and Node `devices.enqueueMany` make, and prints it;
+//! * `push STORE KEY N UDID`: N pushes to the enrolled device UDID through the service's
+//!   `Devices::check_in_now` (the call the Python `devices.check_in_now` and
+//!   `devices_async.check_in_now` make), after the same warm-up (1 + min(200, N) calls):
+//!   one call at a time, then all N in flight (each a task spawned on the multi-threaded
+//!   runtime, as the binding's awaitables are, then all awaited), and prints both times.
+//!   `bindings/python/bench/push_mock.py` runs it on a copy of its store, against the same
+//!   mock APNs server and push certificate;
+//! * `decode BODIES`: decodes the check-in bodies of the file BODIES (each a u32
+//!   little-endian length and the bytes, as `benches/python_bindings.py` and
+//!   `benches/node_bindings.mjs` write them) with `Checkin::decode`, the call the bindings'
+//!   `decode_checkin`/`decodeCheckin` make, best of 5 rounds, as `benches/checkin_decode.rs`
+//!   does (that bench needs the whole bench crate; this binary builds with the bindings'
+//!   dependencies only, so a release build of it is quick once the modules' is done).
 //!
 //! The binding scripts run both on copies of one fixture, so every side starts alike.
 
@@ -85,16 +98,110 @@ async fn enqueue(store: &str, key: &str, n: usize) -> Result<(), BoxError> {
     Ok(())
 }
 
+async fn push(store: &str, key: &str, n: usize, udid: &str) -> Result<(), BoxError> {
+    let mdm = open(store, key).await?;
+    let devices = mdm.devices();
+    let first = devices.check_in_now(udid).await?;
+    if !first.pushed {
+        return Err(format!("the push failed: {:?}", first.push).into());
+    }
+    for _ in 0..n.min(200) {
+        devices.check_in_now(udid).await?;
+    }
+
+    let started = Instant::now();
+    let mut pushed = 0;
+    for _ in 0..n {
+        pushed += usize::from(devices.check_in_now(udid).await?.pushed);
+    }
+    let one = started.elapsed().as_secs_f64() * 1e3;
+    check_pushed(pushed, n)?;
+    print_push("one call at a time", n, one);
+
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let devices = devices.clone();
+            let udid = udid.to_owned();
+            tokio::spawn(async move { devices.check_in_now(&udid).await })
+        })
+        .collect();
+    let mut pushed = 0;
+    for task in tasks {
+        pushed += usize::from(task.await??.pushed);
+    }
+    let all = started.elapsed().as_secs_f64() * 1e3;
+    check_pushed(pushed, n)?;
+    print_push("all in flight (tokio tasks)", n, all);
+    Ok(())
+}
+
+fn decode(path: &str) -> Result<(), BoxError> {
+    let data = std::fs::read(path)?;
+    let mut bodies = Vec::new();
+    let mut rest = data.as_slice();
+    while let Some((length, tail)) = rest.split_first_chunk::<4>() {
+        let length = u32::from_le_bytes(*length) as usize;
+        if tail.len() < length {
+            return Err(format!("{path}: a body is cut short").into());
+        }
+        let (body, tail) = tail.split_at(length);
+        bodies.push(body);
+        rest = tail;
+    }
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let started = Instant::now();
+        for body in &bodies {
+            std::hint::black_box(mdmkit_core::Checkin::decode(body)?);
+        }
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    println!(
+        "rust: decoded {} check-ins in {:.1} ms ({:.2} us each)",
+        bodies.len(),
+        best * 1e3,
+        best * 1e6 / bodies.len() as f64
+    );
+    Ok(())
+}
+
+fn check_pushed(pushed: usize, n: usize) -> Result<(), BoxError> {
+    if pushed == n {
+        Ok(())
+    } else {
+        Err(format!("{pushed} of {n} pushes delivered").into())
+    }
+}
+
+fn print_push(how: &str, n: usize, ms: f64) {
+    println!(
+        "rust, {how}: {n} pushes in {ms:.1} ms ({:.0} pushes/s, {:.1} us each)",
+        n as f64 / ms * 1e3,
+        ms * 1e3 / n as f64
+    );
+}
+
 fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [what, store, key, n] = args.as_slice() else {
-        return Err("usage: bindings-bench-reference fixture|enqueue STORE KEY N".into());
+    let usage = "usage: bindings-bench-reference fixture|enqueue STORE KEY N, push STORE KEY N UDID, or decode BODIES";
+    if let [what, bodies] = args.as_slice() {
+        return match what.as_str() {
+            "decode" => decode(bodies),
+            _ => Err(usage.into()),
+        };
+    }
+    let (what, store, key, n, udid) = match args.as_slice() {
+        [what, store, key, n] => (what, store, key, n, None),
+        [what, store, key, n, udid] => (what, store, key, n, Some(udid)),
+        _ => return Err(usage.into()),
     };
     let n: usize = n.parse()?;
     let runtime = tokio::runtime::Runtime::new()?;
-    match what.as_str() {
-        "fixture" => runtime.block_on(fixture(store, key, n)),
-        "enqueue" => runtime.block_on(enqueue(store, key, n)),
-        other => Err(format!("unknown step {other:?}").into()),
+    match (what.as_str(), udid) {
+        ("fixture", None) => runtime.block_on(fixture(store, key, n)),
+        ("enqueue", None) => runtime.block_on(enqueue(store, key, n)),
+        ("push", Some(udid)) => runtime.block_on(push(store, key, n, udid)),
+        _ => Err(usage.into()),
     }
 }

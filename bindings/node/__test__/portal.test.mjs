@@ -189,3 +189,36 @@ test('users\' certificates: the administrator\'s and the user\'s own, bad files 
   assert.equal(await dave.delete(own.id), true);
   assert.deepStrictEqual(await dave.list(), []);
 });
+
+test('branding: set by administrators, read by the portal; bad input stores nothing', async () => {
+  const { mdm } = await deployment();
+  const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+  assert.equal(await mdm.branding(), null);
+  assert.equal(await mdm.portal.branding(), null);
+  await rejects(mdm.setBranding({ name: 'Example Org', primaryColour: '#12345' }), 'invalid_input');
+  await rejects(mdm.setBranding({ name: 'Example Org', logo: Buffer.from('%PDF-1.7') }), 'invalid_input');
+  await rejects(mdm.setBranding({ name: 'Example Org', logo: Buffer.concat([png, Buffer.alloc(512 * 1024)]) }), 'invalid_input');
+  await rejects(mdm.setBranding({ name: 42 }), 'invalid_input');
+  await rejects(mdm.setBranding('Example Org'), 'invalid_input');
+  assert.equal(await mdm.branding(), null, 'refused branding stores nothing');
+
+  const first = await mdm.setBranding({ name: 'Example Org', primaryColour: '#a1b2c3', logo: png });
+  assert.equal(first.name, 'Example Org');
+  assert.equal(first.primaryColour, '#A1B2C3');
+  assert.equal(first.accentColour ?? null, null);
+  assert.ok(Buffer.isBuffer(first.logo) && first.logo.equals(png));
+  assert.equal(first.logoContentType, 'image/png');
+  assert.ok(first.updatedAt instanceof Date && !Number.isNaN(first.updatedAt.getTime()));
+
+  // Replaced, not merged: the logo set before is gone.
+  const second = await mdm.setBranding({ name: 'Example Org 2', accentColour: '#00ff00' });
+  assert.equal(second.logo ?? null, null);
+  assert.equal(second.accentColour, '#00FF00');
+  assert.ok(second.updatedAt >= first.updatedAt);
+  assert.deepStrictEqual(await mdm.branding(), second);
+  assert.deepStrictEqual(await mdm.portal.branding(), second);
+
+  const signedIn = await user(mdm, 'bob', 'bob-pw-1');
+  const session = await mdm.portal.session(signedIn.token);
+  assert.equal((await session.branding()).name, 'Example Org 2');
+});

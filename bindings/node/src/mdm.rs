@@ -154,6 +154,46 @@ impl Mdm {
         })
     }
 
+    /// The portal's branding; `null` until an administrator sets it.
+    #[napi(ts_return_type = "Promise<PortalBranding | null>")]
+    pub fn branding<'env>(
+        &self,
+        env: &'env Env,
+    ) -> napi::Result<PromiseRaw<'env, Option<crate::portal::PortalBranding>>> {
+        let mdm = self.inner.clone();
+        promise(env, async move { mdm.branding().await }, |b| {
+            Ok(b.map(crate::portal::PortalBranding::from))
+        })
+    }
+
+    /// Sets the portal's branding (audited as `admin`): `name`, optional `#RRGGBB`
+    /// `primaryColour` and `accentColour`, an optional `logo` (PNG, JPEG or SVG bytes, at
+    /// most 512 KiB). Bad input rejects with `invalid_input` and stores nothing. Resolves
+    /// to what was stored.
+    #[napi(ts_return_type = "Promise<PortalBranding>")]
+    pub fn set_branding<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "BrandingInput")] branding: Unknown<'_>,
+    ) -> napi::Result<PromiseRaw<'env, crate::portal::PortalBranding>> {
+        let input = arg::<BrandingInput>(branding, "branding");
+        let mdm = self.inner.clone();
+        promise(
+            env,
+            async move {
+                let input = input?;
+                mdm.set_branding(
+                    &input.name,
+                    input.primary_colour.as_deref(),
+                    input.accent_colour.as_deref(),
+                    input.logo.map(|logo| logo.to_vec()),
+                )
+                .await
+            },
+            |b| Ok(b.into()),
+        )
+    }
+
     /// The engine's events (check-ins, command results) published from now on, as an async
     /// iterator: `for await (const event of mdm.events()) …`. The engine never waits for
     /// JavaScript: a reader that falls behind by more than 1024 events skips them.
@@ -181,6 +221,19 @@ impl Mdm {
         });
         Ok(EventSubscription { task: Some(task) })
     }
+}
+
+/// The argument of `Mdm.setBranding`.
+#[napi(object)]
+pub struct BrandingInput {
+    /// The organisation or portal name (1 to 200 characters, trimmed).
+    pub name: String,
+    /// The primary colour, `#RRGGBB`.
+    pub primary_colour: Option<String>,
+    /// The accent colour, `#RRGGBB`.
+    pub accent_colour: Option<String>,
+    /// The logo: PNG, JPEG or SVG bytes (at most 512 KiB).
+    pub logo: Option<Buffer>,
 }
 
 /// A callback registered with `Mdm.onEvent`.

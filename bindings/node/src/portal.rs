@@ -171,6 +171,36 @@ pub struct DeviceLocation {
     pub at: DateTime<Utc>,
 }
 
+/// The portal's branding, as an administrator set it.
+#[napi(object)]
+pub struct PortalBranding {
+    /// The organisation or portal name.
+    pub name: String,
+    /// The primary colour, `#RRGGBB`.
+    pub primary_colour: Option<String>,
+    /// The accent colour, `#RRGGBB`.
+    pub accent_colour: Option<String>,
+    /// The logo (PNG, JPEG or SVG bytes).
+    pub logo: Option<Buffer>,
+    /// The logo's media type (`image/png`, `image/jpeg`, `image/svg+xml`).
+    pub logo_content_type: Option<String>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<mdmkit_service::PortalBranding> for PortalBranding {
+    fn from(b: mdmkit_service::PortalBranding) -> Self {
+        Self {
+            name: b.name,
+            primary_colour: b.primary_colour,
+            accent_colour: b.accent_colour,
+            logo: b.logo.map(Buffer::from),
+            logo_content_type: b.logo_content_type,
+            updated_at: date(b.updated_at),
+        }
+    }
+}
+
 /// A certificate kind users may upload.
 #[napi(object)]
 pub struct CertificateKind {
@@ -459,6 +489,18 @@ impl Portal {
         let token = text(&token, "token");
         promise(env, async move { p.sign_out(&token?).await }, Ok)
     }
+
+    /// The portal's branding (no sign-in needed); `null` until an administrator sets it.
+    #[napi(ts_return_type = "Promise<PortalBranding | null>")]
+    pub fn branding<'env>(
+        &self,
+        env: &'env Env,
+    ) -> napi::Result<PromiseRaw<'env, Option<PortalBranding>>> {
+        let p = self.inner.clone();
+        promise(env, async move { p.branding().await }, |b| {
+            Ok(b.map(PortalBranding::from))
+        })
+    }
 }
 
 /// A signed-in portal user (`mdm.portal.session(token)`): every call checks again that the
@@ -696,6 +738,18 @@ impl PortalSession {
                 user_id: link.user_id,
                 expires_at: date(link.expires_at),
             })
+        })
+    }
+
+    /// The portal's branding; `null` until an administrator sets it.
+    #[napi(ts_return_type = "Promise<PortalBranding | null>")]
+    pub fn branding<'env>(
+        &self,
+        env: &'env Env,
+    ) -> napi::Result<PromiseRaw<'env, Option<PortalBranding>>> {
+        let s = self.inner.clone();
+        promise(env, async move { s.branding().await }, |b| {
+            Ok(b.map(PortalBranding::from))
         })
     }
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use mdmkit_core::command::{self, CommandEnvelope};
 use mdmkit_core::{Checkin, CommandResult, PlistFormat};
-use napi::bindgen_prelude::{Buffer, Object, Unknown};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
 
@@ -101,7 +101,8 @@ pub fn decode_checkin<'env>(
     #[napi(ts_arg_type = "Buffer")] body: Unknown<'_>,
     #[napi(ts_arg_type = "boolean | undefined | null")] show_secrets: Option<Unknown<'_>>,
 ) -> napi::Result<Object<'env>, String> {
-    let body = sync_arg::<Buffer>(body, "body")?;
+    // Read in place (no reference to the caller's Buffer is kept).
+    let body = sync_arg::<BufferSlice>(body, "body")?;
     let show_secrets = sync_opt_arg::<bool>(show_secrets, "showSecrets")?;
     let checkin = Checkin::decode(&body).map_err(core)?;
     let mut message = checkin.message.to_dictionary();

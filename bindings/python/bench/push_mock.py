@@ -1,20 +1,25 @@
 """10,000 pushes to the mock APNs server through the binding (`check_in_now`, the device
-action that only pushes), for the per-call overhead against the Rust push path.
+action that only pushes), against the same service call in Rust, in the same run.
 
 From the repository root, after `scripts/python.sh` (a debug module) and
 `cargo build -p mdmkit-cli`:
 
-    .venv/bin/python bindings/python/bench/push_mock.py [N]
+    .venv/bin/python bindings/python/bench/push_mock.py [N] [ROUNDS] [--release]
 
 A throw-away CA (the openssl command) issues the mock's server certificate, the push
 certificate (`UID=<topic>`) the mock trusts, and the device identity. The mock is
 `target/debug/mdmkit push mock-server`; the store (SQLite) gets the push certificate, the
 mock as `apns_endpoint` with its CA, and one device enrolled by signed Authenticate and
-TokenUpdate through `handle`. Then N pushes to that device: one call at a time
-(`devices.check_in_now`) and all N in flight (`devices_async.check_in_now` with
-`asyncio.gather`). The Rust reference is `benches/push_throughput.rs` (the APNs client
-alone, many pushes in flight, debug build: `cargo test -p mdmkit-benches --bench
-push_throughput -- --pushes N --connections 1`), printed by that command, not by this one.
+TokenUpdate through `handle`. A copy of that store (`VACUUM INTO`) is taken for the Rust
+side. Then N pushes to that device, one call at a time (`devices.check_in_now`) and all N
+in flight (`devices_async.check_in_now` with `asyncio.gather`); then the Rust reference
+(`bindings-bench-reference push`, bindings/bench) makes the same `check_in_now` calls
+through `mdmkit_service::Mdm` on the copy, to the same mock with the same push
+certificate, one at a time and all in flight (tokio tasks). ROUNDS rounds (default 3)
+alternate the two sides, so both see the same load, and the best time of each is compared
+(goal: at most 2x). Both sides are debug builds unless `--release` is given: then build
+the module with `maturin develop --release` first; the reference is built here with
+`--release` (the mock stays the debug `mdmkit`, the same for both sides).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import base64
 import os
 import re
 import secrets
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -54,11 +60,18 @@ def plist(entries: List[Tuple[str, str | bytes]]) -> bytes:
 
 
 def main() -> int:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    n = int(args[0]) if args else 10_000
+    rounds = int(args[1]) if len(args) > 1 else 3
+    profile = ["--release"] if "--release" in sys.argv else []
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     cli = target / "debug" / "mdmkit"
     if not cli.exists():
         subprocess.run(["cargo", "build", "-q", "-p", "mdmkit-cli"], cwd=ROOT, check=True)
+    subprocess.run(
+        ["cargo", "build", "-q", "-p", "mdmkit-bindings-bench", *profile], cwd=ROOT, check=True
+    )
+    reference = target / ("release" if profile else "debug") / "bindings-bench-reference"
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
 
@@ -139,19 +152,16 @@ def main() -> int:
                 if answer.status != 200:
                     raise RuntimeError(f"enrollment: {answer.status} {answer.error}")
 
+            # The Rust side's store: a consistent copy of this one, device enrolled.
+            rust_store = str(work / "rust.db")
+            with sqlite3.connect(store) as db:
+                db.execute("VACUUM INTO ?", (rust_store,))
+
             first = mdm.devices.check_in_now(udid)
             if not first.pushed:
                 raise RuntimeError(f"the push failed: {first.to_dict()}")
             for _ in range(min(200, n)):
                 mdm.devices.check_in_now(udid)
-
-            started = time.perf_counter()
-            for _ in range(n):
-                outcome = mdm.devices.check_in_now(udid)
-            one_ms = (time.perf_counter() - started) * 1e3
-            assert outcome.pushed, outcome.to_dict()
-            print(f"python, one call at a time: {n} pushes in {one_ms:.1f} ms "
-                  f"({n / one_ms * 1e3:.0f} pushes/s, {one_ms * 1e3 / n:.1f} us each)")
 
             async def gather() -> float:
                 devices = mdm.devices_async
@@ -161,9 +171,37 @@ def main() -> int:
                 assert all(o.pushed for o in outcomes)
                 return elapsed
 
-            all_ms = asyncio.run(gather())
-            print(f"python, all in flight (asyncio): {n} pushes in {all_ms:.1f} ms "
-                  f"({n / all_ms * 1e3:.0f} pushes/s, {all_ms * 1e3 / n:.1f} us each)")
+            def report(who: str, how: str, ms: float) -> None:
+                print(f"{who}, {how}: {n} pushes in {ms:.1f} ms "
+                      f"({n / ms * 1e3:.0f} pushes/s, {ms * 1e3 / n:.1f} us each)")
+
+            # Rounds alternate the two sides, so both see the same load; best of each.
+            best = {"python one": float("inf"), "python all": float("inf"),
+                    "rust one": float("inf"), "rust all": float("inf")}
+            for _ in range(rounds):
+                started = time.perf_counter()
+                for _ in range(n):
+                    outcome = mdm.devices.check_in_now(udid)
+                one_ms = (time.perf_counter() - started) * 1e3
+                assert outcome.pushed, outcome.to_dict()
+                report("python", "one call at a time", one_ms)
+                all_ms = asyncio.run(gather())
+                report("python", "all in flight (asyncio)", all_ms)
+                out = subprocess.run(
+                    [str(reference), "push", rust_store, key, str(n), udid],
+                    check=True, capture_output=True, text=True,
+                ).stdout
+                print(out.strip())
+                rust_one, rust_all = (float(ms) for ms in re.findall(r"in ([0-9.]+) ms", out))
+                for name, ms in (("python one", one_ms), ("python all", all_ms),
+                                 ("rust one", rust_one), ("rust all", rust_all)):
+                    best[name] = min(best[name], ms)
+            build = "release" if profile else "debug"
+            print(f"best of {rounds}, {build}: python one at a time {best['python one']:.1f} ms, "
+                  f"rust {best['rust one']:.1f} ms -> {best['python one'] / best['rust one']:.2f}x; "
+                  f"all in flight python {best['python all']:.1f} ms, rust "
+                  f"{best['rust all']:.1f} ms -> {best['python all'] / best['rust all']:.2f}x "
+                  f"(goal <= 2x)")
         finally:
             mock.terminate()
             mock.wait()

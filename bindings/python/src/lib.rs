@@ -4,6 +4,7 @@
 //! calls one function of mdmkit's Rust crates, and converts the answer back. Errors become
 //! the `mdmkit.MdmError` subclass of their stable code (see `python/mdmkit/errors.py`).
 
+mod awaitable;
 mod convert;
 mod mdm;
 mod portal;
@@ -58,6 +59,7 @@ fn _mdmkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::PortalAccount>()?;
     m.add_class::<records::PortalDevice>()?;
     m.add_class::<records::DeviceLocation>()?;
+    m.add_class::<records::PortalBranding>()?;
     m.add_class::<records::CertificateKind>()?;
     m.add_class::<records::UserCertificate>()?;
     m.add_class::<records::DashboardEntry>()?;

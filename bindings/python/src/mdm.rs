@@ -11,6 +11,7 @@ use mdmkit_core::json::plist_to_json;
 use mdmkit_service::{self as service, InstallInput, Mdm, MdmConfig, MdmRequestParts};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use pyo3::IntoPyObjectExt;
 
 use crate::convert::{from_python, IntoPy};
 use crate::records::{self, *};
@@ -31,7 +32,7 @@ where
     F: Future<Output = service::Result<T>> + Send + 'static,
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    pyo3_async_runtimes::tokio::future_into_py(py, async move { future.await.py() })
+    crate::awaitable::awaitable_with(py, future, |py, output| output.py()?.into_py_any(py))
 }
 
 /// A command dict (Apple's key names, `RequestType` included) as the JSON the service takes.
@@ -172,10 +173,43 @@ impl PyMdm {
     ) -> PyResult<Bound<'py, PyAny>> {
         let request = request(method, path, headers, body, peer_certificate);
         let mdm = self.mdm.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let response = mdm.handle(request).await.py()?;
-            Python::attach(|py| Ok(MdmResponse::new(py, response)))
-        })
+        crate::awaitable::awaitable_with(
+            py,
+            async move { mdm.handle(request).await },
+            |py, response| MdmResponse::new(py, response.py()?).into_py_any(py),
+        )
+    }
+
+    /// The portal's branding; `None` until an administrator sets it.
+    fn branding(&self, py: Python<'_>) -> PyResult<Option<PortalBranding>> {
+        let mdm = self.mdm.clone();
+        let branding = block(py, move || async move { mdm.branding().await })?;
+        Ok(branding.map(|b| PortalBranding::new(py, b)))
+    }
+
+    /// Sets the portal's branding (audited as `admin`): a name, optional `#RRGGBB`
+    /// colours and an optional logo (PNG, JPEG or SVG bytes, at most 512 KiB). Bad input
+    /// is `InvalidInput` and stores nothing. Returns what was stored.
+    #[pyo3(signature = (name, primary_colour=None, accent_colour=None, logo=None))]
+    fn set_branding(
+        &self,
+        py: Python<'_>,
+        name: String,
+        primary_colour: Option<String>,
+        accent_colour: Option<String>,
+        logo: Option<Vec<u8>>,
+    ) -> PyResult<PortalBranding> {
+        let mdm = self.mdm.clone();
+        let branding = block(py, move || async move {
+            mdm.set_branding(
+                &name,
+                primary_colour.as_deref(),
+                accent_colour.as_deref(),
+                logo,
+            )
+            .await
+        })?;
+        Ok(PortalBranding::new(py, branding))
     }
 
     fn __repr__(&self) -> &'static str {

@@ -9,7 +9,7 @@ use crate::convert::IntoPy;
 use crate::mdm::block;
 use crate::records::{
     ActionOutcome, AdminSession, AdminUser, CertificateKind, DeviceLocation, EnrollmentLink,
-    PortalAccount, PortalDevice, SignedIn, UserCertificate,
+    PortalAccount, PortalBranding, PortalDevice, SignedIn, UserCertificate,
 };
 
 fn each<T, R: From<T>>(items: Vec<T>) -> Vec<R> {
@@ -141,6 +141,13 @@ impl Portal {
     fn sign_out(&self, py: Python<'_>, token: String) -> PyResult<()> {
         let p = self.portal.clone();
         block(py, move || async move { p.sign_out(&token).await })
+    }
+
+    /// The portal's branding (no sign-in needed); `None` until an administrator sets it.
+    fn branding(&self, py: Python<'_>) -> PyResult<Option<PortalBranding>> {
+        let p = self.portal.clone();
+        let branding = block(py, move || async move { p.branding().await })?;
+        Ok(branding.map(|b| PortalBranding::new(py, b)))
     }
 }
 
@@ -282,6 +289,13 @@ impl PortalSession {
     fn registration_link(&self, py: Python<'_>) -> PyResult<EnrollmentLink> {
         let s = self.session.clone();
         block(py, move || async move { s.registration_link().await }).map(EnrollmentLink::from)
+    }
+
+    /// The portal's branding; `None` until an administrator sets it.
+    fn branding(&self, py: Python<'_>) -> PyResult<Option<PortalBranding>> {
+        let s = self.session.clone();
+        let branding = block(py, move || async move { s.branding().await })?;
+        Ok(branding.map(|b| PortalBranding::new(py, b)))
     }
 
     /// The user's own certificates (the portal's certificates tab).

@@ -802,6 +802,38 @@ impl From<service::DeviceLocation> for DeviceLocation {
 }
 
 record! {
+    /// The portal's branding (name, colours, logo), as an administrator set it.
+    PortalBranding {
+        /// The organisation or portal name.
+        name: String,
+        /// The primary colour, `#RRGGBB`.
+        primary_colour: Option<String>,
+        /// The accent colour, `#RRGGBB`.
+        accent_colour: Option<String>,
+        /// The logo (PNG, JPEG or SVG bytes).
+        logo: Option<Py<PyBytes>>,
+        /// The logo's media type (`image/png`, `image/jpeg`, `image/svg+xml`).
+        logo_content_type: Option<String>,
+        /// When it was last changed (UTC).
+        updated_at: OffsetDateTime,
+    }
+    secret []
+}
+
+impl PortalBranding {
+    pub fn new(py: Python<'_>, b: service::PortalBranding) -> Self {
+        Self {
+            name: b.name,
+            primary_colour: b.primary_colour,
+            accent_colour: b.accent_colour,
+            logo: b.logo.map(|logo| PyBytes::new(py, &logo).unbind()),
+            logo_content_type: b.logo_content_type,
+            updated_at: utc(b.updated_at),
+        }
+    }
+}
+
+record! {
     /// A certificate kind users may upload ("Signing", "Encryption").
     CertificateKind {
         /// The kind's id (uploads take it, or its name).

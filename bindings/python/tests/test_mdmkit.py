@@ -425,6 +425,38 @@ def test_async_device_actions(mdm: mdmkit.Mdm, device: str) -> None:
         asyncio.run(refused())
 
 
+def test_many_awaitables_in_flight_settle_each_its_own(mdm: mdmkit.Mdm, device: str) -> None:
+    """Results come back in batches (one GIL acquisition per batch): each awaitable still
+    gets its own result or typed exception, a cancelled one stays cancelled without
+    disturbing the others, and a second event loop gets its own."""
+
+    async def run() -> list[object]:
+        d = mdm.devices_async
+        calls = [
+            d.check_in_now(device if i % 3 else f"no-such-device-{i}") for i in range(300)
+        ]
+        cancelled = asyncio.ensure_future(d.check_in_now(device))
+        cancelled.cancel()
+        results: list[object] = list(await asyncio.gather(*calls, return_exceptions=True))
+        assert cancelled.cancelled()
+        # A call after the batch (the completer thread is idle again) still settles.
+        results.append(await d.check_in_now(device))
+        return results
+
+    for _ in range(2):  # a new event loop each time
+        results = asyncio.run(run())
+        assert len(results) == 301
+        for i, result in enumerate(results[:300]):
+            if i % 3:
+                assert isinstance(result, mdmkit.ActionOutcome) and result.command_uuid is None
+            else:
+                assert isinstance(result, mdmkit.NotFound), result
+        assert isinstance(results[300], mdmkit.ActionOutcome)
+
+    with pytest.raises(RuntimeError):
+        mdm.devices_async.check_in_now(device)  # no running event loop
+
+
 def test_sans_io_endpoint(mdm: mdmkit.Mdm) -> None:
     answer = mdm.handle("PUT", "/mdm/checkin", [], b"not a plist")
     assert answer.status == 400 and isinstance(answer.body, bytes) and answer.error

@@ -100,6 +100,35 @@ def registration_qr_svg(inp: Dict[str, Any], exp: Dict[str, Any]) -> None:
     assert exp["contains"] in svg and svg.endswith(exp["ends_with"])
 
 
+def set_branding(inp: Dict[str, Any], exp: Dict[str, Any]) -> None:
+    mdm = mdmkit.open("memory:")
+    logo = base64.b64decode(inp["logo_base64"]) if "logo_base64" in inp else None
+    try:
+        stored = mdm.set_branding(
+            inp["name"],
+            primary_colour=inp.get("primary_colour"),
+            accent_colour=inp.get("accent_colour"),
+            logo=logo,
+        )
+    except mdmkit.MdmError:
+        assert mdm.branding() is None, "nothing stored"
+        raise
+    for read in (mdm.branding(), mdm.portal.branding()):
+        assert read is not None
+        assert read.to_dict() == stored.to_dict()
+    assert stored.logo == logo
+    subset(
+        exp,
+        {
+            "name": stored.name,
+            "primary_colour": stored.primary_colour,
+            "accent_colour": stored.accent_colour,
+            "logo_content_type": stored.logo_content_type,
+            "logo_bytes": None if stored.logo is None else len(stored.logo),
+        },
+    )
+
+
 OPERATIONS: Dict[str, Callable[[Dict[str, Any], Dict[str, Any]], None]] = {
     "render_command": render_command,
     "decode_checkin": decode_checkin,
@@ -110,6 +139,7 @@ OPERATIONS: Dict[str, Callable[[Dict[str, Any], Dict[str, Any]], None]] = {
     "profile_read": profile_read,
     "verify_profile": verify_profile,
     "registration_qr_svg": registration_qr_svg,
+    "set_branding": set_branding,
 }
 
 

@@ -5,6 +5,8 @@ nothing stored."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 import mdmkit
@@ -189,3 +191,45 @@ def test_enqueue_many_queues_once_and_lists_refusals(mdm: mdmkit.Mdm, device: st
     with pytest.raises(TypeError):
         mdm.devices.enqueue_many(device, {"RequestType": "DeviceLock"})
     assert len(mdm.devices.queue(device)) == 1
+
+
+PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"
+
+
+def test_branding_set_by_administrators_read_by_the_portal(
+    deployment: mdmkit.Mdm, store: tuple[str, str]
+) -> None:
+    mdm = deployment
+    assert mdm.branding() is None and mdm.portal.branding() is None
+    with pytest.raises(mdmkit.InvalidInput):
+        mdm.set_branding("Example Org", primary_colour="#12345")
+    with pytest.raises(mdmkit.InvalidInput):
+        mdm.set_branding("Example Org", logo=b"%PDF-1.7")
+    with pytest.raises(mdmkit.InvalidInput):
+        mdm.set_branding("Example Org", logo=PNG + b"\0" * (512 * 1024))
+    assert mdm.branding() is None, "refused branding stores nothing"
+
+    first = mdm.set_branding("Example Org", primary_colour="#a1b2c3", logo=PNG)
+    assert (first.name, first.primary_colour, first.accent_colour) == (
+        "Example Org",
+        "#A1B2C3",
+        None,
+    )
+    assert first.logo == PNG and first.logo_content_type == "image/png"
+    assert first.updated_at.utcoffset() == timedelta(0)
+    assert repr(first).startswith("PortalBranding(name='Example Org'")
+    assert first.to_dict()["logo"] == PNG
+
+    # Replaced, not merged: the logo set before is gone.
+    second = mdm.set_branding("Example Org 2", accent_colour="#00ff00")
+    assert second.logo is None and second.logo_content_type is None
+    assert second.accent_colour == "#00FF00" and second.updated_at >= first.updated_at
+
+    # Another handle on the same store, the portal without a sign-in, and a session.
+    url, key = store
+    other = mdmkit.open(url, key=key)
+    for read in (other.branding(), other.portal.branding()):
+        assert read is not None and read.to_dict() == second.to_dict()
+    signed_in = invite(mdm, "bob", "bob-pw-1")
+    seen = mdm.portal.session(signed_in.token).branding()
+    assert seen is not None and seen.name == "Example Org 2"

@@ -488,6 +488,11 @@ uint64_t uniffi_mdmkit_swift_fn_constructor_mdm_open(RustBuffer store_url, RustB
 uint64_t uniffi_mdmkit_swift_fn_method_mdm_admins(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_MDM_BRANDING
+#define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_MDM_BRANDING
+uint64_t uniffi_mdmkit_swift_fn_method_mdm_branding(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_MDM_DEVICES
 #define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_MDM_DEVICES
 uint64_t uniffi_mdmkit_swift_fn_method_mdm_devices(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -521,6 +526,11 @@ uint64_t uniffi_mdmkit_swift_fn_method_mdm_portal(uint64_t ptr, RustCallStatus *
 #ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_MDM_PUSH_CERTS
 #define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_MDM_PUSH_CERTS
 uint64_t uniffi_mdmkit_swift_fn_method_mdm_push_certs(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_MDM_SET_BRANDING
+#define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_MDM_SET_BRANDING
+uint64_t uniffi_mdmkit_swift_fn_method_mdm_set_branding(uint64_t ptr, RustBuffer name, RustBuffer primary_colour, RustBuffer accent_colour, RustBuffer logo
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_MDM_SET_SETTING
@@ -708,6 +718,11 @@ void uniffi_mdmkit_swift_fn_free_portal(uint64_t handle, RustCallStatus *_Nonnul
 uint64_t uniffi_mdmkit_swift_fn_method_portal_accept_invitation(uint64_t ptr, RustBuffer token, RustBuffer password
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_PORTAL_BRANDING
+#define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_PORTAL_BRANDING
+uint64_t uniffi_mdmkit_swift_fn_method_portal_branding(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_PORTAL_SESSION
 #define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_PORTAL_SESSION
 uint64_t uniffi_mdmkit_swift_fn_method_portal_session(uint64_t ptr, RustBuffer token
@@ -731,6 +746,11 @@ uint64_t uniffi_mdmkit_swift_fn_clone_portalsession(uint64_t handle, RustCallSta
 #ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_FREE_PORTALSESSION
 #define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_FREE_PORTALSESSION
 void uniffi_mdmkit_swift_fn_free_portalsession(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_PORTALSESSION_BRANDING
+#define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_PORTALSESSION_BRANDING
+uint64_t uniffi_mdmkit_swift_fn_method_portalsession_branding(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_FN_METHOD_PORTALSESSION_CERTIFICATES
@@ -1557,6 +1577,12 @@ uint16_t uniffi_mdmkit_swift_checksum_method_mdm_admins(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_MDM_BRANDING
+#define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_MDM_BRANDING
+uint16_t uniffi_mdmkit_swift_checksum_method_mdm_branding(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_MDM_DEVICES
 #define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_MDM_DEVICES
 uint16_t uniffi_mdmkit_swift_checksum_method_mdm_devices(void
@@ -1596,6 +1622,12 @@ uint16_t uniffi_mdmkit_swift_checksum_method_mdm_portal(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_MDM_PUSH_CERTS
 #define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_MDM_PUSH_CERTS
 uint16_t uniffi_mdmkit_swift_checksum_method_mdm_push_certs(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_MDM_SET_BRANDING
+#define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_MDM_SET_BRANDING
+uint16_t uniffi_mdmkit_swift_checksum_method_mdm_set_branding(void
     
 );
 #endif
@@ -1773,6 +1805,12 @@ uint16_t uniffi_mdmkit_swift_checksum_method_portal_accept_invitation(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_PORTAL_BRANDING
+#define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_PORTAL_BRANDING
+uint16_t uniffi_mdmkit_swift_checksum_method_portal_branding(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_PORTAL_SESSION
 #define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_PORTAL_SESSION
 uint16_t uniffi_mdmkit_swift_checksum_method_portal_session(void
@@ -1788,6 +1826,12 @@ uint16_t uniffi_mdmkit_swift_checksum_method_portal_sign_in(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_PORTAL_SIGN_OUT
 #define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_PORTAL_SIGN_OUT
 uint16_t uniffi_mdmkit_swift_checksum_method_portal_sign_out(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_PORTALSESSION_BRANDING
+#define UNIFFI_FFIDEF_UNIFFI_MDMKIT_SWIFT_CHECKSUM_METHOD_PORTALSESSION_BRANDING
+uint16_t uniffi_mdmkit_swift_checksum_method_portalsession_branding(void
     
 );
 #endif

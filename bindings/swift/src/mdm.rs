@@ -91,6 +91,33 @@ impl Mdm {
         Ok(entries.into_iter().map(DashboardEntry::from).collect())
     }
 
+    /// The portal's branding; `nil` until an administrator sets it.
+    pub async fn branding(&self) -> Result<Option<crate::portal::PortalBranding>> {
+        Ok(self.0.branding().await?.map(Into::into))
+    }
+
+    /// Sets the portal's branding (audited as `admin`): a name, optional `#RRGGBB`
+    /// colours and an optional logo (PNG, JPEG or SVG bytes, at most 512 KiB). Bad input
+    /// is `invalid_input` and stores nothing. Returns what was stored.
+    pub async fn set_branding(
+        &self,
+        name: String,
+        primary_colour: Option<String>,
+        accent_colour: Option<String>,
+        logo: Option<Vec<u8>>,
+    ) -> Result<crate::portal::PortalBranding> {
+        let stored = self
+            .0
+            .set_branding(
+                &name,
+                primary_colour.as_deref(),
+                accent_colour.as_deref(),
+                logo,
+            )
+            .await?;
+        Ok(stored.into())
+    }
+
     /// Push certificates: CSR, vendor signing, install and renew, status, history.
     pub fn push_certs(&self) -> Arc<PushCerts> {
         Arc::new(PushCerts(self.0.push_certs()))

@@ -194,6 +194,48 @@ impl From<mdmkit_service::DeviceLocation> for DeviceLocation {
     }
 }
 
+/// The portal's branding, as an administrator set it.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PortalBranding {
+    /// The organisation or portal name.
+    pub name: String,
+    /// The primary colour, `#RRGGBB`.
+    pub primary_colour: Option<String>,
+    /// The accent colour, `#RRGGBB`.
+    pub accent_colour: Option<String>,
+    /// The logo (PNG, JPEG or SVG bytes).
+    pub logo: Option<Vec<u8>>,
+    /// The logo's media type (`image/png`, `image/jpeg`, `image/svg+xml`).
+    pub logo_content_type: Option<String>,
+    /// When it was last changed.
+    pub updated_at: SystemTime,
+}
+
+impl std::fmt::Debug for PortalBranding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortalBranding")
+            .field("name", &self.name)
+            .field("primary_colour", &self.primary_colour)
+            .field("accent_colour", &self.accent_colour)
+            .field("logo", &self.logo.as_ref().map(Vec::len))
+            .field("logo_content_type", &self.logo_content_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<mdmkit_service::PortalBranding> for PortalBranding {
+    fn from(b: mdmkit_service::PortalBranding) -> Self {
+        Self {
+            name: b.name,
+            primary_colour: b.primary_colour,
+            accent_colour: b.accent_colour,
+            logo: b.logo,
+            logo_content_type: b.logo_content_type,
+            updated_at: date(b.updated_at),
+        }
+    }
+}
+
 /// A certificate kind users may upload.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CertificateKind {
@@ -353,6 +395,11 @@ impl Portal {
     pub async fn sign_out(&self, token: String) -> Result<()> {
         Ok(self.0.sign_out(&token).await?)
     }
+
+    /// The portal's branding (no sign-in needed); `nil` until an administrator sets it.
+    pub async fn branding(&self) -> Result<Option<PortalBranding>> {
+        Ok(self.0.branding().await?.map(Into::into))
+    }
 }
 
 /// A signed-in portal user: every call checks again that the user is still enabled and, for
@@ -470,6 +517,11 @@ impl PortalSession {
     /// A single-use registration link for another device of the user (a secret).
     pub async fn registration_link(&self) -> Result<Arc<EnrollmentLink>> {
         Ok(Arc::new(EnrollmentLink(self.0.registration_link().await?)))
+    }
+
+    /// The portal's branding; `nil` until an administrator sets it.
+    pub async fn branding(&self) -> Result<Option<PortalBranding>> {
+        Ok(self.0.branding().await?.map(Into::into))
     }
 }
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict
 import pytest
 
 import mdmkit_swift as mk
-from conftest import REPO, code_of
+from conftest import REPO, code_of, open_mdm, run
 
 CASES_FILE = REPO / "tests" / "bindings" / "cases.json"
 CASES: list[dict[str, Any]] = json.loads(CASES_FILE.read_text())["cases"]
@@ -119,6 +119,32 @@ def registration_qr_svg(inp: Dict[str, Any], exp: Dict[str, Any]) -> None:
     assert exp["contains"] in svg and svg.endswith(exp["ends_with"])
 
 
+def set_branding(inp: Dict[str, Any], exp: Dict[str, Any]) -> None:
+    mdm = open_mdm("memory:", None)
+    logo = base64.b64decode(inp["logo_base64"]) if "logo_base64" in inp else None
+    try:
+        stored = run(
+            mdm.set_branding(
+                inp["name"], inp.get("primary_colour"), inp.get("accent_colour"), logo
+            )
+        )
+    except mk.MdmError:
+        assert run(mdm.branding()) is None, "nothing stored"
+        raise
+    assert run(mdm.branding()) == stored and run(mdm.portal().branding()) == stored
+    assert stored.logo == logo
+    subset(
+        exp,
+        {
+            "name": stored.name,
+            "primary_colour": stored.primary_colour,
+            "accent_colour": stored.accent_colour,
+            "logo_content_type": stored.logo_content_type,
+            "logo_bytes": None if stored.logo is None else len(stored.logo),
+        },
+    )
+
+
 OPERATIONS: Dict[str, Callable[[Dict[str, Any], Dict[str, Any]], None]] = {
     "render_command": render_command,
     "decode_checkin": decode_checkin,
@@ -129,6 +155,7 @@ OPERATIONS: Dict[str, Callable[[Dict[str, Any], Dict[str, Any]], None]] = {
     "profile_read": profile_read,
     "verify_profile": verify_profile,
     "registration_qr_svg": registration_qr_svg,
+    "set_branding": set_branding,
 }
 
 

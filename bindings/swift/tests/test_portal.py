@@ -100,3 +100,35 @@ def test_user_certificates(mdm: Any, pki: Pki) -> None:
     raises_code("unknown_certificate", lambda: erin.edit(own.id, "Mine"))
     assert not run(erin.delete(own.id)) and run(erin.list()) == []
     assert run(dave.delete(own.id)) and run(dave.list()) == []
+
+
+PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"
+
+
+def test_branding(mdm: Any, pki: Pki) -> None:
+    install_push_certificate(mdm, pki)
+    assert run(mdm.branding()) is None and run(mdm.portal().branding()) is None
+    raises_code("invalid_input", lambda: mdm.set_branding("Example Org", "#12345", None, None))
+    raises_code("invalid_input", lambda: mdm.set_branding("Example Org", None, None, b"%PDF-1.7"))
+    raises_code(
+        "invalid_input",
+        lambda: mdm.set_branding("Example Org", None, None, PNG + b"\0" * (512 * 1024)),
+    )
+    assert run(mdm.branding()) is None, "refused branding stores nothing"
+
+    first = run(mdm.set_branding("Example Org", "#a1b2c3", None, PNG))
+    assert (first.name, first.primary_colour, first.accent_colour) == (
+        "Example Org", "#A1B2C3", None,
+    )
+    assert first.logo == PNG and first.logo_content_type == "image/png"
+    assert isinstance(first.updated_at, datetime.datetime)
+
+    # Replaced, not merged: the logo set before is gone.
+    second = run(mdm.set_branding("Example Org 2", None, "#00ff00", None))
+    assert second.logo is None and second.logo_content_type is None
+    assert second.accent_colour == "#00FF00" and second.updated_at >= first.updated_at
+    assert run(mdm.branding()) == second and run(mdm.portal().branding()) == second
+    signed_in = invite(mdm, "bob", "bob-pw-1")
+    session = run(mdm.portal().session(signed_in.token()))
+    seen = run(session.branding())
+    assert seen is not None and seen.name == "Example Org 2"

@@ -2389,6 +2389,11 @@ public protocol MdmProtocol: AnyObject, Sendable {
     func admins()  -> Admins
     
     /**
+     * The portal's branding; `nil` until an administrator sets it.
+     */
+    func branding() async throws  -> PortalBranding?
+    
+    /**
      * Devices, their actions, queues and command results.
      */
     func devices()  -> Devices
@@ -2425,6 +2430,13 @@ public protocol MdmProtocol: AnyObject, Sendable {
      * Push certificates: CSR, vendor signing, install and renew, status, history.
      */
     func pushCerts()  -> PushCerts
+    
+    /**
+     * Sets the portal's branding (audited as `admin`): a name, optional `#RRGGBB`
+     * colours and an optional logo (PNG, JPEG or SVG bytes, at most 512 KiB). Bad input
+     * is `invalid_input` and stores nothing. Returns what was stored.
+     */
+    func setBranding(name: String, primaryColour: String?, accentColour: String?, logo: Data?) async throws  -> PortalBranding
     
     /**
      * Sets a setting, checked against its kind (URL, e-mail, PEM...).
@@ -2542,6 +2554,25 @@ open func admins() -> Admins  {
 }
     
     /**
+     * The portal's branding; `nil` until an administrator sets it.
+     */
+open func branding()async throws  -> PortalBranding?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_mdm_branding(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypePortalBranding.lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
      * Devices, their actions, queues and command results.
      */
 open func devices() -> Devices  {
@@ -2640,6 +2671,27 @@ open func pushCerts() -> PushCerts  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Sets the portal's branding (audited as `admin`): a name, optional `#RRGGBB`
+     * colours and an optional logo (PNG, JPEG or SVG bytes, at most 512 KiB). Bad input
+     * is `invalid_input` and stores nothing. Returns what was stored.
+     */
+open func setBranding(name: String, primaryColour: String?, accentColour: String?, logo: Data?)async throws  -> PortalBranding  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_mdm_set_branding(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(name),FfiConverterOptionString.lower(primaryColour),FfiConverterOptionString.lower(accentColour),FfiConverterOptionData.lower(logo)
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePortalBranding_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
 }
     
     /**
@@ -3054,6 +3106,11 @@ public protocol PortalProtocol: AnyObject, Sendable {
     func acceptInvitation(token: String, password: String) async throws  -> SignedIn
     
     /**
+     * The portal's branding (no sign-in needed); `nil` until an administrator sets it.
+     */
+    func branding() async throws  -> PortalBranding?
+    
+    /**
      * The signed-in user of a session (`not_signed_in` when it ended or is unknown).
      */
     func session(token: String) async throws  -> PortalSession
@@ -3142,6 +3199,25 @@ open func acceptInvitation(token: String, password: String)async throws  -> Sign
             completeFunc: ffi_mdmkit_swift_rust_future_complete_u64,
             freeFunc: ffi_mdmkit_swift_rust_future_free_u64,
             liftFunc: FfiConverterTypeSignedIn_lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
+    
+    /**
+     * The portal's branding (no sign-in needed); `nil` until an administrator sets it.
+     */
+open func branding()async throws  -> PortalBranding?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portal_branding(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypePortalBranding.lift,
             errorHandler: FfiConverterTypeMdmError_lift
         )
 }
@@ -3260,6 +3336,11 @@ public func FfiConverterTypePortal_lower(_ value: Portal) -> UInt64 {
  * a missing one).
  */
 public protocol PortalSessionProtocol: AnyObject, Sendable {
+    
+    /**
+     * The portal's branding; `nil` until an administrator sets it.
+     */
+    func branding() async throws  -> PortalBranding?
     
     /**
      * The user's own certificates (the portal's certificates tab).
@@ -3407,6 +3488,25 @@ open class PortalSession: PortalSessionProtocol, @unchecked Sendable {
 
     
 
+    
+    /**
+     * The portal's branding; `nil` until an administrator sets it.
+     */
+open func branding()async throws  -> PortalBranding?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mdmkit_swift_fn_method_portalsession_branding(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mdmkit_swift_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mdmkit_swift_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mdmkit_swift_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypePortalBranding.lift,
+            errorHandler: FfiConverterTypeMdmError_lift
+        )
+}
     
     /**
      * The user's own certificates (the portal's certificates tab).
@@ -7225,6 +7325,115 @@ public func FfiConverterTypePortalAccount_lower(_ value: PortalAccount) -> RustB
 
 
 /**
+ * The portal's branding, as an administrator set it.
+ */
+public struct PortalBranding: Equatable, Hashable {
+    /**
+     * The organisation or portal name.
+     */
+    public let name: String
+    /**
+     * The primary colour, `#RRGGBB`.
+     */
+    public let primaryColour: String?
+    /**
+     * The accent colour, `#RRGGBB`.
+     */
+    public let accentColour: String?
+    /**
+     * The logo (PNG, JPEG or SVG bytes).
+     */
+    public let logo: Data?
+    /**
+     * The logo's media type (`image/png`, `image/jpeg`, `image/svg+xml`).
+     */
+    public let logoContentType: String?
+    /**
+     * When it was last changed.
+     */
+    public let updatedAt: Date
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The organisation or portal name.
+         */name: String, 
+        /**
+         * The primary colour, `#RRGGBB`.
+         */primaryColour: String?, 
+        /**
+         * The accent colour, `#RRGGBB`.
+         */accentColour: String?, 
+        /**
+         * The logo (PNG, JPEG or SVG bytes).
+         */logo: Data?, 
+        /**
+         * The logo's media type (`image/png`, `image/jpeg`, `image/svg+xml`).
+         */logoContentType: String?, 
+        /**
+         * When it was last changed.
+         */updatedAt: Date) {
+        self.name = name
+        self.primaryColour = primaryColour
+        self.accentColour = accentColour
+        self.logo = logo
+        self.logoContentType = logoContentType
+        self.updatedAt = updatedAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PortalBranding: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePortalBranding: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PortalBranding {
+        return
+            try PortalBranding(
+                name: FfiConverterString.read(from: &buf), 
+                primaryColour: FfiConverterOptionString.read(from: &buf), 
+                accentColour: FfiConverterOptionString.read(from: &buf), 
+                logo: FfiConverterOptionData.read(from: &buf), 
+                logoContentType: FfiConverterOptionString.read(from: &buf), 
+                updatedAt: FfiConverterTimestamp.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PortalBranding, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.primaryColour, into: &buf)
+        FfiConverterOptionString.write(value.accentColour, into: &buf)
+        FfiConverterOptionData.write(value.logo, into: &buf)
+        FfiConverterOptionString.write(value.logoContentType, into: &buf)
+        FfiConverterTimestamp.write(value.updatedAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePortalBranding_lift(_ buf: RustBuffer) throws -> PortalBranding {
+    return try FfiConverterTypePortalBranding.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePortalBranding_lower(_ value: PortalBranding) -> RustBuffer {
+    return FfiConverterTypePortalBranding.lower(value)
+}
+
+
+/**
  * One of the signed-in user's devices, with what the portal can do to it now.
  */
 public struct PortalDevice: Equatable, Hashable {
@@ -8360,6 +8569,30 @@ fileprivate struct FfiConverterOptionTypeMdmEvent: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypePortalBranding: FfiConverterRustBuffer {
+    typealias SwiftType = PortalBranding?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePortalBranding.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePortalBranding.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -9197,6 +9430,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mdmkit_swift_checksum_method_mdm_admins() != 30898) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mdmkit_swift_checksum_method_mdm_branding() != 47989) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mdmkit_swift_checksum_method_mdm_devices() != 7913) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9216,6 +9452,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mdmkit_swift_checksum_method_mdm_push_certs() != 56349) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_mdm_set_branding() != 27735) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mdmkit_swift_checksum_method_mdm_set_setting() != 15180) {
@@ -9305,6 +9544,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mdmkit_swift_checksum_method_portal_accept_invitation() != 32225) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mdmkit_swift_checksum_method_portal_branding() != 7662) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mdmkit_swift_checksum_method_portal_session() != 62534) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9312,6 +9554,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mdmkit_swift_checksum_method_portal_sign_out() != 33386) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mdmkit_swift_checksum_method_portalsession_branding() != 61068) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mdmkit_swift_checksum_method_portalsession_certificates() != 42254) {
