@@ -294,7 +294,6 @@ async fn run_async(command: PortalCommand, opts: &GlobalOpts) -> CliResult<()> {
             let logo = logo.as_deref().map(read_input).transpose()?;
             let branding = open_mdm(opts, |config| config)
                 .await?
-                .portal()
                 .set_branding(&name, primary.as_deref(), accent.as_deref(), logo)
                 .await?;
             print_out(&branding_text(&branding));

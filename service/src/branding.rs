@@ -12,9 +12,10 @@ impl Mdm {
 
     /// Sets the portal's branding: a name (trimmed, 1 to 200 characters), optional
     /// `#RRGGBB` colours (stored in uppercase) and an optional logo (PNG, JPEG or SVG, at
-    /// most 512 KiB; its media type is recognised from its bytes). Replaces what was set
-    /// before; bad input is `invalid_input` and stores nothing. Audited as the
-    /// administrator's (actor `admin`, `portal.branding_set`). Returns what was stored.
+    /// most [`MAX_LOGO_BYTES`](mdmkit_enrollment::MAX_LOGO_BYTES); its media type is
+    /// recognised from its bytes). Replaces what was set before; bad input is
+    /// `invalid_input` and stores nothing. Audited as `portal.branding_set` with the
+    /// handle's actor ([`Mdm::acting_as`]). Returns what was stored.
     pub async fn set_branding(
         &self,
         name: &str,
@@ -22,23 +23,9 @@ impl Mdm {
         accent_colour: Option<&str>,
         logo: Option<Vec<u8>>,
     ) -> Result<PortalBranding> {
-        self.set_branding_as("admin", name, primary_colour, accent_colour, logo)
-            .await
-    }
-
-    /// [`set_branding`](Self::set_branding), audited with `actor` (the signed-in
-    /// administrator's id).
-    pub async fn set_branding_as(
-        &self,
-        actor: &str,
-        name: &str,
-        primary_colour: Option<&str>,
-        accent_colour: Option<&str>,
-        logo: Option<Vec<u8>>,
-    ) -> Result<PortalBranding> {
         let branding =
             mdmkit_enrollment::branding::branding(name, primary_colour, accent_colour, logo)?;
-        mdmkit_enrollment::set_branding(self.store(), actor, &branding).await?;
+        mdmkit_enrollment::set_branding(self.store(), self.actor(), &branding).await?;
         crate::portal::branding(self)
             .await?
             .ok_or_else(|| crate::Error::input("the branding was not stored"))

@@ -246,25 +246,6 @@ impl Portal {
         branding(&self.mdm).await
     }
 
-    /// Sets the portal's branding (administrators): a name of 1 to 80 characters, colours
-    /// as `#RRGGBB`, a logo (PNG, JPEG or SVG, at most
-    /// [`MAX_LOGO_BYTES`](mdmkit_enrollment::MAX_LOGO_BYTES)) whose type is read from its
-    /// bytes. Refusals are `invalid_input`; audited with the handle's actor.
-    pub async fn set_branding(
-        &self,
-        name: &str,
-        primary_colour: Option<&str>,
-        accent_colour: Option<&str>,
-        logo: Option<Vec<u8>>,
-    ) -> Result<PortalBranding> {
-        let branding =
-            mdmkit_enrollment::branding::branding(name, primary_colour, accent_colour, logo)?;
-        mdmkit_enrollment::set_branding(self.mdm.store(), self.mdm.actor(), &branding).await?;
-        self.branding()
-            .await?
-            .ok_or_else(|| Error::input("the branding was not stored"))
-    }
-
     /// Acts as a portal user without a session (administrators' tools, `mdmkit portal
     /// as`): the same ownership checks and audit log as the user's own session. An
     /// unknown or disabled user is `not_found`.

@@ -940,14 +940,14 @@ async fn administrators_import_with_the_repush_report_change_export_and_push_web
     assert_eq!(code(portal.act_as("ghost").await), "not_found");
 
     // The Web Clip goes to the stored portal URL, labelled with the branding's name.
-    let branding = portal
+    let branding = admin
         .set_branding("Example Portal", Some("#112233"), None, None)
         .await
         .unwrap();
     assert_eq!(branding.name, "Example Portal");
     assert_eq!(branding.primary_colour.as_deref(), Some("#112233"));
     assert_eq!(
-        code(portal.set_branding("", None, None, None).await),
+        code(admin.set_branding("", None, None, None).await),
         "invalid_input"
     );
     let clip = mdmkit_service::WebClipInput::new("com.example.webclip");
