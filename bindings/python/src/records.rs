@@ -16,12 +16,14 @@ fn utc_opt(at: Option<OffsetDateTime>) -> Option<OffsetDateTime> {
     at.map(utc)
 }
 
-/// Defines a frozen pyclass with read-only fields, `to_dict()` and a redacting `repr`.
+/// Defines a frozen pyclass with read-only fields, `to_dict()` and a redacting `repr`;
+/// fields listed in `summarised` (large bytes such as a logo) print as their length.
 macro_rules! record {
     (
         $(#[$meta:meta])*
         $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }
         secret [$($secret:ident),*]
+        $(summarised [$($summarised:ident),*])?
     ) => {
         $(#[$meta])*
         #[pyclass(module = "mdmkit", frozen, get_all)]
@@ -40,6 +42,7 @@ macro_rules! record {
 
             fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
                 const SECRET: &[&str] = &[$(stringify!($secret)),*];
+                const SUMMARISED: &[&str] = &[$($(stringify!($summarised)),*)?];
                 let mut parts = Vec::new();
                 $(
                     let name = stringify!($field);
@@ -47,7 +50,11 @@ macro_rules! record {
                         parts.push(format!("{name}=<redacted>"));
                     } else {
                         let value = pyo3::IntoPyObjectExt::into_bound_py_any(&self.$field, py)?;
-                        parts.push(format!("{name}={}", value.repr()?));
+                        if SUMMARISED.contains(&name) && !value.is_none() {
+                            parts.push(format!("{name}=<{} bytes>", value.len()?));
+                        } else {
+                            parts.push(format!("{name}={}", value.repr()?));
+                        }
                     }
                 )*
                 Ok(format!("{}({})", stringify!($name), parts.join(", ")))
@@ -818,6 +825,7 @@ record! {
         updated_at: OffsetDateTime,
     }
     secret []
+    summarised [logo]
 }
 
 impl PortalBranding {

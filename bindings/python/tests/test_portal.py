@@ -218,6 +218,7 @@ def test_branding_set_by_administrators_read_by_the_portal(
     assert first.logo == PNG and first.logo_content_type == "image/png"
     assert first.updated_at.utcoffset() == timedelta(0)
     assert repr(first).startswith("PortalBranding(name='Example Org'")
+    assert f"logo=<{len(PNG)} bytes>" in repr(first), repr(first)
     assert first.to_dict()["logo"] == PNG
 
     # Replaced, not merged: the logo set before is gone.
