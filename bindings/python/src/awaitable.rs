@@ -8,7 +8,8 @@
 //! thousands of calls in flight that was most of the binding's cost.)
 //!
 //! The Rust call runs to completion even if its awaitable is cancelled; a cancelled
-//! future's result is dropped.
+//! future's result is dropped. A panic in Rust fails its own call with a `RuntimeError`,
+//! never the completing thread.
 
 use std::future::Future;
 use std::sync::mpsc;
@@ -146,7 +147,16 @@ fn hand_over(
 ) -> PyResult<()> {
     let results = PyList::empty(py);
     for done in batch {
-        let (ok, value) = match (done.outcome)(py) {
+        // A panic while converting one result fails that call only: the completing thread
+        // must live on, or every later awaitable would wait forever.
+        let outcome = done.outcome;
+        let converted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| outcome(py)))
+            .unwrap_or_else(|_| {
+                Err(PyRuntimeError::new_err(
+                    "converting the result to Python failed (a panic in Rust)",
+                ))
+            });
+        let (ok, value) = match converted {
             Ok(value) => (true, value),
             Err(error) => (false, error.into_value(py).into_any()),
         };
