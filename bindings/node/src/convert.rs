@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::{
     Buffer, BufferSlice, FromNapiValue, JsObjectValue, Null, Object, ToNapiValue, TypeName, Unknown,
 };
-use napi::{Env, JsValue, Property, PropertyAttributes, ValueType};
+use napi::{Env, JsValue, ValueType};
 use plist::{Dictionary, Value};
 use time::OffsetDateTime;
 
@@ -203,36 +203,9 @@ pub(crate) fn to_js<'env>(env: &'env Env, value: &Value) -> napi::Result<Unknown
 
 /// A plist dictionary as a JavaScript object, keys in order.
 pub(crate) fn dict_to_js<'env>(env: &'env Env, dict: &Dictionary) -> napi::Result<Object<'env>> {
-    let mut properties = Vec::with_capacity(dict.len());
-    for (key, item) in dict {
-        properties.push(property(env, key, &to_js(env, item)?)?);
-    }
-    object_of(env, &properties)
-}
-
-/// One property of an object made by [`object_of`]: writable, enumerable and configurable,
-/// as an assignment makes it. The key goes to Node as UTF-8 (V8 interns it directly); a
-/// key holding a NUL character, which a C string cannot carry, as a JavaScript string.
-pub(crate) fn property<'env>(
-    env: &'env Env,
-    key: &str,
-    value: &impl JsValue<'env>,
-) -> napi::Result<Property> {
-    let named = if key.contains('\0') {
-        Property::new().with_name(env, key)?
-    } else {
-        Property::new().with_utf8_name(key)?
-    };
-    Ok(named
-        .with_value(value)
-        .with_property_attributes(PropertyAttributes::default()))
-}
-
-/// A new plain object with `properties`, in order, set by one `napi_define_properties`
-/// call: the same object as one `napi_set_property` call per key makes, at a fraction of the
-/// cost (profiled in docs/node.md).
-pub(crate) fn object_of<'env>(env: &'env Env, properties: &[Property]) -> napi::Result<Object<'env>> {
     let mut object = Object::new(env)?;
-    object.define_properties(properties)?;
+    for (key, item) in dict {
+        object.set(key, to_js(env, item)?)?;
+    }
     Ok(object)
 }

@@ -3,11 +3,11 @@
 use chrono::{DateTime, Utc};
 use mdmkit_core::command::{self, CommandEnvelope};
 use mdmkit_core::{Checkin, CommandResult, PlistFormat};
-use napi::bindgen_prelude::{Buffer, BufferSlice, Object, ToNapiValue, Unknown};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::convert::{arg, date, dict_to_js, dictionary, object_of, opt_arg, property, to_js};
+use crate::convert::{arg, date, dict_to_js, dictionary, opt_arg, to_js};
 use crate::errors::{sync_error, usage};
 
 fn napi_error(error: napi::Error) -> napi::Error<String> {
@@ -114,26 +114,17 @@ pub fn decode_checkin<'env>(
             }
         }
     }
-    let message_type = checkin
-        .message
-        .message_type()
-        .into_unknown(env)
+    let mut object = Object::new(env).map_err(napi_error)?;
+    object
+        .set("messageType", checkin.message.message_type())
         .map_err(napi_error)?;
-    let enrollment_id = checkin
-        .enrollment_id
-        .as_str()
-        .into_unknown(env)
+    object
+        .set("enrollmentId", checkin.enrollment_id.as_str())
         .map_err(napi_error)?;
-    let message = dict_to_js(env, &message).map_err(napi_error)?;
-    object_of(
-        env,
-        &[
-            property(env, "messageType", &message_type).map_err(napi_error)?,
-            property(env, "enrollmentId", &enrollment_id).map_err(napi_error)?,
-            property(env, "message", &message).map_err(napi_error)?,
-        ],
-    )
-    .map_err(napi_error)
+    object
+        .set("message", dict_to_js(env, &message).map_err(napi_error)?)
+        .map_err(napi_error)?;
+    Ok(object)
 }
 
 /// Decodes a command result (or Idle report); `requestType` types the answer when the result
