@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::{
-    Buffer, BufferSlice, FromNapiValue, JsObjectValue, Null, Object, ToNapiValue, TypeName, Unknown,
+    Buffer, BufferSlice, FromNapiValue, Function, FunctionRef, JsObjectValue, JsValuesTupleIntoVec,
+    Null, Object, ToNapiValue, TypeName, Unknown,
 };
 use napi::{Env, JsValue, ValueType};
 use plist::{Dictionary, Value};
@@ -203,9 +204,60 @@ pub(crate) fn to_js<'env>(env: &'env Env, value: &Value) -> napi::Result<Unknown
 
 /// A plist dictionary as a JavaScript object, keys in order.
 pub(crate) fn dict_to_js<'env>(env: &'env Env, dict: &Dictionary) -> napi::Result<Object<'env>> {
-    let mut object = Object::new(env)?;
+    let mut entries = Vec::with_capacity(2 * dict.len());
     for (key, item) in dict {
-        object.set(key, to_js(env, item)?)?;
+        entries.push(key.as_str().into_unknown(env)?);
+        entries.push(to_js(env, item)?);
     }
-    Ok(object)
+    object_of(env, entries)
+}
+
+/// The JavaScript function [`object_of`] calls: a plain object from its arguments taken as
+/// key, value, key, value… — the same object as one `napi_set_property` per key makes
+/// (`object[key] = value`), built where V8's inline caches make each store cheap. A pure
+/// conversion: no other logic runs in JavaScript.
+const OBJECT_OF: &str = "(function objectOf(...entries) {\n\
+    const object = {};\n\
+    for (let i = 0; i < entries.length; i += 2) object[entries[i]] = entries[i + 1];\n\
+    return object;\n\
+})";
+
+/// The arguments of one call of [`OBJECT_OF`], any number of them.
+struct Entries(Vec<napi::sys::napi_value>);
+
+impl JsValuesTupleIntoVec for Entries {
+    fn into_vec(self, _env: napi::sys::napi_env) -> napi::Result<Vec<napi::sys::napi_value>> {
+        Ok(self.0)
+    }
+}
+
+/// What this module keeps per Node environment (main thread or worker): [`OBJECT_OF`],
+/// compiled once.
+struct Instance {
+    object_of: FunctionRef<Entries, Unknown<'static>>,
+}
+
+/// A new plain object from `entries` (key, value, key, value…, keys as JavaScript strings),
+/// in order, made by one call of [`OBJECT_OF`] instead of one N-API call per property:
+/// about 175 ns a property through N-API against one call for all (docs/node.md).
+pub(crate) fn object_of<'env>(
+    env: &'env Env,
+    entries: Vec<Unknown<'env>>,
+) -> napi::Result<Object<'env>> {
+    let instance = match env.get_instance_data::<Instance>()? {
+        Some(instance) => instance,
+        None => {
+            let function: Function<Entries, Unknown<'static>> = env.run_script(OBJECT_OF)?;
+            let instance = Instance {
+                object_of: function.create_ref()?,
+            };
+            // The environment frees its references itself when it is torn down.
+            env.set_instance_data(instance, (), |context| std::mem::forget(context.value))?;
+            env.get_instance_data::<Instance>()?
+                .ok_or_else(|| napi::Error::from_reason("objectOf is not set up"))?
+        }
+    };
+    let function = instance.object_of.borrow_back(env)?;
+    let made = function.call(Entries(entries.iter().map(|entry| entry.raw()).collect()))?;
+    Ok(Object::from_raw(env.raw(), made.raw()))
 }

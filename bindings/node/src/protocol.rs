@@ -3,11 +3,11 @@
 use chrono::{DateTime, Utc};
 use mdmkit_core::command::{self, CommandEnvelope};
 use mdmkit_core::{Checkin, CommandResult, PlistFormat};
-use napi::bindgen_prelude::{Buffer, BufferSlice, Object, Unknown};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Object, ToNapiValue, Unknown};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::convert::{arg, date, dict_to_js, dictionary, opt_arg, to_js};
+use crate::convert::{arg, date, dict_to_js, dictionary, object_of, opt_arg, to_js};
 use crate::errors::{sync_error, usage};
 
 fn napi_error(error: napi::Error) -> napi::Error<String> {
@@ -114,17 +114,25 @@ pub fn decode_checkin<'env>(
             }
         }
     }
-    let mut object = Object::new(env).map_err(napi_error)?;
-    object
-        .set("messageType", checkin.message.message_type())
-        .map_err(napi_error)?;
-    object
-        .set("enrollmentId", checkin.enrollment_id.as_str())
-        .map_err(napi_error)?;
-    object
-        .set("message", dict_to_js(env, &message).map_err(napi_error)?)
-        .map_err(napi_error)?;
-    Ok(object)
+    let entries = vec![
+        "messageType".into_unknown(env).map_err(napi_error)?,
+        checkin
+            .message
+            .message_type()
+            .into_unknown(env)
+            .map_err(napi_error)?,
+        "enrollmentId".into_unknown(env).map_err(napi_error)?,
+        checkin
+            .enrollment_id
+            .as_str()
+            .into_unknown(env)
+            .map_err(napi_error)?,
+        "message".into_unknown(env).map_err(napi_error)?,
+        dict_to_js(env, &message)
+            .and_then(|message| message.into_unknown(env))
+            .map_err(napi_error)?,
+    ];
+    object_of(env, entries).map_err(napi_error)
 }
 
 /// Decodes a command result (or Idle report); `requestType` types the answer when the result
