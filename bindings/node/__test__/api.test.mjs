@@ -359,3 +359,23 @@ test('wrong argument types: invalid_input of ours, never napi status codes', asy
   // Nothing was stored by any of them.
   assert.deepEqual((await mdm.enrollment.invitations()).length, 0);
 });
+
+test('a "__proto__" key sent by a device is an own property, never the prototype', () => {
+  const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>CommandUUID</key><string>C1</string>
+<key>QueryResponses</key><dict>
+  <key>__proto__</key><dict><key>isAdmin</key><true/></dict>
+  <key>SerialNumber</key><string>F00</string>
+</dict>
+<key>Status</key><string>Acknowledged</string>
+<key>UDID</key><string>U1</string>
+</dict></plist>`);
+  const answers = mdmkit.decodeResult(body, 'DeviceInformation').result.QueryResponses;
+  assert.equal(Object.getPrototypeOf(answers), Object.prototype);
+  assert.equal(answers.isAdmin, undefined);
+  assert.ok(Object.hasOwn(answers, '__proto__'));
+  assert.deepStrictEqual(Object.keys(answers).sort(), ['SerialNumber', '__proto__']);
+  assert.equal(answers.__proto__.isAdmin, true);
+  assert.equal({}.isAdmin, undefined, 'nothing else touched');
+});

@@ -215,10 +215,19 @@ pub(crate) fn dict_to_js<'env>(env: &'env Env, dict: &Dictionary) -> napi::Resul
 /// The JavaScript function [`object_of`] calls: a plain object from its arguments taken as
 /// key, value, key, value… — the same object as one `napi_set_property` per key makes
 /// (`object[key] = value`), built where V8's inline caches make each store cheap. A pure
-/// conversion: no other logic runs in JavaScript.
+/// conversion: no other logic runs in JavaScript. A `__proto__` key (a device may send any
+/// key in a dictionary) becomes an own property, as with `JSON.parse`, never the object's
+/// prototype.
 const OBJECT_OF: &str = "(function objectOf(...entries) {\n\
     const object = {};\n\
-    for (let i = 0; i < entries.length; i += 2) object[entries[i]] = entries[i + 1];\n\
+    for (let i = 0; i < entries.length; i += 2) {\n\
+        if (entries[i] === '__proto__') {\n\
+            Object.defineProperty(object, '__proto__', { value: entries[i + 1],\n\
+                writable: true, enumerable: true, configurable: true });\n\
+        } else {\n\
+            object[entries[i]] = entries[i + 1];\n\
+        }\n\
+    }\n\
     return object;\n\
 })";
 
