@@ -379,3 +379,30 @@ test('a "__proto__" key sent by a device is an own property, never the prototype
   assert.equal(answers.__proto__.isAdmin, true);
   assert.equal({}.isAdmin, undefined, 'nothing else touched');
 });
+
+test('a "__proto__" key in a device answer stays an own property in commandStatus', async () => {
+  const { mdm } = await deployment();
+  const { udid, identity } = await enroll(mdm);
+  const info = await mdm.devices.deviceInformation(udid, ['SerialNumber']);
+  const idle = await mdm.handle({ method: 'PUT', path: '/mdm/server', body: plist({ UDID: udid, Status: 'Idle' }), peerCertificate: identity.der });
+  assert.equal(mdmkit.decodeCommand(idle.body).commandUuid, info.commandUuid);
+  const answer = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>CommandUUID</key><string>${info.commandUuid}</string>
+<key>QueryResponses</key><dict>
+  <key>__proto__</key><dict><key>isAdmin</key><true/></dict>
+  <key>SerialNumber</key><string>F00</string>
+</dict>
+<key>Status</key><string>Acknowledged</string>
+<key>UDID</key><string>${udid}</string>
+</dict></plist>`);
+  const ack = await mdm.handle({ method: 'PUT', path: '/mdm/server', body: answer, peerCertificate: identity.der });
+  assert.equal(ack.status, 200);
+  const [status] = await mdm.devices.commandStatus(info.commandUuid);
+  const answers = status.result.QueryResponses;
+  assert.equal(answers.SerialNumber, 'F00');
+  assert.equal(Object.getPrototypeOf(answers), Object.prototype);
+  assert.equal(answers.isAdmin, undefined);
+  assert.ok(Object.hasOwn(answers, '__proto__'));
+  assert.equal(answers.__proto__.isAdmin, true);
+});

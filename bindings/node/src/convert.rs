@@ -212,6 +212,72 @@ pub(crate) fn dict_to_js<'env>(env: &'env Env, dict: &Dictionary) -> napi::Resul
     object_of(env, entries)
 }
 
+/// JSON handed to JavaScript (a device's answer as JSON): objects made by [`object_of`], so a
+/// `__proto__` key a device sent stays an own property (napi's own conversion of
+/// `serde_json::Value` sets each key with `[[Set]]`, where `__proto__` replaces the
+/// prototype).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Json(pub serde_json::Value);
+
+impl TypeName for Json {
+    fn type_name() -> &'static str {
+        "any"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Unknown
+    }
+}
+
+impl ToNapiValue for Json {
+    unsafe fn to_napi_value(
+        env: napi::sys::napi_env,
+        val: Self,
+    ) -> napi::Result<napi::sys::napi_value> {
+        let env = Env::from_raw(env);
+        Ok(json_to_js(&env, &val.0)?.raw())
+    }
+}
+
+impl FromNapiValue for Json {
+    unsafe fn from_napi_value(
+        env: napi::sys::napi_env,
+        napi_val: napi::sys::napi_value,
+    ) -> napi::Result<Self> {
+        // SAFETY: the same contract as this function's: a value of `env`.
+        unsafe { serde_json::Value::from_napi_value(env, napi_val) }.map(Json)
+    }
+}
+
+/// A JSON value as a JavaScript value, objects through [`object_of`].
+fn json_to_js<'env>(env: &'env Env, value: &serde_json::Value) -> napi::Result<Unknown<'env>> {
+    use serde_json::Value as J;
+    match value {
+        J::Null => Null.into_unknown(env),
+        J::Bool(b) => (*b).into_unknown(env),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => i.into_unknown(env),
+            None => n.as_f64().unwrap_or(f64::NAN).into_unknown(env),
+        },
+        J::String(s) => s.as_str().into_unknown(env),
+        J::Array(items) => {
+            let mut array = env.create_array(items.len() as u32)?;
+            for (index, item) in items.iter().enumerate() {
+                array.set(index as u32, json_to_js(env, item)?)?;
+            }
+            array.into_unknown(env)
+        }
+        J::Object(map) => {
+            let mut entries = Vec::with_capacity(2 * map.len());
+            for (key, item) in map {
+                entries.push(key.as_str().into_unknown(env)?);
+                entries.push(json_to_js(env, item)?);
+            }
+            object_of(env, entries)?.into_unknown(env)
+        }
+    }
+}
+
 /// The JavaScript function [`object_of`] calls: a plain object from its arguments taken as
 /// key, value, key, value… — the same object as one `napi_set_property` per key makes
 /// (`object[key] = value`), built where V8's inline caches make each store cheap. A pure

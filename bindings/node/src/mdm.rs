@@ -477,7 +477,8 @@ pub struct CommandStatus {
     /// When it was last sent.
     pub delivered_at: Option<DateTime<Utc>>,
     /// The device's answer as JSON (data as base64 strings, dates as RFC 3339 strings).
-    pub result: Option<serde_json::Value>,
+    #[napi(ts_type = "any")]
+    pub result: Option<crate::convert::Json>,
 }
 
 /// Devices of a deployment (`mdm.devices`).
@@ -938,7 +939,7 @@ impl Devices {
                         command_uuid: s.command_uuid,
                         status: s.status,
                         delivered_at: opt_date(s.delivered_at),
-                        result: s.result,
+                        result: s.result.map(crate::convert::Json),
                     })
                     .collect())
             },
