@@ -23,12 +23,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use mdmkit_core::command::DeviceInformation;
 use mdmkit_core::engine::{Engine, MdmRequest, SIGNATURE_HEADER};
 use mdmkit_core::push::RecordingPusher;
 use mdmkit_core::store::{AtRestKey, MemoryStore, PostgresStore, SharedStore, SqliteStore};
-use mdmkit_core::{plist_io, CommandEnvelope, CommandStatus, DecodeLimits, EnrollmentId};
-use mdmkit_tests::{DeviceCa, SimulatedDevice};
+use mdmkit_core::{plist_io, CommandEnvelope, DecodeLimits};
+use mdmkit_tests::DeviceCa;
 use openssl::pkcs7::{Pkcs7, Pkcs7Flags};
 use openssl::stack::Stack;
 use openssl::x509::store::{X509Store, X509StoreBuilder};
@@ -39,13 +38,9 @@ const TOPIC: &str = "com.apple.mgmt.External.bench";
 /// Devices sending at once in the concurrent cases (per engine).
 const AT_ONCE: usize = 8;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// One device's two signed requests of a round trip.
-struct RoundTrip {
-    idle: MdmRequest,
-    ack: MdmRequest,
-}
+#[path = "support/round_trips.rs"]
+mod round_trips;
+use round_trips::{BoxError, RoundTrip};
 
 /// Enrolled devices with their signed round trips, and the engines to send them to (one
 /// per store; all stores are one database).
@@ -67,48 +62,7 @@ async fn prepare(stores: Vec<SharedStore>, n: usize) -> Result<Prepared, BoxErro
         })
         .collect::<Result<Vec<_>, _>>()?;
     let engine = engines.first().ok_or("no store")?;
-    let mut devices = Vec::with_capacity(n);
-    for i in 0..n {
-        let udid = format!("00008030-{i:016X}");
-        let device = SimulatedDevice::new(&udid, TOPIC).with_identity(ca.issue(&udid)?);
-        for body in [
-            device.authenticate()?,
-            device.token_update(&[7; 32], "MAGIC")?,
-        ] {
-            let response = engine.handle_checkin(device.request(body)?).await;
-            if response.status != 200 {
-                return Err(format!("enrollment failed: {:?}", response.error).into());
-            }
-        }
-        devices.push(device);
-    }
-    let ids: Vec<EnrollmentId> = devices
-        .iter()
-        .map(|d| EnrollmentId::device(&d.udid))
-        .collect();
-    let outcome = engine
-        .enqueue_command_many(&ids, DeviceInformation::new(vec!["OSVersion".into()]), None)
-        .await?;
-    if outcome.queued.len() != n {
-        return Err(format!("queued to {} of {n}", outcome.queued.len()).into());
-    }
-    let command = engine
-        .store()
-        .get_command(&outcome.command_uuid)
-        .await?
-        .ok_or("command missing")?;
-    let mut trips = Vec::with_capacity(n);
-    for device in &devices {
-        let ack = device.answer(
-            &command.payload,
-            CommandStatus::Acknowledged,
-            plist::Dictionary::new(),
-        )?;
-        trips.push(RoundTrip {
-            idle: device.request(device.idle()?)?,
-            ack: device.request(ack)?,
-        });
-    }
+    let trips = round_trips::round_trips(engine, &ca, TOPIC, n).await?;
     Ok(Prepared {
         engines,
         trips,

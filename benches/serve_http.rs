@@ -22,13 +22,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mdmkit_core::command::DeviceInformation;
 use mdmkit_core::engine::{Engine, MdmRequest};
 use mdmkit_core::push::RecordingPusher;
 use mdmkit_core::store::{MemoryStore, SharedStore};
-use mdmkit_core::{CommandEnvelope, CommandStatus, EnrollmentId};
+use mdmkit_core::CommandEnvelope;
 use mdmkit_service::{settings, Mdm, MdmConfig};
-use mdmkit_tests::{DeviceCa, SimulatedDevice};
+use mdmkit_tests::DeviceCa;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -37,13 +36,9 @@ const CLIENT_ENV: &str = "MDMKIT_BENCH_SERVE_HTTP_CLIENT";
 
 const TOPIC: &str = "com.apple.mgmt.External.bench";
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// One device's two signed requests of a round trip.
-struct RoundTrip {
-    idle: MdmRequest,
-    ack: MdmRequest,
-}
+#[path = "support/round_trips.rs"]
+mod round_trips;
+use round_trips::{BoxError, RoundTrip};
 
 /// A deployment with `n` enrolled devices, each with a command queued, and their round
 /// trips.
@@ -57,46 +52,7 @@ async fn prepare(n: usize) -> Result<(Mdm, Vec<RoundTrip>), BoxError> {
             String::from_utf8(ca.certificate_pem()?)?,
         );
     let mdm = Mdm::with_store(store, config).await?;
-    let engine = mdm.engine()?.clone();
-    let mut devices = Vec::with_capacity(n);
-    for i in 0..n {
-        let udid = format!("00008030-{i:016X}");
-        let device = SimulatedDevice::new(&udid, TOPIC).with_identity(ca.issue(&udid)?);
-        for body in [
-            device.authenticate()?,
-            device.token_update(&[7; 32], "MAGIC")?,
-        ] {
-            let response = engine.handle_checkin(device.request(body)?).await;
-            if response.status != 200 {
-                return Err(format!("enrollment failed: {:?}", response.error).into());
-            }
-        }
-        devices.push(device);
-    }
-    let ids: Vec<EnrollmentId> = devices
-        .iter()
-        .map(|d| EnrollmentId::device(&d.udid))
-        .collect();
-    let outcome = engine
-        .enqueue_command_many(&ids, DeviceInformation::new(vec!["OSVersion".into()]), None)
-        .await?;
-    let command = engine
-        .store()
-        .get_command(&outcome.command_uuid)
-        .await?
-        .ok_or("command missing")?;
-    let mut trips = Vec::with_capacity(n);
-    for device in &devices {
-        let ack = device.answer(
-            &command.payload,
-            CommandStatus::Acknowledged,
-            plist::Dictionary::new(),
-        )?;
-        trips.push(RoundTrip {
-            idle: device.request(device.idle()?)?,
-            ack: device.request(ack)?,
-        });
-    }
+    let trips = round_trips::round_trips(mdm.engine()?, &ca, TOPIC, n).await?;
     Ok((mdm, trips))
 }
 
