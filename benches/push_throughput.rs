@@ -9,7 +9,8 @@
 //! case. Without `--bench` (as `cargo test --all-targets` runs it) it only checks, with a
 //! few hundred pushes, that everything works. Options: `--pushes N`, `--connections N`,
 //! `--in-flight N` (the client's pushes in flight per connection, and h2load's `-m`),
-//! `--h2load-in-flight N` (h2load's `-m` alone); `MDMKIT_BENCH_NO_SUBSCRIBER=1` runs the
+//! `--h2load-in-flight N` (h2load's `-m` alone), `--threads N` (the client on N worker
+//! threads, h2load with `-t N`); `MDMKIT_BENCH_NO_SUBSCRIBER=1` runs the
 //! client without a tracing dispatcher.
 //!
 //! The mock server process is this same program started with `--serve-mock DIR`: the
@@ -89,6 +90,16 @@ fn main() -> BenchResult<()> {
             .ok_or("--h2load-in-flight needs a positive count")?,
         None => per_connection,
     };
+    // `--threads N` runs the client on a runtime of N worker threads and h2load with
+    // `-t N` (at most one thread a connection); default 1, a current-thread runtime.
+    let threads = match args.iter().position(|a| a == "--threads") {
+        Some(position) => args
+            .get(position + 1)
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .ok_or("--threads needs a positive count")?,
+        None => 1,
+    };
     let dir = std::env::temp_dir().join(format!("mdmkit-bench-push-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let pki = TestPki::generate(TOPIC)?;
@@ -123,10 +134,17 @@ fn main() -> BenchResult<()> {
         ),
     }
 
-    // One thread, like h2load -t 1: the two clients compete on the same footing.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    // One thread by default, like h2load -t 1: the two clients compete on the same footing.
+    let runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()?
+    };
     let h2load = h2load_path();
     let body = dir.join("body.json");
     std::fs::write(&body, br#"{"mdm":"bench-magic"}"#)?;
@@ -167,6 +185,7 @@ fn main() -> BenchResult<()> {
                         &body,
                         connections,
                         h2load_per_connection,
+                        threads.min(connections),
                         pushes,
                     )?;
                     print!("; h2load {ceiling:.0} requests/s, {h2load_us:.2} CPU µs/request");
@@ -196,7 +215,10 @@ fn main() -> BenchResult<()> {
             summary.push((peer.name, connections, best_client, best_h2load));
         }
     }
-    println!("  summary (best of {rounds}; rate ratio to h2load, CPU ratio to h2load):");
+    println!(
+        "  summary (best of {rounds}, {threads} client thread(s); rate ratio to h2load, CPU \
+         ratio to h2load):"
+    );
     for (peer, connections, (rate, cpu_us), (ceiling, h2load_us)) in &summary {
         let one = summary
             .iter()
@@ -366,6 +388,7 @@ fn run_h2load(
     body: &Path,
     connections: usize,
     per_connection: usize,
+    threads: usize,
     pushes: usize,
 ) -> BenchResult<(f64, f64)> {
     let target = format!("{url}/3/device/{}", "00".repeat(32));
@@ -373,7 +396,7 @@ fn run_h2load(
     let output = Command::new(h2load)
         .args(["-n", &pushes.to_string()])
         .args(["-c", &connections.to_string()])
-        .args(["-t", "1", "-m", &per_connection.to_string()])
+        .args(["-t", &threads.to_string(), "-m", &per_connection.to_string()])
         .arg("-d")
         .arg(body)
         .args(["-H", "apns-push-type: mdm"])
