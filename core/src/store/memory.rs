@@ -710,20 +710,7 @@ impl ConfigurationStore for MemoryStore {
 #[async_trait]
 impl PortalStore for MemoryStore {
     async fn put_portal_user(&self, user: &PortalUser) -> Result<()> {
-        let mut inner = self.lock();
-        let email = user.email.to_lowercase();
-        if inner
-            .users
-            .values()
-            .any(|other| other.id != user.id && other.email.to_lowercase() == email)
-        {
-            return Err(Error::StoreConflict(format!(
-                "another portal user has the e-mail address {:?}",
-                user.email
-            )));
-        }
-        inner.users.insert(user.id.clone(), user.clone());
-        Ok(())
+        put_account(&mut self.lock().users, user)
     }
 
     async fn get_portal_user(&self, id: &str) -> Result<Option<PortalUser>> {
@@ -731,13 +718,7 @@ impl PortalStore for MemoryStore {
     }
 
     async fn find_portal_user_by_email(&self, email: &str) -> Result<Option<PortalUser>> {
-        let email = email.to_lowercase();
-        Ok(self
-            .lock()
-            .users
-            .values()
-            .find(|user| user.email.to_lowercase() == email)
-            .cloned())
+        Ok(find_account_by_email(&self.lock().users, email))
     }
 
     async fn list_portal_users(&self) -> Result<Vec<PortalUser>> {
@@ -745,11 +726,8 @@ impl PortalStore for MemoryStore {
     }
 
     async fn delete_portal_user(&self, id: &str) -> Result<bool> {
-        let mut inner = self.lock();
-        inner
-            .tokens
-            .retain(|_, token| token.user_id != id || token.kind == TokenKind::AdminSession);
-        Ok(inner.users.remove(id).is_some())
+        let inner = &mut *self.lock();
+        Ok(delete_account(&mut inner.users, &mut inner.tokens, id))
     }
 
     async fn put_token(&self, token: &TokenRecord) -> Result<()> {
@@ -925,20 +903,7 @@ impl PortalStore for MemoryStore {
 #[async_trait]
 impl AdminStore for MemoryStore {
     async fn put_admin_user(&self, user: &AdminUserRecord) -> Result<()> {
-        let mut inner = self.lock();
-        let email = user.email.to_lowercase();
-        if inner
-            .admins
-            .values()
-            .any(|other| other.id != user.id && other.email.to_lowercase() == email)
-        {
-            return Err(Error::StoreConflict(format!(
-                "another administrator has the e-mail address {:?}",
-                user.email
-            )));
-        }
-        inner.admins.insert(user.id.clone(), user.clone());
-        Ok(())
+        put_account(&mut self.lock().admins, user)
     }
 
     async fn get_admin_user(&self, id: &str) -> Result<Option<AdminUserRecord>> {
@@ -946,13 +911,7 @@ impl AdminStore for MemoryStore {
     }
 
     async fn find_admin_user_by_email(&self, email: &str) -> Result<Option<AdminUserRecord>> {
-        let email = email.to_lowercase();
-        Ok(self
-            .lock()
-            .admins
-            .values()
-            .find(|user| user.email.to_lowercase() == email)
-            .cloned())
+        Ok(find_account_by_email(&self.lock().admins, email))
     }
 
     async fn list_admin_users(&self) -> Result<Vec<AdminUserRecord>> {
@@ -960,12 +919,47 @@ impl AdminStore for MemoryStore {
     }
 
     async fn delete_admin_user(&self, id: &str) -> Result<bool> {
-        let mut inner = self.lock();
-        inner
-            .tokens
-            .retain(|_, token| token.user_id != id || token.kind != TokenKind::AdminSession);
-        Ok(inner.admins.remove(id).is_some())
+        let inner = &mut *self.lock();
+        Ok(delete_account(&mut inner.admins, &mut inner.tokens, id))
     }
+}
+
+/// Stores a portal user or an administrator; its e-mail address must not be another's of
+/// the same kind (compared case-insensitively).
+fn put_account<A: Account>(accounts: &mut BTreeMap<String, A>, account: &A) -> Result<()> {
+    let view = account.view();
+    let email = view.email.to_lowercase();
+    if accounts.values().any(|other| {
+        let other = other.view();
+        other.id != view.id && other.email.to_lowercase() == email
+    }) {
+        return Err(Error::StoreConflict(format!(
+            "another {} has the e-mail address {:?}",
+            A::WHO,
+            view.email
+        )));
+    }
+    accounts.insert(view.id.to_owned(), account.clone());
+    Ok(())
+}
+
+/// The account of this kind with the e-mail address, compared case-insensitively.
+fn find_account_by_email<A: Account>(accounts: &BTreeMap<String, A>, email: &str) -> Option<A> {
+    let email = email.to_lowercase();
+    accounts
+        .values()
+        .find(|account| account.view().email.to_lowercase() == email)
+        .cloned()
+}
+
+/// Deletes an account and the tokens of its kind (sessions, invitations) it owns.
+fn delete_account<A: Account>(
+    accounts: &mut BTreeMap<String, A>,
+    tokens: &mut BTreeMap<String, TokenRecord>,
+    id: &str,
+) -> bool {
+    tokens.retain(|_, token| token.user_id != id || !A::owns_token(token.kind));
+    accounts.remove(id).is_some()
 }
 
 #[async_trait]

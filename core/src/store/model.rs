@@ -789,6 +789,100 @@ impl AdminUserRecord {
     }
 }
 
+/// A portal user's or an administrator's fields, borrowed: the stores write both kinds of
+/// account with one set of functions.
+pub(crate) struct AccountView<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) email: &'a str,
+    pub(crate) name: Option<&'a str>,
+    pub(crate) password_hash: Option<&'a Secret>,
+    pub(crate) enabled: bool,
+    pub(crate) created_at: OffsetDateTime,
+    pub(crate) updated_at: OffsetDateTime,
+}
+
+/// A portal user's or an administrator's fields as a store read them.
+pub(crate) struct AccountParts {
+    pub(crate) id: String,
+    pub(crate) email: String,
+    pub(crate) name: Option<String>,
+    pub(crate) password_hash: Option<Secret>,
+    pub(crate) enabled: bool,
+    pub(crate) created_at: OffsetDateTime,
+    pub(crate) updated_at: OffsetDateTime,
+}
+
+/// Portal users and administrators: records of one shape, kept apart (tables and maps of
+/// their own, e-mail addresses unique within each, sessions of their own kind). The stores
+/// keep both through one set of functions over this trait.
+pub(crate) trait Account: Clone {
+    /// The SQL table of the records.
+    const TABLE: &'static str;
+    /// Who a record is, in the message about a taken e-mail address.
+    const WHO: &'static str;
+    /// Whether the account signs in with [`TokenKind::AdminSession`] tokens (deleted with
+    /// the account), or owns every other kind.
+    const ADMIN: bool;
+
+    /// The record's fields.
+    fn view(&self) -> AccountView<'_>;
+
+    /// The record from stored fields.
+    fn from_parts(parts: AccountParts) -> Self;
+
+    /// Whether a token of `kind` belongs to this kind of account.
+    fn owns_token(kind: TokenKind) -> bool {
+        (kind == TokenKind::AdminSession) == Self::ADMIN
+    }
+}
+
+macro_rules! account {
+    ($type:ident, $table:literal, $who:literal, admin = $admin:literal) => {
+        impl Account for $type {
+            const TABLE: &'static str = $table;
+            const WHO: &'static str = $who;
+            const ADMIN: bool = $admin;
+
+            fn view(&self) -> AccountView<'_> {
+                AccountView {
+                    id: &self.id,
+                    email: &self.email,
+                    name: self.name.as_deref(),
+                    password_hash: self.password_hash.as_ref(),
+                    enabled: self.enabled,
+                    created_at: self.created_at,
+                    updated_at: self.updated_at,
+                }
+            }
+
+            fn from_parts(parts: AccountParts) -> Self {
+                Self {
+                    id: parts.id,
+                    email: parts.email,
+                    name: parts.name,
+                    password_hash: parts.password_hash,
+                    enabled: parts.enabled,
+                    created_at: parts.created_at,
+                    updated_at: parts.updated_at,
+                }
+            }
+        }
+    };
+}
+
+account!(
+    PortalUser,
+    "mdmkit_portal_users",
+    "portal user",
+    admin = false
+);
+account!(
+    AdminUserRecord,
+    "mdmkit_admin_users",
+    "administrator",
+    admin = true
+);
+
 /// What a single-use token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -215,7 +215,7 @@ macro_rules! impl_sql_store {
             updated_at";
         const TOKEN_COLUMNS: &str =
             "token_hash, kind, user_id, email, created_at, expires_at, used_at, invitation";
-        const PORTAL_USER_COLUMNS: &str =
+        const ACCOUNT_COLUMNS: &str =
             "id, email, name, password_hash, enabled, created_at, updated_at";
 
         type DbRow = <$db as sqlx::Database>::Row;
@@ -735,44 +735,99 @@ macro_rules! impl_sql_store {
                 Ok(assignment)
             }
 
-            fn portal_user_from_row(&self, row: &DbRow) -> Result<PortalUser> {
+            fn account_from_row<A: Account>(&self, row: &DbRow) -> Result<A> {
                 let id: String = row.try_get("id").map_err(backend)?;
-                let mut user = PortalUser::new(
-                    id.clone(),
-                    row.try_get::<String, _>("email").map_err(backend)?,
-                );
-                user.name = row.try_get("name").map_err(backend)?;
-                user.password_hash = unseal(
+                let password_hash = unseal(
                     &self.key,
                     row.try_get("password_hash").map_err(backend)?,
-                    "mdmkit_portal_users",
+                    A::TABLE,
                     "password_hash",
                     &id,
                 )?;
-                user.enabled = row.try_get("enabled").map_err(backend)?;
-                user.created_at = from_micros(row.try_get("created_at").map_err(backend)?)?;
-                user.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
-                Ok(user)
+                Ok(A::from_parts(AccountParts {
+                    email: row.try_get("email").map_err(backend)?,
+                    name: row.try_get("name").map_err(backend)?,
+                    password_hash,
+                    enabled: row.try_get("enabled").map_err(backend)?,
+                    created_at: from_micros(row.try_get("created_at").map_err(backend)?)?,
+                    updated_at: from_micros(row.try_get("updated_at").map_err(backend)?)?,
+                    id,
+                }))
             }
 
-            fn admin_user_from_row(&self, row: &DbRow) -> Result<AdminUserRecord> {
-                let id: String = row.try_get("id").map_err(backend)?;
-                let mut user = AdminUserRecord::new(
-                    id.clone(),
-                    row.try_get::<String, _>("email").map_err(backend)?,
+            /// Stores a portal user or an administrator (its own table; the e-mail address
+            /// unique within it, case-insensitively).
+            async fn put_account<A: Account>(&self, account: &A) -> Result<()> {
+                let account = account.view();
+                sqlx::query(&format!(
+                    "INSERT INTO {} (id, email, email_lower, name, \
+                     password_hash, enabled, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET \
+                     email = excluded.email, email_lower = excluded.email_lower, \
+                     name = excluded.name, password_hash = excluded.password_hash, \
+                     enabled = excluded.enabled, created_at = excluded.created_at, \
+                     updated_at = excluded.updated_at",
+                    A::TABLE
+                ))
+                .bind(account.id)
+                .bind(account.email)
+                .bind(account.email.to_lowercase())
+                .bind(account.name)
+                .bind(seal(&self.key, account.password_hash, A::TABLE, "password_hash", account.id)?)
+                .bind(account.enabled)
+                .bind(to_micros(account.created_at))
+                .bind(to_micros(account.updated_at))
+                .execute(&self.pool)
+                .await
+                .map_err(|e| {
+                    conflict_or_backend(
+                        e,
+                        &format!("another {} has the e-mail address {:?}", A::WHO, account.email),
+                    )
+                })?;
+                Ok(())
+            }
+
+            /// The accounts of one kind that match `filter` (an SQL condition on `$1`, or
+            /// none), in identifier order.
+            async fn select_accounts<A: Account>(
+                &self,
+                filter: Option<(&str, &str)>,
+            ) -> Result<Vec<A>> {
+                let condition = filter.map(|(condition, _)| condition).unwrap_or("TRUE");
+                let sql = format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM {} WHERE {condition} ORDER BY id",
+                    A::TABLE
                 );
-                user.name = row.try_get("name").map_err(backend)?;
-                user.password_hash = unseal(
-                    &self.key,
-                    row.try_get("password_hash").map_err(backend)?,
-                    "mdmkit_admin_users",
-                    "password_hash",
-                    &id,
-                )?;
-                user.enabled = row.try_get("enabled").map_err(backend)?;
-                user.created_at = from_micros(row.try_get("created_at").map_err(backend)?)?;
-                user.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
-                Ok(user)
+                let mut query = sqlx::query(&sql);
+                if let Some((_, value)) = filter {
+                    query = query.bind(value);
+                }
+                let rows = query.fetch_all(&self.pool).await.map_err(backend)?;
+                rows.iter().map(|row| self.account_from_row(row)).collect()
+            }
+
+            /// Deletes an account and the tokens of its kind it owns, in one transaction.
+            async fn delete_account<A: Account>(&self, id: &str) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let tokens = if A::ADMIN {
+                    "DELETE FROM mdmkit_tokens WHERE user_id = $1 AND kind = $2"
+                } else {
+                    "DELETE FROM mdmkit_tokens WHERE user_id = $1 AND kind <> $2"
+                };
+                sqlx::query(tokens)
+                    .bind(id)
+                    .bind(TokenKind::AdminSession.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                let done = sqlx::query(&format!("DELETE FROM {} WHERE id = $1", A::TABLE))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                tx.commit().await.map_err(backend)?;
+                Ok(done.rows_affected() > 0)
             }
 
             fn token_from_row(row: &DbRow) -> Result<TokenRecord> {
@@ -1900,82 +1955,24 @@ macro_rules! impl_sql_store {
         #[async_trait]
         impl PortalStore for $store {
             async fn put_portal_user(&self, user: &PortalUser) -> Result<()> {
-                let id = user.id.as_str();
-                sqlx::query(
-                    "INSERT INTO mdmkit_portal_users (id, email, email_lower, name, \
-                     password_hash, enabled, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET \
-                     email = excluded.email, email_lower = excluded.email_lower, \
-                     name = excluded.name, password_hash = excluded.password_hash, \
-                     enabled = excluded.enabled, created_at = excluded.created_at, \
-                     updated_at = excluded.updated_at",
-                )
-                .bind(id)
-                .bind(user.email.as_str())
-                .bind(user.email.to_lowercase())
-                .bind(user.name.as_deref())
-                .bind(seal(&self.key, user.password_hash.as_ref(), "mdmkit_portal_users", "password_hash", id)?)
-                .bind(user.enabled)
-                .bind(to_micros(user.created_at))
-                .bind(to_micros(user.updated_at))
-                .execute(&self.pool)
-                .await
-                .map_err(|e| {
-                    conflict_or_backend(
-                        e,
-                        &format!("another portal user has the e-mail address {:?}", user.email),
-                    )
-                })?;
-                Ok(())
+                self.put_account(user).await
             }
 
             async fn get_portal_user(&self, id: &str) -> Result<Option<PortalUser>> {
-                let row = sqlx::query(&format!(
-                    "SELECT {PORTAL_USER_COLUMNS} FROM mdmkit_portal_users WHERE id = $1"
-                ))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
-                row.map(|row| self.portal_user_from_row(&row)).transpose()
+                Ok(self.select_accounts(Some(("id = $1", id))).await?.pop())
             }
 
             async fn find_portal_user_by_email(&self, email: &str) -> Result<Option<PortalUser>> {
-                let row = sqlx::query(&format!(
-                    "SELECT {PORTAL_USER_COLUMNS} FROM mdmkit_portal_users WHERE email_lower = $1"
-                ))
-                .bind(email.to_lowercase())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
-                row.map(|row| self.portal_user_from_row(&row)).transpose()
+                let email = email.to_lowercase();
+                Ok(self.select_accounts(Some(("email_lower = $1", &email))).await?.pop())
             }
 
             async fn list_portal_users(&self) -> Result<Vec<PortalUser>> {
-                let rows = sqlx::query(&format!(
-                    "SELECT {PORTAL_USER_COLUMNS} FROM mdmkit_portal_users ORDER BY id"
-                ))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
-                rows.iter().map(|row| self.portal_user_from_row(row)).collect()
+                self.select_accounts(None).await
             }
 
             async fn delete_portal_user(&self, id: &str) -> Result<bool> {
-                let mut tx = self.begin_write().await?;
-                sqlx::query("DELETE FROM mdmkit_tokens WHERE user_id = $1 AND kind <> $2")
-                    .bind(id)
-                    .bind(TokenKind::AdminSession.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-                let done = sqlx::query("DELETE FROM mdmkit_portal_users WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-                tx.commit().await.map_err(backend)?;
-                Ok(done.rows_affected() > 0)
+                self.delete_account::<PortalUser>(id).await
             }
 
             async fn put_token(&self, token: &TokenRecord) -> Result<()> {
@@ -2289,82 +2286,24 @@ macro_rules! impl_sql_store {
         #[async_trait]
         impl AdminStore for $store {
             async fn put_admin_user(&self, user: &AdminUserRecord) -> Result<()> {
-                let id = user.id.as_str();
-                sqlx::query(
-                    "INSERT INTO mdmkit_admin_users (id, email, email_lower, name, \
-                     password_hash, enabled, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET \
-                     email = excluded.email, email_lower = excluded.email_lower, \
-                     name = excluded.name, password_hash = excluded.password_hash, \
-                     enabled = excluded.enabled, created_at = excluded.created_at, \
-                     updated_at = excluded.updated_at",
-                )
-                .bind(id)
-                .bind(user.email.as_str())
-                .bind(user.email.to_lowercase())
-                .bind(user.name.as_deref())
-                .bind(seal(&self.key, user.password_hash.as_ref(), "mdmkit_admin_users", "password_hash", id)?)
-                .bind(user.enabled)
-                .bind(to_micros(user.created_at))
-                .bind(to_micros(user.updated_at))
-                .execute(&self.pool)
-                .await
-                .map_err(|e| {
-                    conflict_or_backend(
-                        e,
-                        &format!("another administrator has the e-mail address {:?}", user.email),
-                    )
-                })?;
-                Ok(())
+                self.put_account(user).await
             }
 
             async fn get_admin_user(&self, id: &str) -> Result<Option<AdminUserRecord>> {
-                let row = sqlx::query(&format!(
-                    "SELECT {PORTAL_USER_COLUMNS} FROM mdmkit_admin_users WHERE id = $1"
-                ))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
-                row.map(|row| self.admin_user_from_row(&row)).transpose()
+                Ok(self.select_accounts(Some(("id = $1", id))).await?.pop())
             }
 
             async fn find_admin_user_by_email(&self, email: &str) -> Result<Option<AdminUserRecord>> {
-                let row = sqlx::query(&format!(
-                    "SELECT {PORTAL_USER_COLUMNS} FROM mdmkit_admin_users WHERE email_lower = $1"
-                ))
-                .bind(email.to_lowercase())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
-                row.map(|row| self.admin_user_from_row(&row)).transpose()
+                let email = email.to_lowercase();
+                Ok(self.select_accounts(Some(("email_lower = $1", &email))).await?.pop())
             }
 
             async fn list_admin_users(&self) -> Result<Vec<AdminUserRecord>> {
-                let rows = sqlx::query(&format!(
-                    "SELECT {PORTAL_USER_COLUMNS} FROM mdmkit_admin_users ORDER BY id"
-                ))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
-                rows.iter().map(|row| self.admin_user_from_row(row)).collect()
+                self.select_accounts(None).await
             }
 
             async fn delete_admin_user(&self, id: &str) -> Result<bool> {
-                let mut tx = self.begin_write().await?;
-                sqlx::query("DELETE FROM mdmkit_tokens WHERE user_id = $1 AND kind = $2")
-                    .bind(id)
-                    .bind(TokenKind::AdminSession.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-                let done = sqlx::query("DELETE FROM mdmkit_admin_users WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-                tx.commit().await.map_err(backend)?;
-                Ok(done.rows_affected() > 0)
+                self.delete_account::<AdminUserRecord>(id).await
             }
         }
 
