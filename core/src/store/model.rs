@@ -791,6 +791,8 @@ impl AdminUserRecord {
 
 /// A portal user's or an administrator's fields, borrowed: the stores write both kinds of
 /// account with one set of functions.
+// Only the SQL stores read every field.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) struct AccountView<'a> {
     pub(crate) id: &'a str,
     pub(crate) email: &'a str,
@@ -802,6 +804,7 @@ pub(crate) struct AccountView<'a> {
 }
 
 /// A portal user's or an administrator's fields as a store read them.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) struct AccountParts {
     pub(crate) id: String,
     pub(crate) email: String,
@@ -815,6 +818,7 @@ pub(crate) struct AccountParts {
 /// Portal users and administrators: records of one shape, kept apart (tables and maps of
 /// their own, e-mail addresses unique within each, sessions of their own kind). The stores
 /// keep both through one set of functions over this trait.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) trait Account: Clone {
     /// The SQL table of the records.
     const TABLE: &'static str;
