@@ -54,6 +54,20 @@ use mdmkit_core::store::SharedStore;
 use mdmkit_core::Secret;
 use mdmkit_enrollment::OwnerBinding;
 
+/// Gives this copy of `tracing` a dispatcher that records nothing, unless it has one.
+///
+/// For the bindings. A Python, Node or Swift module links its own copy of `tracing`, to
+/// which no program can give a subscriber; with none, every span and event of h2 and sqlx
+/// takes tracing's `log` fallback (on in this workspace through sqlx), about 11 % more
+/// instructions per push (docs/performance.md). A Rust program installs its own
+/// subscriber (`mdmkit serve` does) and has no need of this.
+pub fn quiet_tracing() {
+    // An error only says a dispatcher is installed already: nothing to do.
+    let _ = tracing::dispatcher::set_global_default(tracing::Dispatch::new(
+        tracing::subscriber::NoSubscriber::default(),
+    ));
+}
+
 pub use admins::{AdminSession, AdminUser, Admins};
 pub use console::AuditEntry;
 pub use devices::{
@@ -429,4 +443,16 @@ async fn open_store(config: &MdmConfig) -> Result<SharedStore> {
     Err(Error::input(
         "this build has no SQL store (features `sqlite`, `postgres`); use memory:",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quiet_tracing_installs_a_dispatcher_once_and_may_be_called_again() {
+        super::quiet_tracing();
+        assert!(tracing::dispatcher::has_been_set());
+        // A second call (a second `Mdm.open` in Swift) finds it installed and changes nothing.
+        super::quiet_tracing();
+        assert!(tracing::dispatcher::has_been_set());
+    }
 }

@@ -13,6 +13,14 @@ mod portal;
 mod protocol;
 
 pub use errors::error_codes;
+
+/// Runs once as the module loads: this module's own copy of `tracing`, to which no program
+/// can give a subscriber, gets one that records nothing (`mdmkit_service::quiet_tracing`).
+#[napi_derive::napi(module_exports)]
+pub fn init(_exports: napi::bindgen_prelude::Object<'_>) -> napi::Result<()> {
+    mdmkit_service::quiet_tracing();
+    Ok(())
+}
 pub use mdm::{Devices, Enrollment, EventStream, EventSubscription, Mdm, PushCerts, Settings};
 pub use portal::{
     registration_qr_svg, Admins, OwnCertificates, Portal, PortalSession, SignedIn, UserCertificates,

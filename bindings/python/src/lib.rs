@@ -24,6 +24,7 @@ fn error_codes() -> Vec<&'static str> {
 
 #[pymodule]
 fn _mdmkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    mdmkit_service::quiet_tracing();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
     m.add_function(wrap_pyfunction!(protocol::render_command, m)?)?;

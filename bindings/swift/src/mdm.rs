@@ -31,6 +31,8 @@ impl Mdm {
         key_hex: Option<String>,
         settings: HashMap<String, String>,
     ) -> Result<Arc<Self>> {
+        // The module's own copy of `tracing` has no subscriber a program could set.
+        mdmkit_service::quiet_tracing();
         let mut config = MdmConfig::new(store_url);
         if let Some(key) = key_hex {
             config = config.key_hex(key);
