@@ -363,7 +363,11 @@ pub async fn devices(store: &dyn Store) {
 pub async fn batched_reads(store: &dyn Store) {
     let prefix = unique("batch");
     let mut full = EnrollmentRecord::new(EnrollmentId::device(&format!("{prefix}-b")));
-    full.push = Some(PushInfo::new(vec![9, 8, 7], "magic", "com.apple.mgmt.batch"));
+    full.push = Some(PushInfo::new(
+        vec![9, 8, 7],
+        "magic",
+        "com.apple.mgmt.batch",
+    ));
     full.unlock_token = Some(Secret::new(b"batch-unlock".to_vec()));
     full.bootstrap_token = Some(Secret::new(b"batch-bootstrap".to_vec()));
     full.authenticate_message = Some(b"<plist>auth</plist>".to_vec());
@@ -469,7 +473,9 @@ pub async fn batched_reads(store: &dyn Store) {
         .await
         .expect("get_devices of many");
     assert_eq!(
-        read.iter().map(|d| d.device_id.as_str()).collect::<Vec<_>>(),
+        read.iter()
+            .map(|d| d.device_id.as_str())
+            .collect::<Vec<_>>(),
         expected
             .iter()
             .map(|r| r.id.device_part())
