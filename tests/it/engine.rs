@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use mdmkit_core::command::{Command, CommandEnvelope, EraseDevice};
+use mdmkit_core::command::{Command, CommandEnvelope, DeviceLock, EraseDevice, InstallProfile};
 use mdmkit_core::engine::{
     Engine, Event, LockOptions, LostModeOptions, MdmRequest, MdmResponse, RecordingSink,
     SIGNATURE_HEADER,
@@ -12,7 +12,7 @@ use mdmkit_core::engine::{
 use mdmkit_core::profile::payloads::WebClipManaged;
 use mdmkit_core::profile::{self, Payload, Profile, SigningIdentity};
 use mdmkit_core::push::{ProgressCallback, RecordingPusher};
-use mdmkit_core::store::{AtRestKey, MemoryStore, SharedStore, SqliteStore};
+use mdmkit_core::store::{AtRestKey, EnrollmentRecord, MemoryStore, SharedStore, SqliteStore};
 use mdmkit_core::{CommandStatus, EnrollmentId, Error};
 use mdmkit_tests::{DeviceCa, SimulatedDevice};
 use plist::{Dictionary, Value};
@@ -93,6 +93,8 @@ on_every_store!(
     tls_client_certificate_identifies_the_device,
     encrypted_profiles_go_to_the_device_certificate,
     remembered_certificates_still_have_every_signature_checked,
+    bulk_refusals_keep_order_codes_and_messages,
+    bulk_install_profile_with_a_bad_payload_is_refused,
 );
 
 struct Fixture {
@@ -988,4 +990,204 @@ async fn encrypted_profiles_go_to_the_device_certificate(store: SharedStore) {
         .await
         .unwrap_err();
     assert_eq!(error.code(), "not_found");
+}
+
+/// One bulk DeviceLock (no PIN) to good, unknown, disabled, unsupported (tvOS), PIN-less
+/// Mac and platform-unknown enrollments, across more than one read batch: the good ones
+/// are queued in the order given (a repeated one twice), every other one is refused with
+/// the code and message one `enqueue_command` gives it.
+async fn bulk_refusals_keep_order_codes_and_messages(store: SharedStore) {
+    let f = fixture(store.clone());
+    let good = f.device("bulk-good");
+    f.enroll(&good).await;
+    let second = f.device("bulk-second");
+    f.enroll(&second).await;
+    let disabled = f.device("bulk-disabled");
+    f.enroll(&disabled).await;
+    store.set_enabled(&id(&disabled), false).await.unwrap();
+    let mut tv = f.device("bulk-tv");
+    tv.product_name = "AppleTV14,1".into();
+    f.enroll(&tv).await;
+    let mut mac = f.device("bulk-mac");
+    mac.product_name = "MacBookPro18,3".into();
+    mac.os_version = "14.4".into();
+    f.enroll(&mac).await;
+    // An enrollment whose device has no record: its platform is unknown.
+    let bare = EnrollmentId::device(&unique("bulk-bare"));
+    let mut record = EnrollmentRecord::new(bare.clone());
+    record.enabled = true;
+    store.put_enrollment(&record).await.unwrap();
+    let unknown = EnrollmentId::device(&unique("bulk-unknown"));
+
+    let mut targets = vec![
+        id(&good),
+        unknown.clone(),
+        id(&disabled),
+        id(&tv),
+        id(&mac),
+        bare.clone(),
+    ];
+    let filler: Vec<EnrollmentId> = (0..1_200)
+        .map(|i| EnrollmentId::device(&format!("{}-{i}", unique("bulk-filler"))))
+        .collect();
+    targets.extend(filler.iter().cloned());
+    targets.extend([id(&second), id(&tv), id(&good)]);
+
+    let outcome = f
+        .engine
+        .enqueue_command_many(&targets, DeviceLock::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(outcome.queued, vec![id(&good), id(&second), id(&good)]);
+    let refused: Vec<(EnrollmentId, &str)> = outcome
+        .refused
+        .iter()
+        .map(|(id, code, _)| (id.clone(), *code))
+        .collect();
+    let mut expected = vec![
+        (unknown.clone(), "not_found"),
+        (id(&disabled), "enrollment_disabled"),
+        (id(&tv), "command_not_supported"),
+        (id(&mac), "command_not_supported"),
+        (bare.clone(), "command_not_supported"),
+    ];
+    expected.extend(filler.iter().map(|id| (id.clone(), "not_found")));
+    expected.push((id(&tv), "command_not_supported"));
+    assert_eq!(refused, expected);
+    assert!(
+        outcome.refused[3].2.contains("PIN"),
+        "{:?}",
+        outcome.refused[3]
+    );
+    assert!(
+        outcome.refused[4].2.contains("unknown"),
+        "{:?}",
+        outcome.refused[4]
+    );
+    // The same code and message as one device at a time.
+    for (target, code, message) in outcome.refused.iter().take(5) {
+        let error = f
+            .engine
+            .enqueue_command(target, DeviceLock::new())
+            .await
+            .unwrap_err();
+        assert_eq!((error.code(), error.to_string()), (*code, message.clone()));
+    }
+    assert_eq!(outcome.pushes.len(), 2, "one push per queued enrollment");
+    assert_eq!(
+        store
+            .command_status(&outcome.command_uuid)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    for device in [&disabled, &tv, &mac] {
+        assert_eq!(
+            f.pending(device).await,
+            0,
+            "nothing queued for {}",
+            device.udid
+        );
+    }
+
+    // Nothing to queue: no command stored, nothing pushed.
+    let pushed = f.pusher.pushed().len();
+    let outcome = f
+        .engine
+        .enqueue_command_many(&[unknown, id(&tv)], DeviceLock::new(), None)
+        .await
+        .unwrap();
+    assert!(outcome.queued.is_empty());
+    assert_eq!(outcome.refused.len(), 2);
+    assert!(store
+        .command_status(&outcome.command_uuid)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(f.pusher.pushed().len(), pushed);
+}
+
+/// A bulk InstallProfile whose payload is not a profile: every enrollment that could run
+/// it is refused with the profile's error (the one a single enqueue gives), the others
+/// with their own; nothing is queued. A good payload is queued.
+async fn bulk_install_profile_with_a_bad_payload_is_refused(store: SharedStore) {
+    let f = fixture(store.clone());
+    let good = f.device("bulk-profile");
+    f.enroll(&good).await;
+    let second = f.device("bulk-profile-2");
+    f.enroll(&second).await;
+    let disabled = f.device("bulk-profile-disabled");
+    f.enroll(&disabled).await;
+    store.set_enabled(&id(&disabled), false).await.unwrap();
+    let unknown = EnrollmentId::device(&unique("bulk-profile-unknown"));
+    let targets = [id(&good), unknown.clone(), id(&disabled), id(&second)];
+
+    let bad = || InstallProfile::new(mdmkit_core::Data::new(b"not a profile".to_vec()));
+    let single = f
+        .engine
+        .enqueue_command(&id(&good), bad())
+        .await
+        .unwrap_err();
+    let outcome = f
+        .engine
+        .enqueue_command_many(&targets, bad(), None)
+        .await
+        .unwrap();
+    assert!(outcome.queued.is_empty());
+    assert!(outcome.pushes.is_empty());
+    assert_eq!(
+        outcome.refused,
+        vec![
+            (id(&good), single.code(), single.to_string()),
+            (
+                unknown.clone(),
+                "not_found",
+                f.engine
+                    .enqueue_command(&unknown, bad())
+                    .await
+                    .unwrap_err()
+                    .to_string()
+            ),
+            (
+                id(&disabled),
+                "enrollment_disabled",
+                f.engine
+                    .enqueue_command(&id(&disabled), bad())
+                    .await
+                    .unwrap_err()
+                    .to_string()
+            ),
+            (id(&second), single.code(), single.to_string()),
+        ]
+    );
+    assert_eq!(f.pending(&good).await, 0);
+    assert_eq!(f.pending(&second).await, 0);
+    assert!(f.pusher.pushed().is_empty());
+
+    let profile = Profile::new("com.example.bulk")
+        .with_display_name("Bulk")
+        .with_payload(Payload::new(
+            "com.example.bulk.clip",
+            WebClipManaged::new("https://portal.example.com", "Portal"),
+        ));
+    let outcome = f
+        .engine
+        .enqueue_command_many(
+            &targets,
+            InstallProfile::new(mdmkit_core::Data::new(profile.to_xml().unwrap())),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.queued, vec![id(&good), id(&second)]);
+    assert_eq!(
+        outcome
+            .refused
+            .iter()
+            .map(|(_, code, _)| *code)
+            .collect::<Vec<_>>(),
+        ["not_found", "enrollment_disabled"]
+    );
+    assert_eq!(f.pending(&good).await, 1);
 }

@@ -6,6 +6,8 @@
 //! push outcome is reported, but a push that fails does not undo the queueing (the device
 //! gets the command at its next check-in).
 
+use std::collections::HashMap;
+
 use plist::Value;
 
 use super::Engine;
@@ -17,7 +19,7 @@ use crate::plist_io;
 use crate::profile::{self, Profile, SigningIdentity};
 use crate::push::{push_and_mark_invalid, ProgressCallback, PushOutcome, PushResult, PushTarget};
 use crate::schema::{Channel, DeviceFacts, Platform};
-use crate::store::{EnrollmentRecord, QueuedCommand};
+use crate::store::{DeviceRecord, EnrollmentRecord, QueuedCommand};
 use crate::{Data, EnrollmentId, Error, Result};
 
 /// A command an action queued, and how the push that followed went.
@@ -96,6 +98,33 @@ pub fn platform_of_model(name: &str) -> Option<Platform> {
         .map(|(_, platform)| *platform)
 }
 
+/// How many enrollments [`Engine::enqueue_command_many`] reads in one store round trip
+/// (and as many devices in another).
+const BULK_READ_BATCH: usize = 1000;
+
+/// The error of an enrollment the store does not have.
+fn enrollment_not_found(enrollment: &EnrollmentId) -> Error {
+    Error::NotFound {
+        kind: "enrollment",
+        id: enrollment.to_string(),
+    }
+}
+
+/// Whether an error ends a bulk action rather than refusing one target: the store's.
+fn aborts_bulk(error: &Error) -> bool {
+    matches!(error, Error::StoreBackend(_) | Error::StoreCrypto(_))
+}
+
+/// The rules of the command alone, the same for every device: whatever path queued it
+/// (an action, a raw command), an InstallProfile's payload must be a profile the device
+/// can read.
+fn check_command(command: &Command) -> Result<()> {
+    if let Command::InstallProfile(install) = command {
+        Profile::read_maybe_encrypted(install.payload.as_bytes())?;
+    }
+    Ok(())
+}
+
 impl Engine {
     /// What the engine knows of an enrollment's device, for capability checks: the
     /// platform (from the model or product name of Authenticate or DeviceInformation),
@@ -104,7 +133,17 @@ impl Engine {
     pub async fn device_facts(&self, enrollment: &EnrollmentId) -> Result<DeviceFacts> {
         let record = self.enrollment(enrollment).await?;
         let device = self.store.get_device(enrollment.device_part()).await?;
-        let device = device.as_ref();
+        self.facts_of(enrollment, &record, device.as_ref())
+    }
+
+    /// [`Engine::device_facts`] from the records already read: the enrollment's and its
+    /// device's (`None` when the device has no record yet).
+    fn facts_of(
+        &self,
+        enrollment: &EnrollmentId,
+        record: &EnrollmentRecord,
+        device: Option<&DeviceRecord>,
+    ) -> Result<DeviceFacts> {
         let platform = device
             .and_then(|d| {
                 [&d.product_name, &d.model]
@@ -150,34 +189,48 @@ impl Engine {
         self.store
             .get_enrollment(enrollment)
             .await?
-            .ok_or_else(|| Error::NotFound {
-                kind: "enrollment",
-                id: enrollment.to_string(),
-            })
+            .ok_or_else(|| enrollment_not_found(enrollment))
     }
 
-    /// The enrollment, if it is managed (enabled) and can run `command`.
+    /// The enrollment, if it is managed (enabled) and can run `command`: one read of the
+    /// enrollment, one of its device.
     async fn check(
         &self,
         enrollment: &EnrollmentId,
         command: &Command,
     ) -> Result<EnrollmentRecord> {
         let record = self.enrollment(enrollment).await?;
+        let device = if record.enabled {
+            self.store.get_device(enrollment.device_part()).await?
+        } else {
+            None
+        };
+        self.check_device(enrollment, &record, device.as_ref(), command)?;
+        check_command(command)?;
+        Ok(record)
+    }
+
+    /// The per-device rules of [`Engine::enqueue_command`] and
+    /// [`Engine::enqueue_command_many`], on the records already read: the enrollment is
+    /// managed (enabled) and its device can run `command`. The rules of the command alone
+    /// are [`check_command`]'s.
+    fn check_device(
+        &self,
+        enrollment: &EnrollmentId,
+        record: &EnrollmentRecord,
+        device: Option<&DeviceRecord>,
+        command: &Command,
+    ) -> Result<()> {
         if !record.enabled {
             return Err(Error::EnrollmentDisabled(enrollment.to_string()));
         }
-        let mut facts = self.device_facts(enrollment).await?;
+        let mut facts = self.facts_of(enrollment, record, device)?;
         if matches!(command, Command::DeviceLock(_) | Command::EraseDevice(_)) {
             // Safety actions are never refused for an OS version: a device that reports
             // one oddly must still be lockable and erasable.
             facts.os_version = None;
         }
         command.info().check(&facts)?;
-        if let Command::InstallProfile(install) = command {
-            // Whatever path queued it (an action, a raw command), the payload must be a
-            // profile the device can read.
-            Profile::read_maybe_encrypted(install.payload.as_bytes())?;
-        }
         if let Command::DeviceLock(lock) = command {
             if facts.platform == Platform::MacOs && lock.pin.is_none() {
                 return Err(Error::CommandNotSupported {
@@ -186,7 +239,7 @@ impl Engine {
                 });
             }
         }
-        Ok(record)
+        Ok(())
     }
 
     /// Queues any typed command to one enrollment after the capability check, then pushes
@@ -220,7 +273,11 @@ impl Engine {
 
     /// Queues one command to many enrollments (stored once, referenced per target) and
     /// pushes them; `progress` is called as pushes complete. Enrollments that cannot run
-    /// it are refused and listed; the others are queued.
+    /// it are refused and listed (in the order given); the others are queued.
+    ///
+    /// The enrollments and their devices are read a thousand at a time, one store round
+    /// trip per batch each; the command itself (an InstallProfile's payload)
+    /// is checked once. A store error aborts the whole call.
     pub async fn enqueue_command_many(
         &self,
         enrollments: &[EnrollmentId],
@@ -228,13 +285,55 @@ impl Engine {
         progress: Option<ProgressCallback>,
     ) -> Result<BulkOutcome> {
         let command = command.into();
+        // The command's own check, once: its refusal is that of every device that passes
+        // its own checks (as one device at a time would see it).
+        let command_refusal = match check_command(&command) {
+            Ok(()) => None,
+            Err(error) if aborts_bulk(&error) => return Err(error),
+            Err(error) => Some((error.code(), error.to_string())),
+        };
         let mut queued = Vec::new();
         let mut refused = Vec::new();
-        for enrollment in enrollments {
-            match self.check(enrollment, &command).await {
-                Ok(_) => queued.push(enrollment.clone()),
-                Err(error @ (Error::StoreBackend(_) | Error::StoreCrypto(_))) => return Err(error),
-                Err(error) => refused.push((enrollment.clone(), error.code(), error.to_string())),
+        for batch in enrollments.chunks(BULK_READ_BATCH) {
+            let records: HashMap<EnrollmentId, EnrollmentRecord> = self
+                .store
+                .get_enrollments(batch)
+                .await?
+                .into_iter()
+                .map(|record| (record.id.clone(), record))
+                .collect();
+            let device_ids: Vec<&str> = records
+                .values()
+                .filter(|record| record.enabled)
+                .map(|record| record.id.device_part())
+                .collect();
+            let devices: HashMap<String, DeviceRecord> = self
+                .store
+                .get_devices(&device_ids)
+                .await?
+                .into_iter()
+                .map(|device| (device.device_id.clone(), device))
+                .collect();
+            for enrollment in batch {
+                let checked = match records.get(enrollment) {
+                    Some(record) => self.check_device(
+                        enrollment,
+                        record,
+                        devices.get(enrollment.device_part()),
+                        &command,
+                    ),
+                    None => Err(enrollment_not_found(enrollment)),
+                };
+                match (checked, &command_refusal) {
+                    (Ok(()), None) => queued.push(enrollment.clone()),
+                    (Ok(()), Some((code, message))) => {
+                        refused.push((enrollment.clone(), *code, message.clone()));
+                    }
+                    (Err(error), _) if aborts_bulk(&error) => return Err(error),
+                    (Err(error), _) => {
+                        refused.push((enrollment.clone(), error.code(), error.to_string()));
+                    }
+                }
             }
         }
         let envelope = CommandEnvelope::new(command);

@@ -25,6 +25,7 @@ pub async fn run_all(store: &dyn Store) {
     enrollments(store).await;
     push_info(store).await;
     devices(store).await;
+    batched_reads(store).await;
     queue_priority_then_fifo(store).await;
     queue_not_now_and_idle(store).await;
     queue_rejects_bad_results(store).await;
@@ -354,6 +355,133 @@ pub async fn devices(store: &dyn Store) {
         .await
         .expect("get")
         .is_none());
+}
+
+/// `get_enrollments` and `get_devices`: the records that exist, each once, in identifier
+/// order, sealed columns unsealed; unknown identifiers absent; an empty list reads
+/// nothing; a list of thousands is read whole.
+pub async fn batched_reads(store: &dyn Store) {
+    let prefix = unique("batch");
+    let mut full = EnrollmentRecord::new(EnrollmentId::device(&format!("{prefix}-b")));
+    full.push = Some(PushInfo::new(
+        vec![9, 8, 7],
+        "magic",
+        "com.apple.mgmt.batch",
+    ));
+    full.unlock_token = Some(Secret::new(b"batch-unlock".to_vec()));
+    full.bootstrap_token = Some(Secret::new(b"batch-bootstrap".to_vec()));
+    full.authenticate_message = Some(b"<plist>auth</plist>".to_vec());
+    full.token_update_message = Some(b"<plist>tu</plist>".to_vec());
+    full.enrollment_type = Some("Device".into());
+    full.enabled = true;
+    full.last_seen = Some(at(3));
+    store.put_enrollment(&full).await.expect("put_enrollment");
+    let plain = EnrollmentRecord::new(EnrollmentId::user(&format!("{prefix}-a"), "USER-1"));
+    store.put_enrollment(&plain).await.expect("put_enrollment");
+    let unknown = EnrollmentId::device(&format!("{prefix}-unknown"));
+
+    assert!(
+        store
+            .get_enrollments(&[])
+            .await
+            .expect("get_enrollments of nothing")
+            .is_empty(),
+        "an empty list reads nothing"
+    );
+    let read = store
+        .get_enrollments(&[
+            full.id.clone(),
+            unknown.clone(),
+            plain.id.clone(),
+            full.id.clone(),
+        ])
+        .await
+        .expect("get_enrollments");
+    assert_eq!(
+        read,
+        vec![plain.clone(), full.clone()],
+        "each known enrollment once, in identifier order, secrets unsealed"
+    );
+    assert!(store
+        .get_enrollments(std::slice::from_ref(&unknown))
+        .await
+        .expect("get_enrollments of unknown")
+        .is_empty());
+
+    let mut device = DeviceRecord::new(format!("{prefix}-b"));
+    device.serial_number = Some("C02BATCH".into());
+    device.model = Some("iPhone15,2".into());
+    device.product_name = Some("iPhone".into());
+    device.os_version = Some("17.4".into());
+    device.build_version = Some("21E219".into());
+    device.device_information = Some(b"<plist><dict/></plist>".to_vec());
+    store.put_device(&device).await.expect("put_device");
+    let bare = DeviceRecord::new(format!("{prefix}-a"));
+    store.put_device(&bare).await.expect("put_device");
+    let unknown_device = format!("{prefix}-unknown");
+    assert!(
+        store
+            .get_devices(&[])
+            .await
+            .expect("get_devices of nothing")
+            .is_empty(),
+        "an empty list reads nothing"
+    );
+    assert_eq!(
+        store
+            .get_devices(&[
+                device.device_id.as_str(),
+                unknown_device.as_str(),
+                bare.device_id.as_str(),
+                device.device_id.as_str(),
+            ])
+            .await
+            .expect("get_devices"),
+        vec![bare.clone(), device.clone()],
+        "each known device once, in identifier order, DeviceInformation unsealed"
+    );
+
+    // A list far longer than any batch a caller or backend may cut it into, most of it
+    // unknown.
+    let many: Vec<EnrollmentId> = (0..2_500)
+        .map(|i| EnrollmentId::device(&format!("{prefix}-many-{i:05}")))
+        .collect();
+    let mut stored = Vec::new();
+    for id in many.iter().step_by(10) {
+        let record = EnrollmentRecord::new(id.clone());
+        store.put_enrollment(&record).await.expect("put_enrollment");
+        store
+            .put_device(&DeviceRecord::new(id.device_part()))
+            .await
+            .expect("put_device");
+        stored.push(record);
+    }
+    let mut listed = many.clone();
+    listed.reverse();
+    listed.push(full.id.clone());
+    let read = store
+        .get_enrollments(&listed)
+        .await
+        .expect("get_enrollments of many");
+    let mut expected = stored.clone();
+    expected.push(full.clone());
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(read, expected, "a long list is read whole");
+    let device_ids: Vec<&str> = listed.iter().map(EnrollmentId::device_part).collect();
+    let read = store
+        .get_devices(&device_ids)
+        .await
+        .expect("get_devices of many");
+    assert_eq!(
+        read.iter()
+            .map(|d| d.device_id.as_str())
+            .collect::<Vec<_>>(),
+        expected
+            .iter()
+            .map(|r| r.id.device_part())
+            .collect::<Vec<_>>(),
+        "a long list of devices is read whole"
+    );
 }
 
 /// Higher priority first, then first in first out; final statuses remove commands.

@@ -138,6 +138,17 @@ impl EnrollmentStore for MemoryStore {
         Ok(self.lock().enrollments.get(id).cloned())
     }
 
+    async fn get_enrollments(&self, ids: &[EnrollmentId]) -> Result<Vec<EnrollmentRecord>> {
+        let inner = self.lock();
+        let mut ids: Vec<&EnrollmentId> = ids.iter().collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| inner.enrollments.get(id).cloned())
+            .collect())
+    }
+
     async fn list_enrollments(&self, query: &EnrollmentQuery) -> Result<Vec<EnrollmentRecord>> {
         let inner = self.lock();
         let limit = query.limit.map_or(usize::MAX, |limit| limit as usize);
@@ -283,6 +294,17 @@ impl EnrollmentStore for MemoryStore {
 
     async fn get_device(&self, device_id: &str) -> Result<Option<DeviceRecord>> {
         Ok(self.lock().devices.get(device_id).cloned())
+    }
+
+    async fn get_devices(&self, device_ids: &[&str]) -> Result<Vec<DeviceRecord>> {
+        let inner = self.lock();
+        let mut device_ids = device_ids.to_vec();
+        device_ids.sort_unstable();
+        device_ids.dedup();
+        Ok(device_ids
+            .into_iter()
+            .filter_map(|id| inner.devices.get(id).cloned())
+            .collect())
     }
 }
 

@@ -63,6 +63,11 @@ pub trait EnrollmentStore: Send + Sync {
     /// The enrollment with this identifier.
     async fn get_enrollment(&self, id: &EnrollmentId) -> Result<Option<EnrollmentRecord>>;
 
+    /// The enrollments of `ids` that exist, each once (however often its id is listed),
+    /// in identifier order; unknown identifiers are simply absent. One round trip for
+    /// the whole list (the engine's bulk actions read their targets with it).
+    async fn get_enrollments(&self, ids: &[EnrollmentId]) -> Result<Vec<EnrollmentRecord>>;
+
     /// Enrollments matching the query, ordered by identifier.
     async fn list_enrollments(&self, query: &EnrollmentQuery) -> Result<Vec<EnrollmentRecord>>;
 
@@ -115,6 +120,11 @@ pub trait EnrollmentStore: Send + Sync {
 
     /// The device with this identifier (UDID or User Enrollment EnrollmentID).
     async fn get_device(&self, device_id: &str) -> Result<Option<DeviceRecord>>;
+
+    /// The devices of `device_ids` that exist, each once (however often its identifier
+    /// is listed), in identifier order; unknown identifiers are simply absent. One round
+    /// trip for the whole list.
+    async fn get_devices(&self, device_ids: &[&str]) -> Result<Vec<DeviceRecord>>;
 }
 
 /// The command queue and command results, with Apple's semantics.

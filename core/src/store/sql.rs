@@ -210,6 +210,8 @@ macro_rules! impl_sql_store {
             push_magic, push_topic, push_invalid_since, unlock_token, bootstrap_token, \
             identity_cert_sha256, identity_certificate, owner, enabled, authenticate_message, \
             token_update_message, last_seen, created_at, updated_at";
+        const DEVICE_COLUMNS: &str = "device_id, serial_number, model, product_name, \
+            os_version, build_version, device_information, updated_at";
         const USER_CERT_COLUMNS: &str = "id, owner, kind_id, name, certificate_der, pkcs12, \
             pkcs12_password, has_private_key, subject, issuer, serial, not_after, uploaded_at, \
             updated_at";
@@ -565,6 +567,25 @@ macro_rules! impl_sql_store {
                 )?;
                 record.last_seen = opt_from_micros(row.try_get("last_seen").map_err(backend)?)?;
                 record.created_at = from_micros(row.try_get("created_at").map_err(backend)?)?;
+                record.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
+                Ok(record)
+            }
+
+            fn device_from_row(&self, row: &DbRow) -> Result<DeviceRecord> {
+                let device_id: String = row.try_get("device_id").map_err(backend)?;
+                let mut record = DeviceRecord::new(&device_id);
+                record.serial_number = row.try_get("serial_number").map_err(backend)?;
+                record.model = row.try_get("model").map_err(backend)?;
+                record.product_name = row.try_get("product_name").map_err(backend)?;
+                record.os_version = row.try_get("os_version").map_err(backend)?;
+                record.build_version = row.try_get("build_version").map_err(backend)?;
+                record.device_information = unseal_bytes(
+                    &self.key,
+                    row.try_get("device_information").map_err(backend)?,
+                    "mdmkit_devices",
+                    "device_information",
+                    &device_id,
+                )?;
                 record.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
                 Ok(record)
             }
@@ -937,6 +958,23 @@ macro_rules! impl_sql_store {
                 row.map(|row| self.enrollment_from_row(&row)).transpose()
             }
 
+            async fn get_enrollments(&self, ids: &[EnrollmentId]) -> Result<Vec<EnrollmentRecord>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let ids: Vec<&str> = ids.iter().map(EnrollmentId::as_str).collect();
+                let rows = sqlx::query(&format!(
+                    "SELECT {ENROLLMENT_COLUMNS} FROM mdmkit_enrollments WHERE id IN ({}) \
+                     ORDER BY id",
+                    $id_list
+                ))
+                .bind(Self::id_list_param(&ids)?)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(|row| self.enrollment_from_row(row)).collect()
+            }
+
             async fn list_enrollments(
                 &self,
                 query: &EnrollmentQuery,
@@ -1154,31 +1192,30 @@ macro_rules! impl_sql_store {
             }
 
             async fn get_device(&self, device_id: &str) -> Result<Option<DeviceRecord>> {
-                let row = sqlx::query(
-                    "SELECT device_id, serial_number, model, product_name, os_version, \
-                     build_version, device_information, updated_at FROM mdmkit_devices \
-                     WHERE device_id = $1",
-                )
+                let row = sqlx::query(&format!(
+                    "SELECT {DEVICE_COLUMNS} FROM mdmkit_devices WHERE device_id = $1"
+                ))
                 .bind(device_id)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;
-                let Some(row) = row else { return Ok(None) };
-                let mut record = DeviceRecord::new(device_id);
-                record.serial_number = row.try_get("serial_number").map_err(backend)?;
-                record.model = row.try_get("model").map_err(backend)?;
-                record.product_name = row.try_get("product_name").map_err(backend)?;
-                record.os_version = row.try_get("os_version").map_err(backend)?;
-                record.build_version = row.try_get("build_version").map_err(backend)?;
-                record.device_information = unseal_bytes(
-                    &self.key,
-                    row.try_get("device_information").map_err(backend)?,
-                    "mdmkit_devices",
-                    "device_information",
-                    device_id,
-                )?;
-                record.updated_at = from_micros(row.try_get("updated_at").map_err(backend)?)?;
-                Ok(Some(record))
+                row.map(|row| self.device_from_row(&row)).transpose()
+            }
+
+            async fn get_devices(&self, device_ids: &[&str]) -> Result<Vec<DeviceRecord>> {
+                if device_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let rows = sqlx::query(&format!(
+                    "SELECT {DEVICE_COLUMNS} FROM mdmkit_devices WHERE device_id IN ({}) \
+                     ORDER BY device_id",
+                    $id_list
+                ))
+                .bind(Self::id_list_param(device_ids)?)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.iter().map(|row| self.device_from_row(row)).collect()
             }
         }
 
