@@ -156,6 +156,26 @@ impl PlistCodec for Authenticate {
         Value::Dictionary(dict)
     }
 
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        codec::put_optional_owned(&mut dict, "DeviceName", self.device_name);
+        codec::put_optional_owned(&mut dict, "ModelName", self.model_name);
+        codec::put_optional_owned(&mut dict, "Model", self.model);
+        codec::put_owned(&mut dict, "Topic", self.topic);
+        codec::put_optional_owned(&mut dict, "UDID", self.udid);
+        codec::put_optional_owned(&mut dict, "EnrollmentID", self.enrollment_id);
+        codec::put_optional_owned(&mut dict, "OSVersion", self.os_version);
+        codec::put_optional_owned(&mut dict, "BuildVersion", self.build_version);
+        codec::put_optional_owned(&mut dict, "ProductName", self.product_name);
+        codec::put_optional_owned(&mut dict, "SerialNumber", self.serial_number);
+        codec::put_optional_owned(&mut dict, "IMEI", self.imei);
+        codec::put_optional_owned(&mut dict, "MEID", self.meid);
+        for (key, value) in self.extra {
+            dict.insert(key, value);
+        }
+        Value::Dictionary(dict)
+    }
+
     fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {
         let mut dict = codec::expect_dictionary(value, path)?;
         Ok(Self {

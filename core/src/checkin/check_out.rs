@@ -66,6 +66,17 @@ impl PlistCodec for CheckOut {
         Value::Dictionary(dict)
     }
 
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        codec::put_owned(&mut dict, "Topic", self.topic);
+        codec::put_optional_owned(&mut dict, "UDID", self.udid);
+        codec::put_optional_owned(&mut dict, "EnrollmentID", self.enrollment_id);
+        for (key, value) in self.extra {
+            dict.insert(key, value);
+        }
+        Value::Dictionary(dict)
+    }
+
     fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {
         let mut dict = codec::expect_dictionary(value, path)?;
         Ok(Self {

@@ -116,6 +116,22 @@ impl PlistCodec for DeclarativeManagement {
         Value::Dictionary(dict)
     }
 
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        codec::put_owned(&mut dict, "Endpoint", self.endpoint);
+        codec::put_optional_owned(&mut dict, "Data", self.data);
+        codec::put_optional_owned(&mut dict, "UDID", self.udid);
+        codec::put_optional_owned(&mut dict, "EnrollmentID", self.enrollment_id);
+        codec::put_optional_owned(&mut dict, "EnrollmentUserID", self.enrollment_user_id);
+        codec::put_optional_owned(&mut dict, "UserShortName", self.user_short_name);
+        codec::put_optional_owned(&mut dict, "UserID", self.user_id);
+        codec::put_optional_owned(&mut dict, "UserLongName", self.user_long_name);
+        for (key, value) in self.extra {
+            dict.insert(key, value);
+        }
+        Value::Dictionary(dict)
+    }
+
     fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {
         let mut dict = codec::expect_dictionary(value, path)?;
         Ok(Self {

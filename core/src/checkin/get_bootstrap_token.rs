@@ -50,6 +50,19 @@ impl PlistCodec for GetBootstrapToken {
         Value::Dictionary(dict)
     }
 
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        codec::put_optional_owned(
+            &mut dict,
+            "AwaitingConfiguration",
+            self.awaiting_configuration,
+        );
+        for (key, value) in self.extra {
+            dict.insert(key, value);
+        }
+        Value::Dictionary(dict)
+    }
+
     fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {
         let mut dict = codec::expect_dictionary(value, path)?;
         Ok(Self {
@@ -91,6 +104,15 @@ impl PlistCodec for GetBootstrapTokenResponse {
         codec::put_optional(&mut dict, "BootstrapToken", &self.bootstrap_token);
         for (key, value) in &self.extra {
             dict.insert(key.clone(), value.clone());
+        }
+        Value::Dictionary(dict)
+    }
+
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        codec::put_optional_owned(&mut dict, "BootstrapToken", self.bootstrap_token);
+        for (key, value) in self.extra {
+            dict.insert(key, value);
         }
         Value::Dictionary(dict)
     }

@@ -37,6 +37,13 @@ impl PlistCodec for GetTokenTokenServiceType {
         Value::String(self.as_str().to_owned())
     }
 
+    fn into_plist(self) -> Value {
+        match self {
+            GetTokenTokenServiceType::Other(value) => Value::String(value),
+            known => known.to_plist(),
+        }
+    }
+
     fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {
         let text = String::from_plist(value, path)?;
         Ok(match text.as_str() {
@@ -99,6 +106,17 @@ impl PlistCodec for GetTokenTokenParameters {
         codec::put_optional(&mut dict, "WatchUDID", &self.watch_udid);
         for (key, value) in &self.extra {
             dict.insert(key.clone(), value.clone());
+        }
+        Value::Dictionary(dict)
+    }
+
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        codec::put_optional_owned(&mut dict, "SecurityToken", self.security_token);
+        codec::put_optional_owned(&mut dict, "PhoneUDID", self.phone_udid);
+        codec::put_optional_owned(&mut dict, "WatchUDID", self.watch_udid);
+        for (key, value) in self.extra {
+            dict.insert(key, value);
         }
         Value::Dictionary(dict)
     }
@@ -219,6 +237,22 @@ impl PlistCodec for GetToken {
         Value::Dictionary(dict)
     }
 
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        codec::put_owned(&mut dict, "TokenServiceType", self.token_service_type);
+        codec::put_optional_owned(&mut dict, "TokenParameters", self.token_parameters);
+        codec::put_optional_owned(&mut dict, "UDID", self.udid);
+        codec::put_optional_owned(&mut dict, "EnrollmentID", self.enrollment_id);
+        codec::put_optional_owned(&mut dict, "EnrollmentUserID", self.enrollment_user_id);
+        codec::put_optional_owned(&mut dict, "UserShortName", self.user_short_name);
+        codec::put_optional_owned(&mut dict, "UserID", self.user_id);
+        codec::put_optional_owned(&mut dict, "UserLongName", self.user_long_name);
+        for (key, value) in self.extra {
+            dict.insert(key, value);
+        }
+        Value::Dictionary(dict)
+    }
+
     fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {
         let mut dict = codec::expect_dictionary(value, path)?;
         Ok(Self {
@@ -261,6 +295,15 @@ impl PlistCodec for GetTokenResponse {
         codec::put(&mut dict, "TokenData", &self.token_data);
         for (key, value) in &self.extra {
             dict.insert(key.clone(), value.clone());
+        }
+        Value::Dictionary(dict)
+    }
+
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        codec::put_owned(&mut dict, "TokenData", self.token_data);
+        for (key, value) in self.extra {
+            dict.insert(key, value);
         }
         Value::Dictionary(dict)
     }

@@ -100,6 +100,23 @@ impl CheckinMessage {
         codec::into_tagged_dictionary("MessageType", self.message_type(), keys)
     }
 
+    /// [`to_dictionary`](Self::to_dictionary), moving the message's values instead of
+    /// cloning them.
+    pub fn into_dictionary(self) -> Dictionary {
+        let message_type = self.message_type();
+        let keys = match self {
+            CheckinMessage::Authenticate(m) => m.into_plist(),
+            CheckinMessage::CheckOut(m) => m.into_plist(),
+            CheckinMessage::DeclarativeManagement(m) => m.into_plist(),
+            CheckinMessage::GetBootstrapToken(m) => m.into_plist(),
+            CheckinMessage::GetToken(m) => m.into_plist(),
+            CheckinMessage::SetBootstrapToken(m) => m.into_plist(),
+            CheckinMessage::TokenUpdate(m) => m.into_plist(),
+            CheckinMessage::UserAuthenticate(m) => m.into_plist(),
+        };
+        codec::into_tagged_dictionary("MessageType", message_type, keys)
+    }
+
     /// Reads a message dictionary (with its `MessageType`).
     pub fn from_dictionary(mut dict: Dictionary) -> Result<Self, Error> {
         let message_type: String = codec::required(&mut dict, "MessageType", &KeyPath::ROOT)?;

@@ -60,6 +60,20 @@ impl PlistCodec for SetBootstrapToken {
         Value::Dictionary(dict)
     }
 
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        codec::put_optional_owned(&mut dict, "BootstrapToken", self.bootstrap_token);
+        codec::put_optional_owned(
+            &mut dict,
+            "AwaitingConfiguration",
+            self.awaiting_configuration,
+        );
+        for (key, value) in self.extra {
+            dict.insert(key, value);
+        }
+        Value::Dictionary(dict)
+    }
+
     fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {
         let mut dict = codec::expect_dictionary(value, path)?;
         Ok(Self {

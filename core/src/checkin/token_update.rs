@@ -148,6 +148,30 @@ impl PlistCodec for TokenUpdate {
         Value::Dictionary(dict)
     }
 
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        codec::put_optional_owned(&mut dict, "NotOnConsole", self.not_on_console);
+        codec::put_owned(&mut dict, "Topic", self.topic);
+        codec::put_optional_owned(&mut dict, "UDID", self.udid);
+        codec::put_optional_owned(&mut dict, "EnrollmentID", self.enrollment_id);
+        codec::put_optional_owned(&mut dict, "EnrollmentUserID", self.enrollment_user_id);
+        codec::put_optional_owned(&mut dict, "UserShortName", self.user_short_name);
+        codec::put_optional_owned(&mut dict, "UserID", self.user_id);
+        codec::put_optional_owned(&mut dict, "UserLongName", self.user_long_name);
+        codec::put_owned(&mut dict, "Token", self.token);
+        codec::put_owned(&mut dict, "PushMagic", self.push_magic);
+        codec::put_optional_owned(&mut dict, "UnlockToken", self.unlock_token);
+        codec::put_optional_owned(
+            &mut dict,
+            "AwaitingConfiguration",
+            self.awaiting_configuration,
+        );
+        for (key, value) in self.extra {
+            dict.insert(key, value);
+        }
+        Value::Dictionary(dict)
+    }
+
     fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {
         let mut dict = codec::expect_dictionary(value, path)?;
         Ok(Self {
