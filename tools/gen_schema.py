@@ -370,6 +370,18 @@ class Generator:
             lines.append("    }")
         lines.append("}")
         lines.append("")
+        if self.by_value:
+            lines.append(f"impl {name} {{")
+            lines.append("    /// Moves the keys into `dict`, after those it holds: the keys of")
+            lines.append("    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.")
+            lines.append("    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {")
+            for f in fields:
+                fn = "put_owned" if f["required"] else "put_optional_owned"
+                lines.append(f"        codec::{fn}(dict, {rust_str(f['name'])}, self.{f['field']});")
+            lines.append("        dict.extend(self.extra);")
+            lines.append("    }")
+            lines.append("}")
+            lines.append("")
         lines.append(f"impl PlistCodec for {name} {{")
         lines.append("    fn to_plist(&self) -> Value {")
         lines.append("        let mut dict = Dictionary::new();")
@@ -385,12 +397,7 @@ class Generator:
         if self.by_value:
             lines.append("    fn into_plist(self) -> Value {")
             lines.append("        let mut dict = Dictionary::new();")
-            for f in fields:
-                fn = "put_owned" if f["required"] else "put_optional_owned"
-                lines.append(f"        codec::{fn}(&mut dict, {rust_str(f['name'])}, self.{f['field']});")
-            lines.append("        for (key, value) in self.extra {")
-            lines.append("            dict.insert(key, value);")
-            lines.append("        }")
+            lines.append("        self.move_keys_into(&mut dict);")
             lines.append("        Value::Dictionary(dict)")
             lines.append("    }")
             lines.append("")
@@ -927,12 +934,13 @@ def gen_checkin(schema, out):
     lines.append("    /// [`to_dictionary`](Self::to_dictionary), moving the message's values instead of")
     lines.append("    /// cloning them.")
     lines.append("    pub fn into_dictionary(self) -> Dictionary {")
-    lines.append("        let message_type = self.message_type();")
-    lines.append("        let keys = match self {")
+    lines.append("        let mut dict = Dictionary::new();")
+    lines.append("        dict.insert(\"MessageType\".to_owned(), Value::String(self.message_type().to_owned()));")
+    lines.append("        match self {")
     for mt, mod_name, type_name, _, _ in msgs:
-        lines.append(f"            CheckinMessage::{type_name}(m) => m.into_plist(),")
-    lines.append("        };")
-    lines.append("        codec::into_tagged_dictionary(\"MessageType\", message_type, keys)")
+        lines.append(f"            CheckinMessage::{type_name}(m) => m.move_keys_into(&mut dict),")
+    lines.append("        }")
+    lines.append("        dict")
     lines.append("    }")
     lines.append("")
     lines.append("    /// Reads a message dictionary (with its `MessageType`).")

@@ -54,6 +54,17 @@ impl CheckOut {
     }
 }
 
+impl CheckOut {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_owned(dict, "Topic", self.topic);
+        codec::put_optional_owned(dict, "UDID", self.udid);
+        codec::put_optional_owned(dict, "EnrollmentID", self.enrollment_id);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for CheckOut {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -68,12 +79,7 @@ impl PlistCodec for CheckOut {
 
     fn into_plist(self) -> Value {
         let mut dict = Dictionary::new();
-        codec::put_owned(&mut dict, "Topic", self.topic);
-        codec::put_optional_owned(&mut dict, "UDID", self.udid);
-        codec::put_optional_owned(&mut dict, "EnrollmentID", self.enrollment_id);
-        for (key, value) in self.extra {
-            dict.insert(key, value);
-        }
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 

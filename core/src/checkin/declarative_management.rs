@@ -99,6 +99,22 @@ impl DeclarativeManagement {
     }
 }
 
+impl DeclarativeManagement {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_owned(dict, "Endpoint", self.endpoint);
+        codec::put_optional_owned(dict, "Data", self.data);
+        codec::put_optional_owned(dict, "UDID", self.udid);
+        codec::put_optional_owned(dict, "EnrollmentID", self.enrollment_id);
+        codec::put_optional_owned(dict, "EnrollmentUserID", self.enrollment_user_id);
+        codec::put_optional_owned(dict, "UserShortName", self.user_short_name);
+        codec::put_optional_owned(dict, "UserID", self.user_id);
+        codec::put_optional_owned(dict, "UserLongName", self.user_long_name);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for DeclarativeManagement {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -118,17 +134,7 @@ impl PlistCodec for DeclarativeManagement {
 
     fn into_plist(self) -> Value {
         let mut dict = Dictionary::new();
-        codec::put_owned(&mut dict, "Endpoint", self.endpoint);
-        codec::put_optional_owned(&mut dict, "Data", self.data);
-        codec::put_optional_owned(&mut dict, "UDID", self.udid);
-        codec::put_optional_owned(&mut dict, "EnrollmentID", self.enrollment_id);
-        codec::put_optional_owned(&mut dict, "EnrollmentUserID", self.enrollment_user_id);
-        codec::put_optional_owned(&mut dict, "UserShortName", self.user_short_name);
-        codec::put_optional_owned(&mut dict, "UserID", self.user_id);
-        codec::put_optional_owned(&mut dict, "UserLongName", self.user_long_name);
-        for (key, value) in self.extra {
-            dict.insert(key, value);
-        }
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 

@@ -98,6 +98,17 @@ impl GetTokenTokenParameters {
     }
 }
 
+impl GetTokenTokenParameters {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_optional_owned(dict, "SecurityToken", self.security_token);
+        codec::put_optional_owned(dict, "PhoneUDID", self.phone_udid);
+        codec::put_optional_owned(dict, "WatchUDID", self.watch_udid);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for GetTokenTokenParameters {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -112,12 +123,7 @@ impl PlistCodec for GetTokenTokenParameters {
 
     fn into_plist(self) -> Value {
         let mut dict = Dictionary::new();
-        codec::put_optional_owned(&mut dict, "SecurityToken", self.security_token);
-        codec::put_optional_owned(&mut dict, "PhoneUDID", self.phone_udid);
-        codec::put_optional_owned(&mut dict, "WatchUDID", self.watch_udid);
-        for (key, value) in self.extra {
-            dict.insert(key, value);
-        }
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 
@@ -220,6 +226,22 @@ impl GetToken {
     }
 }
 
+impl GetToken {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_owned(dict, "TokenServiceType", self.token_service_type);
+        codec::put_optional_owned(dict, "TokenParameters", self.token_parameters);
+        codec::put_optional_owned(dict, "UDID", self.udid);
+        codec::put_optional_owned(dict, "EnrollmentID", self.enrollment_id);
+        codec::put_optional_owned(dict, "EnrollmentUserID", self.enrollment_user_id);
+        codec::put_optional_owned(dict, "UserShortName", self.user_short_name);
+        codec::put_optional_owned(dict, "UserID", self.user_id);
+        codec::put_optional_owned(dict, "UserLongName", self.user_long_name);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for GetToken {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -239,17 +261,7 @@ impl PlistCodec for GetToken {
 
     fn into_plist(self) -> Value {
         let mut dict = Dictionary::new();
-        codec::put_owned(&mut dict, "TokenServiceType", self.token_service_type);
-        codec::put_optional_owned(&mut dict, "TokenParameters", self.token_parameters);
-        codec::put_optional_owned(&mut dict, "UDID", self.udid);
-        codec::put_optional_owned(&mut dict, "EnrollmentID", self.enrollment_id);
-        codec::put_optional_owned(&mut dict, "EnrollmentUserID", self.enrollment_user_id);
-        codec::put_optional_owned(&mut dict, "UserShortName", self.user_short_name);
-        codec::put_optional_owned(&mut dict, "UserID", self.user_id);
-        codec::put_optional_owned(&mut dict, "UserLongName", self.user_long_name);
-        for (key, value) in self.extra {
-            dict.insert(key, value);
-        }
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 
@@ -289,6 +301,15 @@ impl GetTokenResponse {
     }
 }
 
+impl GetTokenResponse {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_owned(dict, "TokenData", self.token_data);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for GetTokenResponse {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -301,10 +322,7 @@ impl PlistCodec for GetTokenResponse {
 
     fn into_plist(self) -> Value {
         let mut dict = Dictionary::new();
-        codec::put_owned(&mut dict, "TokenData", self.token_data);
-        for (key, value) in self.extra {
-            dict.insert(key, value);
-        }
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 

@@ -103,18 +103,22 @@ impl CheckinMessage {
     /// [`to_dictionary`](Self::to_dictionary), moving the message's values instead of
     /// cloning them.
     pub fn into_dictionary(self) -> Dictionary {
-        let message_type = self.message_type();
-        let keys = match self {
-            CheckinMessage::Authenticate(m) => m.into_plist(),
-            CheckinMessage::CheckOut(m) => m.into_plist(),
-            CheckinMessage::DeclarativeManagement(m) => m.into_plist(),
-            CheckinMessage::GetBootstrapToken(m) => m.into_plist(),
-            CheckinMessage::GetToken(m) => m.into_plist(),
-            CheckinMessage::SetBootstrapToken(m) => m.into_plist(),
-            CheckinMessage::TokenUpdate(m) => m.into_plist(),
-            CheckinMessage::UserAuthenticate(m) => m.into_plist(),
-        };
-        codec::into_tagged_dictionary("MessageType", message_type, keys)
+        let mut dict = Dictionary::new();
+        dict.insert(
+            "MessageType".to_owned(),
+            Value::String(self.message_type().to_owned()),
+        );
+        match self {
+            CheckinMessage::Authenticate(m) => m.move_keys_into(&mut dict),
+            CheckinMessage::CheckOut(m) => m.move_keys_into(&mut dict),
+            CheckinMessage::DeclarativeManagement(m) => m.move_keys_into(&mut dict),
+            CheckinMessage::GetBootstrapToken(m) => m.move_keys_into(&mut dict),
+            CheckinMessage::GetToken(m) => m.move_keys_into(&mut dict),
+            CheckinMessage::SetBootstrapToken(m) => m.move_keys_into(&mut dict),
+            CheckinMessage::TokenUpdate(m) => m.move_keys_into(&mut dict),
+            CheckinMessage::UserAuthenticate(m) => m.move_keys_into(&mut dict),
+        }
+        dict
     }
 
     /// Reads a message dictionary (with its `MessageType`).
