@@ -183,7 +183,8 @@ fn into_dictionary_is_to_dictionary() {
         &Checkin::decode(TOKEN_UPDATE.as_bytes()).unwrap().message,
         "TOKEN_UPDATE",
     );
-    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fuzz/corpus/checkin");
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fuzz/corpus/checkin");
     let mut decoded = 0;
     for entry in std::fs::read_dir(&corpus).unwrap() {
         let path = entry.unwrap().path();
@@ -192,7 +193,11 @@ fn into_dictionary_is_to_dictionary() {
             decoded += 1;
         }
     }
-    assert!(decoded >= 16, "only {decoded} check-ins decoded in {}", corpus.display());
+    assert!(
+        decoded >= 16,
+        "only {decoded} check-ins decoded in {}",
+        corpus.display()
+    );
 }
 
 /// The answers' types move their values too (`into_plist` is `to_plist`).

@@ -7,9 +7,7 @@ use napi::bindgen_prelude::{Buffer, BufferSlice, Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::convert::{
-    arg, checkin_object, date, dict_to_js, dictionary, opt_arg, to_js,
-};
+use crate::convert::{arg, checkin_object, date, dict_to_js, dictionary, opt_arg, to_js};
 use crate::errors::{sync_error, usage};
 
 fn napi_error(error: napi::Error) -> napi::Error<String> {
@@ -118,13 +116,7 @@ pub fn decode_checkin<'env>(
             }
         }
     }
-    checkin_object(
-        env,
-        message_type,
-        checkin.enrollment_id.as_str(),
-        &message,
-    )
-    .map_err(napi_error)
+    checkin_object(env, message_type, checkin.enrollment_id.as_str(), &message).map_err(napi_error)
 }
 
 /// Decodes a command result (or Idle report); `requestType` types the answer when the result
