@@ -165,8 +165,10 @@ class Generator:
         self.m = module
         self.lenient = lenient
         self.forced_optional = set(forced_optional)
-        # Also write `into_plist` (PlistCodec's by-value conversion, moving each field),
-        # for the types decoded messages are turned back into dictionaries from (check-ins).
+        # Also write `into_plist` (PlistCodec's by-value conversion, moving each field) and,
+        # for structs, `move_keys_into` (the same keys into a dictionary that starts with
+        # others): for the types decoded messages are turned back into dictionaries from
+        # (check-ins; tested by core/tests/checkin.rs).
         self.by_value = by_value
 
     # ---- types -------------------------------------------------------------------------
