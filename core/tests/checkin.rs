@@ -183,6 +183,17 @@ fn into_dictionary_is_to_dictionary() {
         &Checkin::decode(TOKEN_UPDATE.as_bytes()).unwrap().message,
         "TOKEN_UPDATE",
     );
+    // A value of an enumeration the schema does not list (kept as sent) moves too.
+    let mut get_token = Dictionary::new();
+    get_token.insert("MessageType".into(), Value::String("GetToken".into()));
+    get_token.insert(
+        "TokenServiceType".into(),
+        Value::String("com.example.future-service".into()),
+    );
+    get_token.insert("UDID".into(), Value::String("DEVICE-1".into()));
+    let message = CheckinMessage::from_dictionary(get_token.clone()).unwrap();
+    same(&message, "GetToken with an unlisted TokenServiceType");
+    assert_eq!(message.into_dictionary(), get_token);
     let corpus =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fuzz/corpus/checkin");
     let mut decoded = 0;
