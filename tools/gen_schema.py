@@ -161,10 +161,15 @@ def key_doc(key, lenient_required=False):
 
 
 class Generator:
-    def __init__(self, module, lenient, forced_optional=()):
+    def __init__(self, module, lenient, forced_optional=(), by_value=False):
         self.m = module
         self.lenient = lenient
         self.forced_optional = set(forced_optional)
+        # Also write `into_plist` (PlistCodec's by-value conversion, moving each field) and,
+        # for structs, `move_keys_into` (the same keys into a dictionary that starts with
+        # others): for the types decoded messages are turned back into dictionaries from
+        # (check-ins; tested by core/tests/checkin.rs).
+        self.by_value = by_value
 
     # ---- types -------------------------------------------------------------------------
     def field_type(self, key, type_name):
@@ -258,6 +263,14 @@ class Generator:
         lines.append("        Value::String(self.as_str().to_owned())")
         lines.append("    }")
         lines.append("")
+        if self.by_value and self.lenient:
+            lines.append("    fn into_plist(self) -> Value {")
+            lines.append("        match self {")
+            lines.append(f"            {name}::Other(value) => Value::String(value),")
+            lines.append("            known => known.to_plist(),")
+            lines.append("        }")
+            lines.append("    }")
+            lines.append("")
         lines.append("    fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {")
         if self.lenient:
             lines.append("        let text = String::from_plist(value, path)?;")
@@ -359,6 +372,18 @@ class Generator:
             lines.append("    }")
         lines.append("}")
         lines.append("")
+        if self.by_value:
+            lines.append(f"impl {name} {{")
+            lines.append("    /// Moves the keys into `dict`, after those it holds: the keys of")
+            lines.append("    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.")
+            lines.append("    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {")
+            for f in fields:
+                fn = "put_owned" if f["required"] else "put_optional_owned"
+                lines.append(f"        codec::{fn}(dict, {rust_str(f['name'])}, self.{f['field']});")
+            lines.append("        dict.extend(self.extra);")
+            lines.append("    }")
+            lines.append("}")
+            lines.append("")
         lines.append(f"impl PlistCodec for {name} {{")
         lines.append("    fn to_plist(&self) -> Value {")
         lines.append("        let mut dict = Dictionary::new();")
@@ -371,6 +396,13 @@ class Generator:
         lines.append("        Value::Dictionary(dict)")
         lines.append("    }")
         lines.append("")
+        if self.by_value:
+            lines.append("    fn into_plist(self) -> Value {")
+            lines.append("        let mut dict = Dictionary::new();")
+            lines.append("        self.move_keys_into(&mut dict);")
+            lines.append("        Value::Dictionary(dict)")
+            lines.append("    }")
+            lines.append("")
         lines.append("    fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {")
         binding = "mut dict" if fields else "dict"
         lines.append(f"        let {binding} = codec::expect_dictionary(value, path)?;")
@@ -438,6 +470,16 @@ class Generator:
         lines.append(f"        codec::with_tag({rust_str(disc)}, self.tag(), inner)")
         lines.append("    }")
         lines.append("")
+        if self.by_value:
+            lines.append("    fn into_plist(self) -> Value {")
+            lines.append("        match self {")
+            for vname, tag, _ in variants:
+                lines.append(f"            {name}::{vname}(item) => codec::with_tag({rust_str(disc)}, {rust_str(tag)}, item.into_plist()),")
+            if self.lenient:
+                lines.append(f"            {name}::Other(dict) => Value::Dictionary(dict),")
+            lines.append("        }")
+            lines.append("    }")
+            lines.append("")
         lines.append("    fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {")
         lines.append("        let mut dict = codec::expect_dictionary(value, path)?;")
         allowed = ", ".join(tag for _, tag, _ in variants)
@@ -810,7 +852,7 @@ def gen_checkin(schema, out):
         mod_name = snake(mt)
         type_name = pascal(mt)
         m = Module(f"the `{mt}` check-in message")
-        g = Generator(m, lenient=True, forced_optional=CHECKIN_FORCED_OPTIONAL)
+        g = Generator(m, lenient=True, forced_optional=CHECKIN_FORCED_OPTIONAL, by_value=True)
         keys = [k for k in y.get("payloadkeys") or [] if k["key"] != "MessageType"]
         resp_keys = y.get("responsekeys") or []
         doc = [f"The `{mt}` check-in message ({y.get('title', mt)}), as a device sends it.", "",
@@ -818,7 +860,7 @@ def gen_checkin(schema, out):
         g.struct(type_name, keys, {"key": mt}, doc=doc)
         resp_type = None
         if resp_keys:
-            rg = Generator(m, lenient=False)
+            rg = Generator(m, lenient=False, by_value=True)
             resp_type = rg.struct(type_name + "Response", resp_keys, {"key": mt},
                                   doc=[f"The server's answer to `{mt}`."])
         info = [f"/// What Apple's schema says about `{mt}`.",
@@ -889,6 +931,18 @@ def gen_checkin(schema, out):
         lines.append(f"            CheckinMessage::{type_name}(m) => m.to_plist(),")
     lines.append("        };")
     lines.append("        codec::into_tagged_dictionary(\"MessageType\", self.message_type(), keys)")
+    lines.append("    }")
+    lines.append("")
+    lines.append("    /// [`to_dictionary`](Self::to_dictionary), moving the message's values instead of")
+    lines.append("    /// cloning them.")
+    lines.append("    pub fn into_dictionary(self) -> Dictionary {")
+    lines.append("        let mut dict = Dictionary::new();")
+    lines.append("        dict.insert(\"MessageType\".to_owned(), Value::String(self.message_type().to_owned()));")
+    lines.append("        match self {")
+    for mt, mod_name, type_name, _, _ in msgs:
+        lines.append(f"            CheckinMessage::{type_name}(m) => m.move_keys_into(&mut dict),")
+    lines.append("        }")
+    lines.append("        dict")
     lines.append("    }")
     lines.append("")
     lines.append("    /// Reads a message dictionary (with its `MessageType`).")

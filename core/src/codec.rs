@@ -18,6 +18,13 @@ pub trait PlistCodec: Sized {
     /// The value as a plist value.
     fn to_plist(&self) -> Value;
 
+    /// The value as a plist value, moving what it owns (strings, data, arrays, the `extra`
+    /// keys) instead of cloning it: the same value as [`to_plist`](Self::to_plist) gives.
+    /// The default clones; containers and the generated check-in messages move.
+    fn into_plist(self) -> Value {
+        self.to_plist()
+    }
+
     /// Reads the value from a plist value found at `path`.
     fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error>;
 }
@@ -164,6 +171,9 @@ impl PlistCodec for String {
     fn to_plist(&self) -> Value {
         Value::String(self.clone())
     }
+    fn into_plist(self) -> Value {
+        Value::String(self)
+    }
     fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {
         match value {
             Value::String(s) => Ok(s),
@@ -222,6 +232,9 @@ impl PlistCodec for Data {
     fn to_plist(&self) -> Value {
         Value::Data(self.0.clone())
     }
+    fn into_plist(self) -> Value {
+        Value::Data(self.0)
+    }
     fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {
         match value {
             Value::Data(d) => Ok(Data(d)),
@@ -246,6 +259,9 @@ impl PlistCodec for Dictionary {
     fn to_plist(&self) -> Value {
         Value::Dictionary(self.clone())
     }
+    fn into_plist(self) -> Value {
+        Value::Dictionary(self)
+    }
     fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {
         expect_dictionary(value, path)
     }
@@ -255,6 +271,9 @@ impl PlistCodec for Value {
     fn to_plist(&self) -> Value {
         self.clone()
     }
+    fn into_plist(self) -> Value {
+        self
+    }
     fn from_plist(value: Value, _path: &KeyPath<'_>) -> Result<Self, Error> {
         Ok(value)
     }
@@ -263,6 +282,9 @@ impl PlistCodec for Value {
 impl<T: PlistCodec> PlistCodec for Vec<T> {
     fn to_plist(&self) -> Value {
         Value::Array(self.iter().map(PlistCodec::to_plist).collect())
+    }
+    fn into_plist(self) -> Value {
+        Value::Array(self.into_iter().map(PlistCodec::into_plist).collect())
     }
     fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {
         match value {
@@ -281,6 +303,13 @@ impl<T: PlistCodec> PlistCodec for BTreeMap<String, T> {
         let mut dict = Dictionary::new();
         for (key, value) in self {
             dict.insert(key.clone(), value.to_plist());
+        }
+        Value::Dictionary(dict)
+    }
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        for (key, value) in self {
+            dict.insert(key, value.into_plist());
         }
         Value::Dictionary(dict)
     }
@@ -337,6 +366,18 @@ pub fn put<T: PlistCodec>(dict: &mut Dictionary, key: &str, value: &T) {
 pub fn put_optional<T: PlistCodec>(dict: &mut Dictionary, key: &str, value: &Option<T>) {
     if let Some(value) = value {
         put(dict, key, value);
+    }
+}
+
+/// [`put`], moving the value in ([`PlistCodec::into_plist`]).
+pub fn put_owned<T: PlistCodec>(dict: &mut Dictionary, key: &str, value: T) {
+    dict.insert(key.to_owned(), value.into_plist());
+}
+
+/// [`put_optional`], moving the value in ([`PlistCodec::into_plist`]).
+pub fn put_optional_owned<T: PlistCodec>(dict: &mut Dictionary, key: &str, value: Option<T>) {
+    if let Some(value) = value {
+        put_owned(dict, key, value);
     }
 }
 

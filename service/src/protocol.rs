@@ -89,13 +89,14 @@ pub struct DecodedCheckin {
 /// giving their length.
 pub fn decode_checkin(body: &[u8], show_secrets: bool) -> Result<DecodedCheckin> {
     let checkin = Checkin::decode(body)?;
-    let mut message = checkin.message.to_dictionary();
+    let message_type = checkin.message.message_type();
+    let mut message = checkin.message.into_dictionary();
     message.remove("MessageType");
     if !show_secrets {
         redact(&mut message);
     }
     Ok(DecodedCheckin {
-        message_type: checkin.message.message_type().to_owned(),
+        message_type: message_type.to_owned(),
         enrollment_id: checkin.enrollment_id.as_str().to_owned(),
         message: serde_json::Value::Object(dictionary_to_json(&message)),
     })

@@ -406,3 +406,59 @@ test('a "__proto__" key in a device answer stays an own property in commandStatu
   assert.ok(Object.hasOwn(answers, '__proto__'));
   assert.equal(answers.__proto__.isAdmin, true);
 });
+
+test('data values decode as Buffers of their own bytes, in key order, at any depth', () => {
+  const a = Buffer.from([0, 1, 2, 0xff, 0x80, 0x7f]);
+  const b = randomBytes(300);
+  const c = Buffer.from('c');
+  const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>CommandUUID</key><string>C1</string>
+<key>Status</key><string>Acknowledged</string>
+<key>UDID</key><string>U1</string>
+<key>Answer</key><dict>
+  <key>A</key><data>${a.toString('base64')}</data>
+  <key>Text</key><string>between</string>
+  <key>Empty</key><data></data>
+  <key>__proto__</key><data>${c.toString('base64')}</data>
+  <key>B</key><data>${b.toString('base64')}</data>
+  <key>Nested</key><dict><key>C</key><data>${c.toString('base64')}</data><key>D</key><data>${a.toString('base64')}</data></dict>
+  <key>List</key><array><data>${b.toString('base64')}</data><dict><key>A</key><data>${a.toString('base64')}</data></dict></array>
+</dict>
+</dict></plist>`);
+  const answer = mdmkit.decodeResult(body).result.Answer;
+  assert.deepStrictEqual(Object.keys(answer), ['A', 'Text', 'Empty', '__proto__', 'B', 'Nested', 'List']);
+  assert.equal(Object.getPrototypeOf(answer), Object.prototype);
+  for (const [value, bytes] of [
+    [answer.A, a], [answer.Empty, Buffer.alloc(0)], [answer.__proto__, c], [answer.B, b],
+    [answer.Nested.C, c], [answer.Nested.D, a], [answer.List[0], b], [answer.List[1].A, a],
+  ]) {
+    assert.ok(Buffer.isBuffer(value));
+    assert.deepStrictEqual(value, bytes);
+  }
+  assert.equal(answer.Text, 'between');
+  // Each value is its own view: writing one leaves the others as they were.
+  answer.A.fill(9);
+  assert.deepStrictEqual(answer.B, b);
+  assert.deepStrictEqual(answer.Nested.D, a);
+});
+
+test('decodeCheckin: Token and UnlockToken as Buffers, or UnlockToken redacted', () => {
+  const token = randomBytes(32);
+  const unlock = randomBytes(1200);
+  const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict><key>MessageType</key><string>TokenUpdate</string>
+<key>UDID</key><string>U1</string><key>Topic</key><string>com.apple.mgmt.External.t</string>
+<key>Token</key><data>${token.toString('base64')}</data><key>PushMagic</key><string>m</string>
+<key>UnlockToken</key><data>${unlock.toString('base64')}</data></dict></plist>`);
+  const shown = mdmkit.decodeCheckin(body, true);
+  assert.deepStrictEqual(Object.keys(shown), ['messageType', 'enrollmentId', 'message']);
+  assert.equal(shown.messageType, 'TokenUpdate');
+  assert.equal(shown.enrollmentId, 'U1');
+  assert.deepStrictEqual(Object.keys(shown.message), ['MessageType', 'Topic', 'UDID', 'Token', 'PushMagic', 'UnlockToken']);
+  assert.deepStrictEqual(shown.message.Token, token);
+  assert.deepStrictEqual(shown.message.UnlockToken, unlock);
+  const hidden = mdmkit.decodeCheckin(body).message;
+  assert.deepStrictEqual(hidden.Token, token);
+  assert.equal(hidden.UnlockToken, '<redacted: 1200 bytes>');
+});

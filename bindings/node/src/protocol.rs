@@ -3,11 +3,11 @@
 use chrono::{DateTime, Utc};
 use mdmkit_core::command::{self, CommandEnvelope};
 use mdmkit_core::{Checkin, CommandResult, PlistFormat};
-use napi::bindgen_prelude::{Buffer, BufferSlice, Object, ToNapiValue, Unknown};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::convert::{arg, date, dict_to_js, dictionary, object_of, opt_arg, to_js};
+use crate::convert::{arg, checkin_object, date, dict_to_js, dictionary, opt_arg, to_js};
 use crate::errors::{sync_error, usage};
 
 fn napi_error(error: napi::Error) -> napi::Error<String> {
@@ -105,7 +105,9 @@ pub fn decode_checkin<'env>(
     let body = sync_arg::<BufferSlice>(body, "body")?;
     let show_secrets = sync_opt_arg::<bool>(show_secrets, "showSecrets")?;
     let checkin = Checkin::decode(&body).map_err(core)?;
-    let mut message = checkin.message.to_dictionary();
+    let message_type = checkin.message.message_type();
+    // By value: the decoded message is not needed again, so its values move (no clones).
+    let mut message = checkin.message.into_dictionary();
     if !show_secrets.unwrap_or(false) {
         for key in mdmkit_service::protocol::SECRET_KEYS {
             if let Some(plist::Value::Data(bytes)) = message.get(key) {
@@ -114,25 +116,7 @@ pub fn decode_checkin<'env>(
             }
         }
     }
-    let entries = vec![
-        "messageType".into_unknown(env).map_err(napi_error)?,
-        checkin
-            .message
-            .message_type()
-            .into_unknown(env)
-            .map_err(napi_error)?,
-        "enrollmentId".into_unknown(env).map_err(napi_error)?,
-        checkin
-            .enrollment_id
-            .as_str()
-            .into_unknown(env)
-            .map_err(napi_error)?,
-        "message".into_unknown(env).map_err(napi_error)?,
-        dict_to_js(env, &message)
-            .and_then(|message| message.into_unknown(env))
-            .map_err(napi_error)?,
-    ];
-    object_of(env, entries).map_err(napi_error)
+    checkin_object(env, message_type, checkin.enrollment_id.as_str(), &message).map_err(napi_error)
 }
 
 /// Decodes a command result (or Idle report); `requestType` types the answer when the result

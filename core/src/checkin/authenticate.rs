@@ -135,6 +135,26 @@ impl Authenticate {
     }
 }
 
+impl Authenticate {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_optional_owned(dict, "DeviceName", self.device_name);
+        codec::put_optional_owned(dict, "ModelName", self.model_name);
+        codec::put_optional_owned(dict, "Model", self.model);
+        codec::put_owned(dict, "Topic", self.topic);
+        codec::put_optional_owned(dict, "UDID", self.udid);
+        codec::put_optional_owned(dict, "EnrollmentID", self.enrollment_id);
+        codec::put_optional_owned(dict, "OSVersion", self.os_version);
+        codec::put_optional_owned(dict, "BuildVersion", self.build_version);
+        codec::put_optional_owned(dict, "ProductName", self.product_name);
+        codec::put_optional_owned(dict, "SerialNumber", self.serial_number);
+        codec::put_optional_owned(dict, "IMEI", self.imei);
+        codec::put_optional_owned(dict, "MEID", self.meid);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for Authenticate {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -153,6 +173,12 @@ impl PlistCodec for Authenticate {
         for (key, value) in &self.extra {
             dict.insert(key.clone(), value.clone());
         }
+        Value::Dictionary(dict)
+    }
+
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 

@@ -54,6 +54,17 @@ impl CheckOut {
     }
 }
 
+impl CheckOut {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_owned(dict, "Topic", self.topic);
+        codec::put_optional_owned(dict, "UDID", self.udid);
+        codec::put_optional_owned(dict, "EnrollmentID", self.enrollment_id);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for CheckOut {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -63,6 +74,12 @@ impl PlistCodec for CheckOut {
         for (key, value) in &self.extra {
             dict.insert(key.clone(), value.clone());
         }
+        Value::Dictionary(dict)
+    }
+
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 

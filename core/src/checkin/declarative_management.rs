@@ -99,6 +99,22 @@ impl DeclarativeManagement {
     }
 }
 
+impl DeclarativeManagement {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_owned(dict, "Endpoint", self.endpoint);
+        codec::put_optional_owned(dict, "Data", self.data);
+        codec::put_optional_owned(dict, "UDID", self.udid);
+        codec::put_optional_owned(dict, "EnrollmentID", self.enrollment_id);
+        codec::put_optional_owned(dict, "EnrollmentUserID", self.enrollment_user_id);
+        codec::put_optional_owned(dict, "UserShortName", self.user_short_name);
+        codec::put_optional_owned(dict, "UserID", self.user_id);
+        codec::put_optional_owned(dict, "UserLongName", self.user_long_name);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for DeclarativeManagement {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -113,6 +129,12 @@ impl PlistCodec for DeclarativeManagement {
         for (key, value) in &self.extra {
             dict.insert(key.clone(), value.clone());
         }
+        Value::Dictionary(dict)
+    }
+
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 

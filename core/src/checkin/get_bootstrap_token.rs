@@ -36,6 +36,15 @@ impl GetBootstrapToken {
     }
 }
 
+impl GetBootstrapToken {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_optional_owned(dict, "AwaitingConfiguration", self.awaiting_configuration);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for GetBootstrapToken {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -47,6 +56,12 @@ impl PlistCodec for GetBootstrapToken {
         for (key, value) in &self.extra {
             dict.insert(key.clone(), value.clone());
         }
+        Value::Dictionary(dict)
+    }
+
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 
@@ -85,6 +100,15 @@ impl GetBootstrapTokenResponse {
     }
 }
 
+impl GetBootstrapTokenResponse {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_optional_owned(dict, "BootstrapToken", self.bootstrap_token);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for GetBootstrapTokenResponse {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -92,6 +116,12 @@ impl PlistCodec for GetBootstrapTokenResponse {
         for (key, value) in &self.extra {
             dict.insert(key.clone(), value.clone());
         }
+        Value::Dictionary(dict)
+    }
+
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 

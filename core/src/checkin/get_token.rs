@@ -37,6 +37,13 @@ impl PlistCodec for GetTokenTokenServiceType {
         Value::String(self.as_str().to_owned())
     }
 
+    fn into_plist(self) -> Value {
+        match self {
+            GetTokenTokenServiceType::Other(value) => Value::String(value),
+            known => known.to_plist(),
+        }
+    }
+
     fn from_plist(value: Value, path: &KeyPath<'_>) -> Result<Self, Error> {
         let text = String::from_plist(value, path)?;
         Ok(match text.as_str() {
@@ -91,6 +98,17 @@ impl GetTokenTokenParameters {
     }
 }
 
+impl GetTokenTokenParameters {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_optional_owned(dict, "SecurityToken", self.security_token);
+        codec::put_optional_owned(dict, "PhoneUDID", self.phone_udid);
+        codec::put_optional_owned(dict, "WatchUDID", self.watch_udid);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for GetTokenTokenParameters {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -100,6 +118,12 @@ impl PlistCodec for GetTokenTokenParameters {
         for (key, value) in &self.extra {
             dict.insert(key.clone(), value.clone());
         }
+        Value::Dictionary(dict)
+    }
+
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 
@@ -202,6 +226,22 @@ impl GetToken {
     }
 }
 
+impl GetToken {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_owned(dict, "TokenServiceType", self.token_service_type);
+        codec::put_optional_owned(dict, "TokenParameters", self.token_parameters);
+        codec::put_optional_owned(dict, "UDID", self.udid);
+        codec::put_optional_owned(dict, "EnrollmentID", self.enrollment_id);
+        codec::put_optional_owned(dict, "EnrollmentUserID", self.enrollment_user_id);
+        codec::put_optional_owned(dict, "UserShortName", self.user_short_name);
+        codec::put_optional_owned(dict, "UserID", self.user_id);
+        codec::put_optional_owned(dict, "UserLongName", self.user_long_name);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for GetToken {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -216,6 +256,12 @@ impl PlistCodec for GetToken {
         for (key, value) in &self.extra {
             dict.insert(key.clone(), value.clone());
         }
+        Value::Dictionary(dict)
+    }
+
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 
@@ -255,6 +301,15 @@ impl GetTokenResponse {
     }
 }
 
+impl GetTokenResponse {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_owned(dict, "TokenData", self.token_data);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for GetTokenResponse {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -262,6 +317,12 @@ impl PlistCodec for GetTokenResponse {
         for (key, value) in &self.extra {
             dict.insert(key.clone(), value.clone());
         }
+        Value::Dictionary(dict)
+    }
+
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 

@@ -100,6 +100,27 @@ impl CheckinMessage {
         codec::into_tagged_dictionary("MessageType", self.message_type(), keys)
     }
 
+    /// [`to_dictionary`](Self::to_dictionary), moving the message's values instead of
+    /// cloning them.
+    pub fn into_dictionary(self) -> Dictionary {
+        let mut dict = Dictionary::new();
+        dict.insert(
+            "MessageType".to_owned(),
+            Value::String(self.message_type().to_owned()),
+        );
+        match self {
+            CheckinMessage::Authenticate(m) => m.move_keys_into(&mut dict),
+            CheckinMessage::CheckOut(m) => m.move_keys_into(&mut dict),
+            CheckinMessage::DeclarativeManagement(m) => m.move_keys_into(&mut dict),
+            CheckinMessage::GetBootstrapToken(m) => m.move_keys_into(&mut dict),
+            CheckinMessage::GetToken(m) => m.move_keys_into(&mut dict),
+            CheckinMessage::SetBootstrapToken(m) => m.move_keys_into(&mut dict),
+            CheckinMessage::TokenUpdate(m) => m.move_keys_into(&mut dict),
+            CheckinMessage::UserAuthenticate(m) => m.move_keys_into(&mut dict),
+        }
+        dict
+    }
+
     /// Reads a message dictionary (with its `MessageType`).
     pub fn from_dictionary(mut dict: Dictionary) -> Result<Self, Error> {
         let message_type: String = codec::required(&mut dict, "MessageType", &KeyPath::ROOT)?;

@@ -45,6 +45,16 @@ impl SetBootstrapToken {
     }
 }
 
+impl SetBootstrapToken {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_optional_owned(dict, "BootstrapToken", self.bootstrap_token);
+        codec::put_optional_owned(dict, "AwaitingConfiguration", self.awaiting_configuration);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for SetBootstrapToken {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -57,6 +67,12 @@ impl PlistCodec for SetBootstrapToken {
         for (key, value) in &self.extra {
             dict.insert(key.clone(), value.clone());
         }
+        Value::Dictionary(dict)
+    }
+
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 

@@ -123,6 +123,26 @@ impl TokenUpdate {
     }
 }
 
+impl TokenUpdate {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_optional_owned(dict, "NotOnConsole", self.not_on_console);
+        codec::put_owned(dict, "Topic", self.topic);
+        codec::put_optional_owned(dict, "UDID", self.udid);
+        codec::put_optional_owned(dict, "EnrollmentID", self.enrollment_id);
+        codec::put_optional_owned(dict, "EnrollmentUserID", self.enrollment_user_id);
+        codec::put_optional_owned(dict, "UserShortName", self.user_short_name);
+        codec::put_optional_owned(dict, "UserID", self.user_id);
+        codec::put_optional_owned(dict, "UserLongName", self.user_long_name);
+        codec::put_owned(dict, "Token", self.token);
+        codec::put_owned(dict, "PushMagic", self.push_magic);
+        codec::put_optional_owned(dict, "UnlockToken", self.unlock_token);
+        codec::put_optional_owned(dict, "AwaitingConfiguration", self.awaiting_configuration);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for TokenUpdate {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -145,6 +165,12 @@ impl PlistCodec for TokenUpdate {
         for (key, value) in &self.extra {
             dict.insert(key.clone(), value.clone());
         }
+        Value::Dictionary(dict)
+    }
+
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 

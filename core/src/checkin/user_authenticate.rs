@@ -54,6 +54,17 @@ impl UserAuthenticate {
     }
 }
 
+impl UserAuthenticate {
+    /// Moves the keys into `dict`, after those it holds: the keys of
+    /// [`into_plist`](PlistCodec::into_plist), for a dictionary that starts with others.
+    pub(crate) fn move_keys_into(self, dict: &mut Dictionary) {
+        codec::put_optional_owned(dict, "UDID", self.udid);
+        codec::put_optional_owned(dict, "UserID", self.user_id);
+        codec::put_optional_owned(dict, "DigestResponse", self.digest_response);
+        dict.extend(self.extra);
+    }
+}
+
 impl PlistCodec for UserAuthenticate {
     fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
@@ -63,6 +74,12 @@ impl PlistCodec for UserAuthenticate {
         for (key, value) in &self.extra {
             dict.insert(key.clone(), value.clone());
         }
+        Value::Dictionary(dict)
+    }
+
+    fn into_plist(self) -> Value {
+        let mut dict = Dictionary::new();
+        self.move_keys_into(&mut dict);
         Value::Dictionary(dict)
     }
 
