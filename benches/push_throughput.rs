@@ -52,54 +52,19 @@ fn main() -> BenchResult<()> {
     let full = args.iter().any(|a| a == "--bench");
     // `--pushes N` sets the count per case, e.g. to count instructions per push under
     // callgrind (the difference of two runs takes the setup out).
-    let pushes = match args.iter().position(|a| a == "--pushes") {
-        Some(position) => args
-            .get(position + 1)
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .ok_or("--pushes needs a positive count")?,
-        None if full => 100_000,
-        None => 300,
-    };
+    let pushes = positive_option(&args, "--pushes")?.unwrap_or(if full { 100_000 } else { 300 });
     // `--connections N` measures that case only (for a profile of it).
-    let cases = match args.iter().position(|a| a == "--connections") {
-        Some(position) => vec![args
-            .get(position + 1)
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .ok_or("--connections needs a positive count")?],
-        None => vec![1, 4],
-    };
+    let cases = positive_option(&args, "--connections")?.map_or_else(|| vec![1, 4], |n| vec![n]);
     // `--in-flight N` sets the pushes in flight at once per connection (default: the
     // server's stream limit, as h2load's -m), to show what the count in flight costs.
-    let per_connection = match args.iter().position(|a| a == "--in-flight") {
-        Some(position) => args
-            .get(position + 1)
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .ok_or("--in-flight needs a positive count")?,
-        None => STREAMS as usize,
-    };
+    let per_connection = positive_option(&args, "--in-flight")?.unwrap_or(STREAMS as usize);
     // `--h2load-in-flight N` sets h2load's -m apart from the client's window (default: the
     // same), to compare the client at a smaller window with h2load at the server's limit.
-    let h2load_per_connection = match args.iter().position(|a| a == "--h2load-in-flight") {
-        Some(position) => args
-            .get(position + 1)
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .ok_or("--h2load-in-flight needs a positive count")?,
-        None => per_connection,
-    };
+    let h2load_per_connection =
+        positive_option(&args, "--h2load-in-flight")?.unwrap_or(per_connection);
     // `--threads N` runs the client on a runtime of N worker threads and h2load with
     // `-t N` (at most one thread a connection); default 1, a current-thread runtime.
-    let threads = match args.iter().position(|a| a == "--threads") {
-        Some(position) => args
-            .get(position + 1)
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .ok_or("--threads needs a positive count")?,
-        None => 1,
-    };
+    let threads = positive_option(&args, "--threads")?.unwrap_or(1);
     let dir = std::env::temp_dir().join(format!("mdmkit-bench-push-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let pki = TestPki::generate(TOPIC)?;
@@ -308,6 +273,18 @@ impl Drop for MockProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The value of `--flag N` in `args`, a positive count; `None` when the flag is absent.
+fn positive_option(args: &[String], flag: &str) -> BenchResult<Option<usize>> {
+    let Some(position) = args.iter().position(|a| a == flag) else {
+        return Ok(None);
+    };
+    args.get(position + 1)
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .map(Some)
+        .ok_or_else(|| format!("{flag} needs a positive count").into())
 }
 
 /// User + system CPU time of this process (`RUSAGE_SELF`) or of its waited-for children
